@@ -1,0 +1,35 @@
+package io.ballast.cli;
+
+import io.ballast.engine.error.BallastException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The single entry point of the one Ballast jar: {@code ballast node}, later {@code controller},
+ * {@code all} and the CLI verbs. Exit codes: 0 ok, 1 runtime failure, 2 bad usage.
+ */
+@Command(name = "ballast",
+        mixinStandardHelpOptions = true,
+        versionProvider = BallastVersion.class,
+        description = "Replicated block storage for Kubernetes.",
+        subcommands = {NodeCommand.class, CommandLine.HelpCommand.class})
+public final class BallastMain {
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns the exit code (tests call this directly). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new BallastMain());
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            // Domain errors carry a message a person can act on: print it, no stack trace.
+            if (ex instanceof BallastException be) {
+                cmd.getErr().println(cmd.getCommandName() + ": " + be.code() + ": " + be.getMessage());
+                return 1;
+            }
+            throw ex;
+        });
+        return cli.execute(args);
+    }
+}

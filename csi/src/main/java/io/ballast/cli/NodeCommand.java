@@ -1,0 +1,118 @@
+package io.ballast.cli;
+
+import io.ballast.node.NodeConfig;
+import io.ballast.node.NodeRuntime;
+import io.ballast.node.VolumeSpec;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code ballast node}: runs a storage node until SIGTERM/SIGINT. */
+@Command(name = "node",
+        mixinStandardHelpOptions = true,
+        versionProvider = BallastVersion.class,
+        description = {
+            "Run a storage node: open (or format) its data directory and serve its volumes over NBD.",
+            "",
+            "Example:",
+            "  ballast node --data-dir /var/lib/ballast --volume vol1:4G",
+            "  fio --ioengine=nbd --uri='nbd+unix:///vol1?socket=/var/lib/ballast/nbd.sock' ..."})
+public final class NodeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--data-dir", required = true, paramLabel = "DIR",
+            description = "The node's data directory; formatted on first start, refused if it belongs to another node.")
+    Path dataDir;
+
+    @Option(names = "--cluster-id", paramLabel = "ID",
+            description = "Cluster this node belongs to (default: the one recorded in the data directory, or a new id).")
+    String clusterId;
+
+    @Option(names = "--node-id", paramLabel = "ID",
+            description = "This node's id (default: the one recorded in the data directory, or the host name).")
+    String nodeId;
+
+    @Option(names = "--nbd-socket", paramLabel = "PATH",
+            description = "Unix socket to serve NBD on (default: DIR/nbd.sock).")
+    Path nbdSocket;
+
+    @Option(names = "--nbd-listen", paramLabel = "HOST:PORT",
+            description = "Also serve NBD over TCP on this address (off by default: NBD has no authentication).")
+    String nbdListen;
+
+    @Option(names = "--volume", paramLabel = "NAME:SIZE",
+            description = "Create this volume if absent (e.g. vol1:4G). Repeatable. Existing volumes are always served.")
+    List<String> volumes = new ArrayList<>();
+
+    @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
+            description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
+    int ioThreads;
+
+    @Override
+    public Integer call() throws Exception {
+        NodeConfig config = new NodeConfig(
+                dataDir.toAbsolutePath(),
+                clusterId,
+                nodeId,
+                nbdSocket != null ? nbdSocket.toAbsolutePath() : dataDir.toAbsolutePath().resolve("nbd.sock"),
+                parseListen(nbdListen),
+                parseVolumes(volumes),
+                ioThreads);
+        CountDownLatch stopped = new CountDownLatch(1);
+        NodeRuntime node = NodeRuntime.start(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }, "shutdown"));
+        // One machine-readable line: scripts and tests wait for it.
+        spec.commandLine().getOut().println("ballast node ready: " + node.describe());
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+
+    private InetSocketAddress parseListen(String text) {
+        if (text == null) {
+            return null;
+        }
+        int colon = text.lastIndexOf(':');
+        if (colon < 0) {
+            throw new ParameterException(spec.commandLine(), "--nbd-listen '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:10809");
+        }
+        try {
+            int port = Integer.parseInt(text.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(text.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new ParameterException(spec.commandLine(), "--nbd-listen '" + text + "': port must be 0..65535");
+        }
+    }
+
+    private List<VolumeSpec> parseVolumes(List<String> specs) {
+        List<VolumeSpec> out = new ArrayList<>();
+        for (String s : specs) {
+            int colon = s.lastIndexOf(':');
+            if (colon <= 0) {
+                throw new ParameterException(spec.commandLine(), "--volume '" + s + "': expected NAME:SIZE, e.g. vol1:4G");
+            }
+            try {
+                out.add(new VolumeSpec(s.substring(0, colon), ByteSize.parse(s.substring(colon + 1))));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--volume '" + s + "': " + e.getMessage());
+            }
+        }
+        return out;
+    }
+}

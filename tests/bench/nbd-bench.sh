@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Benchmarks Ballast's NBD path side by side with two references, in one run, on one disk:
+#   A  fio directly on a file (libaio, direct=1): the physical limit
+#   B  nbdkit's file plugin exporting a file, driven by fio's nbd engine: same protocol, no Ballast
+#   C  Ballast (`ballast node`, one local replica), driven by fio's nbd engine
+# Workloads: 1M seqwrite QD8 (also fills the file), 4k randwrite QD32, 4k randread QD32,
+# 4k write QD1 with fsync after every write (NBD FLUSH).
+# Prints a Markdown table with ratios; pass --out FILE to also write it there.
+#
+# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE="$2"; shift 2;;
+    --runtime) RUNTIME="$2"; shift 2;;
+    --dir) DIR="$2"; shift 2;;
+    --out) OUT="$2"; shift 2;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2;;
+  esac
+done
+for tool in fio nbdkit python3; do
+  command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install fio nbdkit python3)" >&2; exit 2; }
+done
+JAVA="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
+JAR=csi/target/ballast.jar
+[ -f "$JAR" ] || { echo "build first: ./mvnw -q package -DskipTests" >&2; exit 2; }
+
+rm -rf "$DIR"; mkdir -p "$DIR/results"
+cleanup() { [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null; [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+# name:fio-args
+WORKLOADS=(
+  "seqwrite-1m-qd8:--rw=write --bs=1m --iodepth=8"
+  "randwrite-4k-qd32:--rw=randwrite --bs=4k --iodepth=32"
+  "randread-4k-qd32:--rw=randread --bs=4k --iodepth=32"
+  "write-4k-qd1-fsync:--rw=randwrite --bs=4k --iodepth=1 --fsync=1"
+)
+
+run_fio() { # target workload-name args...
+  local target="$1" wl="$2"; shift 2
+  fio --name="$wl" --size="$SIZE" --runtime="$RUNTIME" --time_based --ramp_time=2 \
+      --randrepeat=0 --norandommap --group_reporting --output-format=json \
+      --output="$DIR/results/$target-$wl.json" "$@" >/dev/null
+}
+
+run_target() { # target fio-engine-args...
+  local target="$1"; shift
+  for entry in "${WORKLOADS[@]}"; do
+    local wl="${entry%%:*}" args="${entry#*:}"
+    echo "  $target $wl" >&2
+    # shellcheck disable=SC2086
+    run_fio "$target" "$wl" "$@" $args
+  done
+}
+
+echo "A: fio on a file (libaio, direct=1)" >&2
+fallocate -l "$SIZE" "$DIR/a.img"
+run_target A --ioengine=libaio --direct=1 --filename="$DIR/a.img"
+
+echo "B: nbdkit file plugin" >&2
+truncate -s "$SIZE" "$DIR/b.img"
+nbdkit --foreground --exit-with-parent -U "$DIR/b.sock" file "$DIR/b.img" & NBDKIT_PID=$!
+for _ in $(seq 100); do [ -S "$DIR/b.sock" ] && break; sleep 0.1; done
+run_target B --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock"
+kill "$NBDKIT_PID"; wait "$NBDKIT_PID" 2>/dev/null || true; NBDKIT_PID=""
+
+echo "C: ballast node (1 replica)" >&2
+"$JAVA" -Xmx1g -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED -jar "$JAR" node \
+  --data-dir "$DIR/c-data" --nbd-socket "$DIR/c.sock" --volume "bench:$SIZE" > "$DIR/c-node.log" 2>&1 & NODE_PID=$!
+for _ in $(seq 300); do grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
+grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
+run_target C --ioengine=nbd --uri="nbd+unix:///bench?socket=$DIR/c.sock"
+kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true; NODE_PID=""
+
+python3 - "$DIR/results" "$SIZE" "$RUNTIME" > "$DIR/table.md" <<'PY'
+import json, sys, os, platform, subprocess
+res, size, runtime = sys.argv[1:4]
+wls = ["seqwrite-1m-qd8", "randwrite-4k-qd32", "randread-4k-qd32", "write-4k-qd1-fsync"]
+def load(t, w):
+    j = json.load(open(os.path.join(res, f"{t}-{w}.json")))["jobs"][0]
+    d = j["read"] if w.startswith("randread") else j["write"]
+    p50 = d["clat_ns"]["percentile"].get("50.000000", 0) / 1000
+    p99 = d["clat_ns"]["percentile"].get("99.000000", 0) / 1000
+    return d["iops"], d["bw_bytes"] / 2**20, p50, p99
+print(f"| workload | A: fio on file | B: nbdkit file | C: Ballast | C/B | C/A |")
+print(f"|---|---|---|---|---|---|")
+for w in wls:
+    a, b, c = (load(t, w) for t in "ABC")
+    if w.startswith("seq"):
+        cell = lambda r: f"{r[1]:.0f} MiB/s"
+        metric = 1
+    elif "qd1" in w:
+        cell = lambda r: f"{r[0]:.0f} IOPS, p50 {r[2]:.0f} µs, p99 {r[3]:.0f} µs"
+        metric = 0
+    else:
+        cell = lambda r: f"{r[0]/1000:.1f}k IOPS"
+        metric = 0
+    print(f"| {w} | {cell(a)} | {cell(b)} | {cell(c)} | {c[metric]/b[metric]:.2f}x | {c[metric]/a[metric]:.2f}x |")
+print()
+print(f"size {size}, {runtime} s per workload after 2 s ramp, {os.cpu_count()} cores, kernel {platform.release()}")
+PY
+cat "$DIR/table.md"
+[ -n "$OUT" ] && cp "$DIR/table.md" "$OUT"
+exit 0

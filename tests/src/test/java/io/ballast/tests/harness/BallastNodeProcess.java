@@ -1,0 +1,162 @@
+package io.ballast.tests.harness;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One real {@code ballast node} JVM, started from the shaded jar the build produced, with verbs
+ * that make fault tests read like scripts: {@link #start()}, {@link #kill9()}, {@link #stop()}.
+ *
+ * <p>Output goes to {@code <dataDir>/../<name>.log} (appended across restarts, kept for
+ * post-mortems). {@link #start()} returns once the node printed its ready line.
+ */
+public final class BallastNodeProcess implements AutoCloseable {
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
+
+    private final String name;
+    private final Path dataDir;
+    private final Path socket;
+    private final List<String> extraArgs;
+    private final Path log;
+    private Process process;
+
+    public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs) {
+        this.name = name;
+        this.dataDir = dataDir;
+        this.socket = dataDir.resolveSibling(name + ".sock");
+        this.extraArgs = List.copyOf(extraArgs);
+        this.log = dataDir.resolveSibling(name + ".log");
+    }
+
+    public static Path jar() {
+        String jar = System.getProperty("ballast.jar");
+        if (jar == null || !Files.isRegularFile(Path.of(jar))) {
+            fail("the ballast jar is missing (" + jar + "); run the build with ./mvnw verify so csi packages it first");
+        }
+        return Path.of(jar);
+    }
+
+    public static String javaBinary() {
+        return System.getProperty("ballast.java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    }
+
+    /** Command line for running any {@code ballast} verb with the test JVM's settings. */
+    public static List<String> command(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-XX:+UseParallelGC",
+                "-XX:MaxDirectMemorySize=512m", "--enable-native-access=ALL-UNNAMED", "-jar", jar().toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    public Path socket() {
+        return socket;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path log() {
+        return log;
+    }
+
+    /** nbd URI of an export, as fio, qemu and libnbd tools take it. */
+    public String uri(String export) {
+        return "nbd+unix:///" + export + "?socket=" + socket;
+    }
+
+    public BallastNodeProcess start() {
+        if (process != null && process.isAlive()) {
+            throw new IllegalStateException(name + " is already running");
+        }
+        List<String> cmd = command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString());
+        cmd.addAll(extraArgs);
+        try {
+            Files.createDirectories(dataDir.getParent());
+            long logStart = Files.exists(log) ? Files.size(log) : 0;
+            process = new ProcessBuilder(cmd)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                    .start();
+            long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+            while (System.nanoTime() < deadline) {
+                String out = readLogFrom(logStart);
+                if (out.contains("ballast node ready:")) {
+                    return this;
+                }
+                if (!process.isAlive()) {
+                    fail(name + " exited with " + process.exitValue() + " during start:\n" + out);
+                }
+                Thread.sleep(50);
+            }
+            fail(name + " not ready after " + START_TIMEOUT + ":\n" + readLogFrom(logStart));
+            return this;
+        } catch (IOException e) {
+            throw new AssertionError("could not start " + name + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private String readLogFrom(long offset) throws IOException {
+        byte[] all = Files.readAllBytes(log);
+        return new String(all, (int) Math.min(offset, all.length), (int) Math.max(0, all.length - offset), StandardCharsets.UTF_8);
+    }
+
+    public boolean isAlive() {
+        return process != null && process.isAlive();
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, no clean-shutdown flag. */
+    public void kill9() {
+        if (process != null) {
+            process.destroyForcibly();
+            waitExit();
+        }
+    }
+
+    /** SIGTERM: the node closes its exports and stores cleanly. */
+    public int stop() {
+        if (process == null) {
+            return 0;
+        }
+        process.destroy();
+        return waitExit();
+    }
+
+    private int waitExit() {
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+            return process.exitValue();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    public String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        if (isAlive()) {
+            kill9();
+        }
+    }
+}
