@@ -305,9 +305,10 @@ public final class LocalBlockStore implements AutoCloseable {
         }
         if (!single && midEnd > midStart) {
             if (mode == Mode.DATA) {
-                ByteBuffer mid = src.slice(src.position() + (int) (midStart - offset), (int) (midEnd - midStart));
-                pwriteFully(mid, midStart);
-                for (int i = 0; i < mid.remaining(); i += BLOCK_SIZE) {
+                int n = (int) (midEnd - midStart);
+                ByteBuffer mid = src.slice(src.position() + (int) (midStart - offset), n);
+                pwriteFully(mid.duplicate(), midStart);
+                for (int i = 0; i < n; i += BLOCK_SIZE) {
                     checksums.set((midStart >>> BLOCK_SHIFT) + (i >>> BLOCK_SHIFT),
                             ChecksumFileLayout.slotOf(mid.slice(i, BLOCK_SIZE)));
                 }
@@ -460,9 +461,10 @@ public final class LocalBlockStore implements AutoCloseable {
         }
     }
 
+    /** Checks one block held in {@code buf}, a buffer whose capacity is exactly one block. */
     private void checkBlock(long block, ByteBuffer buf) {
         int stored = checksums.get(block);
-        int actual = ChecksumFileLayout.slotOf(buf);
+        int actual = ChecksumFileLayout.slotOf(buf.duplicate().clear());
         if (stored != actual) {
             checksumFailures.incrementAndGet();
             throw new BallastException(ErrorCode.CORRUPTION, String.format(
@@ -540,6 +542,11 @@ public final class LocalBlockStore implements AutoCloseable {
 
     private BallastException closedError() {
         return new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name + " is closed");
+    }
+
+    /** Regions currently marked dirty (tests). */
+    long[] dirtyRegions() {
+        return dirty.dirtyRegions();
     }
 
     void onClose(Runnable callback) {
