@@ -1,0 +1,140 @@
+package io.ballast.engine.store;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import jnr.ffi.LastError;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Runtime;
+import jnr.ffi.annotations.Out;
+import jnr.ffi.annotations.SaveError;
+
+/**
+ * The one place where Ballast's block store calls the C library, and where errno becomes an
+ * {@link ErrorCode}: ENOSPC -> NO_SPACE, EIO -> IO_ERROR, EOPNOTSUPP -> {@link #UNSUPPORTED} so
+ * callers can fall back (to writing zeroes), anything else -> IO_ERROR with the errno named.
+ *
+ * <p><b>Why a second descriptor.</b> {@code FileChannel} has no public way to expose its file
+ * descriptor; reading {@code FileDescriptor.fd} needs {@code --add-opens} into {@code java.base},
+ * which breaks silently across JDKs. fallocate and fstat act on the inode, not on the open file
+ * description, so the store opens the data file a second time with {@code open(2)} and keeps that
+ * descriptor ({@link NativeFile}) beside the channel that does the preads and pwrites.
+ *
+ * <p>Thread-safe: the calls are stateless; errno is captured per call ({@code @SaveError}).
+ * Linux only (x86_64 and aarch64 share the {@code struct stat} offset used here).
+ */
+public final class NativeIo {
+    static final int FALLOC_FL_KEEP_SIZE = 0x01;
+    static final int FALLOC_FL_PUNCH_HOLE = 0x02;
+    static final int FALLOC_FL_ZERO_RANGE = 0x10;
+
+    static final int EINTR = 4;
+    static final int EIO = 5;
+    static final int ENOSPC = 28;
+    static final int ENOSYS = 38;
+    static final int EOPNOTSUPP = 95;
+
+    private static final int O_RDWR = 0x2;
+    private static final int O_CLOEXEC = 0x80000;
+    /** {@code st_blocks} (512-byte units) in {@code struct stat} on Linux x86_64 and aarch64. */
+    private static final int STAT_BLOCKS_OFFSET = 64;
+    private static final int STAT_BUFFER_SIZE = 256;
+
+    /** Returned by {@link NativeFile#fallocate} when the filesystem does not support the mode. */
+    public static final int UNSUPPORTED = -1;
+
+    /** The libc subset we use. Public only because jnr-ffi generates an implementation of it. */
+    public interface LibC {
+        @SaveError
+        int open(String path, int flags, int mode);
+
+        @SaveError
+        int close(int fd);
+
+        @SaveError
+        int fallocate(int fd, int mode, long offset, long length);
+
+        @SaveError
+        int fstat(int fd, @Out byte[] statBuffer);
+
+        String strerror(int errno);
+    }
+
+    private static final class Holder {
+        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
+        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
+    }
+
+    private NativeIo() {}
+
+    /** Opens {@code path} read-write for fallocate/fstat; the caller closes the result. */
+    public static NativeFile open(Path path) {
+        int fd = Holder.LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw error(lastErrno(), "open " + path);
+        }
+        return new NativeFile(path, fd);
+    }
+
+    private static int lastErrno() {
+        return LastError.getLastError(Holder.RUNTIME);
+    }
+
+    static BallastException error(int errno, String what) {
+        String text = what + " failed: errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
+        return switch (errno) {
+            case ENOSPC -> new BallastException(ErrorCode.NO_SPACE, text + "; free space on the node's disk");
+            default -> new BallastException(ErrorCode.IO_ERROR, text);
+        };
+    }
+
+    /** A native descriptor of one file. Thread-safe; {@link #close()} once, after all users. */
+    public static final class NativeFile implements AutoCloseable {
+        private final Path path;
+        private final int fd;
+
+        private NativeFile(Path path, int fd) {
+            this.path = path;
+            this.fd = fd;
+        }
+
+        /**
+         * {@code fallocate(2)} with {@code mode}; returns 0, or {@link #UNSUPPORTED} when the
+         * filesystem cannot do it (EOPNOTSUPP, ENOSYS). Other errors throw BallastException.
+         */
+        public int fallocate(int mode, long offset, long length) {
+            while (true) {
+                if (Holder.LIBC.fallocate(fd, mode, offset, length) == 0) {
+                    return 0;
+                }
+                int errno = lastErrno();
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == EOPNOTSUPP || errno == ENOSYS) {
+                    return UNSUPPORTED;
+                }
+                throw error(errno, "fallocate(mode=" + mode + ", offset=" + offset + ", length="
+                        + length + ") on " + path);
+            }
+        }
+
+        /** Bytes the filesystem has allocated for this file ({@code st_blocks * 512}). */
+        public long allocatedBytes() {
+            byte[] buf = new byte[STAT_BUFFER_SIZE];
+            if (Holder.LIBC.fstat(fd, buf) != 0) {
+                throw error(lastErrno(), "fstat " + path);
+            }
+            return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getLong(STAT_BLOCKS_OFFSET) * 512;
+        }
+
+        @Override
+        public void close() {
+            if (Holder.LIBC.close(fd) != 0) {
+                throw error(lastErrno(), "close " + path);
+            }
+        }
+    }
+}
