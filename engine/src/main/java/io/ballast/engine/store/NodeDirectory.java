@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -75,6 +76,22 @@ public final class NodeDirectory implements AutoCloseable {
      * to another node or cluster, has an unknown format or a damaged cookie, or is a non-empty
      * directory without a cookie.
      */
+    /**
+     * The identity recorded in {@code dir}'s cookie, or empty when the directory has none (absent,
+     * empty, or never formatted). Reads only; FOREIGN_FORMAT when the cookie is not ours.
+     */
+    public static Optional<NodeIdentity> recordedIdentity(Path dir) {
+        Path cookie = dir.toAbsolutePath().normalize().resolve(NodeCookieLayout.FILE_NAME);
+        if (!Files.isRegularFile(cookie)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(NodeCookieLayout.decode(Durable.readAll(cookie, NodeCookieLayout.MAX_RECORD_BYTES), cookie));
+        } catch (IOException e) {
+            throw Durable.ioError("read " + cookie, e);
+        }
+    }
+
     public static NodeDirectory openOrFormat(Path dir, String clusterId, String nodeId) {
         return openOrFormat(dir, clusterId, nodeId, Clock.systemUTC());
     }
