@@ -8,8 +8,10 @@ import io.ballast.engine.nbd.NbdServerConfig;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.engine.volume.LocalBlockVolume;
+import io.ballast.engine.volume.StoreCheckpointer;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -27,12 +29,15 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
+    /** How often stores sync checksums and retire idle dirty regions (bounds recovery scans). */
+    private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(1);
 
     private final NodeConfig config;
     private final NodeDirectory directory;
     private final ExecutorService io;
     private final List<LocalBlockVolume> volumes;
     private final NbdServer nbd;
+    private final StoreCheckpointer checkpointer;
     private boolean closed;
 
     private NodeRuntime(NodeConfig config, NodeDirectory directory, ExecutorService io,
@@ -42,6 +47,8 @@ public final class NodeRuntime implements AutoCloseable {
         this.io = io;
         this.volumes = volumes;
         this.nbd = nbd;
+        List<LocalBlockStore> stores = volumes.stream().map(LocalBlockVolume::store).toList();
+        this.checkpointer = new StoreCheckpointer(CHECKPOINT_INTERVAL, () -> stores);
     }
 
     /** Opens (or formats) the data directory, creates requested volumes, and starts serving. */
@@ -118,6 +125,7 @@ public final class NodeRuntime implements AutoCloseable {
         closed = true;
         LOG.info("shutting down: closing NBD connections, flushing {} volume(s)", volumes.size());
         nbd.close();
+        checkpointer.close();
         for (LocalBlockVolume v : volumes) {
             try {
                 v.close();

@@ -33,7 +33,7 @@ import java.util.stream.LongStream;
  * Thread-safe. {@link #grow}, {@link #clearAll} and {@link #close} need exclusive access.
  */
 final class DirtyRegions implements AutoCloseable {
-    /** A region is cleared when its last write finished before flush generation (current - this). */
+    /** A region is cleared when its last write finished before checkpoint generation (current - this). */
     static final int IDLE_FLUSHES = 2;
 
     private final Path file;

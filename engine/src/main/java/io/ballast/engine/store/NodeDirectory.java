@@ -85,11 +85,7 @@ public final class NodeDirectory implements AutoCloseable {
         if (!Files.isRegularFile(cookie)) {
             return Optional.empty();
         }
-        try {
-            return Optional.of(NodeCookieLayout.decode(Durable.readAll(cookie, NodeCookieLayout.MAX_RECORD_BYTES), cookie));
-        } catch (IOException e) {
-            throw Durable.ioError("read " + cookie, e);
-        }
+        return Optional.of(NodeCookieLayout.decode(Durable.readAll(cookie, NodeCookieLayout.MAX_RECORD_BYTES), cookie));
     }
 
     public static NodeDirectory openOrFormat(Path dir, String clusterId, String nodeId) {

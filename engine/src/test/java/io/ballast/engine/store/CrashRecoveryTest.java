@@ -83,19 +83,37 @@ class CrashRecoveryTest {
     }
 
     @Test
-    void dirtyBitsClearAfterAnIdleFlushInterval() throws Exception {
+    void dirtyBitsClearAfterAnIdleCheckpointInterval() throws Exception {
         try (LocalBlockStore s = StoreTesting.newStore(tmp, SIZE, REGION_SHIFT)) {
             assertEquals(0, s.dirtyRegions().length);
             s.write(B, ByteBuffer.wrap(new byte[10]));
             s.write(17L * B - 5, ByteBuffer.wrap(new byte[10])); // spans regions 0 and 1
             assertArrayEquals(new long[] {0, 1}, s.dirtyRegions());
-            s.flush();
-            assertArrayEquals(new long[] {0, 1}, s.dirtyRegions(), "kept for one more flush (hysteresis)");
+            s.checkpoint();
+            assertArrayEquals(new long[] {0, 1}, s.dirtyRegions(), "kept for one more checkpoint (hysteresis)");
             s.write(40L * B, ByteBuffer.wrap(new byte[10])); // region 2, after that flush
-            s.flush();
+            s.checkpoint();
             assertArrayEquals(new long[] {2}, s.dirtyRegions());
-            s.flush();
+            s.checkpoint();
             assertEquals(0, s.dirtyRegions().length);
+        }
+    }
+
+    @Test
+    void flushAloneKeepsRegionsDirtySoStaleChecksumsOfFlushedDataAreAdopted() throws Exception {
+        byte[] block = random(new Random(9), B);
+        LocalBlockStore s = StoreTesting.newStore(tmp, SIZE, REGION_SHIFT);
+        s.write(3L * B, ByteBuffer.wrap(block));
+        for (int i = 0; i < 5; i++) {
+            s.flush(); // flushes never clear bits: only checkpoints do
+        }
+        assertArrayEquals(new long[] {0}, s.dirtyRegions());
+        s.crashClose();
+        // the flushed data reached the disk but its checksum slot did not (no checkpoint ran)
+        StoreTesting.overwrite(VolumeFiles.checksums(dir()), ChecksumFileLayout.slotOffset(3), new byte[4]);
+        try (LocalBlockStore r = LocalBlockStore.open(dir(), "vol")) {
+            assertArrayEquals(block, read(r, 3L * B, B), "flushed data must read back after the crash");
+            assertEquals(0, r.checksumFailures());
         }
     }
 
