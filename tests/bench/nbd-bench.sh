@@ -25,9 +25,6 @@ done
 for tool in fio nbdkit python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install fio nbdkit python3)" >&2; exit 2; }
 done
-JAVA="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
-JAR=csi/target/ballast.jar
-[ -f "$JAR" ] || { echo "build first: ./mvnw -q package -DskipTests" >&2; exit 2; }
 
 rm -rf "$DIR"; mkdir -p "$DIR/results"
 cleanup() { [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null; [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null || true; }
@@ -70,7 +67,7 @@ run_target B --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock"
 kill "$NBDKIT_PID"; wait "$NBDKIT_PID" 2>/dev/null || true; NBDKIT_PID=""
 
 echo "C: ballast node (1 replica)" >&2
-"$JAVA" -Xmx1g -XX:+UseParallelGC --enable-native-access=ALL-UNNAMED -jar "$JAR" node \
+BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node \
   --data-dir "$DIR/c-data" --nbd-socket "$DIR/c.sock" --volume "bench:$SIZE" > "$DIR/c-node.log" 2>&1 & NODE_PID=$!
 for _ in $(seq 300); do grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
 grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
