@@ -23,12 +23,15 @@ import java.nio.file.Path;
  * of the file read as zero (the file grows lazily).
  *
  * <p><b>Why it exists.</b> Writes are not fsynced one by one: the data file and the mapped checksum
- * file reach the disk independently, so after a crash a block written since the last flush can
- * hold new data under its old checksum (or the reverse). Before the first write into a clean
- * region its bit is set and the bitmap fsynced (rare: once per region per idle period); bits are
- * cleared lazily, without fsync, after a flush has made every write to the region durable and the
- * region then stayed idle for one more flush. On open after an unclean shutdown every block of a
- * dirty region whose checksum does not match adopts the checksum of the data found on disk.
+ * file reach the disk independently, so after a crash a block written since the last checkpoint
+ * can hold new data under its old checksum (or the reverse). Before the first write into a clean
+ * region its bit is set and the bitmap fsynced (rare: once per region per idle period). A FLUSH
+ * syncs only the data file; checksums are synced by periodic checkpoints
+ * ({@code LocalBlockStore#checkpoint}), and bits are cleared lazily, without fsync, by a checkpoint
+ * after the one that made the region's writes and checksums durable, once the region stayed idle
+ * in between. On open after an unclean shutdown every block of a dirty region whose checksum does
+ * not match adopts the checksum of the data found on disk: flushed data whose checksum had not
+ * been synced yet reads back, and unflushed data reads back old or new, as on a disk.
  *
  * <p><b>Trade-off.</b> Inside a dirty region we cannot tell a torn unflushed write from bit rot,
  * so after a crash a genuine corruption there is adopted as data instead of reported. That is
