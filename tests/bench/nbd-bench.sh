@@ -45,34 +45,28 @@ run_fio() { # target workload-name args...
       --output="$DIR/results/$target-$wl.json" "$@" >/dev/null
 }
 
-run_target() { # target fio-engine-args...
-  local target="$1"; shift
-  for entry in "${WORKLOADS[@]}"; do
-    local wl="${entry%%:*}" args="${entry#*:}"
-    echo "  $target $wl" >&2
-    # shellcheck disable=SC2086
-    run_fio "$target" "$wl" "$@" $args
-  done
-}
-
-echo "A: fio on a file (libaio, direct=1)" >&2
+echo "starting B (nbdkit file) and C (ballast node)" >&2
 fallocate -l "$SIZE" "$DIR/a.img"
-run_target A --ioengine=libaio --direct=1 --filename="$DIR/a.img"
-
-echo "B: nbdkit file plugin" >&2
 truncate -s "$SIZE" "$DIR/b.img"
 nbdkit --foreground --exit-with-parent -U "$DIR/b.sock" file "$DIR/b.img" & NBDKIT_PID=$!
-for _ in $(seq 100); do [ -S "$DIR/b.sock" ] && break; sleep 0.1; done
-run_target B --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock"
-kill "$NBDKIT_PID"; wait "$NBDKIT_PID" 2>/dev/null || true; NBDKIT_PID=""
-
-echo "C: ballast node (1 replica)" >&2
 BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node \
   --data-dir "$DIR/c-data" --nbd-socket "$DIR/c.sock" --volume "bench:$SIZE" > "$DIR/c-node.log" 2>&1 & NODE_PID=$!
-for _ in $(seq 300); do grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
+for _ in $(seq 300); do [ -S "$DIR/b.sock" ] && grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
 grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
-run_target C --ioengine=nbd --uri="nbd+unix:///bench?socket=$DIR/c.sock"
-kill "$NODE_PID"; wait "$NODE_PID" 2>/dev/null || true; NODE_PID=""
+
+# Workloads in the outer loop, targets in the inner one: A, B and C of one workload run back to
+# back, so background load drifting during the run hits all three alike.
+for entry in "${WORKLOADS[@]}"; do
+  wl="${entry%%:*}" args="${entry#*:}"
+  echo "  $wl: A B C" >&2
+  # shellcheck disable=SC2086
+  run_fio A "$wl" --ioengine=libaio --direct=1 --filename="$DIR/a.img" $args
+  # shellcheck disable=SC2086
+  run_fio B "$wl" --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock" $args
+  # shellcheck disable=SC2086
+  run_fio C "$wl" --ioengine=nbd --uri="nbd+unix:///bench?socket=$DIR/c.sock" $args
+done
+kill "$NBDKIT_PID" "$NODE_PID"; wait 2>/dev/null || true; NBDKIT_PID="" NODE_PID=""
 
 python3 - "$DIR/results" "$SIZE" "$RUNTIME" > "$DIR/table.md" <<'PY'
 import json, sys, os, platform, subprocess

@@ -185,6 +185,24 @@ final class DirtyRegions implements AutoCloseable {
         return flushGeneration.incrementAndGet();
     }
 
+    /**
+     * True when {@link #afterFlush(long)} for {@code generation} would clear at least one region.
+     * When false a checkpoint can skip its syncs: clearing a region needs only the sync of the
+     * checkpoint that clears it (the region's last write ended before the previous checkpoint
+     * began, so before this one's sync), never an earlier one.
+     */
+    boolean hasIdleRegions(long generation) {
+        for (int w = 0; w < words.length(); w++) {
+            for (long b = words.get(w); b != 0; b &= b - 1) {
+                int r = w * 64 + Long.numberOfTrailingZeros(b);
+                if (inflight.get(r) == 0 && lastGeneration.get(r) <= generation - IDLE_FLUSHES) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** After the flush of {@code generation} made data and checksums durable: clear idle regions. */
     void afterFlush(long generation) {
         synchronized (persistLock) {
