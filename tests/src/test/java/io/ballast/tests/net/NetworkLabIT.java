@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
+import io.ballast.tests.harness.RawNbdClient;
+import io.ballast.tests.harness.TestDirs;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -86,12 +90,50 @@ class NetworkLabIT {
     }
 
     @Test
-    void closeIsIdempotentAndLeavesNothing() {
+    void closeKillsWhatRunsInsideIsIdempotentAndLeavesNothing() {
         NetworkLab lab = NetworkLab.create(1);
         String prefix = lab.prefix();
+        TcpProbe forgotten = TcpProbe.start(lab, 0, PORT);
         lab.close();
+        assertFalse(forgotten.isAlive(), "close() kills processes left inside the lab's hosts");
         lab.close();
         assertTrue(namespaces().stream().noneMatch(n -> n.startsWith(prefix)));
+    }
+
+    /**
+     * A real node inside host 1: peers reach its TCP port only across a healthy network, while
+     * its NBD Unix socket stays reachable from the root namespace whatever the partitions.
+     */
+    @Test
+    void nodeInsideAHostKeepsItsUnixSocketReachableFromTheRootNamespace() throws Exception {
+        Path dir = TestDirs.fresh("netns-node");
+        try (NetworkLab lab = NetworkLab.create(2);
+                TcpProbe probe = TcpProbe.start(lab, 0, PORT);
+                BallastNodeProcess node = new BallastNodeProcess("node1", dir.resolve("data"),
+                        List.of("--volume", "v:16M", "--nbd-listen", lab.host(1).address() + ":10809"),
+                        lab.hostPrefix(1))) {
+            node.start();
+            assertEquals("ok", probe.reach(lab.host(1).address(), 10809, CONNECT));
+            assertEquals(16L << 20, nbdExportSize(node));
+
+            lab.isolate(1);
+            assertTrue(probe.reach(lab.host(1).address(), 10809, CONNECT).startsWith("fail"));
+            assertEquals(16L << 20, nbdExportSize(node), "Unix sockets are not cut by partitions");
+
+            lab.heal();
+            assertEquals("ok", probe.reach(lab.host(1).address(), 10809, CONNECT));
+            // SIGTERM reaches the JVM itself (ip netns exec execs it): a clean shutdown, which the
+            // JVM reports as 143 (128 + SIGTERM).
+            int code = node.stop();
+            assertTrue(code == 0 || code == 143, "exit code " + code);
+            assertTrue(node.logText().contains("NodeRuntime - stopped"), node.logText());
+        }
+    }
+
+    private static long nbdExportSize(BallastNodeProcess node) throws IOException {
+        try (RawNbdClient c = RawNbdClient.connect(node.socket()).handshake("v")) {
+            return c.exportSize();
+        }
     }
 
     private static List<TcpProbe> startProbes(NetworkLab lab) throws Exception {

@@ -32,6 +32,7 @@ import java.util.concurrent.TimeUnit;
  * commands from stdin, one per line, and answers each with one line, {@code ok} or
  * {@code fail <reason>}:
  * <ul>
+ *   <li>{@code reach HOST PORT TIMEOUT_MS}: TCP connect only (any service), then close;</li>
  *   <li>{@code connect HOST PORT TIMEOUT_MS}: connect, send one byte, read its echo, close;</li>
  *   <li>{@code open NAME HOST PORT TIMEOUT_MS}: the same, but keep the connection as NAME;</li>
  *   <li>{@code echo NAME TIMEOUT_MS}: one byte round trip over the kept connection NAME.</li>
@@ -91,6 +92,15 @@ public final class TcpProbe implements AutoCloseable {
     /** {@code ok}, or {@code fail <reason>}: a full TCP connect plus one byte echoed. */
     public synchronized String connect(String address, int port, Duration timeout) {
         return command("connect " + address + " " + port + " " + timeout.toMillis());
+    }
+
+    /** {@code ok}, or {@code fail <reason>}: a bare TCP connect, to any kind of server. */
+    public synchronized String reach(String address, int port, Duration timeout) {
+        return command("reach " + address + " " + port + " " + timeout.toMillis());
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
     }
 
     public boolean canConnect(String address, int port, Duration timeout) {
@@ -156,6 +166,7 @@ public final class TcpProbe implements AutoCloseable {
             String[] w = line.trim().split("\\s+");
             try {
                 switch (w[0]) {
+                    case "reach" -> connectTo(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3])).close();
                     case "connect" -> {
                         try (Socket s = connectTo(w[1], Integer.parseInt(w[2]), Integer.parseInt(w[3]))) {
                             roundTrip(s);
