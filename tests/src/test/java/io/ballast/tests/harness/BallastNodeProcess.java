@@ -25,14 +25,27 @@ public final class BallastNodeProcess implements AutoCloseable {
     private final Path dataDir;
     private final Path socket;
     private final List<String> extraArgs;
+    private final List<String> commandPrefix;
     private final Path log;
     private Process process;
 
     public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs) {
+        this(name, dataDir, extraArgs, List.of());
+    }
+
+    /**
+     * A node whose command line is prefixed by {@code commandPrefix}, e.g.
+     * {@code NetworkLab.hostPrefix(i)} ({@code ip netns exec <ns>}) to run it inside a network
+     * namespace. The prefix must exec the JVM (as {@code ip netns exec} does) so that
+     * {@link #stop()} and {@link #kill9()} signal the node itself. The NBD socket is a file, so
+     * clients in the root namespace still reach it.
+     */
+    public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs, List<String> commandPrefix) {
         this.name = name;
         this.dataDir = dataDir;
         this.socket = dataDir.resolveSibling(name + ".sock");
         this.extraArgs = List.copyOf(extraArgs);
+        this.commandPrefix = List.copyOf(commandPrefix);
         this.log = dataDir.resolveSibling(name + ".log");
     }
 
@@ -82,7 +95,8 @@ public final class BallastNodeProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException(name + " is already running");
         }
-        List<String> cmd = command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString());
+        List<String> cmd = new ArrayList<>(commandPrefix);
+        cmd.addAll(command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString()));
         cmd.addAll(extraArgs);
         try {
             Files.createDirectories(dataDir.getParent());
