@@ -282,6 +282,11 @@ public final class RaftNode implements AutoCloseable {
                 info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get());
     }
 
+    /** A Raft client of the volume's group (tests: raw requests). */
+    RaftClient clientFor(String volume) {
+        return newClient(division(volume).getGroup());
+    }
+
     /** The local replica's state machine (tests, scrub). */
     VolumeStateMachine stateMachine(String volume) {
         return (VolumeStateMachine) division(volume).getStateMachine();
