@@ -1,0 +1,18 @@
+package io.ballast.replication;
+
+/**
+ * One volume group as seen from this node.
+ *
+ * @param volume           volume name
+ * @param groupId          Raft group id (derived from the name)
+ * @param role             LEADER, FOLLOWER, CANDIDATE, LISTENER
+ * @param leaderId         current leader's node id, or null when unknown
+ * @param term             current term
+ * @param commitIndex      last committed log index known here
+ * @param appliedIndex     last log index applied to this replica's store
+ * @param writerEpoch      epoch of the attached writer (0: never attached)
+ * @param rebuildBytesDone bytes copied by the current/last rebuild of this replica
+ * @param rebuildBytesTotal bytes to copy in that rebuild (0: never rebuilt)
+ */
+public record GroupStatus(String volume, String groupId, String role, String leaderId, long term, long commitIndex,
+        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal) {}

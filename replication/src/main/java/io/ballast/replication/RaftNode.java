@@ -1,0 +1,315 @@
+package io.ballast.replication;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.NodeDirectory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.DivisionInfo;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A node's Raft server: one Ratis {@link RaftServer} (gRPC on {@code host:port}, storage under
+ * {@code <dataDir>/raft/}) hosting one group per volume replica on this node. Each group's state
+ * machine is a {@link VolumeStateMachine} over the volume's store in the {@link NodeDirectory}.
+ *
+ * <p>Group ids derive from volume names ({@link #groupIdOf}); peers are given as node id to
+ * {@code host:port}. Threading: thread-safe. Errors: {@link BallastException} (UNAVAILABLE when
+ * peers or quorum are missing, NOT_FOUND for a volume without a replica here, FAILED_PRECONDITION
+ * when fenced). The caller owns the {@link NodeDirectory} and closes it after this node.
+ */
+public final class RaftNode implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+
+    private final ReplicationConfig config;
+    private final NodeDirectory node;
+    private final RaftProperties clientProperties;
+    private final ExecutorService io;
+    private final ExecutorService background;
+    private final RaftServer server;
+
+    private RaftNode(ReplicationConfig config, NodeDirectory node) throws IOException {
+        this.config = config;
+        this.node = node;
+        this.io = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-read-" + config.nodeId() + "-", 0).factory());
+        this.background = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-rebuild-" + config.nodeId() + "-", 0).factory());
+        this.clientProperties = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(clientProperties, ms(config.clientRequestTimeout().toMillis()));
+        this.server = RaftServer.newBuilder()
+                .setServerId(RaftPeerId.valueOf(config.nodeId()))
+                .setProperties(serverProperties(config, node))
+                .setStateMachineRegistry(gid -> new VolumeStateMachine(node, this::newClient, background))
+                .build();
+    }
+
+    /** Starts the node's Raft server; existing groups under {@code <dataDir>/raft} come back up. */
+    public static RaftNode start(ReplicationConfig config, NodeDirectory node) {
+        try {
+            RaftNode n = new RaftNode(config, node);
+            n.server.start();
+            LOG.info("raft node {} listening on {}, config {}", config.nodeId(), config.address(), config);
+            return n;
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.UNAVAILABLE, "cannot start raft node " + config.nodeId() + ": " + e, e);
+        }
+    }
+
+    private static RaftProperties serverProperties(ReplicationConfig c, NodeDirectory node) {
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(node.path().resolve("raft").toFile()));
+        GrpcConfigKeys.Server.setHost(p, c.host());
+        GrpcConfigKeys.Server.setPort(p, c.port());
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, ms(c.electionTimeoutMin().toMillis()));
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, ms(c.electionTimeoutMax().toMillis()));
+        RaftServerConfigKeys.Rpc.setRequestTimeout(p, ms(c.rpcRequestTimeout().toMillis()));
+        // Durability: the log is fsynced before an entry counts toward commit (never unsafe-flush).
+        RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
+        RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 1L << 20)));
+        // One entry carries up to 1 MiB of payload; the write buffer must hold the appender's batch.
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L << 20));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf((2L << 20) + 64 * 1024));
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        RaftServerConfigKeys.Log.setPurgeGap(p, 16);
+        // Rebuild by our own block copy (notifyInstallSnapshotFromLeader), not by shipping files.
+        RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotEveryEntries());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.ThreadPool.setServerCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setServerSize(p, c.serverThreads());
+        RaftServerConfigKeys.ThreadPool.setClientCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setClientSize(p, c.serverThreads());
+        RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setProxySize(p, c.serverThreads());
+        return p;
+    }
+
+    private static TimeDuration ms(long millis) {
+        return TimeDuration.valueOf(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** The Raft group id of a volume: a name-based UUID, the same on every node. */
+    public static RaftGroupId groupIdOf(String volume) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("ballast-volume:" + volume).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    public String nodeId() {
+        return config.nodeId();
+    }
+
+    public ReplicationConfig config() {
+        return config;
+    }
+
+    RaftClient newClient(RaftGroup group) {
+        return RaftClient.newBuilder()
+                .setProperties(clientProperties)
+                .setRaftGroup(group)
+                .setClientId(ClientId.randomId())
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(config.clientRetries(), ms(100)))
+                .build();
+    }
+
+    private static RaftGroup group(String volume, Map<String, String> peers) {
+        List<RaftPeer> list = new ArrayList<>();
+        peers.forEach((id, addr) -> list.add(RaftPeer.newBuilder().setId(id).setAddress(addr).build()));
+        return RaftGroup.valueOf(groupIdOf(volume), list);
+    }
+
+    /**
+     * Creates a volume's replica group on every peer ({@code nodeId -> host:port}, this node may
+     * or may not be one) and its empty replicas of {@code sizeBytes}. Idempotent: peers that
+     * already host the group are skipped, and an existing replica is kept.
+     */
+    public void createReplicaGroup(String volume, long sizeBytes, Map<String, String> peers) {
+        if (!NodeDirectory.VOLUME_NAME.matcher(volume).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "bad volume name '" + volume + "'");
+        }
+        RaftGroup group = group(volume, peers);
+        try (RaftClient client = newClient(group)) {
+            for (RaftPeer peer : group.getPeers()) {
+                try {
+                    RaftClientReply r = client.getGroupManagementApi(peer.getId()).add(group);
+                    if (!r.isSuccess() && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+                        throw RatisErrors.of(r, "add group of " + volume + " on " + peer.getId());
+                    }
+                } catch (AlreadyExistsException e) {
+                    LOG.debug("group of {} already on {}", volume, peer.getId());
+                }
+            }
+            RaftClientReply r = client.io().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(
+                    VolumeLogLayout.create(volume, sizeBytes))));
+            BallastException e = RatisErrors.of(r, "create volume " + volume);
+            if (e != null) {
+                throw e;
+            }
+            LOG.info("created replica group {} of volume {} ({} bytes) on {}", group.getGroupId(), volume, sizeBytes, peers.keySet());
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "create replica group of " + volume);
+        }
+    }
+
+    /** Adds this node to an existing group locally (e.g. after its data was lost); it rebuilds from the leader. */
+    public void joinGroup(String volume, Map<String, String> peers) {
+        RaftGroup group = group(volume, peers);
+        try (RaftClient client = newClient(group)) {
+            RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
+            BallastException e = RatisErrors.of(r, "join group of " + volume);
+            if (e != null && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+                throw e;
+            }
+        } catch (AlreadyExistsException e) {
+            LOG.debug("group of {} already here", volume);
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "join group of " + volume);
+        }
+    }
+
+    /** Removes this node's member of the volume's group; with {@code deleteData} also its Raft dir and store. */
+    public void removeGroup(String volume, boolean deleteData) {
+        RaftServer.Division d = division(volume);
+        try (RaftClient client = newClient(d.getGroup())) {
+            RaftClientReply r = client.getGroupManagementApi(server.getId()).remove(d.getGroup().getGroupId(), deleteData, false);
+            BallastException e = RatisErrors.of(r, "remove group of " + volume);
+            if (e != null) {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "remove group of " + volume);
+        }
+        if (deleteData) {
+            node.deleteVolume(volume);
+        }
+    }
+
+    /** Names of the volumes with a replica group on this node. */
+    public List<String> groups() {
+        List<String> names = new ArrayList<>();
+        for (RaftGroupId gid : server.getGroupIds()) {
+            try {
+                String name = ((VolumeStateMachine) server.getDivision(gid).getStateMachine()).volumeName();
+                if (name != null) {
+                    names.add(name);
+                }
+            } catch (IOException e) {
+                LOG.debug("group {} vanished: {}", gid, e.toString());
+            }
+        }
+        names.sort(null);
+        return names;
+    }
+
+    /**
+     * Opens the volume for writing with {@code writerEpoch}, which must be above every epoch used
+     * before on this volume: appends an ATTACH entry, fencing earlier handles (their writes then fail
+     * FAILED_PRECONDITION). Reads are served by this node's replica. The caller closes the handle.
+     */
+    public ReplicatedBlockVolume openVolume(String volume, long writerEpoch) {
+        RaftServer.Division d = division(volume);
+        VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
+        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, newClient(d.getGroup()), sm, writerEpoch, config, io);
+        try {
+            v.attach();
+        } catch (RuntimeException e) {
+            v.close();
+            throw e;
+        }
+        return v;
+    }
+
+    /** Asks the volume's leader to hand leadership to {@code targetNodeId} (e.g. the attaching node). */
+    public void transferLeadership(String volume, String targetNodeId) {
+        RaftServer.Division d = division(volume);
+        try (RaftClient client = newClient(d.getGroup())) {
+            RaftClientReply r = client.admin().transferLeadership(RaftPeerId.valueOf(targetNodeId), 5000);
+            BallastException e = RatisErrors.of(r, "transfer leadership of " + volume + " to " + targetNodeId);
+            if (e != null) {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "transfer leadership of " + volume);
+        }
+    }
+
+    /** Takes a snapshot of this node's replica now (checkpoint + purgeable log). */
+    public void takeSnapshot(String volume) {
+        RaftServer.Division d = division(volume);
+        try (RaftClient client = newClient(d.getGroup())) {
+            RaftClientReply r = client.getSnapshotManagementApi(server.getId()).create(1, 10_000);
+            BallastException e = RatisErrors.of(r, "snapshot of " + volume);
+            if (e != null) {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "snapshot of " + volume);
+        }
+    }
+
+    public GroupStatus status(String volume) {
+        RaftServer.Division d = division(volume);
+        DivisionInfo info = d.getInfo();
+        VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
+        RaftPeerId leader = info.getLeaderId();
+        return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), info.getCurrentRole().name(),
+                leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
+                info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get());
+    }
+
+    /** A Raft client of the volume's group (tests: raw requests). */
+    RaftClient clientFor(String volume) {
+        return newClient(division(volume).getGroup());
+    }
+
+    /** The local replica's state machine (tests, scrub). */
+    VolumeStateMachine stateMachine(String volume) {
+        return (VolumeStateMachine) division(volume).getStateMachine();
+    }
+
+    private RaftServer.Division division(String volume) {
+        try {
+            return server.getDivision(groupIdOf(volume));
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.NOT_FOUND, "no replica of volume " + volume + " on node " + config.nodeId(), e);
+        }
+    }
+
+    /** Stops the Raft server (every group on this node); volume stores are closed cleanly. */
+    @Override
+    public void close() {
+        try {
+            server.close();
+        } catch (IOException e) {
+            LOG.warn("closing raft node {}: {}", config.nodeId(), e.toString());
+        } finally {
+            io.shutdown();
+            background.shutdownNow();
+        }
+    }
+}

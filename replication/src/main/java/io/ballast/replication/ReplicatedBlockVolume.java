@@ -1,0 +1,332 @@
+package io.ballast.replication;
+
+import static io.ballast.replication.VolumeLogLayout.*;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.LocalBlockStore;
+import io.ballast.engine.volume.BlockVolume;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * A volume replicated through its Raft group, as a frontend sees it. Opened by
+ * {@link RaftNode#openVolume} on a node holding a replica; the single writer of the volume.
+ *
+ * <p><b>Writes (group commit).</b> WRITE, TRIM, WRITE_ZEROES and RESIZE requests are queued;
+ * up to {@code maxInFlight} log entries are in flight through the async Ratis client, each packing
+ * the queued requests (at most {@code batchMaxOps} records, {@code batchMaxBytes} of payload), so
+ * under load many requests share one entry and one fsync round. A request completes when the
+ * leader's reply for its entry arrives. Ratis replies only after the entry is committed (appended
+ * and fsynced on a majority) and applied on the leader, so an acknowledged write is on a
+ * majority's disk. Writes larger than {@code batchMaxBytes} are split (and may be partially
+ * applied on failure, like a disk).
+ *
+ * <p><b>FLUSH / FUA.</b> Since acknowledgement already means durable on a majority, {@link #flush()}
+ * has nothing to wait for (every previously acknowledged write is committed) and completes at once,
+ * and FUA needs nothing extra. This relies on Ratis fsyncing its log before counting a follower's
+ * (and the leader's) ack ({@code raft.server.log.unsafe-flush.enabled=false}, which {@link RaftNode}
+ * sets). Flushes therefore cover every connection ({@link #flushCoversAllConnections()}).
+ *
+ * <p><b>Reads</b> come from this node's replica once it has applied the index of the last
+ * acknowledged write of this handle (read-your-writes; this handle is the only writer). If the
+ * local replica lags longer than the client request timeout, the read fails UNAVAILABLE.
+ *
+ * <p><b>Fencing.</b> Opening appends ATTACH(epoch); a later handle with a higher epoch fences this
+ * one: its writes fail FAILED_PRECONDITION (refused on the leader, or ignored on apply when they
+ * raced the ATTACH).
+ *
+ * <p><b>Errors.</b> UNAVAILABLE when no quorum answers in time (after the client's retries),
+ * FAILED_PRECONDITION when fenced or closed, OUT_OF_RANGE / INVALID_ARGUMENT for bad ranges.
+ * Threading: thread-safe; futures complete on Ratis client threads or the node's read pool.
+ */
+public final class ReplicatedBlockVolume implements BlockVolume {
+    private final String name;
+    private final RaftClient client;
+    private final VolumeStateMachine local;
+    private final long epoch;
+    private final ReplicationConfig config;
+    private final Executor readExecutor;
+    private final AtomicLong lastAcked = new AtomicLong(-1);
+    private final AtomicLong entriesSent = new AtomicLong();
+    private final AtomicLong requestsSent = new AtomicLong();
+    private volatile long knownSize;
+
+    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
+    private int inFlight;
+    private boolean closed;
+
+    private record Pending(Op op, CompletableFuture<Void> done, boolean alone) {}
+
+    ReplicatedBlockVolume(String name, RaftClient client, VolumeStateMachine local, long epoch,
+            ReplicationConfig config, Executor readExecutor) {
+        this.name = name;
+        this.client = client;
+        this.local = local;
+        this.epoch = epoch;
+        this.config = config;
+        this.readExecutor = readExecutor;
+    }
+
+    void attach() {
+        try {
+            RaftClientReply r = client.io().send(message(VolumeLogLayout.attach(epoch)));
+            BallastException e = RatisErrors.of(r, "attach " + name + " with epoch " + epoch);
+            if (e != null) {
+                throw e;
+            }
+            if (decodeReply(r.getMessage().getContent().asReadOnlyByteBuffer())[0] != ST_OK) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "attach " + name + ": epoch " + epoch + " superseded");
+            }
+            lastAcked.accumulateAndGet(r.getLogIndex(), Math::max);
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "attach " + name);
+        }
+    }
+
+    public long writerEpoch() {
+        return epoch;
+    }
+
+    /** Log entries and requests sent so far (group-commit ratio = requests / entries). */
+    public long entriesSent() {
+        return entriesSent.get();
+    }
+
+    public long requestsSent() {
+        return requestsSent.get();
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public long size() {
+        LocalBlockStore s = local.store();
+        return Math.max(knownSize, s.size());
+    }
+
+    @Override
+    public int blockSize() {
+        return LocalBlockStore.BLOCK_SIZE;
+    }
+
+    @Override
+    public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
+        try {
+            checkOpen();
+            VolumeStateMachine.checkRange(new Op(OP_READ, (byte) 0, offset, dst.remaining(), null), size());
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return local.waitApplied(lastAcked.get()).copy()
+                .orTimeout(config.clientRequestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .thenRunAsync(() -> local.store().read(offset, dst), readExecutor)
+                .exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                        BallastException.of(t).code() == ErrorCode.INTERNAL
+                                ? RatisErrors.map(t, "read " + name) : BallastException.of(t)));
+    }
+
+    @Override
+    public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
+        ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src.duplicate()).flip();
+        return submit(new Op(OP_WRITE, (byte) 0, offset, copy.remaining(), copy));
+    }
+
+    @Override
+    public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
+        return submit(new Op(OP_TRIM, (byte) 0, offset, length, null));
+    }
+
+    @Override
+    public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayPunchHole, boolean fua) {
+        return submit(new Op(OP_ZEROES, mayPunchHole ? FLAG_PUNCH : 0, offset, length, null));
+    }
+
+    /** Completes at once: every acknowledged write is already fsynced on a majority (see class doc). */
+    @Override
+    public CompletableFuture<Void> flush() {
+        synchronized (this) {
+            if (closed) {
+                return CompletableFuture.failedFuture(closedError());
+            }
+        }
+        return CompletableFuture.completedFuture(null);
+    }
+
+    @Override
+    public CompletableFuture<Void> resize(long newSize) {
+        return submit(new Op(OP_RESIZE, (byte) 0, newSize, 0, null)).thenRun(
+                () -> knownSize = Math.max(knownSize, newSize));
+    }
+
+    @Override
+    public boolean flushCoversAllConnections() {
+        return true;
+    }
+
+    private CompletableFuture<Void> submit(Op op) {
+        try {
+            checkOpen();
+            VolumeStateMachine.checkRange(op, size());
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        List<Op> parts = split(op);
+        List<CompletableFuture<Void>> futures = new ArrayList<>(parts.size());
+        synchronized (this) {
+            if (closed) {
+                return CompletableFuture.failedFuture(closedError());
+            }
+            for (Op p : parts) {
+                CompletableFuture<Void> f = new CompletableFuture<>();
+                queue.add(new Pending(p, f, false));
+                futures.add(f);
+            }
+        }
+        pump();
+        return futures.size() == 1 ? futures.get(0) : CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new));
+    }
+
+    private List<Op> split(Op op) {
+        int max = config.batchMaxBytes() - RECORD_HEADER - HEADER - TRAILER;
+        if (op.type() != OP_WRITE || op.length() <= max) {
+            return List.of(op);
+        }
+        List<Op> parts = new ArrayList<>();
+        for (int pos = 0; pos < op.length(); pos += max) {
+            int len = (int) Math.min(max, op.length() - pos);
+            parts.add(new Op(OP_WRITE, (byte) 0, op.offset() + pos, len, op.data().slice(pos, len)));
+        }
+        return parts;
+    }
+
+    /** Sends as many entries as the in-flight limit allows, each packing queued requests. */
+    private void pump() {
+        List<List<Pending>> batches = new ArrayList<>();
+        synchronized (this) {
+            while (inFlight < config.maxInFlight() && !queue.isEmpty()) {
+                List<Pending> batch = new ArrayList<>();
+                int bytes = HEADER + TRAILER;
+                while (!queue.isEmpty() && batch.size() < config.batchMaxOps()) {
+                    Pending p = queue.peek();
+                    if (!batch.isEmpty() && (p.alone() || bytes + p.op().encodedSize() > config.batchMaxBytes())) {
+                        break;
+                    }
+                    batch.add(queue.poll());
+                    bytes += p.op().encodedSize();
+                    if (p.alone()) {
+                        break;
+                    }
+                }
+                inFlight++;
+                batches.add(batch);
+            }
+        }
+        for (List<Pending> batch : batches) {
+            send(batch);
+        }
+    }
+
+    private void send(List<Pending> batch) {
+        List<Op> ops = new ArrayList<>(batch.size());
+        for (Pending p : batch) {
+            ops.add(p.op());
+        }
+        entriesSent.incrementAndGet();
+        requestsSent.addAndGet(batch.size());
+        client.async().send(message(VolumeLogLayout.ops(epoch, ops))).whenComplete((reply, t) -> {
+            synchronized (this) {
+                inFlight--;
+            }
+            try {
+                complete(batch, reply, t);
+            } finally {
+                pump();
+            }
+        });
+    }
+
+    private void complete(List<Pending> batch, RaftClientReply reply, Throwable t) {
+        BallastException failure = t != null ? RatisErrors.map(t, "write to " + name) : RatisErrors.of(reply, "write to " + name);
+        if (failure != null) {
+            if (batch.size() > 1 && (failure.code() == ErrorCode.OUT_OF_RANGE || failure.code() == ErrorCode.INVALID_ARGUMENT)) {
+                // One bad request refused the whole entry: resend each alone so only it fails.
+                synchronized (this) {
+                    for (int i = batch.size() - 1; i >= 0; i--) {
+                        queue.addFirst(new Pending(batch.get(i).op(), batch.get(i).done(), true));
+                    }
+                }
+                return;
+            }
+            batch.forEach(p -> p.done().completeExceptionally(failure));
+            return;
+        }
+        lastAcked.accumulateAndGet(reply.getLogIndex(), Math::max); // before completing: read-your-writes
+        byte[] st = decodeReply(reply.getMessage().getContent().asReadOnlyByteBuffer());
+        for (int i = 0; i < batch.size(); i++) {
+            byte s = i < st.length ? st[i] : ST_INVALID;
+            CompletableFuture<Void> f = batch.get(i).done();
+            switch (s) {
+                case ST_OK -> f.complete(null);
+                case ST_FENCED -> f.completeExceptionally(new BallastException(ErrorCode.FAILED_PRECONDITION,
+                        name + ": fenced, writer epoch " + epoch + " was superseded"));
+                case ST_OUT_OF_RANGE -> f.completeExceptionally(new BallastException(ErrorCode.OUT_OF_RANGE, name + ": out of range"));
+                case ST_PRECONDITION -> f.completeExceptionally(new BallastException(ErrorCode.FAILED_PRECONDITION, name + ": refused"));
+                default -> f.completeExceptionally(new BallastException(ErrorCode.INVALID_ARGUMENT, name + ": malformed request"));
+            }
+        }
+    }
+
+    private static Message message(ByteBuffer b) {
+        return Message.valueOf(UnsafeByteOperations.unsafeWrap(b));
+    }
+
+    private synchronized void checkOpen() {
+        if (closed) {
+            throw closedError();
+        }
+    }
+
+    private BallastException closedError() {
+        return new BallastException(ErrorCode.FAILED_PRECONDITION, "volume handle " + name + " is closed");
+    }
+
+    /** Fails queued requests and closes the client; entries already sent may still commit. */
+    @Override
+    public void close() {
+        List<Pending> dropped;
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            dropped = new ArrayList<>(queue);
+            queue.clear();
+        }
+        dropped.forEach(p -> p.done().completeExceptionally(closedError()));
+        try {
+            client.close();
+        } catch (IOException e) {
+            // nothing to do: the handle is gone either way
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ReplicatedBlockVolume[" + name + ", epoch " + epoch + "]";
+    }
+}

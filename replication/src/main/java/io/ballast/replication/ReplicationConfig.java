@@ -1,0 +1,76 @@
+package io.ballast.replication;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Settings of a node's Raft server and of the volume handles it opens. Defaults are lean, sized for
+ * small (2-core) machines hosting many groups; {@link RaftNode} logs every value at start.
+ *
+ * @param nodeId               this node's Raft peer id (the storage node id)
+ * @param host                 address the gRPC server binds to
+ * @param port                 gRPC port (peers, clients and admin share it)
+ * @param electionTimeoutMin   leader election timeout, lower bound (failover takes about this + a bit)
+ * @param electionTimeoutMax   leader election timeout, upper bound
+ * @param rpcRequestTimeout    server-side RPC request timeout
+ * @param clientRequestTimeout how long a volume handle's request waits per attempt
+ * @param clientRetries        attempts per request before UNAVAILABLE (100 ms apart)
+ * @param segmentSizeMax       Raft log segment size (purge works on whole segments)
+ * @param snapshotEveryEntries auto-snapshot (checkpoint + log purge) after this many entries
+ * @param serverThreads        size of each shared Ratis server thread pool
+ * @param batchMaxBytes        group commit: largest payload per log entry
+ * @param batchMaxOps          group commit: most requests per log entry
+ * @param maxInFlight          group commit: log entries in flight per volume handle
+ */
+public record ReplicationConfig(String nodeId, String host, int port, Duration electionTimeoutMin,
+        Duration electionTimeoutMax, Duration rpcRequestTimeout, Duration clientRequestTimeout, int clientRetries,
+        long segmentSizeMax, long snapshotEveryEntries, int serverThreads, int batchMaxBytes, int batchMaxOps,
+        int maxInFlight) {
+
+    public static final Duration ELECTION_TIMEOUT_MIN_DEFAULT = Duration.ofMillis(1000);
+    public static final Duration ELECTION_TIMEOUT_MAX_DEFAULT = Duration.ofMillis(2000);
+    public static final Duration RPC_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
+    public static final Duration CLIENT_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
+    public static final int CLIENT_RETRIES_DEFAULT = 50;
+    public static final long SEGMENT_SIZE_MAX_DEFAULT = 8L << 20;
+    public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
+    public static final int SERVER_THREADS_DEFAULT = 4;
+    public static final int BATCH_MAX_BYTES_DEFAULT = 1 << 20;
+    public static final int BATCH_MAX_OPS_DEFAULT = 64;
+    public static final int MAX_IN_FLIGHT_DEFAULT = 4;
+
+    public ReplicationConfig {
+        Objects.requireNonNull(nodeId, "nodeId");
+        Objects.requireNonNull(host, "host");
+        if (electionTimeoutMin.compareTo(electionTimeoutMax) > 0) {
+            throw new IllegalArgumentException("election timeout min > max");
+        }
+        if (batchMaxBytes <= 0 || batchMaxBytes > 1 << 20 || batchMaxOps <= 0 || batchMaxOps > 0xFFFF || maxInFlight <= 0) {
+            throw new IllegalArgumentException("bad group-commit limits");
+        }
+    }
+
+    /** Defaults for everything but identity and address. */
+    public static ReplicationConfig defaults(String nodeId, String host, int port) {
+        return new ReplicationConfig(nodeId, host, port, ELECTION_TIMEOUT_MIN_DEFAULT, ELECTION_TIMEOUT_MAX_DEFAULT,
+                RPC_REQUEST_TIMEOUT_DEFAULT, CLIENT_REQUEST_TIMEOUT_DEFAULT, CLIENT_RETRIES_DEFAULT,
+                SEGMENT_SIZE_MAX_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, SERVER_THREADS_DEFAULT,
+                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT);
+    }
+
+    public ReplicationConfig withSnapshotEveryEntries(long entries) {
+        return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
+                clientRequestTimeout, clientRetries, segmentSizeMax, entries, serverThreads, batchMaxBytes,
+                batchMaxOps, maxInFlight);
+    }
+
+    public ReplicationConfig withSegmentSizeMax(long bytes) {
+        return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
+                clientRequestTimeout, clientRetries, bytes, snapshotEveryEntries, serverThreads, batchMaxBytes,
+                batchMaxOps, maxInFlight);
+    }
+
+    public String address() {
+        return host + ":" + port;
+    }
+}

@@ -1,0 +1,250 @@
+package io.ballast.replication;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * Binary layout of a volume group's Raft log entries (and of the query messages that use the
+ * same framing). Big-endian.
+ *
+ * <pre>
+ *  0         4     5     6           8                       16          20
+ *  +---------+-----+-----+-----------+-----------------------+-----------+
+ *  | magic   | ver | kind| count     | epoch                 | bodyLen   |   header (20 bytes)
+ *  +---------+-----+-----+-----------+-----------------------+-----------+
+ *  | body: kind-specific, bodyLen bytes                                  |
+ *  +---------------------------------------------------------------------+
+ *  | crc32c over header + body (4)                                       |   trailer
+ *  +---------------------------------------------------------------------+
+ *
+ *  OPS body: count records, each
+ *  0      1       2          4            8                  16                 24
+ *  +------+-------+----------+------------+------------------+------------------+---------+
+ *  | type | flags | reserved | dataLen    | offset           | length           | data... |
+ *  +------+-------+----------+------------+------------------+------------------+---------+
+ *  WRITE: data = the bytes (dataLen == length); TRIM, ZEROES (flags bit0 = may punch hole):
+ *  dataLen 0; RESIZE: offset = new size, length 0.
+ *
+ *  CREATE body: size (8) + volume name (UTF-8, rest of body).   count = 0
+ *  ATTACH body: empty; epoch = the new writer epoch.             count = 0
+ *  QUERY_INFO: empty.  QUERY_READ: one record (type READ) without data.
+ * </pre>
+ *
+ * Every OPS entry carries the writer epoch of the handle that built it (fencing). A batch entry
+ * carries up to 65535 records (group commit). The CRC makes a damaged entry detectable: it is
+ * refused in {@code startTransaction} and, should it reach apply, ignored on every replica alike.
+ *
+ * <p>Apply replies: {@code count (2)} then one status byte per record (or one for CREATE/ATTACH).
+ */
+final class VolumeLogLayout {
+    static final int MAGIC = 0x42414C56; // "BALV"
+    static final byte VERSION = 1;
+    static final int HEADER = 20;
+    static final int TRAILER = 4;
+    static final int RECORD_HEADER = 24;
+
+    static final byte KIND_CREATE = 1;
+    static final byte KIND_ATTACH = 2;
+    static final byte KIND_OPS = 3;
+    static final byte KIND_QUERY_INFO = 10;
+    static final byte KIND_QUERY_READ = 11;
+
+    static final byte OP_WRITE = 1;
+    static final byte OP_TRIM = 2;
+    static final byte OP_ZEROES = 3;
+    static final byte OP_RESIZE = 4;
+    static final byte OP_READ = 5;
+    static final byte FLAG_PUNCH = 1;
+
+    static final byte ST_OK = 0;
+    static final byte ST_FENCED = 1;
+    static final byte ST_OUT_OF_RANGE = 2;
+    static final byte ST_INVALID = 3;
+    static final byte ST_PRECONDITION = 4;
+    static final byte ST_CORRUPT_ENTRY = 5;
+
+    private VolumeLogLayout() {}
+
+    /** One record of an OPS entry; {@code data} is a read-only slice for WRITE, else null. */
+    record Op(byte type, byte flags, long offset, long length, ByteBuffer data) {
+        int encodedSize() {
+            return RECORD_HEADER + (data == null ? 0 : data.remaining());
+        }
+    }
+
+    /** A decoded entry. {@code name}/{@code size} only for CREATE. */
+    record Entry(byte kind, long epoch, List<Op> ops, String name, long size) {}
+
+    static ByteBuffer create(String name, long size) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = begin(KIND_CREATE, 0, 0, 8 + n.length);
+        b.putLong(size).put(n);
+        return finish(b);
+    }
+
+    static ByteBuffer attach(long epoch) {
+        return finish(begin(KIND_ATTACH, 0, epoch, 0));
+    }
+
+    static ByteBuffer queryInfo() {
+        return finish(begin(KIND_QUERY_INFO, 0, 0, 0));
+    }
+
+    static ByteBuffer queryRead(long offset, int length) {
+        ByteBuffer b = begin(KIND_QUERY_READ, 1, 0, RECORD_HEADER);
+        putRecord(b, new Op(OP_READ, (byte) 0, offset, length, null));
+        return finish(b);
+    }
+
+    static ByteBuffer ops(long epoch, List<Op> ops) {
+        if (ops.size() > 0xFFFF) {
+            throw new IllegalArgumentException("too many records: " + ops.size());
+        }
+        int body = 0;
+        for (Op op : ops) {
+            body += op.encodedSize();
+        }
+        ByteBuffer b = begin(KIND_OPS, ops.size(), epoch, body);
+        for (Op op : ops) {
+            putRecord(b, op);
+        }
+        return finish(b);
+    }
+
+    private static ByteBuffer begin(byte kind, int count, long epoch, int bodyLen) {
+        ByteBuffer b = ByteBuffer.allocate(HEADER + bodyLen + TRAILER).order(ByteOrder.BIG_ENDIAN);
+        return b.putInt(MAGIC).put(VERSION).put(kind).putShort((short) count).putLong(epoch).putInt(bodyLen);
+    }
+
+    private static void putRecord(ByteBuffer b, Op op) {
+        int dataLen = op.data == null ? 0 : op.data.remaining();
+        b.put(op.type).put(op.flags).putShort((short) 0).putInt(dataLen).putLong(op.offset).putLong(op.length);
+        if (op.data != null) {
+            b.put(op.data.duplicate());
+        }
+    }
+
+    private static ByteBuffer finish(ByteBuffer b) {
+        CRC32C crc = new CRC32C();
+        crc.update(b.array(), 0, b.position());
+        b.putInt((int) crc.getValue());
+        return b.flip();
+    }
+
+    /**
+     * Decodes and verifies an entry; WRITE data are zero-copy slices of {@code buf}. INVALID_ARGUMENT
+     * for a malformed entry, CORRUPTION for a CRC mismatch.
+     */
+    static Entry decode(ByteBuffer buf) {
+        ByteBuffer b = buf.slice().order(ByteOrder.BIG_ENDIAN);
+        if (b.remaining() < HEADER + TRAILER) {
+            throw invalid("entry of " + b.remaining() + " bytes is shorter than its header");
+        }
+        if (b.getInt(0) != MAGIC) {
+            throw invalid("bad magic " + Integer.toHexString(b.getInt(0)));
+        }
+        if (b.get(4) != VERSION) {
+            throw invalid("unknown entry version " + b.get(4));
+        }
+        byte kind = b.get(5);
+        int count = Short.toUnsignedInt(b.getShort(6));
+        long epoch = b.getLong(8);
+        int bodyLen = b.getInt(16);
+        if (bodyLen < 0 || bodyLen != b.remaining() - HEADER - TRAILER) {
+            throw invalid("body length " + bodyLen + " does not match entry size " + b.remaining());
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(b.duplicate().limit(HEADER + bodyLen));
+        if ((int) crc.getValue() != b.getInt(HEADER + bodyLen)) {
+            throw new BallastException(ErrorCode.CORRUPTION, "volume log entry fails its CRC32C");
+        }
+        ByteBuffer body = b.duplicate().position(HEADER).limit(HEADER + bodyLen).slice().order(ByteOrder.BIG_ENDIAN);
+        switch (kind) {
+            case KIND_CREATE -> {
+                if (bodyLen < 9) {
+                    throw invalid("CREATE body too short");
+                }
+                long size = body.getLong();
+                byte[] n = new byte[body.remaining()];
+                body.get(n);
+                return new Entry(kind, epoch, List.of(), new String(n, StandardCharsets.UTF_8), size);
+            }
+            case KIND_ATTACH, KIND_QUERY_INFO -> {
+                return new Entry(kind, epoch, List.of(), null, 0);
+            }
+            case KIND_OPS, KIND_QUERY_READ -> {
+                List<Op> ops = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    if (body.remaining() < RECORD_HEADER) {
+                        throw invalid("record " + i + " truncated");
+                    }
+                    byte type = body.get();
+                    byte flags = body.get();
+                    body.getShort();
+                    int dataLen = body.getInt();
+                    long offset = body.getLong();
+                    long length = body.getLong();
+                    if (dataLen < 0 || dataLen > body.remaining()) {
+                        throw invalid("record " + i + " data length " + dataLen + " exceeds the entry");
+                    }
+                    ByteBuffer data = null;
+                    if (type == OP_WRITE) {
+                        if (dataLen != length) {
+                            throw invalid("WRITE record " + i + " carries " + dataLen + " bytes for length " + length);
+                        }
+                        data = body.slice(body.position(), dataLen).asReadOnlyBuffer();
+                    } else if (dataLen != 0 || type < OP_WRITE || type > OP_READ) {
+                        throw invalid("record " + i + " has type " + type + " with " + dataLen + " data bytes");
+                    }
+                    body.position(body.position() + dataLen);
+                    ops.add(new Op(type, flags, offset, length, data));
+                }
+                if (body.hasRemaining()) {
+                    throw invalid(body.remaining() + " trailing bytes after " + count + " records");
+                }
+                return new Entry(kind, epoch, ops, null, 0);
+            }
+            default -> throw invalid("unknown entry kind " + kind);
+        }
+    }
+
+    static ByteBuffer reply(byte[] statuses) {
+        return ByteBuffer.allocate(2 + statuses.length).putShort((short) statuses.length).put(statuses).flip();
+    }
+
+    static byte[] decodeReply(ByteBuffer b) {
+        int n = Short.toUnsignedInt(b.getShort());
+        byte[] s = new byte[n];
+        b.get(s);
+        return s;
+    }
+
+    /** Applied state a rebuilding follower copies from: volume, size, (term, index), epoch. */
+    record Info(String name, long size, long term, long index, long epoch) {
+        ByteBuffer encode() {
+            byte[] n = name.getBytes(StandardCharsets.UTF_8);
+            return ByteBuffer.allocate(32 + n.length).putLong(size).putLong(term).putLong(index).putLong(epoch)
+                    .put(n).flip();
+        }
+
+        static Info decode(ByteBuffer b) {
+            long size = b.getLong();
+            long term = b.getLong();
+            long index = b.getLong();
+            long epoch = b.getLong();
+            byte[] n = new byte[b.remaining()];
+            b.get(n);
+            return new Info(new String(n, StandardCharsets.UTF_8), size, term, index, epoch);
+        }
+    }
+
+    private static BallastException invalid(String msg) {
+        return new BallastException(ErrorCode.INVALID_ARGUMENT, "volume log entry: " + msg);
+    }
+}

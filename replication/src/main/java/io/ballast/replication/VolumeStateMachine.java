@@ -1,0 +1,419 @@
+package io.ballast.replication;
+
+import static io.ballast.replication.VolumeLogLayout.*;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.LocalBlockStore;
+import io.ballast.engine.store.NodeDirectory;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The state machine of one volume replica: applies the volume's log ({@link VolumeLogLayout}) to
+ * the replica's {@link LocalBlockStore}.
+ *
+ * <ul>
+ *   <li><b>Validation</b> happens in {@link #startTransaction} on the leader (CRC, ranges, writer
+ *   epoch): a refused request is never appended. {@link #applyTransaction} is deterministic: it
+ *   re-checks the epoch (an entry admitted before a concurrent ATTACH is ignored alike on every
+ *   replica, reply FENCED) and maps refusals the store itself makes to per-record statuses; only a
+ *   local disk failure throws (and stops this group on this node).
+ *   <li><b>No fsync on apply</b>: Ratis has fsynced the log on a majority before commit. The store
+ *   is fsynced by {@link #takeSnapshot()} ({@code checkpoint()}), after which the log is purged;
+ *   on restart the log after the snapshot is replayed over the store (in-order overwrites converge;
+ *   RESIZE to a size already reached is a no-op).
+ *   <li><b>Snapshot</b> = the checkpointed store + a small file {@code snapshot.<term>_<index>}
+ *   ({@link SnapshotFile}) holding the writer epoch, in the Ratis state machine directory.
+ *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
+ *   {@link #notifyInstallSnapshotFromLeader} runs {@link SnapshotCopier}: a block copy from the
+ *   leader through read-only queries, 1 MiB at a time.
+ * </ul>
+ *
+ * <p>The volume's store is found by name: the group id is {@link RaftNode#groupIdOf} the name.
+ * It is opened in {@link #initialize}, created on applying CREATE or by a rebuild.
+ */
+final class VolumeStateMachine extends BaseStateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
+    static final int MAX_READ = 4 << 20;
+
+    private final NodeDirectory node;
+    private final Function<RaftGroup, RaftClient> clients;
+    private final Executor background;
+    private final SnapshotFile.Storage storage = new SnapshotFile.Storage();
+    /** Guards (epoch, lastApplied) so the rebuild info is a consistent pair. */
+    private final Object applyLock = new Object();
+    private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
+
+    private volatile LocalBlockStore store;
+    private volatile String volumeName;
+    private volatile long epoch;
+    /** Highest ATTACH epoch admitted by startTransaction here (early fencing on the leader). */
+    private long admittedEpoch;
+    final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
+
+    VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background) {
+        this.node = node;
+        this.clients = clients;
+        this.background = background;
+    }
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        storage.init(raftStorage);
+        for (String name : node.volumeNames()) {
+            if (RaftNode.groupIdOf(name).equals(groupId)) {
+                openStore(name, 0);
+            }
+        }
+        load(storage.latest());
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        SnapshotFile s = storage.reload();
+        if (s != null && store == null) {
+            openStore(s.name(), 0);
+        }
+        load(s);
+    }
+
+    private void load(SnapshotFile s) {
+        if (s == null) {
+            return;
+        }
+        synchronized (applyLock) {
+            epoch = s.epoch();
+            setLastAppliedTermIndex(s.termIndex());
+        }
+        completeWaiters(s.termIndex().getIndex());
+        LOG.info("{}: loaded snapshot {} (epoch {})", getId(), s.termIndex(), s.epoch());
+    }
+
+    /** Opens the named volume, creating it with {@code createSize} when absent (0: never create). */
+    synchronized LocalBlockStore openStore(String name, long createSize) {
+        if (store == null) {
+            volumeName = name;
+            store = node.volumeNames().contains(name) || createSize == 0
+                    ? node.openVolume(name)
+                    : node.createVolume(name, createSize);
+        }
+        return store;
+    }
+
+    LocalBlockStore store() {
+        LocalBlockStore s = store;
+        if (s == null) {
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume replica not created yet on " + getId());
+        }
+        return s;
+    }
+
+    String volumeName() {
+        return volumeName;
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    long appliedIndex() {
+        TermIndex t = getLastAppliedTermIndex();
+        return t == null ? -1 : t.getIndex();
+    }
+
+    /** Completes once this replica has applied {@code index} (read-your-writes). */
+    CompletableFuture<Void> waitApplied(long index) {
+        if (appliedIndex() >= index) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> f = waiters.computeIfAbsent(index, i -> new CompletableFuture<>());
+        if (appliedIndex() >= index) {
+            completeWaiters(appliedIndex());
+        }
+        return f;
+    }
+
+    private void completeWaiters(long applied) {
+        for (Map.Entry<Long, CompletableFuture<Void>> e; (e = waiters.firstEntry()) != null && e.getKey() <= applied; ) {
+            if (waiters.remove(e.getKey(), e.getValue())) {
+                e.getValue().complete(null);
+            }
+        }
+    }
+
+    @Override
+    protected boolean updateLastAppliedTermIndex(long term, long index) {
+        boolean updated;
+        synchronized (applyLock) {
+            updated = super.updateLastAppliedTermIndex(term, index);
+        }
+        completeWaiters(index);
+        return updated;
+    }
+
+    // ---- leader: validation --------------------------------------------------------------
+
+    @Override
+    public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+        TransactionContext trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build();
+        try {
+            validate(decode(request.getMessage().getContent().asReadOnlyByteBuffer()));
+        } catch (BallastException e) {
+            LOG.debug("{}: refused request: {}", getId(), e.toString());
+            trx.setException(RatisErrors.refusal(e));
+        }
+        return trx;
+    }
+
+    private void validate(Entry e) {
+        switch (e.kind()) {
+            case KIND_CREATE -> {
+                if (!RaftNode.groupIdOf(e.name()).equals(getGroupId())) {
+                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "volume " + e.name() + " is not group " + getGroupId());
+                }
+                if (e.size() <= 0 || e.size() % LocalBlockStore.BLOCK_SIZE != 0 || e.size() > LocalBlockStore.MAX_SIZE) {
+                    throw new BallastException(ErrorCode.OUT_OF_RANGE, "bad volume size " + e.size());
+                }
+            }
+            case KIND_ATTACH -> {
+                synchronized (this) {
+                    long current = Math.max(epoch, admittedEpoch);
+                    if (e.epoch() <= current) {
+                        throw new BallastException(ErrorCode.FAILED_PRECONDITION,
+                                "writer epoch " + e.epoch() + " is not above the volume's epoch " + current);
+                    }
+                    admittedEpoch = e.epoch();
+                }
+            }
+            case KIND_OPS -> {
+                long current;
+                synchronized (this) {
+                    current = Math.max(epoch, admittedEpoch);
+                }
+                if (e.epoch() != current) {
+                    throw new BallastException(ErrorCode.FAILED_PRECONDITION, "fenced: writer epoch " + e.epoch()
+                            + (e.epoch() < current ? " was superseded by " : " is not attached; current is ") + current);
+                }
+                long size = store().size();
+                for (Op op : e.ops()) {
+                    checkRange(op, size);
+                }
+            }
+            default -> throw new BallastException(ErrorCode.INVALID_ARGUMENT, "entry kind " + e.kind() + " is not a transaction");
+        }
+    }
+
+    static void checkRange(Op op, long size) {
+        if (op.type() == OP_RESIZE) {
+            if (op.offset() <= 0 || op.offset() % LocalBlockStore.BLOCK_SIZE != 0 || op.offset() > LocalBlockStore.MAX_SIZE) {
+                throw new BallastException(ErrorCode.OUT_OF_RANGE, "bad volume size " + op.offset());
+            }
+            if (op.offset() < size) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "shrinking " + size + " to " + op.offset() + " is refused");
+            }
+            return;
+        }
+        if (op.length() < 0) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "negative length " + op.length());
+        }
+        if (op.offset() < 0 || op.offset() > size || op.length() > size - op.offset()) {
+            throw new BallastException(ErrorCode.OUT_OF_RANGE,
+                    "range [" + op.offset() + ", +" + op.length() + ") outside volume of " + size + " bytes");
+        }
+    }
+
+    // ---- every replica: apply ------------------------------------------------------------
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        LogEntryProto entry = trx.getLogEntry();
+        byte[] statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getIndex());
+        updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(statuses))));
+    }
+
+    private byte[] apply(ByteBuffer data, long index) {
+        Entry e;
+        try {
+            e = decode(data);
+        } catch (BallastException ex) {
+            LOG.error("{}: ignoring undecodable log entry {}: {}", getId(), index, ex.toString());
+            return new byte[] {ST_CORRUPT_ENTRY};
+        }
+        switch (e.kind()) {
+            case KIND_CREATE -> {
+                LocalBlockStore s = openStore(e.name(), e.size());
+                if (s.size() < e.size()) {
+                    s.resize(e.size());
+                }
+                return new byte[] {ST_OK};
+            }
+            case KIND_ATTACH -> {
+                synchronized (applyLock) {
+                    if (e.epoch() <= epoch) {
+                        return new byte[] {ST_FENCED};
+                    }
+                    epoch = e.epoch();
+                }
+                LOG.info("{}: volume {} attached with writer epoch {} at index {}", getId(), volumeName, e.epoch(), index);
+                return new byte[] {ST_OK};
+            }
+            case KIND_OPS -> {
+                byte[] st = new byte[e.ops().size()];
+                if (e.epoch() != epoch) {
+                    java.util.Arrays.fill(st, ST_FENCED);
+                    return st;
+                }
+                LocalBlockStore s = store();
+                for (int i = 0; i < st.length; i++) {
+                    st[i] = applyOp(s, e.ops().get(i));
+                }
+                return st;
+            }
+            default -> {
+                return new byte[] {ST_INVALID};
+            }
+        }
+    }
+
+    private static byte applyOp(LocalBlockStore s, Op op) {
+        try {
+            switch (op.type()) {
+                case OP_WRITE -> s.write(op.offset(), op.data());
+                case OP_TRIM -> s.trim(op.offset(), op.length());
+                case OP_ZEROES -> s.writeZeroes(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
+                case OP_RESIZE -> {
+                    if (op.offset() > s.size()) { // a replayed resize to a size already reached is a no-op
+                        s.resize(op.offset());
+                    } else if (op.offset() < s.size()) {
+                        return ST_PRECONDITION;
+                    }
+                }
+                default -> {
+                    return ST_INVALID;
+                }
+            }
+            return ST_OK;
+        } catch (BallastException ex) {
+            // Refusals the store makes before touching anything are the same on every replica.
+            return switch (ex.code()) {
+                case OUT_OF_RANGE -> ST_OUT_OF_RANGE;
+                case INVALID_ARGUMENT -> ST_INVALID;
+                case FAILED_PRECONDITION -> ST_PRECONDITION;
+                default -> throw ex; // local disk trouble: not deterministic, stop this replica
+            };
+        }
+    }
+
+    // ---- queries (rebuild source) --------------------------------------------------------
+
+    @Override
+    public CompletableFuture<Message> query(Message request) {
+        try {
+            Entry e = decode(request.getContent().asReadOnlyByteBuffer());
+            ByteBuffer out;
+            if (e.kind() == KIND_QUERY_INFO) {
+                synchronized (applyLock) {
+                    TermIndex t = getLastAppliedTermIndex();
+                    out = new Info(volumeName, store().size(), t.getTerm(), t.getIndex(), epoch).encode();
+                }
+            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
+                Op op = e.ops().get(0);
+                out = ByteBuffer.allocate((int) op.length());
+                store().read(op.offset(), out);
+                out.flip();
+            } else {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
+            }
+            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(RatisErrors.refusal(e));
+        }
+    }
+
+    // ---- snapshots -----------------------------------------------------------------------
+
+    @Override
+    public StateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    @Override
+    public long takeSnapshot() throws IOException {
+        TermIndex last = getLastAppliedTermIndex();
+        LocalBlockStore s = store;
+        if (last == null || s == null) {
+            return -1;
+        }
+        s.checkpoint(); // data + checksums durable: the log up to `last` may now be purged
+        storage.write(new SnapshotFile(last, epoch, volumeName));
+        LOG.info("{}: snapshot at {} (epoch {})", getId(), last, epoch);
+        return last.getIndex();
+    }
+
+    @Override
+    public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto roleInfo, TermIndex firstAvailable) {
+        var leader = org.apache.ratis.protocol.RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
+        LOG.info("{}: leader {} purged its log up to {}: rebuilding from it", getId(), leader, firstAvailable);
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
+                try (RaftClient client = clients.apply(group)) {
+                    Info info = new SnapshotCopier(client, leader, rebuild).copy(this);
+                    synchronized (applyLock) {
+                        epoch = info.epoch();
+                    }
+                    TermIndex ti = TermIndex.valueOf(info.term(), info.index());
+                    storage.write(new SnapshotFile(ti, info.epoch(), info.name()));
+                    LOG.info("{}: rebuilt {} bytes from {} up to {}", getId(), info.size(), leader, ti);
+                    return ti;
+                }
+            } catch (IOException e) {
+                throw new BallastException(ErrorCode.UNAVAILABLE, "rebuild from " + leader + " failed", e);
+            }
+        }, background).whenComplete((ti, t) -> {
+            if (t != null) {
+                LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
+            }
+        });
+    }
+
+    @Override
+    public void close() throws IOException {
+        LocalBlockStore s;
+        synchronized (this) {
+            s = store;
+            store = null;
+        }
+        if (s != null) {
+            s.close();
+        }
+        BallastException closed = new BallastException(ErrorCode.UNAVAILABLE, "replica closed");
+        waiters.values().forEach(f -> f.completeExceptionally(closed));
+        waiters.clear();
+        super.close();
+    }
+}

@@ -1,0 +1,135 @@
+package io.ballast.replication;
+
+import io.ballast.engine.store.NodeDirectory;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+
+/** In-process cluster of Raft nodes on 127.0.0.1 (ephemeral ports), with stop/restart/wipe verbs. */
+final class TestCluster implements AutoCloseable {
+    final Path root;
+    final ReplicationConfig[] configs;
+    final NodeDirectory[] dirs;
+    final RaftNode[] nodes;
+
+    TestCluster(Path root, int n, long snapshotEveryEntries) throws IOException {
+        this.root = root;
+        configs = new ReplicationConfig[n];
+        dirs = new NodeDirectory[n];
+        nodes = new RaftNode[n];
+        for (int i = 0; i < n; i++) {
+            configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", freePort())
+                    .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(1 << 20);
+        }
+        for (int i = 0; i < n; i++) {
+            start(i);
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    Map<String, String> peers() {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (ReplicationConfig c : configs) {
+            m.put(c.nodeId(), c.address());
+        }
+        return m;
+    }
+
+    void start(int i) {
+        dirs[i] = NodeDirectory.openOrFormat(root.resolve("node" + i), "test-cluster", configs[i].nodeId());
+        nodes[i] = RaftNode.start(configs[i], dirs[i]);
+    }
+
+    void stop(int i) {
+        if (nodes[i] != null) {
+            nodes[i].close();
+            dirs[i].close();
+            nodes[i] = null;
+            dirs[i] = null;
+        }
+    }
+
+    /** Stops node i and deletes its whole data directory (disk loss). */
+    void wipe(int i) throws IOException {
+        stop(i);
+        try (Stream<Path> s = Files.walk(root.resolve("node" + i))) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    int leader(String volume) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            for (int i = 0; i < nodes.length; i++) {
+                if (nodes[i] != null) {
+                    try {
+                        if ("LEADER".equals(nodes[i].status(volume).role())) {
+                            return i;
+                        }
+                    } catch (RuntimeException e) {
+                        // not there (yet)
+                    }
+                }
+            }
+            sleep(50);
+        }
+        throw new AssertionError("no leader for " + volume);
+    }
+
+    /** Waits until every running replica has applied what node {@code ref} has committed. */
+    void awaitConverged(String volume) {
+        int ref = leader(volume);
+        long target = nodes[ref].status(volume).commitIndex();
+        for (int i = 0; i < nodes.length; i++) {
+            int n = i;
+            if (nodes[n] != null) {
+                await(() -> nodes[n].status(volume).appliedIndex() >= target, "node " + n + " applies " + target);
+            }
+        }
+    }
+
+    byte[] content(int i, String volume) {
+        var store = nodes[i].stateMachine(volume).store();
+        ByteBuffer b = ByteBuffer.allocate((int) store.size());
+        store.read(0, b);
+        return b.array();
+    }
+
+    static void await(BooleanSupplier cond, String what) {
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            sleep(20);
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (int i = 0; i < nodes.length; i++) {
+            stop(i);
+        }
+    }
+}
