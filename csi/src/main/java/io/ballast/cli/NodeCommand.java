@@ -54,20 +54,33 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Create this volume if absent (e.g. vol1:4G). Repeatable. Existing volumes are always served.")
     List<String> volumes = new ArrayList<>();
 
+    @Option(names = "--raft-listen", paramLabel = "HOST:PORT",
+            description = "Serve Raft replication on this address: volumes become replica groups managed through the admin API.")
+    String raftListen;
+
+    @Option(names = "--admin-listen", paramLabel = "HOST:PORT",
+            description = "Serve the node admin gRPC API (volume create/attach/status) on this address; needs --raft-listen.")
+    String adminListen;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
     @Override
     public Integer call() throws Exception {
+        if (adminListen != null && raftListen == null) {
+            throw new ParameterException(spec.commandLine(), "--admin-listen needs --raft-listen (the admin API manages replicated volumes)");
+        }
         NodeConfig config = new NodeConfig(
                 dataDir.toAbsolutePath(),
                 clusterId,
                 nodeId,
                 nbdSocket != null ? nbdSocket.toAbsolutePath() : dataDir.toAbsolutePath().resolve("nbd.sock"),
-                parseListen(nbdListen),
+                parseAddress("--nbd-listen", nbdListen),
                 parseVolumes(volumes),
-                ioThreads);
+                ioThreads,
+                parseAddress("--raft-listen", raftListen),
+                parseAddress("--admin-listen", adminListen));
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRuntime node = NodeRuntime.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -81,13 +94,13 @@ public final class NodeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private InetSocketAddress parseListen(String text) {
+    private InetSocketAddress parseAddress(String option, String text) {
         if (text == null) {
             return null;
         }
         int colon = text.lastIndexOf(':');
         if (colon < 0) {
-            throw new ParameterException(spec.commandLine(), "--nbd-listen '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:10809");
+            throw new ParameterException(spec.commandLine(), option + " '" + text + "': expected HOST:PORT, e.g. 127.0.0.1:10809");
         }
         try {
             int port = Integer.parseInt(text.substring(colon + 1));
@@ -96,7 +109,7 @@ public final class NodeCommand implements Callable<Integer> {
             }
             return new InetSocketAddress(text.substring(0, colon), port);
         } catch (NumberFormatException e) {
-            throw new ParameterException(spec.commandLine(), "--nbd-listen '" + text + "': port must be 0..65535");
+            throw new ParameterException(spec.commandLine(), option + " '" + text + "': port must be 0..65535");
         }
     }
 

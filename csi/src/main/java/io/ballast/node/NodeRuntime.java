@@ -1,5 +1,6 @@
 package io.ballast.node;
 
+import io.ballast.cli.BallastVersion;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.nbd.MapNbdExports;
@@ -9,53 +10,64 @@ import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.engine.volume.LocalBlockVolume;
 import io.ballast.engine.volume.StoreCheckpointer;
+import io.ballast.node.admin.NodeAdminService;
+import io.ballast.replication.RaftNode;
+import io.ballast.replication.ReplicationConfig;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The composition root of a {@code ballast node} process: data directory, one block store per
- * volume, the I/O executor and the NBD server. {@link #close()} shuts down in reverse order so
- * every store is flushed and marked clean.
+ * The composition root of a {@code ballast node} process. Two modes:
+ * <ul>
+ *   <li><b>local</b> (no {@code --raft-listen}): every volume of the data directory is a local block
+ *       store served over NBD; no replication.</li>
+ *   <li><b>replicated</b>: a {@link RaftNode} hosts one Raft group per volume replica; volumes are
+ *       created and attached through the admin gRPC API (or {@code --volume}, which creates a
+ *       single-replica group here and attaches it); attached volumes are served over NBD.</li>
+ * </ul>
+ * {@link #close()} shuts down in reverse order so every store is flushed and marked clean.
  */
 public final class NodeRuntime implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(NodeRuntime.class);
     /**
-     * How often stores sync checksums and retire idle dirty regions (bounds recovery scans). Linux
-     * md's write-intent bitmap uses 5 s too; shorter intervals forced writeback during streaming
-     * writes (seqwrite 1M fell to 0.89x nbdkit at 1 s).
+     * How often local stores sync checksums and retire idle dirty regions (bounds recovery scans).
+     * Linux md's write-intent bitmap uses 5 s too; 1 s forced writeback during streaming writes
+     * (seqwrite 1M fell to 0.89x nbdkit).
      */
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
 
     private final NodeConfig config;
     private final NodeDirectory directory;
-    private final ExecutorService io;
-    private final List<LocalBlockVolume> volumes;
+    private final List<AutoCloseable> closeables; // in shutdown order
+    private final List<String> localExports;
     private final NbdServer nbd;
-    private final StoreCheckpointer checkpointer;
+    private final Server admin;
     private boolean closed;
 
-    private NodeRuntime(NodeConfig config, NodeDirectory directory, ExecutorService io,
-            List<LocalBlockVolume> volumes, NbdServer nbd) {
+    private NodeRuntime(NodeConfig config, NodeDirectory directory, List<AutoCloseable> closeables,
+            List<String> localExports, NbdServer nbd, Server admin) {
         this.config = config;
         this.directory = directory;
-        this.io = io;
-        this.volumes = volumes;
+        this.closeables = closeables;
+        this.localExports = localExports;
         this.nbd = nbd;
-        List<LocalBlockStore> stores = volumes.stream().map(LocalBlockVolume::store).toList();
-        this.checkpointer = new StoreCheckpointer(CHECKPOINT_INTERVAL, () -> stores);
+        this.admin = admin;
     }
 
-    /** Opens (or formats) the data directory, creates requested volumes, and starts serving. */
+    /** Opens (or formats) the data directory, starts replication and the listeners. */
     public static NodeRuntime start(NodeConfig config) {
         // Unset ids mean "whatever the directory records"; a new directory gets a fresh cluster id
         // and the host name as node id. Explicit ids are checked against the cookie.
@@ -65,47 +77,94 @@ public final class NodeRuntime implements AutoCloseable {
         String nodeId = config.nodeId() != null ? config.nodeId()
                 : recorded.map(i -> i.nodeId()).orElseGet(NodeRuntime::hostName);
         NodeDirectory directory = NodeDirectory.openOrFormat(config.dataDir(), clusterId, nodeId);
-        LOG.info("data directory {}: cluster {} node {}", config.dataDir(),
-                directory.identity().clusterId(), directory.identity().nodeId());
-        ExecutorService io = Executors.newFixedThreadPool(config.ioThreads(), namedDaemon("io"));
-        List<LocalBlockVolume> volumes = new ArrayList<>();
-        NbdServer nbd = null;
+        LOG.info("data directory {}: cluster {} node {}", config.dataDir(), clusterId, nodeId);
+
+        List<AutoCloseable> closeables = new ArrayList<>(); // filled in start order, closed reversed
         try {
-            for (VolumeSpec spec : config.volumes()) {
-                if (!directory.volumeNames().contains(spec.name())) {
-                    directory.createVolume(spec.name(), spec.sizeBytes()).close();
-                    LOG.info("created volume {} ({} bytes)", spec.name(), spec.sizeBytes());
-                }
-            }
             MapNbdExports exports = new MapNbdExports();
-            for (String name : directory.volumeNames()) {
-                LocalBlockStore store = directory.openVolume(name);
-                for (VolumeSpec spec : config.volumes()) {
-                    if (spec.name().equals(name) && spec.sizeBytes() != store.size()) {
-                        LOG.warn("volume {} exists with {} bytes; --volume asked for {} (resize is explicit, nothing changed)",
-                                name, store.size(), spec.sizeBytes());
-                    }
-                }
-                LocalBlockVolume volume = new LocalBlockVolume(name, store, io);
-                volumes.add(volume);
-                exports.add(volume);
+            List<String> localExports = new ArrayList<>();
+            ReplicatedVolumes replicated = null;
+            if (config.raftListen() == null) {
+                startLocal(config, directory, exports, localExports, closeables);
+            } else {
+                replicated = startReplicated(config, directory, exports, closeables);
             }
             NbdServerConfig nbdConfig = NbdServerConfig.unix(config.nbdSocket());
             if (config.nbdTcp() != null) {
                 nbdConfig = nbdConfig.withTcp(config.nbdTcp().getHostString(), config.nbdTcp().getPort());
             }
-            nbd = new NbdServer(exports, nbdConfig);
+            NbdServer nbd = new NbdServer(exports, nbdConfig);
             nbd.start();
-            return new NodeRuntime(config, directory, io, volumes, nbd);
-        } catch (RuntimeException e) {
-            if (nbd != null) {
-                nbd.close();
+            closeables.add(nbd);
+            Server admin = null;
+            if (config.adminListen() != null) {
+                admin = NettyServerBuilder.forAddress(config.adminListen())
+                        .addService(new NodeAdminService(replicated, directory.identity(), config.dataDir(),
+                                BallastVersion.version()))
+                        .build().start();
+                Server started = admin;
+                closeables.add(() -> started.shutdown().awaitTermination(5, TimeUnit.SECONDS));
+                LOG.info("admin API listening on {}", config.adminListen());
             }
-            volumes.forEach(LocalBlockVolume::close);
-            io.shutdownNow();
+            if (replicated != null) {
+                for (VolumeSpec spec : config.volumes()) {
+                    replicated.create(spec.name(), spec.sizeBytes(), Map.of());
+                    replicated.attach(spec.name());
+                }
+            }
+            return new NodeRuntime(config, directory, closeables, localExports, nbd, admin);
+        } catch (IOException | RuntimeException e) {
+            closeAll(closeables);
             directory.close();
-            throw e;
+            if (e instanceof IOException io) {
+                throw new BallastException(ErrorCode.UNAVAILABLE, "cannot start the admin API on "
+                        + config.adminListen() + ": " + io.getMessage(), io);
+            }
+            throw (RuntimeException) e;
         }
+    }
+
+    private static void startLocal(NodeConfig config, NodeDirectory directory, MapNbdExports exports,
+            List<String> names, List<AutoCloseable> closeables) {
+        ExecutorService io = Executors.newFixedThreadPool(config.ioThreads(),
+                Thread.ofPlatform().daemon().name("io-", 1).factory());
+        closeables.add(() -> {
+            io.shutdown();
+            io.awaitTermination(10, TimeUnit.SECONDS);
+        });
+        for (VolumeSpec spec : config.volumes()) {
+            if (!directory.volumeNames().contains(spec.name())) {
+                directory.createVolume(spec.name(), spec.sizeBytes()).close();
+                LOG.info("created volume {} ({} bytes)", spec.name(), spec.sizeBytes());
+            }
+        }
+        List<LocalBlockStore> stores = new ArrayList<>();
+        for (String name : directory.volumeNames()) {
+            LocalBlockStore store = directory.openVolume(name);
+            for (VolumeSpec spec : config.volumes()) {
+                if (spec.name().equals(name) && spec.sizeBytes() != store.size()) {
+                    LOG.warn("volume {} exists with {} bytes; --volume asked for {} (resize is explicit, nothing changed)",
+                            name, store.size(), spec.sizeBytes());
+                }
+            }
+            LocalBlockVolume volume = new LocalBlockVolume(name, store, io);
+            closeables.add(volume);
+            stores.add(store);
+            exports.add(volume);
+            names.add(name);
+        }
+        closeables.add(new StoreCheckpointer(CHECKPOINT_INTERVAL, () -> stores));
+    }
+
+    private static ReplicatedVolumes startReplicated(NodeConfig config, NodeDirectory directory,
+            MapNbdExports exports, List<AutoCloseable> closeables) {
+        ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
+                config.raftListen().getHostString(), config.raftListen().getPort());
+        RaftNode raft = RaftNode.start(rc, directory);
+        closeables.add(raft);
+        ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
+        closeables.add(volumes);
+        return volumes;
     }
 
     /** One line for logs and the ready message. */
@@ -117,7 +176,15 @@ public final class NodeRuntime implements AutoCloseable {
         if (config.nbdTcp() != null) {
             sb.append(" tcp:").append(config.nbdTcp().getHostString()).append(':').append(nbd.tcpPort());
         }
-        sb.append(", exports ").append(volumes.stream().map(LocalBlockVolume::name).toList());
+        if (config.raftListen() != null) {
+            sb.append(", raft ").append(config.raftListen().getHostString()).append(':').append(config.raftListen().getPort());
+        }
+        if (admin != null) {
+            sb.append(", admin ").append(config.adminListen().getHostString()).append(':').append(admin.getPort());
+        }
+        if (config.raftListen() == null) {
+            sb.append(", exports ").append(localExports);
+        }
         return sb.toString();
     }
 
@@ -127,24 +194,24 @@ public final class NodeRuntime implements AutoCloseable {
             return;
         }
         closed = true;
-        LOG.info("shutting down: closing NBD connections, flushing {} volume(s)", volumes.size());
-        nbd.close();
-        checkpointer.close();
-        for (LocalBlockVolume v : volumes) {
-            try {
-                v.close();
-            } catch (BallastException e) {
-                LOG.error("volume {} did not close cleanly: {}", v.name(), e.toString());
-            }
-        }
-        io.shutdown();
-        try {
-            io.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        LOG.info("shutting down: closing listeners and volumes");
+        closeAll(closeables);
         directory.close();
         LOG.info("stopped");
+    }
+
+    /** Closes in reverse start order; a failure is logged and the rest still closes. */
+    private static void closeAll(List<AutoCloseable> closeables) {
+        for (int i = closeables.size() - 1; i >= 0; i--) {
+            try {
+                closeables.get(i).close();
+            } catch (Exception e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                LOG.error("shutdown step {} failed: {}", closeables.get(i), e.toString());
+            }
+        }
     }
 
     private static String hostName() {
@@ -154,14 +221,5 @@ public final class NodeRuntime implements AutoCloseable {
             throw new BallastException(ErrorCode.FAILED_PRECONDITION,
                     "cannot determine the host name for the node id; pass --node-id", e);
         }
-    }
-
-    private static java.util.concurrent.ThreadFactory namedDaemon(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 }

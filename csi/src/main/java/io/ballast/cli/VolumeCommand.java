@@ -1,0 +1,187 @@
+package io.ballast.cli;
+
+import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.AttachVolumeResponse;
+import io.ballast.proto.v1.CreateVolumeRequest;
+import io.ballast.proto.v1.CreateVolumeResponse;
+import io.ballast.proto.v1.DetachVolumeRequest;
+import io.ballast.proto.v1.GetVolumeRequest;
+import io.ballast.proto.v1.ListVolumesRequest;
+import io.ballast.proto.v1.ListVolumesResponse;
+import io.ballast.proto.v1.NodeAdminGrpc;
+import io.ballast.proto.v1.Peer;
+import io.ballast.proto.v1.ReplicaStatus;
+import io.ballast.proto.v1.TransferLeadershipRequest;
+import io.ballast.proto.v1.Volume;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code ballast volume ...}: manage volumes through a node's admin API. */
+@Command(name = "volume",
+        mixinStandardHelpOptions = true,
+        versionProvider = BallastVersion.class,
+        description = "Create, attach and inspect replicated volumes through a node's admin API.",
+        subcommands = {
+            VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
+            VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class})
+public final class VolumeCommand {
+
+    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Admin API of the node to talk to (default: ${DEFAULT-VALUE}).")
+    String admin;
+
+    /** Runs {@code call} against the admin API; gRPC errors print their code and message, exit 1. */
+    int withAdmin(CommandSpec spec, AdminCall call) {
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(admin).usePlaintext().build();
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            call.run(NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS), out);
+            out.flush();
+            return 0;
+        } catch (StatusRuntimeException e) {
+            spec.commandLine().getErr().println("ballast volume: " + e.getStatus().getCode() + ": "
+                    + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "node at " + admin + " did not answer"));
+            return 1;
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    interface AdminCall {
+        void run(NodeAdminGrpc.NodeAdminBlockingStub stub, PrintWriter out);
+    }
+
+    static void print(PrintWriter out, Volume v) {
+        out.printf("%s  size=%s  leader=%s  attached=%s%n", v.getName(),
+                v.getSizeBytes() > 0 ? ByteSize.format(v.getSizeBytes()) : "?",
+                v.getLeaderNodeId().isEmpty() ? "none" : v.getLeaderNodeId(),
+                v.getAttachedNodeId().isEmpty() ? "-" : v.getAttachedNodeId());
+        for (ReplicaStatus r : v.getReplicaStatusList()) {
+            out.printf("  replica %s  %s  commit=%d applied=%d%n", r.getNodeId(), r.getRole(), r.getCommitIndex(), r.getAppliedIndex());
+        }
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true, description = {
+        "Create a volume's replica group on the given nodes (default: one replica on the --admin node).",
+        "Example: ballast volume create --name vol1 --size 4G --replica n1=127.0.0.1:7101 --replica n2=127.0.0.1:7102 --replica n3=127.0.0.1:7103"})
+    static final class Create implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true, description = "Volume name.") String name;
+        @Option(names = "--size", required = true, description = "Size, e.g. 4G.") String size;
+        @Option(names = "--replica", paramLabel = "NODE=HOST:PORT", description = "A replica: node id and its raft address. Repeatable.")
+        List<String> replicas = new ArrayList<>();
+
+        @Override
+        public Integer call() {
+            long bytes;
+            try {
+                bytes = ByteSize.parse(size);
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--size: " + e.getMessage());
+            }
+            CreateVolumeRequest.Builder req = CreateVolumeRequest.newBuilder().setName(name).setSizeBytes(bytes);
+            for (String r : replicas) {
+                int eq = r.indexOf('=');
+                if (eq <= 0) {
+                    throw new ParameterException(spec.commandLine(), "--replica '" + r + "': expected NODE=HOST:PORT");
+                }
+                req.addPeers(Peer.newBuilder().setNodeId(r.substring(0, eq)).setRaftAddress(r.substring(eq + 1)));
+            }
+            return parent.withAdmin(spec, (stub, out) -> {
+                CreateVolumeResponse resp = stub.createVolume(req.build());
+                out.println((resp.getCreated() ? "created " : "exists ") + name);
+            });
+        }
+    }
+
+    @Command(name = "attach", mixinStandardHelpOptions = true,
+            description = "Attach the volume on the --admin node (fences the previous frontend) and print its NBD URI.")
+    static final class Attach implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true) String name;
+
+        @Override
+        public Integer call() {
+            return parent.withAdmin(spec, (stub, out) -> {
+                AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(name).build());
+                out.println(r.getNbdUri());
+            });
+        }
+    }
+
+    @Command(name = "detach", mixinStandardHelpOptions = true, description = "Stop serving the volume on the --admin node.")
+    static final class Detach implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true) String name;
+
+        @Override
+        public Integer call() {
+            return parent.withAdmin(spec, (stub, out) -> {
+                stub.detachVolume(DetachVolumeRequest.newBuilder().setName(name).build());
+                out.println("detached " + name);
+            });
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show a volume's replica group as the --admin node sees it.")
+    static final class Status implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true) String name;
+
+        @Override
+        public Integer call() {
+            return parent.withAdmin(spec, (stub, out) ->
+                    print(out, stub.getVolume(GetVolumeRequest.newBuilder().setName(name).build()).getVolume()));
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the volumes with a replica on the --admin node.")
+    static final class ListVolumes implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            return parent.withAdmin(spec, (stub, out) -> {
+                String token = "";
+                do {
+                    ListVolumesResponse r = stub.listVolumes(ListVolumesRequest.newBuilder().setPageToken(token).build());
+                    r.getVolumesList().forEach(v -> print(out, v));
+                    token = r.getNextPageToken();
+                } while (!token.isEmpty());
+            });
+        }
+    }
+
+    @Command(name = "lead", mixinStandardHelpOptions = true, description = "Move the volume's Raft leadership to a node.")
+    static final class Lead implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true) String name;
+        @Option(names = "--to", required = true, paramLabel = "NODE") String target;
+
+        @Override
+        public Integer call() {
+            return parent.withAdmin(spec, (stub, out) -> {
+                stub.transferLeadership(TransferLeadershipRequest.newBuilder().setName(name).setTargetNodeId(target).build());
+                out.println("leadership of " + name + " moved to " + target);
+            });
+        }
+    }
+}

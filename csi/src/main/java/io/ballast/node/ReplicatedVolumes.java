@@ -1,0 +1,176 @@
+package io.ballast.node;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.nbd.MapNbdExports;
+import io.ballast.engine.store.NodeDirectory;
+import io.ballast.replication.GroupStatus;
+import io.ballast.replication.RaftNode;
+import io.ballast.replication.ReplicatedBlockVolume;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's replicated volumes as the admin API manages them: replica groups on this node's
+ * {@link RaftNode}, and the volumes attached here (opened with a writer epoch and exported over
+ * NBD under their own name).
+ *
+ * <p>Threading: thread-safe; attach/detach of one volume are serialised by a per-volume monitor.
+ * Errors: {@link BallastException} with the codes the admin API documents.
+ */
+public final class ReplicatedVolumes implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicatedVolumes.class);
+    /** Attach retries when a concurrent attach elsewhere took the epoch we picked. */
+    private static final int ATTACH_ATTEMPTS = 5;
+
+    private final RaftNode raft;
+    private final NodeDirectory directory;
+    private final MapNbdExports exports;
+    private final Path nbdSocket;
+    private final Map<String, ReplicatedBlockVolume> attached = new ConcurrentHashMap<>();
+    private final Map<String, Long> epochs = new ConcurrentHashMap<>();
+    private final Map<String, Object> locks = new ConcurrentHashMap<>();
+
+    public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket) {
+        this.raft = raft;
+        this.directory = directory;
+        this.exports = exports;
+        this.nbdSocket = nbdSocket;
+    }
+
+    public String nodeId() {
+        return raft.nodeId();
+    }
+
+    /**
+     * Creates the volume's replica group on {@code peers} (node id -> raft host:port; empty = a
+     * single replica on this node). Returns false when a group with that name already exists here
+     * with the same size (idempotent), ALREADY_EXISTS when its size differs.
+     */
+    public boolean create(String name, long sizeBytes, Map<String, String> peers) {
+        synchronized (lock(name)) {
+            if (raft.groups().contains(name)) {
+                long existing = directory.volumeNames().contains(name) ? sizeOf(name) : -1;
+                if (existing >= 0 && existing != sizeBytes) {
+                    throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume " + name + " exists with "
+                            + existing + " bytes, not " + sizeBytes + "; use resize to grow it");
+                }
+                return false;
+            }
+            Map<String, String> members = peers.isEmpty() ? Map.of(raft.nodeId(), raft.config().address()) : peers;
+            raft.createReplicaGroup(name, sizeBytes, new LinkedHashMap<>(members));
+            return true;
+        }
+    }
+
+    private long sizeOf(String name) {
+        ReplicatedBlockVolume open = attached.get(name);
+        if (open != null) {
+            return open.size();
+        }
+        return -1; // not attached here: size known to the group, not cheaply to this node
+    }
+
+    public List<String> names() {
+        return raft.groups();
+    }
+
+    public GroupStatus status(String name) {
+        return raft.status(name);
+    }
+
+    /** The volume attached on this node, or null. */
+    public ReplicatedBlockVolume attachedVolume(String name) {
+        return attached.get(name);
+    }
+
+    /**
+     * Opens the volume here with a writer epoch above every earlier one (fencing the previous
+     * frontend), moves leadership here when possible, and exports it over NBD. Idempotent.
+     */
+    public ReplicatedBlockVolume attach(String name) {
+        synchronized (lock(name)) {
+            ReplicatedBlockVolume current = attached.get(name);
+            if (current != null) {
+                return current;
+            }
+            ReplicatedBlockVolume volume = openWithFreshEpoch(name);
+            GroupStatus status = raft.status(name);
+            if (!raft.nodeId().equals(status.leaderId())) {
+                try {
+                    raft.transferLeadership(name, raft.nodeId());
+                } catch (BallastException e) {
+                    // Locality is an optimisation: the volume works through a remote leader too.
+                    LOG.warn("volume {}: could not move leadership to {}: {}", name, raft.nodeId(), e.getMessage());
+                }
+            }
+            attached.put(name, volume);
+            exports.add(volume);
+            LOG.info("volume {} attached here with writer epoch {}, exported at {}", name, epochs.get(name), nbdUri(name));
+            return volume;
+        }
+    }
+
+    private ReplicatedBlockVolume openWithFreshEpoch(String name) {
+        BallastException last = null;
+        for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
+            long epoch = Math.max(raft.status(name).writerEpoch() + 1, System.currentTimeMillis());
+            try {
+                ReplicatedBlockVolume v = raft.openVolume(name, epoch);
+                epochs.put(name, epoch);
+                return v;
+            } catch (BallastException e) {
+                if (e.code() != ErrorCode.FAILED_PRECONDITION) {
+                    throw e;
+                }
+                last = e; // another frontend raised the epoch meanwhile: pick a higher one
+            }
+        }
+        throw last;
+    }
+
+    /** The writer epoch this node attached the volume with (0 when not attached here). */
+    public long epochOf(String name) {
+        return attached.containsKey(name) ? epochs.getOrDefault(name, 0L) : 0L;
+    }
+
+    /** Stops exporting and closes the handle. Idempotent. */
+    public void detach(String name) {
+        synchronized (lock(name)) {
+            ReplicatedBlockVolume volume = attached.remove(name);
+            if (volume != null) {
+                exports.remove(name);
+                volume.close();
+                LOG.info("volume {} detached", name);
+            }
+        }
+    }
+
+    public void transferLeadership(String name, String target) {
+        raft.transferLeadership(name, target);
+    }
+
+    public String nbdUri(String name) {
+        return "nbd+unix:///" + name + "?socket=" + nbdSocket;
+    }
+
+    private Object lock(String name) {
+        return locks.computeIfAbsent(name, n -> new Object());
+    }
+
+    @Override
+    public void close() {
+        for (String name : List.copyOf(attached.keySet())) {
+            try {
+                detach(name);
+            } catch (RuntimeException e) {
+                LOG.warn("detach of {} during shutdown: {}", name, e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package io.ballast.node.admin;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.NodeIdentity;
+import io.ballast.node.ReplicatedVolumes;
+import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.AttachVolumeResponse;
+import io.ballast.proto.v1.CreateVolumeRequest;
+import io.ballast.proto.v1.CreateVolumeResponse;
+import io.ballast.proto.v1.DeleteVolumeRequest;
+import io.ballast.proto.v1.DeleteVolumeResponse;
+import io.ballast.proto.v1.DetachVolumeRequest;
+import io.ballast.proto.v1.DetachVolumeResponse;
+import io.ballast.proto.v1.GetNodeInfoRequest;
+import io.ballast.proto.v1.GetNodeInfoResponse;
+import io.ballast.proto.v1.GetVolumeRequest;
+import io.ballast.proto.v1.GetVolumeResponse;
+import io.ballast.proto.v1.ListVolumesRequest;
+import io.ballast.proto.v1.ListVolumesResponse;
+import io.ballast.proto.v1.NodeAdminGrpc;
+import io.ballast.proto.v1.NodeInfo;
+import io.ballast.proto.v1.Peer;
+import io.ballast.proto.v1.ReplicaStatus;
+import io.ballast.proto.v1.ResizeVolumeRequest;
+import io.ballast.proto.v1.ResizeVolumeResponse;
+import io.ballast.proto.v1.TransferLeadershipRequest;
+import io.ballast.proto.v1.TransferLeadershipResponse;
+import io.ballast.proto.v1.Volume;
+import io.ballast.proto.v1.VolumeState;
+import io.ballast.replication.GroupStatus;
+import io.ballast.replication.ReplicatedBlockVolume;
+import io.grpc.stub.StreamObserver;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node admin API ({@code ballast.v1.NodeAdmin}) over this node's {@link ReplicatedVolumes}.
+ * Validates every request before it touches anything; domain errors become gRPC codes in
+ * {@link GrpcErrors}. Each call is logged with its outcome.
+ */
+public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
+    private static final Logger LOG = LoggerFactory.getLogger(NodeAdminService.class);
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}");
+    private static final Pattern ADDRESS = Pattern.compile("[^\\s:]+:\\d{1,5}");
+
+    private final ReplicatedVolumes volumes;
+    private final NodeIdentity identity;
+    private final Path dataDir;
+    private final String version;
+
+    public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version) {
+        this.volumes = volumes;
+        this.identity = identity;
+        this.dataDir = dataDir;
+        this.version = version;
+    }
+
+    @Override
+    public void getNodeInfo(GetNodeInfoRequest request, StreamObserver<GetNodeInfoResponse> out) {
+        call("GetNodeInfo", "", out, () -> {
+            long capacity;
+            long free;
+            try {
+                var store = Files.getFileStore(dataDir);
+                capacity = store.getTotalSpace();
+                free = store.getUsableSpace();
+            } catch (java.io.IOException e) {
+                throw new BallastException(ErrorCode.IO_ERROR, "cannot stat " + dataDir + ": " + e.getMessage(), e);
+            }
+            return GetNodeInfoResponse.newBuilder().setNode(NodeInfo.newBuilder()
+                    .setNodeId(identity.nodeId()).setClusterId(identity.clusterId()).setVersion(version)
+                    .setDataDir(dataDir.toString()).setCapacityBytes(capacity).setFreeBytes(free)).build();
+        });
+    }
+
+    @Override
+    public void createVolume(CreateVolumeRequest request, StreamObserver<CreateVolumeResponse> out) {
+        call("CreateVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            long size = request.getSizeBytes();
+            if (size <= 0 || size % 4096 != 0) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT,
+                        "size_bytes must be a positive multiple of 4096, got " + size);
+            }
+            Map<String, String> peers = new LinkedHashMap<>();
+            for (Peer p : request.getPeersList()) {
+                if (!NAME.matcher(p.getNodeId()).matches() || !ADDRESS.matcher(p.getRaftAddress()).matches()) {
+                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "peer '" + p.getNodeId() + "' at '"
+                            + p.getRaftAddress() + "': expected a node id and a raft address host:port");
+                }
+                if (peers.put(p.getNodeId(), p.getRaftAddress()) != null) {
+                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "peer " + p.getNodeId() + " listed twice");
+                }
+            }
+            if (request.getReplicas() != 0 && !peers.isEmpty() && request.getReplicas() != peers.size()) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "replicas=" + request.getReplicas()
+                        + " but " + peers.size() + " peers given; a node places replicas only where told (the catalog will choose later)");
+            }
+            if (peers.size() > 5) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "at most 5 replicas, got " + peers.size());
+            }
+            boolean created = volumes.create(request.getName(), size, peers);
+            return CreateVolumeResponse.newBuilder().setCreated(created).setVolume(describe(request.getName())).build();
+        });
+    }
+
+    @Override
+    public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> out) {
+        call("DeleteVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "deleting replicated volumes arrives with the "
+                    + "catalog (it must reach every replica); detach the volume and remove the node's data instead");
+        });
+    }
+
+    @Override
+    public void listVolumes(ListVolumesRequest request, StreamObserver<ListVolumesResponse> out) {
+        call("ListVolumes", "", out, () -> {
+            List<String> names = volumes.names();
+            int start = 0;
+            if (!request.getPageToken().isEmpty()) {
+                start = names.indexOf(request.getPageToken());
+                if (start < 0) {
+                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "unknown page_token '" + request.getPageToken() + "'");
+                }
+            }
+            int size = request.getPageSize() <= 0 ? 100 : Math.min(request.getPageSize(), 1000);
+            ListVolumesResponse.Builder b = ListVolumesResponse.newBuilder();
+            for (int i = start; i < names.size() && i < start + size; i++) {
+                b.addVolumes(describe(names.get(i)));
+            }
+            if (start + size < names.size()) {
+                b.setNextPageToken(names.get(start + size));
+            }
+            return b.build();
+        });
+    }
+
+    @Override
+    public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> out) {
+        call("GetVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            return GetVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+        });
+    }
+
+    @Override
+    public void resizeVolume(ResizeVolumeRequest request, StreamObserver<ResizeVolumeResponse> out) {
+        call("ResizeVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            ReplicatedBlockVolume v = volumes.attachedVolume(request.getName());
+            if (v == null) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION,
+                        "volume " + request.getName() + " is not attached on this node; resize where it is attached");
+            }
+            v.resize(request.getSizeBytes()).join();
+            return ResizeVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+        });
+    }
+
+    @Override
+    public void attachVolume(AttachVolumeRequest request, StreamObserver<AttachVolumeResponse> out) {
+        call("AttachVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            ReplicatedBlockVolume v = volumes.attach(request.getName());
+            return AttachVolumeResponse.newBuilder().setVolume(describe(request.getName()))
+                    .setNbdUri(volumes.nbdUri(request.getName())).setWriterEpoch(volumes.epochOf(request.getName())).build();
+        });
+    }
+
+    @Override
+    public void detachVolume(DetachVolumeRequest request, StreamObserver<DetachVolumeResponse> out) {
+        call("DetachVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            volumes.detach(request.getName());
+            return DetachVolumeResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void transferLeadership(TransferLeadershipRequest request, StreamObserver<TransferLeadershipResponse> out) {
+        call("TransferLeadership", request.getName(), out, () -> {
+            checkName(request.getName());
+            if (!NAME.matcher(request.getTargetNodeId()).matches()) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "target_node_id '" + request.getTargetNodeId() + "' is not a node id");
+            }
+            volumes.transferLeadership(request.getName(), request.getTargetNodeId());
+            return TransferLeadershipResponse.getDefaultInstance();
+        });
+    }
+
+    private Volume describe(String name) {
+        GroupStatus s = volumes.status(name);
+        ReplicatedBlockVolume attached = volumes.attachedVolume(name);
+        Volume.Builder b = Volume.newBuilder().setName(name)
+                .setState(s.leaderId() == null ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)
+                .setLeaderNodeId(s.leaderId() == null ? "" : s.leaderId())
+                .addReplicaStatus(ReplicaStatus.newBuilder().setNodeId(volumes.nodeId()).setRole(s.role())
+                        .setCommitIndex(s.commitIndex()).setAppliedIndex(s.appliedIndex()));
+        if (attached != null) {
+            b.setSizeBytes(attached.size()).setAttachedNodeId(volumes.nodeId());
+        }
+        return b.build();
+    }
+
+    private static void checkName(String name) {
+        if (!NAME.matcher(name).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT,
+                    "volume name '" + name + "' must match " + NAME.pattern());
+        }
+    }
+
+    private static <T> void call(String rpc, String subject, StreamObserver<T> out, Supplier<T> body) {
+        try {
+            T reply = body.get();
+            LOG.info("{}({}) ok", rpc, subject);
+            out.onNext(reply);
+            out.onCompleted();
+        } catch (RuntimeException e) {
+            var status = GrpcErrors.toStatus(e);
+            LOG.info("{}({}) -> {}: {}", rpc, subject, status.getStatus().getCode(), status.getStatus().getDescription());
+            out.onError(status);
+        }
+    }
+}
