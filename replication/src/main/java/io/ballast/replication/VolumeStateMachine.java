@@ -82,22 +82,36 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
-        storage.init(raftStorage);
-        for (String name : node.volumeNames()) {
-            if (RaftNode.groupIdOf(name).equals(groupId)) {
-                openStore(name, 0);
+        getLifeCycle().startAndTransition(() -> {
+            storage.init(raftStorage);
+            for (String name : node.volumeNames()) {
+                if (RaftNode.groupIdOf(name).equals(groupId)) {
+                    openStore(name, 0);
+                }
             }
-        }
-        load(storage.latest());
+            load(storage.latest());
+        });
     }
 
+    /** Ratis pauses before installing a snapshot and requires PAUSED before {@link #reinitialize()}. */
+    @Override
+    public void pause() {
+        if (getLifeCycle().getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
+            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
+            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
+        }
+    }
+
+    /** After a rebuild: reload the snapshot the copier wrote (store already open). */
     @Override
     public void reinitialize() throws IOException {
-        SnapshotFile s = storage.reload();
-        if (s != null && store == null) {
-            openStore(s.name(), 0);
-        }
-        load(s);
+        getLifeCycle().startAndTransition(() -> {
+            SnapshotFile s = storage.reload();
+            if (s != null && store == null) {
+                openStore(s.name(), 0);
+            }
+            load(s);
+        });
     }
 
     private void load(SnapshotFile s) {
@@ -414,6 +428,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         BallastException closed = new BallastException(ErrorCode.UNAVAILABLE, "replica closed");
         waiters.values().forEach(f -> f.completeExceptionally(closed));
         waiters.clear();
+        getLifeCycle().checkStateAndClose();
         super.close();
     }
 }

@@ -1,7 +1,11 @@
 /**
- * Replication: Ratis state machines (volume, catalog), Raft group lifecycle, leadership placement,
- * snapshots, catch-up and rebuild. Ratis's shaded types ({@code org.apache.ratis.thirdparty})
- * never leave this module. Built out by the replication issue; for now the module only pins the
- * Ratis dependencies so the build proves they resolve and converge.
+ * Replication: one Ratis server per node ({@link io.ballast.replication.RaftNode}) hosting one
+ * Raft group per volume replica; {@link io.ballast.replication.VolumeStateMachine} applies a
+ * volume's log ({@link io.ballast.replication.VolumeLogLayout}) to its local block store;
+ * {@link io.ballast.replication.ReplicatedBlockVolume} is the frontend's group-committing,
+ * fenced handle. Rebuild of a lost replica is a block copy from the leader
+ * ({@link io.ballast.replication.SnapshotCopier}). Ratis's shaded types
+ * ({@code org.apache.ratis.thirdparty}) never appear in public signatures; Ratis exceptions become
+ * {@link io.ballast.engine.error.BallastException}s in one place ({@code RatisErrors}).
  */
 package io.ballast.replication;
