@@ -61,13 +61,23 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong lastAcked = new AtomicLong(-1);
     private final AtomicLong entriesSent = new AtomicLong();
     private final AtomicLong requestsSent = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
     private volatile long knownSize;
 
     private final ArrayDeque<Pending> queue = new ArrayDeque<>();
     private int inFlight;
     private boolean closed;
 
-    private record Pending(Op op, CompletableFuture<Void> done, boolean alone) {}
+    /** A queued request; {@code since} is when it was first queued (System.nanoTime), for the retry budget. */
+    private record Pending(Op op, CompletableFuture<Void> done, boolean alone, long since) {}
+
+    /**
+     * How long a write keeps being retried while the group has no leader or quorum (leader
+     * killed, leadership moving): a disk that stalls briefly beats one that returns EIO, which
+     * makes filesystems go read-only. Kept below the kernel NBD client's default 30 s timeout.
+     */
+    static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
+    private static final long RETRY_PAUSE_MS = 100;
 
     ReplicatedBlockVolume(String name, RaftClient client, VolumeStateMachine local, long epoch,
             ReplicationConfig config, Executor readExecutor) {
@@ -193,7 +203,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             }
             for (Op p : parts) {
                 CompletableFuture<Void> f = new CompletableFuture<>();
-                queue.add(new Pending(p, f, false));
+                queue.add(new Pending(p, f, false, System.nanoTime()));
                 futures.add(f);
             }
         }
@@ -267,9 +277,12 @@ public final class ReplicatedBlockVolume implements BlockVolume {
                 // One bad request refused the whole entry: resend each alone so only it fails.
                 synchronized (this) {
                     for (int i = batch.size() - 1; i >= 0; i--) {
-                        queue.addFirst(new Pending(batch.get(i).op(), batch.get(i).done(), true));
+                        queue.addFirst(new Pending(batch.get(i).op(), batch.get(i).done(), true, batch.get(i).since()));
                     }
                 }
+                return;
+            }
+            if (failure.code() == ErrorCode.UNAVAILABLE && retry(batch)) {
                 return;
             }
             batch.forEach(p -> p.done().completeExceptionally(failure));
@@ -289,6 +302,38 @@ public final class ReplicatedBlockVolume implements BlockVolume {
                 default -> f.completeExceptionally(new BallastException(ErrorCode.INVALID_ARGUMENT, name + ": malformed request"));
             }
         }
+    }
+
+    /**
+     * Requeues a batch that failed for want of a leader or quorum, in front of newer requests,
+     * and pumps again after a pause. Safe because a write not yet acknowledged may land at any
+     * time relative to requests in flight with it (as on a disk), and a stale writer is still
+     * fenced by its epoch. False when the handle is closed or the budget is spent.
+     */
+    private boolean retry(List<Pending> batch) {
+        long now = System.nanoTime();
+        synchronized (this) {
+            if (closed || batch.stream().anyMatch(p -> now - p.since() > RETRY_BUDGET_NANOS)) {
+                return false;
+            }
+            for (int i = batch.size() - 1; i >= 0; i--) {
+                queue.addFirst(batch.get(i));
+            }
+            inFlight++; // hold the slot during the pause so the queue does not spin
+        }
+        retries.incrementAndGet();
+        CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS).execute(() -> {
+            synchronized (this) {
+                inFlight--;
+            }
+            pump();
+        });
+        return true;
+    }
+
+    /** Batches requeued after a leader change or lost quorum (metrics). */
+    public long retries() {
+        return retries.get();
     }
 
     private static Message message(ByteBuffer b) {
