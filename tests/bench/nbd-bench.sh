@@ -7,18 +7,22 @@
 # 4k write QD1 with fsync after every write (NBD FLUSH).
 # Prints a Markdown table with ratios; pass --out FILE to also write it there.
 #
-# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE]
+# With --replicated, also:
+#   R1 Ballast with Raft, 1 replica     R3 Ballast with Raft, 3 replicas (3 node processes, one disk)
+#
+# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT=""
+SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2;;
     --runtime) RUNTIME="$2"; shift 2;;
     --dir) DIR="$2"; shift 2;;
     --out) OUT="$2"; shift 2;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0;;
+    --replicated) REPLICATED=1; shift;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -27,7 +31,13 @@ for tool in fio nbdkit python3; do
 done
 
 rm -rf "$DIR"; mkdir -p "$DIR/results"
-cleanup() { [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null; [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null; wait 2>/dev/null || true; }
+RAFT_PIDS=()
+cleanup() {
+  [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null
+  [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null
+  [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # name:fio-args
@@ -54,6 +64,24 @@ BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node \
 for _ in $(seq 300); do [ -S "$DIR/b.sock" ] && grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
 grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
 
+TARGETS="A B C"
+if [ -n "$REPLICATED" ]; then
+  TARGETS="A B C R1 R3"
+  for i in 1 2 3; do
+    BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node --data-dir "$DIR/r-n$i" --node-id "n$i" \
+      --cluster-id bench --nbd-socket "$DIR/r$i.sock" --raft-listen "127.0.0.1:1710$i" \
+      --admin-listen "127.0.0.1:1700$i" > "$DIR/r-n$i.log" 2>&1 & RAFT_PIDS+=($!)
+  done
+  for i in 1 2 3; do
+    for _ in $(seq 300); do grep -q "ballast node ready" "$DIR/r-n$i.log" && break; sleep 0.1; done
+  done
+  bin/ballast volume create --admin 127.0.0.1:17001 --name r1 --size "$SIZE" --replica n1=127.0.0.1:17101 >&2
+  bin/ballast volume create --admin 127.0.0.1:17001 --name r3 --size "$SIZE" \
+    --replica n1=127.0.0.1:17101 --replica n2=127.0.0.1:17102 --replica n3=127.0.0.1:17103 >&2
+  bin/ballast volume attach --admin 127.0.0.1:17001 --name r1 >&2
+  bin/ballast volume attach --admin 127.0.0.1:17001 --name r3 >&2
+fi
+
 # Workloads in the outer loop, targets in the inner one: A, B and C of one workload run back to
 # back, so background load drifting during the run hits all three alike.
 for entry in "${WORKLOADS[@]}"; do
@@ -65,12 +93,20 @@ for entry in "${WORKLOADS[@]}"; do
   run_fio B "$wl" --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock" $args
   # shellcheck disable=SC2086
   run_fio C "$wl" --ioengine=nbd --uri="nbd+unix:///bench?socket=$DIR/c.sock" $args
+  if [ -n "$REPLICATED" ]; then
+    # shellcheck disable=SC2086
+    run_fio R1 "$wl" --ioengine=nbd --uri="nbd+unix:///r1?socket=$DIR/r1.sock" $args
+    # shellcheck disable=SC2086
+    run_fio R3 "$wl" --ioengine=nbd --uri="nbd+unix:///r3?socket=$DIR/r1.sock" $args
+  fi
 done
+[ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}"
 kill "$NBDKIT_PID" "$NODE_PID"; wait 2>/dev/null || true; NBDKIT_PID="" NODE_PID=""
 
-python3 - "$DIR/results" "$SIZE" "$RUNTIME" > "$DIR/table.md" <<'PY'
+python3 - "$DIR/results" "$SIZE" "$RUNTIME" $TARGETS > "$DIR/table.md" <<'PY'
 import json, sys, os, platform, subprocess
 res, size, runtime = sys.argv[1:4]
+targets = sys.argv[4:]
 wls = ["seqwrite-1m-qd8", "randwrite-4k-qd32", "randread-4k-qd32", "write-4k-qd1-fsync"]
 def load(t, w):
     j = json.load(open(os.path.join(res, f"{t}-{w}.json")))["jobs"][0]
@@ -78,20 +114,25 @@ def load(t, w):
     p50 = d["clat_ns"]["percentile"].get("50.000000", 0) / 1000
     p99 = d["clat_ns"]["percentile"].get("99.000000", 0) / 1000
     return d["iops"], d["bw_bytes"] / 2**20, p50, p99
-print(f"| workload | A: fio on file | B: nbdkit file | C: Ballast | C/B | C/A |")
-print(f"|---|---|---|---|---|---|")
+names = {"A": "A: fio on file", "B": "B: nbdkit file", "C": "C: Ballast local", "R1": "R1: Ballast 1 replica",
+         "R3": "R3: Ballast 3 replicas"}
+ratios = [t for t in targets if t not in ("A", "B")]
+print("| workload | " + " | ".join(names[t] for t in targets) + " | " + " | ".join(f"{t}/B" for t in ratios) + " | C/A |")
+print("|---" * (1 + len(targets) + len(ratios) + 1) + "|")
 for w in wls:
-    a, b, c = (load(t, w) for t in "ABC")
+    r = {t: load(t, w) for t in targets}
     if w.startswith("seq"):
-        cell = lambda r: f"{r[1]:.0f} MiB/s"
+        cell = lambda x: f"{x[1]:.0f} MiB/s"
         metric = 1
     elif "qd1" in w:
-        cell = lambda r: f"{r[0]:.0f} IOPS, p50 {r[2]:.0f} µs, p99 {r[3]:.0f} µs"
+        cell = lambda x: f"{x[0]:.0f} IOPS, p50 {x[2]:.0f} µs, p99 {x[3]:.0f} µs"
         metric = 0
     else:
-        cell = lambda r: f"{r[0]/1000:.1f}k IOPS"
+        cell = lambda x: f"{x[0]/1000:.1f}k IOPS"
         metric = 0
-    print(f"| {w} | {cell(a)} | {cell(b)} | {cell(c)} | {c[metric]/b[metric]:.2f}x | {c[metric]/a[metric]:.2f}x |")
+    b = r["B"][metric]
+    print(f"| {w} | " + " | ".join(cell(r[t]) for t in targets) + " | "
+          + " | ".join(f"{r[t][metric]/b:.2f}x" for t in ratios) + f" | {r['C'][metric]/r['A'][metric]:.2f}x |")
 print()
 print(f"size {size}, {runtime} s per workload after 2 s ramp, {os.cpu_count()} cores, kernel {platform.release()}")
 PY

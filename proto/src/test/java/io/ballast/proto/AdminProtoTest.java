@@ -21,7 +21,7 @@ class AdminProtoTest {
     assertEquals("ballast.v1.NodeAdmin", NodeAdminGrpc.SERVICE_NAME);
     assertEquals(
         List.of("GetNodeInfo", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
-            "ResizeVolume"),
+            "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership"),
         AdminProto.getDescriptor().findServiceByName("NodeAdmin").getMethods().stream()
             .map(MethodDescriptor::getName).toList());
   }
