@@ -234,7 +234,7 @@ public final class RaftNode implements AutoCloseable {
     public ReplicatedBlockVolume openVolume(String volume, long writerEpoch) {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
-        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, newClient(d.getGroup()), sm, writerEpoch, config, io);
+        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()), sm, writerEpoch, config, io);
         try {
             v.attach();
         } catch (RuntimeException e) {

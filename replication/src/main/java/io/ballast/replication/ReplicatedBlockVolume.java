@@ -15,9 +15,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
@@ -53,7 +55,9 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  */
 public final class ReplicatedBlockVolume implements BlockVolume {
     private final String name;
-    private final RaftClient client;
+    private final Supplier<RaftClient> clients;
+    /** Replaced when Ratis closes it for good (AlreadyClosedException after a leader change). */
+    private volatile RaftClient client;
     private final VolumeStateMachine local;
     private final long epoch;
     private final ReplicationConfig config;
@@ -79,10 +83,11 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
     private static final long RETRY_PAUSE_MS = 100;
 
-    ReplicatedBlockVolume(String name, RaftClient client, VolumeStateMachine local, long epoch,
+    ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, VolumeStateMachine local, long epoch,
             ReplicationConfig config, Executor readExecutor) {
         this.name = name;
-        this.client = client;
+        this.clients = clients;
+        this.client = clients.get();
         this.local = local;
         this.epoch = epoch;
         this.config = config;
@@ -282,7 +287,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
                 }
                 return;
             }
-            if (failure.code() == ErrorCode.UNAVAILABLE && retry(batch)) {
+            if (failure.code() == ErrorCode.UNAVAILABLE && retry(batch, t)) {
                 return;
             }
             batch.forEach(p -> p.done().completeExceptionally(failure));
@@ -310,16 +315,27 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      * time relative to requests in flight with it (as on a disk), and a stale writer is still
      * fenced by its epoch. False when the handle is closed or the budget is spent.
      */
-    private boolean retry(List<Pending> batch) {
+    private boolean retry(List<Pending> batch, Throwable cause) {
         long now = System.nanoTime();
+        RaftClient broken = null;
         synchronized (this) {
             if (closed || batch.stream().anyMatch(p -> now - p.since() > RETRY_BUDGET_NANOS)) {
                 return false;
+            }
+            if (isClientClosed(cause) && client != null) {
+                // Ratis closed this client's ordered window for good (seen after a leadership
+                // transfer under load): every later request would fail at once. Start afresh.
+                broken = client;
+                client = clients.get();
             }
             for (int i = batch.size() - 1; i >= 0; i--) {
                 queue.addFirst(batch.get(i));
             }
             inFlight++; // hold the slot during the pause so the queue does not spin
+        }
+        if (broken != null) {
+            RaftClient old = broken;
+            CompletableFuture.runAsync(() -> closeQuietly(old));
         }
         retries.incrementAndGet();
         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS).execute(() -> {
@@ -329,6 +345,23 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             pump();
         });
         return true;
+    }
+
+    private static boolean isClientClosed(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof AlreadyClosedException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void closeQuietly(RaftClient c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException e) {
+            // the client was already broken; nothing to recover
+        }
     }
 
     /** Batches requeued after a leader change or lost quorum (metrics). */
