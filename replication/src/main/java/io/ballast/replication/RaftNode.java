@@ -93,8 +93,8 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 1L << 20)));
         // One entry carries up to 1 MiB of payload; the write buffer must hold the appender's batch.
-        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L << 20));
-        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf((2L << 20) + 64 * 1024));
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L * c.batchMaxBytes()));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(2L * c.batchMaxBytes() + 64 * 1024));
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 16);
         // Rebuild by our own block copy (notifyInstallSnapshotFromLeader), not by shipping files.

@@ -35,9 +35,11 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final long SEGMENT_SIZE_MAX_DEFAULT = 8L << 20;
     public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
     public static final int SERVER_THREADS_DEFAULT = 4;
-    public static final int BATCH_MAX_BYTES_DEFAULT = 1 << 20;
+    public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);
     public static final int BATCH_MAX_OPS_DEFAULT = 64;
-    public static final int MAX_IN_FLIGHT_DEFAULT = 4;
+    /** Upper bound of one log entry's payload; RaftNode sizes the log's write and appender buffers from it. */
+    public static final int MAX_ENTRY_BYTES = 8 << 20;
+    public static final int MAX_IN_FLIGHT_DEFAULT = 8;
 
     public ReplicationConfig {
         Objects.requireNonNull(nodeId, "nodeId");
@@ -45,7 +47,7 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
         if (electionTimeoutMin.compareTo(electionTimeoutMax) > 0) {
             throw new IllegalArgumentException("election timeout min > max");
         }
-        if (batchMaxBytes <= 0 || batchMaxBytes > 1 << 20 || batchMaxOps <= 0 || batchMaxOps > 0xFFFF || maxInFlight <= 0) {
+        if (batchMaxBytes <= 0 || batchMaxBytes > MAX_ENTRY_BYTES || batchMaxOps <= 0 || batchMaxOps > 0xFFFF || maxInFlight <= 0) {
             throw new IllegalArgumentException("bad group-commit limits");
         }
     }

@@ -378,15 +378,37 @@ public final class LocalBlockStore implements AutoCloseable {
     }
 
     /**
-     * Makes data and checksums durable and clears the dirty bits of regions idle since the
-     * previous checkpoint, bounding what a recovery must scan. Called periodically (every few
-     * seconds) by the volume's owner. Cheap when every dirty region is still being written: then
-     * it syncs nothing.
+     * Makes data and checksums of every completed request durable, then clears the dirty bits of
+     * regions idle since the previous checkpoint. Always syncs: a Raft snapshot relies on it
+     * before the log behind it is purged.
      */
     public void checkpoint() {
         enter();
         try {
-            checkpointLocked();
+            long generation = dirty.startFlush();
+            syncData();
+            checksums.force();
+            dirty.afterFlush(generation);
+        } finally {
+            exit();
+        }
+    }
+
+    /**
+     * The periodic form of {@link #checkpoint()}: retires dirty regions that stayed idle, which
+     * bounds what a recovery must scan. Syncs nothing when every dirty region is still being
+     * written (then there is nothing to retire), so streaming writes are not slowed by it.
+     */
+    public void retireIdleRegions() {
+        enter();
+        try {
+            long generation = dirty.startFlush();
+            if (!dirty.hasIdleRegions(generation)) {
+                return;
+            }
+            syncData();
+            checksums.force();
+            dirty.afterFlush(generation);
         } finally {
             exit();
         }
@@ -398,16 +420,6 @@ public final class LocalBlockStore implements AutoCloseable {
         } catch (IOException e) {
             throw Durable.ioError("volume " + name + ": fdatasync " + VolumeFiles.data(dir), e);
         }
-    }
-
-    private void checkpointLocked() {
-        long generation = dirty.startFlush();
-        if (!dirty.hasIdleRegions(generation)) {
-            return; // nothing to retire: regions still being written stay dirty, no sync needed
-        }
-        syncData();
-        checksums.force();
-        dirty.afterFlush(generation);
     }
 
     /**

@@ -12,9 +12,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs {@link LocalBlockStore#checkpoint()} on every open store at a fixed interval, on its own
- * daemon thread. A checkpoint syncs checksums and lets idle dirty regions go clean, which bounds
- * how much a recovery after a crash must scan; flushes stay one fdatasync.
+ * Runs {@link LocalBlockStore#retireIdleRegions()} on every open store at a fixed interval, on its
+ * own daemon thread: idle dirty regions go clean, which bounds how much a recovery after a crash
+ * must scan; flushes stay one fdatasync.
  *
  * <p>A failing checkpoint is logged and counted and the loop keeps going: the store stays correct
  * (its regions simply stay dirty) and the next request will surface a real disk error.
@@ -36,7 +36,7 @@ public final class StoreCheckpointer implements AutoCloseable {
         timer.scheduleWithFixedDelay(() -> {
             for (LocalBlockStore store : stores.get()) {
                 try {
-                    store.checkpoint();
+                    store.retireIdleRegions();
                     checkpoints.incrementAndGet();
                 } catch (RuntimeException e) {
                     failures.incrementAndGet();

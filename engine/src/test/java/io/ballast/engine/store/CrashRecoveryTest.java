@@ -100,6 +100,23 @@ class CrashRecoveryTest {
     }
 
     @Test
+    void periodicRetirementClearsOnlyIdleRegions() throws Exception {
+        try (LocalBlockStore s = StoreTesting.newStore(tmp, SIZE, REGION_SHIFT)) {
+            s.write(B, ByteBuffer.wrap(new byte[10]));                // region 0
+            s.retireIdleRegions();
+            assertArrayEquals(new long[] {0}, s.dirtyRegions(), "just written: not idle for a whole interval yet");
+            s.write(40L * B, ByteBuffer.wrap(new byte[10]));          // region 2
+            s.retireIdleRegions();
+            assertArrayEquals(new long[] {2}, s.dirtyRegions(), "region 0 idle for an interval: retired; region 2 busy");
+            s.write(40L * B, ByteBuffer.wrap(new byte[10]));          // region 2 keeps being written
+            s.retireIdleRegions();
+            assertArrayEquals(new long[] {2}, s.dirtyRegions(), "busy region kept");
+            s.retireIdleRegions();
+            assertEquals(0, s.dirtyRegions().length, "everything idle: all retired");
+        }
+    }
+
+    @Test
     void flushAloneKeepsRegionsDirtySoStaleChecksumsOfFlushedDataAreAdopted() throws Exception {
         byte[] block = random(new Random(9), B);
         LocalBlockStore s = StoreTesting.newStore(tmp, SIZE, REGION_SHIFT);
