@@ -27,7 +27,7 @@ import java.nio.file.Path;
  * can hold new data under its old checksum (or the reverse). Before the first write into a clean
  * region its bit is set and the bitmap fsynced (rare: once per region per idle period). A FLUSH
  * syncs only the data file; checksums are synced by periodic checkpoints
- * ({@code LocalBlockStore#checkpoint}), and bits are cleared lazily, without fsync, by a checkpoint
+ * ({@code LocalBlockStore#checkpoint}, {@code #retireIdleRegions}), and bits are cleared lazily, without fsync, by a checkpoint
  * after the one that made the region's writes and checksums durable, once the region stayed idle
  * in between. On open after an unclean shutdown every block of a dirty region whose checksum does
  * not match adopts the checksum of the data found on disk: flushed data whose checksum had not
