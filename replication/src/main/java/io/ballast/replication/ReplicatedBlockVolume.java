@@ -43,7 +43,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  *
  * <p><b>Reads</b> come from this node's replica once it has applied the index of the last
  * acknowledged write of this handle (read-your-writes; this handle is the only writer). If the
- * local replica lags longer than the client request timeout, the read fails UNAVAILABLE.
+ * local replica lags longer than the retry budget (25 s, as for writes), the read fails UNAVAILABLE.
  *
  * <p><b>Fencing.</b> Opening appends ATTACH(epoch); a later handle with a higher epoch fences this
  * one: its writes fail FAILED_PRECONDITION (refused on the leader, or ignored on apply when they
@@ -147,8 +147,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }
+        // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
+        // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
         return local.waitApplied(lastAcked.get()).copy()
-                .orTimeout(config.clientRequestTimeout().toMillis(), TimeUnit.MILLISECONDS)
+                .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS)
                 .thenRunAsync(() -> local.store().read(offset, dst), readExecutor)
                 .exceptionallyCompose(t -> CompletableFuture.failedFuture(
                         BallastException.of(t).code() == ErrorCode.INTERNAL
