@@ -159,8 +159,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
-        ByteBuffer copy = ByteBuffer.allocate(src.remaining()).put(src.duplicate()).flip();
-        return submit(new Op(OP_WRITE, (byte) 0, offset, copy.remaining(), copy));
+        // No copy: the caller keeps src until completion (BlockVolume contract), and encoding the
+        // log entry copies the bytes once, from a duplicate.
+        ByteBuffer data = src.duplicate();
+        return submit(new Op(OP_WRITE, (byte) 0, offset, data.remaining(), data));
     }
 
     @Override

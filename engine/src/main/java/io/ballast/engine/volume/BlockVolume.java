@@ -42,7 +42,12 @@ public interface BlockVolume extends AutoCloseable {
     /** Fills {@code dst} (from its position to its limit) with data starting at {@code offset}. */
     CompletableFuture<Void> read(long offset, ByteBuffer dst);
 
-    /** Writes {@code src} (position to limit) at {@code offset}; durable on completion if {@code fua}. */
+    /**
+     * Writes {@code src} (position to limit) at {@code offset}; durable on completion if {@code fua}.
+     * The caller keeps {@code src}'s bytes unchanged (and its memory alive) until the future
+     * completes: implementations read them asynchronously and do not copy them first. Its position
+     * and limit are not modified.
+     */
     CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua);
 
     /** Discards the fully covered blocks of the range, giving disk space back; later reads return zeroes. */
