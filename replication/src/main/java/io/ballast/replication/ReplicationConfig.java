@@ -21,11 +21,13 @@ import java.util.Objects;
  * @param batchMaxBytes        group commit: largest payload per log entry
  * @param batchMaxOps          group commit: most requests per log entry
  * @param maxInFlight          group commit: log entries in flight per volume handle
+ * @param preservedEntries     log entries kept behind each snapshot, so a replica away briefly
+ *                             catches up from the log instead of by a full block copy
  */
 public record ReplicationConfig(String nodeId, String host, int port, Duration electionTimeoutMin,
         Duration electionTimeoutMax, Duration rpcRequestTimeout, Duration clientRequestTimeout, int clientRetries,
         long segmentSizeMax, long snapshotEveryEntries, int serverThreads, int batchMaxBytes, int batchMaxOps,
-        int maxInFlight) {
+        int maxInFlight, long preservedEntries) {
 
     public static final Duration ELECTION_TIMEOUT_MIN_DEFAULT = Duration.ofMillis(1000);
     public static final Duration ELECTION_TIMEOUT_MAX_DEFAULT = Duration.ofMillis(2000);
@@ -40,6 +42,7 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     /** Upper bound of one log entry's payload; RaftNode sizes the log's write and appender buffers from it. */
     public static final int MAX_ENTRY_BYTES = 8 << 20;
     public static final int MAX_IN_FLIGHT_DEFAULT = 8;
+    public static final long PRESERVED_ENTRIES_DEFAULT = 8192;
 
     public ReplicationConfig {
         Objects.requireNonNull(nodeId, "nodeId");
@@ -57,19 +60,25 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
         return new ReplicationConfig(nodeId, host, port, ELECTION_TIMEOUT_MIN_DEFAULT, ELECTION_TIMEOUT_MAX_DEFAULT,
                 RPC_REQUEST_TIMEOUT_DEFAULT, CLIENT_REQUEST_TIMEOUT_DEFAULT, CLIENT_RETRIES_DEFAULT,
                 SEGMENT_SIZE_MAX_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, SERVER_THREADS_DEFAULT,
-                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT);
+                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, PRESERVED_ENTRIES_DEFAULT);
     }
 
     public ReplicationConfig withSnapshotEveryEntries(long entries) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, entries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight);
+                batchMaxOps, maxInFlight, preservedEntries);
     }
 
     public ReplicationConfig withSegmentSizeMax(long bytes) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, bytes, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight);
+                batchMaxOps, maxInFlight, preservedEntries);
+    }
+
+    public ReplicationConfig withPreservedEntries(long entries) {
+        return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
+                clientRequestTimeout, clientRetries, segmentSizeMax, snapshotEveryEntries, serverThreads, batchMaxBytes,
+                batchMaxOps, maxInFlight, entries);
     }
 
     public String address() {
