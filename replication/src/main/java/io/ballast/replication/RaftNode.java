@@ -91,7 +91,7 @@ public final class RaftNode implements AutoCloseable {
         // Durability: the log is fsynced before an entry counts toward commit (never unsafe-flush).
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));
-        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 1L << 20)));
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 4L << 20)));
         // One entry carries up to 1 MiB of payload; the write buffer must hold the appender's batch.
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L * c.batchMaxBytes()));
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(2L * c.batchMaxBytes() + 64 * 1024));
@@ -112,6 +112,9 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.ThreadPool.setClientSize(p, c.serverThreads());
         RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
         RaftServerConfigKeys.ThreadPool.setProxySize(p, c.serverThreads());
+        // Operators' overrides of any Ratis key (-Draft.server.x=y), e.g. for tuning experiments.
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("raft."))
+                .forEach(k -> p.set(k, System.getProperty(k)));
         return p;
     }
 
@@ -238,7 +241,8 @@ public final class RaftNode implements AutoCloseable {
     public ReplicatedBlockVolume openVolume(String volume, long writerEpoch) {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
-        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()), sm, writerEpoch, config, io);
+        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
+                new LocalLeaderSubmitter(server, d, config.clientRequestTimeout()), sm, writerEpoch, config, io);
         try {
             v.attach();
         } catch (RuntimeException e) {

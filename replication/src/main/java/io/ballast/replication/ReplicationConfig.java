@@ -34,7 +34,7 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final Duration RPC_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
     public static final Duration CLIENT_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
     public static final int CLIENT_RETRIES_DEFAULT = 50;
-    public static final long SEGMENT_SIZE_MAX_DEFAULT = 8L << 20;
+    public static final long SEGMENT_SIZE_MAX_DEFAULT = 32L << 20;
     public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
     public static final int SERVER_THREADS_DEFAULT = 4;
     public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);

@@ -106,6 +106,30 @@ class ReplicationTest {
     }
 
     @Test
+    void entriesGoStraightToTheLocalLeaderElseThroughTheClient() throws Exception {
+        ReplicatedBlockVolume onLeader = create("route", 100_000);
+        for (int i = 0; i < 20; i++) {
+            await(onLeader.write((long) i * B, ByteBuffer.wrap(block(i)), false));
+        }
+        assertEquals(onLeader.entriesSent(), onLeader.entriesSentLocally(), "attached on the leader: no gRPC hop");
+        onLeader.close();
+
+        int follower = (cluster.leader("route") + 1) % 3;
+        ReplicatedBlockVolume onFollower = cluster.nodes[follower].openVolume("route", 2);
+        for (int i = 20; i < 40; i++) {
+            await(onFollower.write((long) i * B, ByteBuffer.wrap(block(i)), false));
+        }
+        assertEquals(0, onFollower.entriesSentLocally(), "attached on a follower: entries go to the leader via the client");
+        assertTrue(onFollower.entriesSent() > 0);
+        assertReplicasIdentical("route");
+        byte[] c = cluster.content(follower, "route");
+        for (int i = 0; i < 40; i++) {
+            assertArrayEquals(block(i), Arrays.copyOfRange(c, i * B, i * B + B), "block " + i);
+        }
+        onFollower.close();
+    }
+
+    @Test
     void leaderFailoverLosesNoAcknowledgedWrite() throws Exception {
         ReplicatedBlockVolume v = create("fo", 100_000);
         int leader = cluster.leader("fo");

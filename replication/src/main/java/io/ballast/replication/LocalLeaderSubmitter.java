@@ -1,0 +1,65 @@
+package io.ballast.replication;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.server.RaftServer;
+
+/**
+ * Hands a volume's log entries straight to this node's Raft server when this node leads the
+ * volume's group: the common case, since leadership follows the attachment.
+ *
+ * <p><b>Why.</b> Through the Ratis client an entry travels client -> gRPC over loopback -> server
+ * and the reply back the same way: a protobuf copy of the payload each way and four thread
+ * hand-offs per entry, which on a 2-core node cost more than the log's fsync (measured:
+ * docs/benchmarks.md, "in-process submission"). In-process, the entry goes from the NBD request
+ * to the leader's log append with no copy and no hop, and the reply future completes on the
+ * server's apply thread.
+ *
+ * <p><b>Contract.</b> {@link #submit} returns null when this node is not the ready leader (the
+ * caller then uses its Ratis client, which finds the leader). A reply future fails or carries a
+ * NotLeaderException when leadership moved after the check, and times out after the client
+ * request timeout (the entry may still commit, as with a client timeout; callers retry only
+ * writes, which converge). Retry-cache identity: one client id per handle, increasing call ids.
+ * Thread-safe.
+ */
+final class LocalLeaderSubmitter {
+    private final RaftServer server;
+    private final RaftServer.Division division;
+    private final ClientId clientId = ClientId.randomId();
+    private final AtomicLong callIds = new AtomicLong();
+    private final long timeoutMs;
+
+    LocalLeaderSubmitter(RaftServer server, RaftServer.Division division, Duration timeout) {
+        this.server = server;
+        this.division = division;
+        this.timeoutMs = timeout.toMillis();
+    }
+
+    /** The reply of the entry, or null when this node is not the volume's ready leader. */
+    CompletableFuture<RaftClientReply> submit(Message message) {
+        if (!division.getInfo().isLeaderReady()) {
+            return null;
+        }
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(server.getId())
+                .setGroupId(division.getGroup().getGroupId())
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(message)
+                .setType(RaftClientRequest.writeRequestType())
+                .setTimeoutMs(timeoutMs)
+                .build();
+        try {
+            return server.submitClientRequestAsync(request).orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+}
