@@ -82,6 +82,18 @@ if [ -n "$REPLICATED" ]; then
   bin/ballast volume attach --admin 127.0.0.1:17001 --name r3 >&2
 fi
 
+# Warm-up, not recorded: the JVMs' JIT compiles the hot paths during the first ~10-20 s of load
+# (C2 took a third of a node's CPU in the first minute on 2 cores), which would otherwise be
+# billed to whichever workload runs first.
+echo "  warm-up (not recorded)" >&2
+warm() { fio --name=warm --size="$SIZE" --runtime="$1" --time_based --randrepeat=0 --norandommap \
+  --ioengine=nbd --uri="$2" --rw=randwrite --bs=64k --iodepth=16 >/dev/null; }
+warm 10 "nbd+unix:///bench?socket=$DIR/c.sock"
+if [ -n "$REPLICATED" ]; then
+  warm 10 "nbd+unix:///r1?socket=$DIR/r1.sock"
+  warm 15 "nbd+unix:///r3?socket=$DIR/r1.sock"
+fi
+
 # Workloads in the outer loop, targets in the inner one: A, B and C of one workload run back to
 # back, so background load drifting during the run hits all three alike.
 for entry in "${WORKLOADS[@]}"; do
