@@ -24,10 +24,12 @@ import org.apache.ratis.server.RaftServer;
  *
  * <p><b>Contract.</b> {@link #submit} returns null when this node is not the ready leader (the
  * caller then uses its Ratis client, which finds the leader). A reply future fails or carries a
- * NotLeaderException when leadership moved after the check, and times out after the client
- * request timeout (the entry may still commit, as with a client timeout; callers retry only
- * writes, which converge). Retry-cache identity: one client id per handle, increasing call ids.
- * Thread-safe.
+ * NotLeaderException when leadership moved after the check (Ratis answers every pending request
+ * when its leader steps down or closes). The timeout is only a backstop, as long as the writes'
+ * whole retry budget: unlike the Ratis client, which resends a timed-out request with the same
+ * call id (the server's retry cache drops the duplicate), a resubmission here is a new entry, so
+ * a short timeout would append every slow entry twice under overload and feed the overload.
+ * Retry-cache identity: one client id per handle, increasing call ids. Thread-safe.
  */
 final class LocalLeaderSubmitter {
     private final RaftServer server;

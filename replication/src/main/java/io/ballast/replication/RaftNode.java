@@ -242,7 +242,7 @@ public final class RaftNode implements AutoCloseable {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
-                new LocalLeaderSubmitter(server, d, config.clientRequestTimeout()), sm, writerEpoch, config, io);
+                new LocalLeaderSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS)), sm, writerEpoch, config, io);
         try {
             v.attach();
         } catch (RuntimeException e) {
