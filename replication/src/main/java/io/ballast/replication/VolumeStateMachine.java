@@ -415,6 +415,26 @@ final class VolumeStateMachine extends BaseStateMachine {
         });
     }
 
+    /**
+     * Ratis calls this when the group is removed from this node (after {@link #close()}, before it
+     * deletes the group's Raft directory): the replica's block store goes too. Without its group a
+     * store would never be served or updated again, and a later re-add must start from an empty
+     * replica (a rebuild), not from stale blocks.
+     */
+    @Override
+    public void notifyGroupRemove() {
+        String name = volumeName;
+        if (name == null) {
+            return;
+        }
+        try {
+            node.deleteVolume(name);
+            LOG.info("{}: group removed, replica of {} deleted", getId(), name);
+        } catch (BallastException e) {
+            LOG.error("{}: group removed but the replica of {} could not be deleted: {}", getId(), name, e.toString());
+        }
+    }
+
     @Override
     public void close() throws IOException {
         LocalBlockStore s;
