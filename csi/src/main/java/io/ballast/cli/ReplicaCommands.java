@@ -41,7 +41,7 @@ final class ReplicaCommands {
         "Ask any node that holds a replica (--admin). The new node copies the volume from the leader, catches up with "
                 + "the log and then votes; the command returns when that is done (watch the copy with "
                 + "'ballast volume status --admin <new node>').",
-        "A member whose node lost its data (wiped disk) is re-joined and rebuilt the same way.",
+        "A member whose node lost its data (wiped disk) is taken out of the group and added back the same way.",
         "Example: ballast volume add-replica --admin 127.0.0.1:7001 --name vol1 --replica n4=127.0.0.1:7104"})
     static final class AddReplica implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
@@ -57,7 +57,7 @@ final class ReplicaCommands {
             return parent.withAdmin(spec, ADD_DEADLINE_SECONDS, (stub, out) -> {
                 AddReplicaResponse r = stub.addReplica(AddReplicaRequest.newBuilder().setName(name).setReplica(peer).build());
                 out.println((r.getRejoined() ? "re-joined " : "added ") + peer.getNodeId() + " to " + name
-                        + (r.getRejoined() ? " (it had lost its replica; it is being rebuilt)" : ""));
+                        + (r.getRejoined() ? " (it had lost its replica; it was rebuilt from the leader)" : ""));
                 VolumeCommand.print(out, r.getVolume());
             });
         }

@@ -13,10 +13,12 @@ import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.GroupInfoReply;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
+import org.apache.ratis.protocol.exceptions.GroupMismatchException;
 import org.apache.ratis.server.RaftConfiguration;
 import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
@@ -32,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * ({@link VolumeStateMachine#notifyInstallSnapshotFromLeader}) and then replays the log after the
  * copied index. The call returns once the new configuration is committed, i.e. the replica votes.
  *
+ * <p><b>Re-add</b> of a member whose node lost its replica (wiped disk): it is removed from the
+ * configuration and added back as above, so it never votes with an empty log.
+ *
  * <p><b>Remove</b>: {@code setConfiguration} without the member, then the group is removed on that
  * node, which deletes its replica ({@link VolumeStateMachine#notifyGroupRemove}).
  *
@@ -41,6 +46,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Membership {
     private static final Logger LOG = LoggerFactory.getLogger(Membership.class);
+    /** How a Ratis server says it does not host a group ("n3: group-5AA9DD7F7164 not found."). */
+    private static final java.util.regex.Pattern NOT_HOSTED = java.util.regex.Pattern.compile("group-[0-9A-Fa-f]+ not found");
 
     /** The outcome of an add: a new member, or a member that had lost its replica and re-joined. */
     enum Added { NEW_MEMBER, REJOINED }
@@ -110,23 +117,45 @@ final class Membership {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, nodeId + " is a member of volume " + volume
                     + " at " + known + ", not at " + address);
         }
-        RaftGroup oldGroup = RaftGroup.valueOf(d.getGroup().getGroupId(), peers(current));
-        Map<String, String> target = new LinkedHashMap<>(current);
-        target.put(nodeId, address);
-        RaftGroup newGroup = RaftGroup.valueOf(oldGroup.getGroupId(), peers(target));
-
-        boolean hostedBefore = !addGroupOn(newGroup, nodeId, volume);
-        checkIdentity(newGroup, nodeId, address, volume, hostedBefore);
+        RaftGroupId gid = d.getGroup().getGroupId();
         if (known != null) {
-            if (hostedBefore) {
+            String hosted = hostedIdentity(RaftGroup.valueOf(gid, peers(current)), nodeId, volume);
+            if (nodeId.equals(hosted)) {
                 throw new BallastException(ErrorCode.ALREADY_EXISTS, nodeId + " is already a member of volume " + volume
                         + " and holds its replica (members: " + current.keySet() + ")");
             }
-            // A member whose node lost the group (wiped disk, re-formatted): it is back in its own
-            // configuration now and the leader rebuilds it; the membership itself is unchanged.
-            LOG.info("volume {}: member {} had lost its replica and re-joined; the leader rebuilds it", volume, nodeId);
+            if (hosted != null) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "the node at " + address + " is " + hosted
+                        + ", not member " + nodeId + " of volume " + volume);
+            }
+            // The member's node lost its replica (wiped disk, re-formatted). Simply giving it the
+            // group back would make an empty node a voter at once, and it may have counted toward
+            // a commit it no longer holds: take it out of the configuration, then add it like a
+            // new node, which votes only once it has been rebuilt and caught up.
+            Map<String, String> without = new LinkedHashMap<>(current);
+            without.remove(nodeId);
+            setConfiguration(clients, RaftGroup.valueOf(gid, peers(current)), RaftGroup.valueOf(gid, peers(without)), volume);
+            LOG.info("volume {}: member {} had lost its replica; taken out of the group to be added back", volume, nodeId);
+            try {
+                addNew(gid, without, volume, nodeId, address);
+            } catch (RuntimeException e) {
+                throw new BallastException(e instanceof BallastException be ? be.code() : ErrorCode.INTERNAL,
+                        nodeId + " had lost its replica and was taken out of volume " + volume + " to be re-added, "
+                                + "but re-adding failed (retry add-replica): " + e.getMessage(), e);
+            }
             return Added.REJOINED;
         }
+        addNew(gid, current, volume, nodeId, address);
+        return Added.NEW_MEMBER;
+    }
+
+    private void addNew(RaftGroupId gid, Map<String, String> current, String volume, String nodeId, String address) {
+        RaftGroup oldGroup = RaftGroup.valueOf(gid, peers(current));
+        Map<String, String> target = new LinkedHashMap<>(current);
+        target.put(nodeId, address);
+        RaftGroup newGroup = RaftGroup.valueOf(gid, peers(target));
+        boolean hostedBefore = !addGroupOn(newGroup, nodeId, volume);
+        checkIdentity(newGroup, nodeId, address, volume, hostedBefore);
         try {
             setConfiguration(slowClients, oldGroup, newGroup, volume);
         } catch (RuntimeException e) {
@@ -141,7 +170,39 @@ final class Membership {
             throw e;
         }
         LOG.info("volume {}: {} at {} added; members now {}", volume, nodeId, address, target.keySet());
-        return Added.NEW_MEMBER;
+    }
+
+    /**
+     * The id the server at {@code nodeId}'s address reports for the group, or null when that
+     * server does not host the group. UNAVAILABLE when nothing answers.
+     */
+    private String hostedIdentity(RaftGroup group, String nodeId, String volume) {
+        try (RaftClient client = clients.apply(group)) {
+            GroupInfoReply info = client.getGroupManagementApi(RaftPeerId.valueOf(nodeId)).info(group.getGroupId());
+            if (info.isSuccess()) {
+                return info.getRoleInfoProto().getSelf().getId().toStringUtf8();
+            }
+            if (isGroupMismatch(info.getException())) {
+                return null;
+            }
+            throw unreachable(RatisErrors.of(info, "group info of " + volume + " on " + nodeId), nodeId, group);
+        } catch (IOException | RuntimeException e) {
+            // Ratis 3.3 reports an unknown group as an unchecked gRPC INTERNAL status, not as an IOException.
+            if (isGroupMismatch(e)) {
+                return null;
+            }
+            throw unreachable(RatisErrors.map(e, "group info of " + volume + " on " + nodeId), nodeId, group);
+        }
+    }
+
+    private static boolean isGroupMismatch(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            String m = String.valueOf(c.getMessage());
+            if (c instanceof GroupMismatchException || m.contains("GroupMismatchException") || NOT_HOSTED.matcher(m).find()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     Removed remove(RaftServer.Division d, String volume, String nodeId, String address) {

@@ -232,8 +232,9 @@ public final class RaftNode implements AutoCloseable {
     /**
      * Adds {@code nodeId} at raft address {@code address} as a replica of a live volume (this node
      * must hold one). Returns once the new member votes, i.e. after it was rebuilt by block copy
-     * and caught up with the log. A member whose node lost the group (wiped disk) re-joins instead
-     * and is rebuilt in the background; a member that still holds its replica is ALREADY_EXISTS.
+     * and caught up with the log. A member whose node lost the group (wiped disk) is taken out of
+     * the configuration and added back the same way; a member that still holds its replica is
+     * ALREADY_EXISTS.
      * INVALID_ARGUMENT for a malformed id/address or an address of another member, UNAVAILABLE
      * when nothing answers at the address, FAILED_PRECONDITION when another change is in progress.
      *
