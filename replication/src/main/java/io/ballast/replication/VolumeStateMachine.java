@@ -391,7 +391,9 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto roleInfo, TermIndex firstAvailable) {
         var leader = org.apache.ratis.protocol.RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
-        LOG.info("{}: leader {} purged its log up to {}: rebuilding from it", getId(), leader, firstAvailable);
+        // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
+        // (newly added) peer, even with the log intact.
+        LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
         return CompletableFuture.supplyAsync(() -> {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();

@@ -126,8 +126,8 @@ class ReplicaMembershipIT {
             assertFioClean(last, json);
             written += FioVerifyIT.bytesOf(new ExternalTool.Result(List.of(), 0, Files.readString(json), ""), "write");
         }
-        System.out.printf("membership: add-replica n4 took %d ms (rebuild progress seen on n4: %s), caught up %d ms later; "
-                + "remove-replica n3 took %d ms; %d fio runs wrote %d MiB with zero verify errors%n",
+        System.out.printf("membership: add-replica n4 CLI took %d ms incl. its JVM start (rebuild progress seen on n4: %s), caught up %d ms later; "
+                + "remove-replica n3 CLI took %d ms incl. its JVM start; %d fio runs wrote %d MiB with zero verify errors%n",
                 addMs, progress, catchUpMs, removeMs, reports.size(), written >> 20);
         assertIdentical(List.of(0, 1, 3), dir);
     }
