@@ -126,6 +126,26 @@ class MembershipTest {
     }
 
     @Test
+    void removingTheLeaderHandsTheGroupToTheRemainingMembers() throws Exception {
+        cluster = new TestCluster(tmp, 3, 100_000);
+        cluster.nodes[0].createReplicaGroup("l", SIZE, cluster.peers(0, 1, 2));
+        ReplicatedBlockVolume v = cluster.nodes[0].openVolume("l", 1); // the frontend stays on n0
+        cluster.nodes[0].transferLeadership("l", "n1");
+        TestCluster.await(() -> "n1".equals(cluster.nodes[0].status("l").leaderId()), "n1 leads");
+        await(v.write(0, ByteBuffer.wrap(block(1)), false));
+
+        assertNull(cluster.nodes[0].removeReplica("l", "n1", cluster.configs[1].address()));
+        await(v.write(B, ByteBuffer.wrap(block(2)), false)); // goes on under a leader among n0, n2
+        assertEquals(List.of("n0", "n2"), List.copyOf(cluster.nodes[0].status("l").members().keySet()));
+        assertFalse(cluster.nodes[1].groups().contains("l"));
+        assertIdentical("l", 0, 2);
+        byte[] c = cluster.content(2, "l");
+        assertArrayEquals(block(1), java.util.Arrays.copyOfRange(c, 0, B));
+        assertArrayEquals(block(2), java.util.Arrays.copyOfRange(c, B, 2 * B));
+        v.close();
+    }
+
+    @Test
     void badMembershipRequestsAreRefusedAndChangeNothing() throws Exception {
         cluster = new TestCluster(tmp, 4, 100_000);
         cluster.nodes[0].createReplicaGroup("r", SIZE, cluster.peers(0, 1, 2));
