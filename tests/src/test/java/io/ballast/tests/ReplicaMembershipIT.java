@@ -203,7 +203,7 @@ class ReplicaMembershipIT {
         return ExternalTool.run(300,
                 "fio", "--name=members", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=64k",
                 "--iodepth=8", "--size=" + (SIZE >> 20) + "m", "--time_based", "--runtime=" + seconds, "--verify=crc32c",
-                "--verify_backlog=32", "--verify_fatal=1", "--randseed=" + seed,
+                "--verify_backlog=32", "--verify_fatal=1", "--verify_state_save=0", "--randseed=" + seed,
                 "--output-format=json", "--output=" + json);
     }
 
