@@ -35,7 +35,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = "Create, attach and inspect replicated volumes through a node's admin API.",
         subcommands = {
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
-            VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class})
+            VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
+            ReplicaCommands.AddReplica.class, ReplicaCommands.RemoveReplica.class})
 public final class VolumeCommand {
 
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -44,10 +45,15 @@ public final class VolumeCommand {
 
     /** Runs {@code call} against the admin API; gRPC errors print their code and message, exit 1. */
     int withAdmin(CommandSpec spec, AdminCall call) {
+        return withAdmin(spec, 60, call);
+    }
+
+    /** As {@link #withAdmin(CommandSpec, AdminCall)}, waiting up to {@code deadlineSeconds} for the answer. */
+    int withAdmin(CommandSpec spec, long deadlineSeconds, AdminCall call) {
         ManagedChannel channel = ManagedChannelBuilder.forTarget(admin).usePlaintext().build();
         PrintWriter out = spec.commandLine().getOut();
         try {
-            call.run(NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS), out);
+            call.run(NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS), out);
             out.flush();
             return 0;
         } catch (StatusRuntimeException e) {
@@ -68,8 +74,14 @@ public final class VolumeCommand {
                 v.getSizeBytes() > 0 ? ByteSize.format(v.getSizeBytes()) : "?",
                 v.getLeaderNodeId().isEmpty() ? "none" : v.getLeaderNodeId(),
                 v.getAttachedNodeId().isEmpty() ? "-" : v.getAttachedNodeId());
+        if (v.getMembersCount() > 0) {
+            out.printf("  members %s%n", String.join(" ", v.getMembersList().stream()
+                    .map(p -> p.getNodeId() + "=" + p.getRaftAddress()).toList()));
+        }
         for (ReplicaStatus r : v.getReplicaStatusList()) {
-            out.printf("  replica %s  %s  commit=%d applied=%d%n", r.getNodeId(), r.getRole(), r.getCommitIndex(), r.getAppliedIndex());
+            out.printf("  replica %s  %s  commit=%d applied=%d%s%n", r.getNodeId(), r.getRole(), r.getCommitIndex(), r.getAppliedIndex(),
+                    r.getRebuildBytesTotal() == 0 ? "" : "  rebuild=" + ByteSize.format(r.getRebuildBytesDone())
+                            + "/" + ByteSize.format(r.getRebuildBytesTotal()));
         }
     }
 

@@ -151,6 +151,34 @@ public final class ReplicatedVolumes implements AutoCloseable {
         }
     }
 
+    /**
+     * Adds {@code nodeId} at raft {@code address} as a replica of the volume (see
+     * {@link RaftNode#addReplica}). Returns true for a new member, false for a re-joined one.
+     */
+    public boolean addReplica(String name, String nodeId, String address) {
+        return raft.addReplica(name, nodeId, address);
+    }
+
+    /**
+     * Removes {@code nodeId} from the volume's group and deletes its replica there. Refused while
+     * the volume is attached on that node when that node is this one: its frontend reads from the
+     * local replica. Returns null when the replica was deleted, else why not.
+     */
+    public String removeReplica(String name, String nodeId, String address) {
+        synchronized (lock(name)) {
+            if (raft.nodeId().equals(nodeId) && attached.containsKey(name)) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name + " is attached on "
+                        + nodeId + ", whose replica serves its reads; detach it (or attach elsewhere) first");
+            }
+            return raft.removeReplica(name, nodeId, address);
+        }
+    }
+
+    /** True while this node holds a replica of the volume. */
+    public boolean hosts(String name) {
+        return raft.groups().contains(name);
+    }
+
     public void transferLeadership(String name, String target) {
         raft.transferLeadership(name, target);
     }

@@ -1,5 +1,7 @@
 package io.ballast.replication;
 
+import java.util.Map;
+
 /**
  * One volume group as seen from this node.
  *
@@ -13,6 +15,12 @@ package io.ballast.replication;
  * @param writerEpoch      epoch of the attached writer (0: never attached)
  * @param rebuildBytesDone bytes copied by the current/last rebuild of this replica
  * @param rebuildBytesTotal bytes to copy in that rebuild (0: never rebuilt)
+ * @param members          the group's members as this node knows them (node id -> raft address;
+ *                         during a membership change, the configuration being moved to)
  */
 public record GroupStatus(String volume, String groupId, String role, String leaderId, long term, long commitIndex,
-        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal) {}
+        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal, Map<String, String> members) {
+    public GroupStatus {
+        members = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(members)); // sorted by node id
+    }
+}

@@ -46,10 +46,18 @@ import org.slf4j.LoggerFactory;
  */
 public final class RaftNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+    /**
+     * Longest wait for a membership change: adding a member returns only once its block copy and
+     * log catch-up are done (256 MiB took seconds here; a large volume takes minutes at disk speed).
+     */
+    static final java.time.Duration MEMBERSHIP_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     private final ReplicationConfig config;
     private final NodeDirectory node;
     private final RaftProperties clientProperties;
+    /** Clients for membership changes: adding a member waits for its full rebuild. */
+    private final RaftProperties slowClientProperties;
+    private final Membership membership;
     private final ExecutorService io;
     private final ExecutorService background;
     private final RaftServer server;
@@ -61,6 +69,9 @@ public final class RaftNode implements AutoCloseable {
         this.background = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-rebuild-" + config.nodeId() + "-", 0).factory());
         this.clientProperties = new RaftProperties();
         RaftClientConfigKeys.Rpc.setRequestTimeout(clientProperties, ms(config.clientRequestTimeout().toMillis()));
+        this.slowClientProperties = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(slowClientProperties, ms(MEMBERSHIP_TIMEOUT.toMillis()));
+        this.membership = new Membership(this::newClient, g -> newClient(g, slowClientProperties));
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(config.nodeId()))
                 .setProperties(serverProperties(config, node))
@@ -136,8 +147,12 @@ public final class RaftNode implements AutoCloseable {
     }
 
     RaftClient newClient(RaftGroup group) {
+        return newClient(group, clientProperties);
+    }
+
+    private RaftClient newClient(RaftGroup group, RaftProperties properties) {
         return RaftClient.newBuilder()
-                .setProperties(clientProperties)
+                .setProperties(properties)
                 .setRaftGroup(group)
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(config.clientRetries(), ms(100)))
@@ -199,11 +214,15 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
-    /** Removes this node's member of the volume's group; with {@code deleteData} also its Raft dir and store. */
-    public void removeGroup(String volume, boolean deleteData) {
+    /**
+     * Removes this node's member of the volume's group locally and deletes its replica (Raft
+     * directory and block store: a store without its group is never served again). This does not
+     * change the group's membership: see {@link #removeReplica}.
+     */
+    public void removeGroup(String volume) {
         RaftServer.Division d = division(volume);
         try (RaftClient client = newClient(d.getGroup())) {
-            RaftClientReply r = client.getGroupManagementApi(server.getId()).remove(d.getGroup().getGroupId(), deleteData, false);
+            RaftClientReply r = client.getGroupManagementApi(server.getId()).remove(d.getGroup().getGroupId(), true, false);
             BallastException e = RatisErrors.of(r, "remove group of " + volume);
             if (e != null) {
                 throw e;
@@ -211,9 +230,40 @@ public final class RaftNode implements AutoCloseable {
         } catch (IOException e) {
             throw RatisErrors.map(e, "remove group of " + volume);
         }
-        if (deleteData) {
-            node.deleteVolume(volume);
-        }
+    }
+
+    /**
+     * Adds {@code nodeId} at raft address {@code address} as a replica of a live volume (this node
+     * must hold one). Returns once the new member votes, i.e. after it was rebuilt by block copy
+     * and caught up with the log. A member whose node lost the group (wiped disk) is taken out of
+     * the configuration and added back the same way; a member that still holds its replica is
+     * ALREADY_EXISTS.
+     * INVALID_ARGUMENT for a malformed id/address or an address of another member, UNAVAILABLE
+     * when nothing answers at the address, FAILED_PRECONDITION when another change is in progress.
+     *
+     * @return true for a new member, false for a re-joined one
+     */
+    public boolean addReplica(String volume, String nodeId, String address) {
+        Membership.checkPeer(nodeId, address);
+        return membership.add(division(volume), volume, nodeId, address) == Membership.Added.NEW_MEMBER;
+    }
+
+    /**
+     * Removes {@code nodeId} from a live volume's group, then deletes the replica on that node.
+     * NOT_FOUND when it is not a member, FAILED_PRECONDITION for the last replica, INVALID_ARGUMENT
+     * when {@code address} (optional, may be null) is not the member's.
+     *
+     * @return null when the removed node deleted its replica, else why it could not (e.g. it is down)
+     */
+    public String removeReplica(String volume, String nodeId, String address) {
+        Membership.checkPeer(nodeId, null);
+        Membership.Removed r = membership.remove(division(volume), volume, nodeId, address);
+        return r.dataDeleted() ? null : r.cleanupError();
+    }
+
+    /** The volume's committed members (node id -> raft address) as this node sees them. */
+    public Map<String, String> members(String volume) {
+        return Membership.members(division(volume), volume);
     }
 
     /** Names of the volumes with a replica group on this node. */
@@ -287,7 +337,13 @@ public final class RaftNode implements AutoCloseable {
         RaftPeerId leader = info.getLeaderId();
         return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), info.getCurrentRole().name(),
                 leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
-                info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get());
+                info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d));
+    }
+
+    private static Map<String, String> membersOf(RaftServer.Division d) {
+        Map<String, String> m = new java.util.TreeMap<>();
+        d.getRaftConf().getCurrentPeers().forEach(p -> m.put(p.getId().toString(), p.getAddress()));
+        return m;
     }
 
     /** A Raft client of the volume's group (tests: raw requests). */

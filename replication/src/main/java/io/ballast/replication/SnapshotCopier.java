@@ -49,8 +49,8 @@ final class SnapshotCopier {
         if (store.size() < info.size()) {
             store.resize(info.size());
         }
+        progress.bytesDone.set(0); // before the total: done == total must only ever mean finished
         progress.bytesTotal.set(info.size());
-        progress.bytesDone.set(0);
         ByteBuffer zero = ByteBuffer.allocate(CHUNK);
         for (long off = 0; off < info.size(); off += CHUNK) {
             int len = (int) Math.min(CHUNK, info.size() - off);

@@ -391,7 +391,9 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<TermIndex> notifyInstallSnapshotFromLeader(RoleInfoProto roleInfo, TermIndex firstAvailable) {
         var leader = org.apache.ratis.protocol.RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
-        LOG.info("{}: leader {} purged its log up to {}: rebuilding from it", getId(), leader, firstAvailable);
+        // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
+        // (newly added) peer, even with the log intact.
+        LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
         return CompletableFuture.supplyAsync(() -> {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
@@ -413,6 +415,26 @@ final class VolumeStateMachine extends BaseStateMachine {
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });
+    }
+
+    /**
+     * Ratis calls this when the group is removed from this node (after {@link #close()}, before it
+     * deletes the group's Raft directory): the replica's block store goes too. Without its group a
+     * store would never be served or updated again, and a later re-add must start from an empty
+     * replica (a rebuild), not from stale blocks.
+     */
+    @Override
+    public void notifyGroupRemove() {
+        String name = volumeName;
+        if (name == null) {
+            return;
+        }
+        try {
+            node.deleteVolume(name);
+            LOG.info("{}: group removed, replica of {} deleted", getId(), name);
+        } catch (BallastException e) {
+            LOG.error("{}: group removed but the replica of {} could not be deleted: {}", getId(), name, e.toString());
+        }
     }
 
     @Override

@@ -48,6 +48,15 @@ final class TestCluster implements AutoCloseable {
         return m;
     }
 
+    /** Node id -> address of the given nodes only. */
+    Map<String, String> peers(int... ids) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (int i : ids) {
+            m.put(configs[i].nodeId(), configs[i].address());
+        }
+        return m;
+    }
+
     void start(int i) {
         dirs[i] = NodeDirectory.openOrFormat(root.resolve("node" + i), "test-cluster", configs[i].nodeId());
         nodes[i] = RaftNode.start(configs[i], dirs[i]);

@@ -4,6 +4,8 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeIdentity;
 import io.ballast.node.ReplicatedVolumes;
+import io.ballast.proto.v1.AddReplicaRequest;
+import io.ballast.proto.v1.AddReplicaResponse;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
@@ -21,6 +23,8 @@ import io.ballast.proto.v1.ListVolumesResponse;
 import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.NodeInfo;
 import io.ballast.proto.v1.Peer;
+import io.ballast.proto.v1.RemoveReplicaRequest;
+import io.ballast.proto.v1.RemoveReplicaResponse;
 import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.ResizeVolumeResponse;
@@ -197,6 +201,44 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         });
     }
 
+    @Override
+    public void addReplica(AddReplicaRequest request, StreamObserver<AddReplicaResponse> out) {
+        call("AddReplica", request.getName() + " + " + request.getReplica().getNodeId(), out, () -> {
+            checkName(request.getName());
+            Peer p = checkPeer(request.getReplica(), true);
+            boolean added = volumes.addReplica(request.getName(), p.getNodeId(), p.getRaftAddress());
+            return AddReplicaResponse.newBuilder().setRejoined(!added).setVolume(describe(request.getName())).build();
+        });
+    }
+
+    @Override
+    public void removeReplica(RemoveReplicaRequest request, StreamObserver<RemoveReplicaResponse> out) {
+        call("RemoveReplica", request.getName() + " - " + request.getReplica().getNodeId(), out, () -> {
+            checkName(request.getName());
+            Peer p = checkPeer(request.getReplica(), false);
+            String cleanupError = volumes.removeReplica(request.getName(), p.getNodeId(), p.getRaftAddress());
+            RemoveReplicaResponse.Builder b = RemoveReplicaResponse.newBuilder().setDataDeleted(cleanupError == null)
+                    .setCleanupError(cleanupError == null ? "" : cleanupError);
+            if (volumes.hosts(request.getName())) { // not when this node removed itself
+                b.setVolume(describe(request.getName()));
+            }
+            return b.build();
+        });
+    }
+
+    /** A peer with a node id and (required or, when empty, omitted) raft address host:port. */
+    private static Peer checkPeer(Peer p, boolean addressRequired) {
+        if (!NAME.matcher(p.getNodeId()).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "replica node id '" + p.getNodeId()
+                    + "' must match " + NAME.pattern());
+        }
+        if ((addressRequired || !p.getRaftAddress().isEmpty()) && !ADDRESS.matcher(p.getRaftAddress()).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "raft address '" + p.getRaftAddress()
+                    + "' of replica " + p.getNodeId() + ": expected HOST:PORT");
+        }
+        return p;
+    }
+
     private Volume describe(String name) {
         GroupStatus s = volumes.status(name);
         ReplicatedBlockVolume attached = volumes.attachedVolume(name);
@@ -204,7 +246,10 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
                 .setState(s.leaderId() == null ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)
                 .setLeaderNodeId(s.leaderId() == null ? "" : s.leaderId())
                 .addReplicaStatus(ReplicaStatus.newBuilder().setNodeId(volumes.nodeId()).setRole(s.role())
-                        .setCommitIndex(s.commitIndex()).setAppliedIndex(s.appliedIndex()));
+                        .setCommitIndex(s.commitIndex()).setAppliedIndex(s.appliedIndex())
+                        .setRebuildBytesDone(s.rebuildBytesDone()).setRebuildBytesTotal(s.rebuildBytesTotal()))
+                .setReplicas(s.members().size());
+        s.members().forEach((id, addr) -> b.addMembers(Peer.newBuilder().setNodeId(id).setRaftAddress(addr)));
         if (attached != null) {
             b.setSizeBytes(attached.size()).setAttachedNodeId(volumes.nodeId());
         }

@@ -51,6 +51,26 @@ public final class ReplicatedCluster implements AutoCloseable {
         return "127.0.0.1:" + adminPorts.get(i);
     }
 
+    /** Raft address (host:port) of node i. */
+    public String raftAddress(int i) {
+        return "127.0.0.1:" + raftPorts.get(i);
+    }
+
+    /** {@code NODE=HOST:PORT} of node i, as {@code --replica} takes it. */
+    public String replica(int i) {
+        return nodeId(i) + "=" + raftAddress(i);
+    }
+
+    /** {@code --replica} arguments naming the given nodes. */
+    public List<String> replicaArgs(int... ids) {
+        List<String> args = new ArrayList<>();
+        for (int i : ids) {
+            args.add("--replica");
+            args.add(replica(i));
+        }
+        return args;
+    }
+
     /** {@code --replica} arguments naming every node of the cluster. */
     public List<String> replicaArgs() {
         List<String> args = new ArrayList<>();
