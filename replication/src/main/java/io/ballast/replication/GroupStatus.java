@@ -13,6 +13,8 @@ package io.ballast.replication;
  * @param writerEpoch      epoch of the attached writer (0: never attached)
  * @param rebuildBytesDone bytes copied by the current/last rebuild of this replica
  * @param rebuildBytesTotal bytes to copy in that rebuild (0: never rebuilt)
+ * @param integrity        checksum failures, repairs and scrub progress of this replica
  */
 public record GroupStatus(String volume, String groupId, String role, String leaderId, long term, long commitIndex,
-        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal) {}
+        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal,
+        IntegrityStatus integrity) {}

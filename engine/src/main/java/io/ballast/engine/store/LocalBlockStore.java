@@ -460,16 +460,25 @@ public final class LocalBlockStore implements AutoCloseable {
 
     /** Scrub: checks every block's checksum, returns the failing block numbers (ascending). */
     public List<Long> verify() {
+        return verify(0, Long.MAX_VALUE);
+    }
+
+    /**
+     * Checks the checksums of blocks [fromBlock, toBlock) (clipped to the volume) and returns the
+     * failing block numbers, ascending. Lets a scrub walk a large volume piece by piece, and a read
+     * that hit CORRUPTION find every bad block of its range, not only the first.
+     */
+    public List<Long> verify(long fromBlock, long toBlock) {
         List<Long> bad = new ArrayList<>();
         enter();
         try {
-            long blocks = blockCount();
-            for (long b = 0; b < blocks; b += SCAN_BLOCKS) {
+            long blocks = Math.min(blockCount(), toBlock);
+            for (long b = Math.max(0, fromBlock); b < blocks; b += SCAN_BLOCKS) {
                 long end = Math.min(b + SCAN_BLOCKS, blocks);
                 try (StripedLocks.Held held = stripes.lockRead(b, end - 1)) {
                     scan(b, end, (block, stored, actual) -> {
                         checksumFailures.incrementAndGet();
-                        log.error("volume {} block {} at offset {} failed its checksum (scrub)", name, block,
+                        log.error("volume {} block {} at offset {} failed its checksum (verify)", name, block,
                                 block << BLOCK_SHIFT);
                         bad.add(block);
                     });

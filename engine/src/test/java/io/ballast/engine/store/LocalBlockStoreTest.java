@@ -111,6 +111,9 @@ class LocalBlockStoreTest {
             // a partial write into the bad block is refused (its read-modify-write cannot verify) ...
             assertCode(ErrorCode.CORRUPTION, () -> s.write(2L * B + 5, ByteBuffer.wrap(new byte[10])));
             assertEquals(List.of(2L), s.verify());
+            assertEquals(List.of(2L), s.verify(1, 3)); // a range finds it too ...
+            assertEquals(List.of(), s.verify(3, 100)); // ... and only inside the range (clipped to the volume)
+            assertEquals(List.of(), s.verify(0, 2));
             // ... a whole-block write repairs it
             s.write(2L * B, ByteBuffer.wrap(data, 2 * B, B));
             assertArrayEquals(data, readAll(s));
