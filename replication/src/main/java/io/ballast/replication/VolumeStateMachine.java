@@ -359,9 +359,11 @@ final class VolumeStateMachine extends BaseStateMachine {
     private static byte applyOp(LocalBlockStore s, Op op) {
         try {
             switch (op.type()) {
-                case OP_WRITE -> s.write(op.offset(), op.data());
+                // Over bad edges: a partial write into a block that rotted on this replica must still
+                // apply (every replica alike); the block stays bad until a read or scrub repairs it.
+                case OP_WRITE -> s.writeOverBadEdges(op.offset(), op.data());
                 case OP_TRIM -> s.trim(op.offset(), op.length());
-                case OP_ZEROES -> s.writeZeroes(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
+                case OP_ZEROES -> s.writeZeroesOverBadEdges(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
                 case OP_RESIZE -> {
                     if (op.offset() > s.size()) { // a replayed resize to a size already reached is a no-op
                         s.resize(op.offset());

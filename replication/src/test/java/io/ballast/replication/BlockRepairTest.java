@@ -162,6 +162,25 @@ class BlockRepairTest {
         assertEquals(0, integrity(leader).corruptBlocksFound(), "the leader's replica was never bad");
     }
 
+    /** A partial write into a block bad on one follower still applies there; a scrub then repairs the block. */
+    @Test
+    void aPartialWriteIntoABlockBadOnAFollowerAppliesAndTheScrubRepairsIt() throws Exception {
+        start();
+        int f = follower();
+        flipByte(f, 4);
+        byte[] patch = new byte[512];
+        Arrays.fill(patch, (byte) 0x33);
+        await(handle.write(4L * B + 1024, ByteBuffer.wrap(patch), false));
+        cluster.awaitConverged(VOL); // the follower applied it (before, a CORRUPTION here stopped its group)
+        assertEquals(List.of(4L), cluster.nodes[f].stateMachine(VOL).store().verify());
+        await(cluster.nodes[f].scrub(VOL));
+        assertEquals(1, integrity(f).blocksRepaired());
+        byte[] expected = Arrays.copyOf(data, 8 * B);
+        System.arraycopy(patch, 0, expected, 4 * B + 1024, patch.length);
+        assertArrayEquals(expected, Arrays.copyOf(cluster.content(f, VOL), 8 * B));
+        assertArrayEquals(cluster.content(leader, VOL), cluster.content(f, VOL));
+    }
+
     /**
      * The race the repair guard exists for: a follower fetches block 4 at version 1, then applies
      * version 2 of that block before writing the fetched copy. Writing it would leave the follower

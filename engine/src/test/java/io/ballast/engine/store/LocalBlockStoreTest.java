@@ -121,6 +121,36 @@ class LocalBlockStoreTest {
         }
     }
 
+    /** A replica applying its log must not refuse a partial write into a bad block: it stays bad instead. */
+    @Test
+    void partialWritesOverABadBlockApplyAndLeaveItBadUntilAWholeBlockWrite() throws Exception {
+        long size = 8 * B;
+        byte[] data = random(new Random(5), (int) size);
+        try (LocalBlockStore s = StoreTesting.newStore(tmp, size, 16)) {
+            s.write(0, ByteBuffer.wrap(data));
+        }
+        StoreTesting.flipByte(VolumeFiles.data(tmp.resolve("vol")), 2L * B + 17);
+        try (LocalBlockStore s = LocalBlockStore.open(tmp.resolve("vol"), "vol")) {
+            byte[] patch = new byte[2 * B];
+            Arrays.fill(patch, (byte) 9);
+            // head edge in bad block 2, whole block 3, tail edge in good block 4
+            s.writeOverBadEdges(2L * B + 100, ByteBuffer.wrap(patch));
+            s.writeZeroesOverBadEdges(2L * B + 50, 10, true); // a partial zeroing of the bad block applies too
+            assertEquals(List.of(2L), s.verify(), "the bad block stays bad (not adopted), the others are good");
+            assertCode(ErrorCode.CORRUPTION, () -> read(s, 2L * B, B));
+            byte[] expected = data.clone();
+            System.arraycopy(patch, 0, expected, 2 * B + 100, patch.length);
+            assertArrayEquals(Arrays.copyOfRange(expected, 3 * B, 5 * B), read(s, 3L * B, 2 * B));
+            // On good edges it is an ordinary write.
+            s.writeOverBadEdges(5L * B + 7, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            System.arraycopy(new byte[] {1, 2, 3}, 0, expected, 5 * B + 7, 3);
+            assertArrayEquals(Arrays.copyOfRange(expected, 5 * B, 6 * B), read(s, 5L * B, B));
+            // The repair path: a whole-block write replaces it.
+            s.write(2L * B, ByteBuffer.wrap(data, 2 * B, B));
+            assertEquals(List.of(), s.verify());
+        }
+    }
+
     @Test
     void corruptChecksumSlotIsReportedForThatBlockOnly() throws Exception {
         long size = 8 * B;
