@@ -49,7 +49,11 @@ import org.slf4j.LoggerFactory;
  *   <li>The local rewrite runs under the write side of {@link VolumeStateMachine#repairGuard},
  *   whose read side every apply holds from its first store write until its applied index is
  *   raised. Under the guard A is stable, and the copy is written only if A <= I; otherwise the
- *   block is fetched again (the peer catches up; we wait up to {@link #CATCH_UP_NANOS}).
+ *   block is fetched again. Peers may trail a replica that keeps applying (the leader under
+ *   steady writes), so after a few such rounds the repair holds the guard while it fetches: A then
+ *   stands still and a peer reaches it within milliseconds (commit does not wait for this
+ *   replica's apply), at the price of stalling applies here for that long, at most
+ *   {@link #HELD_CATCH_UP_NANOS}, once per bad block.
  * </ol>
  * So the copy reflects some index S >= I >= A. If S > A this replica briefly holds the block ahead
  * of its applied index; it then applies entries A+1..S over it again, and since every record sets
@@ -66,8 +70,10 @@ import org.slf4j.LoggerFactory;
 final class BlockRepairer {
     private static final Logger LOG = LoggerFactory.getLogger(BlockRepairer.class);
     private static final int B = LocalBlockStore.BLOCK_SIZE;
-    /** How long one block's repair waits for a peer to catch up with this replica's applied index. */
-    static final long CATCH_UP_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** Rounds over the peers while applies go on, before holding them (see {@link #repairBlock}). */
+    private static final int OPTIMISTIC_ROUNDS = 3;
+    /** How long applies here are held at most while waiting for a peer to reach this replica's index. */
+    static final long HELD_CATCH_UP_NANOS = TimeUnit.SECONDS.toNanos(2);
     /** A read re-reads after a repair; a block rotting again at once is not worth a third round. */
     private static final int READ_ATTEMPTS = 2;
 
@@ -110,7 +116,7 @@ final class BlockRepairer {
                 if (left > 0) {
                     throw new BallastException(ErrorCode.CORRUPTION, "volume " + replica.volumeName() + ": " + left
                             + " block(s) of [" + offset + ", +" + length + ") fail their checksum on this replica and "
-                            + "no peer has a healthy copy", e);
+                            + "no peer gave a healthy copy (the node's log says why)", e);
                 }
             }
         }
@@ -142,47 +148,75 @@ final class BlockRepairer {
         }
     }
 
+    private enum Outcome { REPAIRED, STALE, NO_COPY }
+
     private boolean repairBlock(RaftClient client, LocalBlockStore store, long block, String cause) {
-        String volume = replica.volumeName();
         if (replica.rebuilding()) {
             LOG.error("volume {}: block {} at offset {} fails its checksum ({}); not repaired: this replica is "
-                    + "being rebuilt", volume, block, block * B, cause);
+                    + "being rebuilt", replica.volumeName(), block, block * B, cause);
             return false;
         }
-        long deadline = System.nanoTime() + CATCH_UP_NANOS;
         List<String> refusals = new ArrayList<>();
-        while (true) {
-            boolean worthRetry = false;
-            refusals.clear();
-            for (RaftPeerId peer : peersLeaderFirst()) {
-                Copy copy;
-                try {
-                    copy = fetch(client, peer, block, replica.appliedIndex());
-                } catch (BallastException e) {
-                    refusals.add(peer + ": " + e.code() + " " + e.getMessage());
-                    continue;
-                }
-                if (copy == null) {
-                    worthRetry = true;
-                    refusals.add(peer + ": behind this replica's applied index");
-                    continue;
-                }
-                afterFetch.run();
-                if (writeIfNotOlder(store, block, copy)) {
-                    LOG.warn("volume {}: block {} at offset {} failed its checksum ({}); repaired from {} (its applied "
-                            + "index {} >= ours)", volume, block, block * B, cause, peer, copy.index());
-                    return true;
-                }
-                worthRetry = true; // this replica applied more meanwhile: fetch a newer copy
-                refusals.add(peer + ": copy older than an entry applied here meanwhile");
+        Outcome outcome = Outcome.STALE;
+        for (int round = 0; round < OPTIMISTIC_ROUNDS && outcome == Outcome.STALE; round++) {
+            if (round > 0) {
+                sleep(20);
             }
-            if (!worthRetry || System.nanoTime() > deadline) {
-                LOG.error("volume {}: block {} at offset {} fails its checksum ({}) and cannot be repaired: {}",
-                        volume, block, block * B, cause, refusals.isEmpty() ? "no peers" : refusals);
-                return false;
-            }
-            sleep(50);
+            outcome = tryPeers(client, store, block, cause, refusals, false);
         }
+        if (outcome == Outcome.STALE) {
+            // Under steady writes the peers may trail a moving applied index for good (this replica
+            // leads, they follow a few entries behind). Hold applies here so it stands still, and
+            // give a peer a moment to reach it; commit does not wait for this replica's apply.
+            Lock guard = replica.repairGuard.writeLock();
+            guard.lock();
+            try {
+                long deadline = System.nanoTime() + HELD_CATCH_UP_NANOS;
+                do {
+                    sleep(10);
+                    outcome = tryPeers(client, store, block, cause, refusals, true);
+                } while (outcome == Outcome.STALE && System.nanoTime() < deadline);
+            } finally {
+                guard.unlock();
+            }
+        }
+        if (outcome != Outcome.REPAIRED) {
+            LOG.error("volume {}: block {} at offset {} fails its checksum ({}) and cannot be repaired: {}",
+                    replica.volumeName(), block, block * B, cause, refusals.isEmpty() ? "no peers" : refusals);
+        }
+        return outcome == Outcome.REPAIRED;
+    }
+
+    /** One round over the peers, leader first. {@code held}: the caller holds the guard's write side. */
+    private Outcome tryPeers(RaftClient client, LocalBlockStore store, long block, String cause, List<String> refusals,
+            boolean held) {
+        refusals.clear();
+        boolean stale = false;
+        for (RaftPeerId peer : peersLeaderFirst()) {
+            Copy copy;
+            try {
+                copy = fetch(client, peer, block, replica.appliedIndex());
+            } catch (BallastException e) {
+                refusals.add(peer + ": " + e.code() + " " + e.getMessage());
+                continue;
+            }
+            if (copy == null) {
+                stale = true;
+                refusals.add(peer + ": behind this replica's applied index");
+                continue;
+            }
+            if (!held) {
+                afterFetch.run(); // (never while applies are held: the hook waits for one)
+            }
+            if (writeIfNotOlder(store, block, copy)) {
+                LOG.warn("volume {}: block {} at offset {} failed its checksum ({}); repaired from {} (its applied "
+                        + "index {} >= ours)", replica.volumeName(), block, block * B, cause, peer, copy.index());
+                return Outcome.REPAIRED;
+            }
+            stale = true; // this replica applied more meanwhile: fetch a newer copy
+            refusals.add(peer + ": copy older than an entry applied here meanwhile");
+        }
+        return stale ? Outcome.STALE : Outcome.NO_COPY;
     }
 
     private record Copy(long index, ByteBuffer data) {}

@@ -16,6 +16,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.client.RaftClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -160,6 +161,33 @@ class BlockRepairTest {
         assertEquals(List.of(), cluster.nodes[f].stateMachine(VOL).store().verify());
         assertArrayEquals(data, Arrays.copyOf(cluster.content(f, VOL), 8 * B));
         assertEquals(0, integrity(leader).corruptBlocksFound(), "the leader's replica was never bad");
+    }
+
+    /**
+     * Liveness: the leader keeps applying writes, so every copy a peer sends is older than what the
+     * leader applied by the time it arrives. The repair must still succeed (by holding applies).
+     */
+    @Test
+    void readRepairSucceedsWhileThisReplicaKeepsApplyingNewerWrites() throws Exception {
+        start();
+        flipByte(leader, 3);
+        VolumeStateMachine sm = cluster.nodes[leader].stateMachine(VOL);
+        AtomicInteger writes = new AtomicInteger();
+        byte[] other = new byte[B];
+        sm.repairer.afterFetch = () -> { // after each fetch, an unrelated write is applied here
+            await(handle.write(100L * B + (writes.incrementAndGet() % 8) * B, ByteBuffer.wrap(other), false));
+        };
+        long applied = sm.appliedIndex(); // peers trail by a Ratis metadata entry for a heartbeat: wait
+        for (int i = 0; i < 3; i++) {
+            int n = i;
+            TestCluster.await(() -> cluster.nodes[n].status(VOL).appliedIndex() >= applied, "node " + n + " catches up");
+        }
+        assertArrayEquals(data, read(0, 8 * B));
+        // Every copy that arrives while applies go on is overtaken (or the peer trails): only a repair
+        // that holds applies can finish.
+        assertTrue(writes.get() >= 1, "the first copy was overtaken by a write applied here");
+        assertEquals(1, integrity(leader).blocksRepaired());
+        assertEquals(List.of(), sm.store().verify());
     }
 
     /** A partial write into a block bad on one follower still applies there; a scrub then repairs the block. */
