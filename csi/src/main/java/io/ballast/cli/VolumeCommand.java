@@ -10,7 +10,9 @@ import io.ballast.proto.v1.ListVolumesRequest;
 import io.ballast.proto.v1.ListVolumesResponse;
 import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.Peer;
+import io.ballast.proto.v1.ReplicaIntegrity;
 import io.ballast.proto.v1.ReplicaStatus;
+import io.ballast.proto.v1.ScrubVolumeRequest;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.Volume;
 import io.grpc.ManagedChannel;
@@ -36,7 +38,8 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
             VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
-            ReplicaCommands.AddReplica.class, ReplicaCommands.RemoveReplica.class})
+            ReplicaCommands.AddReplica.class, ReplicaCommands.RemoveReplica.class,
+            VolumeCommand.Scrub.class})
 public final class VolumeCommand {
 
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -83,6 +86,19 @@ public final class VolumeCommand {
                     r.getRebuildBytesTotal() == 0 ? "" : "  rebuild=" + ByteSize.format(r.getRebuildBytesDone())
                             + "/" + ByteSize.format(r.getRebuildBytesTotal()));
         }
+        if (v.hasIntegrity()) {
+            ReplicaIntegrity i = v.getIntegrity();
+            out.printf("  integrity: %s  corrupt=%d repaired=%d unrepairable=%d  scrub=%s%n", i.getCondition(),
+                    i.getCorruptBlocksFound(), i.getBlocksRepaired(), i.getUnrepairableFound(), scrubState(i));
+        }
+    }
+
+    private static String scrubState(ReplicaIntegrity i) {
+        if (i.getScrubBytesTotal() == 0) {
+            return "never";
+        }
+        String progress = ByteSize.format(i.getScrubBytesDone()) + "/" + ByteSize.format(i.getScrubBytesTotal());
+        return (i.getScrubRunning() ? "running " : "done " + i.getScrubsCompleted() + "x, last ") + progress;
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = {
@@ -194,6 +210,65 @@ public final class VolumeCommand {
                 stub.transferLeadership(TransferLeadershipRequest.newBuilder().setName(name).setTargetNodeId(target).build());
                 out.println("leadership of " + name + " moved to " + target);
             });
+        }
+    }
+
+    @Command(name = "scrub", mixinStandardHelpOptions = true, description = {
+        "Verify every block of the --admin node's replica and repair bad ones from a healthy replica.",
+        "Waits until the scrub is done (printing progress every 5 s), then prints what it found. The node's counters and condition stay visible in 'ballast volume status'.",
+        "Exit status: 0 when the replica is healthy afterwards, 2 when blocks are left unrepairable, 1 on errors."})
+    static final class Scrub implements Callable<Integer> {
+        @ParentCommand VolumeCommand parent;
+        @Spec CommandSpec spec;
+        @Option(names = "--name", required = true, description = "Volume name.") String name;
+        @Option(names = "--no-wait", description = "Start the scrub and return at once.") boolean noWait;
+
+        @Override
+        public Integer call() {
+            int[] exit = {0};
+            int rpc = parent.withAdmin(spec, (stub, out) -> {
+                GetVolumeRequest get = GetVolumeRequest.newBuilder().setName(name).build();
+                ReplicaIntegrity before = stub.getVolume(get).getVolume().getIntegrity();
+                ReplicaIntegrity now = stub.scrubVolume(ScrubVolumeRequest.newBuilder().setName(name).build())
+                        .getVolume().getIntegrity();
+                if (noWait) {
+                    out.println("scrub of " + name + " started");
+                    return;
+                }
+                long lastPrint = System.nanoTime();
+                while (now.getScrubRunning()) {
+                    sleep(200);
+                    // a fresh deadline per poll: the stub's own 60 s would end a long scrub's wait
+                    now = stub.withDeadlineAfter(30, TimeUnit.SECONDS).getVolume(get).getVolume().getIntegrity();
+                    if (System.nanoTime() - lastPrint > TimeUnit.SECONDS.toNanos(5)) {
+                        out.println("  " + scrubState(now));
+                        out.flush();
+                        lastPrint = System.nanoTime();
+                    }
+                }
+                if (now.getScrubsCompleted() <= before.getScrubsCompleted()) {
+                    spec.commandLine().getErr().println("ballast volume: scrub of " + name
+                            + " stopped before the end; the node's log says why");
+                    exit[0] = 1;
+                    return;
+                }
+                out.printf("scrubbed %s: %s verified, %d corrupt blocks, %d repaired, %d unrepairable; %s%n", name,
+                        ByteSize.format(now.getScrubBytesDone()),
+                        now.getCorruptBlocksFound() - before.getCorruptBlocksFound(),
+                        now.getBlocksRepaired() - before.getBlocksRepaired(),
+                        now.getUnrepairableFound() - before.getUnrepairableFound(), now.getCondition());
+                exit[0] = now.getUnrepairableBlocks() == 0 ? 0 : 2;
+            });
+            return rpc != 0 ? rpc : exit[0];
+        }
+
+        private static void sleep(long ms) {
+            try {
+                Thread.sleep(ms);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for the scrub", e);
+            }
         }
     }
 }

@@ -179,6 +179,11 @@ public final class ReplicatedVolumes implements AutoCloseable {
         return raft.groups().contains(name);
     }
 
+    /** Starts (or joins) a background scrub of this node's replica; results show in {@link #status}. */
+    public void scrub(String name) {
+        raft.scrub(name); // not awaited: it runs in the background and logs its own outcome
+    }
+
     public void transferLeadership(String name, String target) {
         raft.transferLeadership(name, target);
     }

@@ -17,9 +17,11 @@ import java.util.Map;
  * @param rebuildBytesTotal bytes to copy in that rebuild (0: never rebuilt)
  * @param members          the group's members as this node knows them (node id -> raft address;
  *                         during a membership change, the configuration being moved to)
+ * @param integrity        checksum failures, repairs and scrub progress of this replica
  */
 public record GroupStatus(String volume, String groupId, String role, String leaderId, long term, long commitIndex,
-        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal, Map<String, String> members) {
+        long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal, Map<String, String> members,
+        IntegrityStatus integrity) {
     public GroupStatus {
         members = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(members)); // sorted by node id
     }

@@ -337,13 +337,23 @@ public final class RaftNode implements AutoCloseable {
         RaftPeerId leader = info.getLeaderId();
         return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), info.getCurrentRole().name(),
                 leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
-                info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d));
+                info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d),
+                sm.integrity());
     }
 
     private static Map<String, String> membersOf(RaftServer.Division d) {
         Map<String, String> m = new java.util.TreeMap<>();
         d.getRaftConf().getCurrentPeers().forEach(p -> m.put(p.getId().toString(), p.getAddress()));
         return m;
+    }
+
+    /**
+     * Starts a scrub of this node's replica of the volume in the background (or joins the one
+     * running): every block is verified and bad ones are repaired from peers. Progress and
+     * results are in {@link #status}; the future completes when the pass is done.
+     */
+    public java.util.concurrent.CompletableFuture<Void> scrub(String volume) {
+        return stateMachine(volume).scrub.start();
     }
 
     /** A Raft client of the volume's group (tests: raw requests). */

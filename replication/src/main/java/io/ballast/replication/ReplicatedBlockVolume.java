@@ -45,6 +45,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * <p><b>Reads</b> come from this node's replica once it has applied the index of the last
  * acknowledged write of this handle (read-your-writes; this handle is the only writer). If the
  * local replica lags longer than the retry budget (25 s, as for writes), the read fails UNAVAILABLE.
+ * A block failing its checksum here is repaired from a peer before the read completes
+ * ({@link BlockRepairer}); with no healthy copy anywhere the read fails CORRUPTION.
  *
  * <p><b>Fencing.</b> Opening appends ATTACH(epoch); a later handle with a higher epoch fences this
  * one: its writes fail FAILED_PRECONDITION (refused on the leader, or ignored on apply when they
@@ -163,7 +165,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
         return local.waitApplied(lastAcked.get()).copy()
                 .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS)
-                .thenRunAsync(() -> local.store().read(offset, dst), readExecutor)
+                .thenRunAsync(() -> local.repairer.readRepairing(offset, dst), readExecutor)
                 .exceptionallyCompose(t -> CompletableFuture.failedFuture(
                         BallastException.of(t).code() == ErrorCode.INTERNAL
                                 ? RatisErrors.map(t, "read " + name) : BallastException.of(t)));

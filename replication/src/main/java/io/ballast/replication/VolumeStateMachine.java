@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.locks.Lock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
@@ -49,6 +51,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
  *   {@link #notifyInstallSnapshotFromLeader} runs {@link SnapshotCopier}: a block copy from the
  *   leader through read-only queries, 1 MiB at a time.
+ *   <li><b>Repair</b> of blocks failing their checksum, on reads and scrubs: {@link BlockRepairer}
+ *   copies them from a peer; applies hold {@link #repairGuard} so a copy never overwrites a newer
+ *   applied write.
  * </ul>
  *
  * <p>The volume's store is found by name: the group id is {@link RaftNode#groupIdOf} the name.
@@ -72,11 +77,22 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** Highest ATTACH epoch admitted by startTransaction here (early fencing on the leader). */
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
+    /**
+     * Read side: held by an apply from its first store write until its applied index is raised.
+     * Write side: held by a repair while it checks the applied index and writes a fetched block
+     * ({@link BlockRepairer} explains why this keeps an older copy from overwriting a newer write).
+     */
+    final ReentrantReadWriteLock repairGuard = new ReentrantReadWriteLock();
+    final BlockRepairer repairer = new BlockRepairer(this);
+    final ReplicaScrub scrub;
+    /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
+    private volatile boolean rebuilding;
 
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background) {
         this.node = node;
         this.clients = clients;
         this.background = background;
+        this.scrub = new ReplicaScrub(this, repairer, background);
     }
 
     @Override
@@ -105,6 +121,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** After a rebuild: reload the snapshot the copier wrote (store already open). */
     @Override
     public void reinitialize() throws IOException {
+        rebuilding = false;
         getLifeCycle().startAndTransition(() -> {
             SnapshotFile s = storage.reload();
             if (s != null && store == null) {
@@ -151,6 +168,25 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     long epoch() {
         return epoch;
+    }
+
+    boolean rebuilding() {
+        return rebuilding;
+    }
+
+    RaftServer.Division division() {
+        try {
+            return getServer().join().getDivision(getGroupId());
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.UNAVAILABLE, "group " + getGroupId() + " is gone from " + getId(), e);
+        }
+    }
+
+    /** This replica's integrity counters and scrub progress. */
+    IntegrityStatus integrity() {
+        long bad = repairer.unrepairableBlocks();
+        return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad,
+                IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
     }
 
     long appliedIndex() {
@@ -264,8 +300,15 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
-        byte[] statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getIndex());
-        updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        byte[] statuses;
+        Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
+        guard.lock();
+        try {
+            statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getIndex());
+            updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+        } finally {
+            guard.unlock();
+        }
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(statuses))));
     }
 
@@ -316,9 +359,11 @@ final class VolumeStateMachine extends BaseStateMachine {
     private static byte applyOp(LocalBlockStore s, Op op) {
         try {
             switch (op.type()) {
-                case OP_WRITE -> s.write(op.offset(), op.data());
+                // Over bad edges: a partial write into a block that rotted on this replica must still
+                // apply (every replica alike); the block stays bad until a read or scrub repairs it.
+                case OP_WRITE -> s.writeOverBadEdges(op.offset(), op.data());
                 case OP_TRIM -> s.trim(op.offset(), op.length());
-                case OP_ZEROES -> s.writeZeroes(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
+                case OP_ZEROES -> s.writeZeroesOverBadEdges(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
                 case OP_RESIZE -> {
                     if (op.offset() > s.size()) { // a replayed resize to a size already reached is a no-op
                         s.resize(op.offset());
@@ -394,6 +439,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
         // (newly added) peer, even with the log intact.
         LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
+        rebuilding = true;
         return CompletableFuture.supplyAsync(() -> {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
@@ -412,6 +458,9 @@ final class VolumeStateMachine extends BaseStateMachine {
             }
         }, background).whenComplete((ti, t) -> {
             if (t != null) {
+                // Repairs may resume: a copy they write is at least as new as the applied index, and
+                // the next rebuild (the leader asks again) or log replay supersedes it anyway.
+                rebuilding = false;
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });

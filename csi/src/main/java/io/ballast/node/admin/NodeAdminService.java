@@ -25,14 +25,18 @@ import io.ballast.proto.v1.NodeInfo;
 import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.RemoveReplicaRequest;
 import io.ballast.proto.v1.RemoveReplicaResponse;
+import io.ballast.proto.v1.ReplicaIntegrity;
 import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.ResizeVolumeResponse;
+import io.ballast.proto.v1.ScrubVolumeRequest;
+import io.ballast.proto.v1.ScrubVolumeResponse;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.TransferLeadershipResponse;
 import io.ballast.proto.v1.Volume;
 import io.ballast.proto.v1.VolumeState;
 import io.ballast.replication.GroupStatus;
+import io.ballast.replication.IntegrityStatus;
 import io.ballast.replication.ReplicatedBlockVolume;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
@@ -239,11 +243,26 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         return p;
     }
 
+    @Override
+    public void scrubVolume(ScrubVolumeRequest request, StreamObserver<ScrubVolumeResponse> out) {
+        call("ScrubVolume", request.getName(), out, () -> {
+            checkName(request.getName());
+            volumes.scrub(request.getName());
+            return ScrubVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+        });
+    }
+
     private Volume describe(String name) {
         GroupStatus s = volumes.status(name);
         ReplicatedBlockVolume attached = volumes.attachedVolume(name);
+        IntegrityStatus i = s.integrity();
         Volume.Builder b = Volume.newBuilder().setName(name)
-                .setState(s.leaderId() == null ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)
+                .setState(s.leaderId() == null || !i.healthy() ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)
+                .setIntegrity(ReplicaIntegrity.newBuilder().setCorruptBlocksFound(i.corruptBlocksFound())
+                        .setBlocksRepaired(i.blocksRepaired()).setUnrepairableFound(i.unrepairableFound())
+                        .setUnrepairableBlocks(i.unrepairableBlocks()).setCondition(i.condition())
+                        .setScrubRunning(i.scrubRunning()).setScrubBytesDone(i.scrubBytesDone())
+                        .setScrubBytesTotal(i.scrubBytesTotal()).setScrubsCompleted(i.scrubsCompleted()))
                 .setLeaderNodeId(s.leaderId() == null ? "" : s.leaderId())
                 .addReplicaStatus(ReplicaStatus.newBuilder().setNodeId(volumes.nodeId()).setRole(s.role())
                         .setCommitIndex(s.commitIndex()).setAppliedIndex(s.appliedIndex())

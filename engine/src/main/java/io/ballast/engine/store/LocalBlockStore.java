@@ -239,12 +239,29 @@ public final class LocalBlockStore implements AutoCloseable {
     /** Writes {@code src} (position to limit) at {@code offset}; {@code src}'s position is not moved. */
     public void write(long offset, ByteBuffer src) {
         Objects.requireNonNull(src, "src");
-        mutate(offset, src.remaining(), src, Mode.DATA);
+        mutate(offset, src.remaining(), src, Mode.DATA, false);
+    }
+
+    /**
+     * {@link #write} for a replica applying its log, where a write must take effect on every replica
+     * alike: an edge block of an unaligned write that fails its checksum is not a refusal here. The
+     * new bytes are patched into the block as it is on disk and the block stays marked bad (its slot
+     * is set to a value its data cannot match), so reads keep failing CORRUPTION until the block is
+     * repaired from a healthy replica, which holds the right bytes.
+     */
+    public void writeOverBadEdges(long offset, ByteBuffer src) {
+        Objects.requireNonNull(src, "src");
+        mutate(offset, src.remaining(), src, Mode.DATA, true);
+    }
+
+    /** {@link #writeZeroes} with the bad-edge behaviour of {@link #writeOverBadEdges}. */
+    public void writeZeroesOverBadEdges(long offset, long length, boolean mayPunchHole) {
+        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, true);
     }
 
     /** Discards fully covered blocks (punches holes); partial edge blocks are left as they are. */
     public void trim(long offset, long length) {
-        mutate(offset, length, null, Mode.TRIM);
+        mutate(offset, length, null, Mode.TRIM, false);
     }
 
     /**
@@ -252,12 +269,12 @@ public final class LocalBlockStore implements AutoCloseable {
      * zeroed with the space kept allocated; partial edge blocks: read-modify-write.
      */
     public void writeZeroes(long offset, long length, boolean mayPunchHole) {
-        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP);
+        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, false);
     }
 
     private enum Mode { DATA, TRIM, ZERO_PUNCH, ZERO_KEEP }
 
-    private void mutate(long offset, long length, ByteBuffer src, Mode mode) {
+    private void mutate(long offset, long length, ByteBuffer src, Mode mode, boolean overBadEdges) {
         enter();
         try {
             if (length < 0) {
@@ -278,7 +295,7 @@ public final class LocalBlockStore implements AutoCloseable {
                     if (mode == Mode.TRIM) {
                         discard(midStart, midEnd, true);
                     } else {
-                        mutateLocked(offset, end, midStart, midEnd, src, mode);
+                        mutateLocked(offset, end, midStart, midEnd, src, mode, overBadEdges);
                     }
                 }
             } finally {
@@ -289,19 +306,24 @@ public final class LocalBlockStore implements AutoCloseable {
         }
     }
 
-    private void mutateLocked(long offset, long end, long midStart, long midEnd, ByteBuffer src, Mode mode) {
+    private void mutateLocked(long offset, long end, long midStart, long midEnd, ByteBuffer src, Mode mode,
+            boolean overBadEdges) {
         ByteBuffer scratch = SCRATCH.get().clear();
         ByteBuffer head = null;
         ByteBuffer tail = null;
         long headBlock = offset >>> BLOCK_SHIFT;
         long tailBlock = (end - 1) >>> BLOCK_SHIFT;
         boolean single = midStart > midEnd; // inside one block, touching neither boundary
+        boolean headBad = false;
+        boolean tailBad = false;
         // Verify every edge block before changing anything.
         if (single || offset < midStart) {
-            head = loadVerified(headBlock, scratch.slice(0, BLOCK_SIZE));
+            head = loadEdge(headBlock, scratch.slice(0, BLOCK_SIZE));
+            headBad = checkEdge(headBlock, head, overBadEdges);
         }
         if (!single && end > midEnd) {
-            tail = loadVerified(tailBlock, scratch.slice(BLOCK_SIZE, BLOCK_SIZE));
+            tail = loadEdge(tailBlock, scratch.slice(BLOCK_SIZE, BLOCK_SIZE));
+            tailBad = checkEdge(tailBlock, tail, overBadEdges);
         }
         if (!single && midEnd > midStart) {
             if (mode == Mode.DATA) {
@@ -319,29 +341,47 @@ public final class LocalBlockStore implements AutoCloseable {
         if (head != null) {
             int in = (int) (offset & (BLOCK_SIZE - 1));
             int n = (int) Math.min(BLOCK_SIZE - in, end - offset);
-            commitEdge(headBlock, head, in, src, src == null ? 0 : src.position(), n);
+            commitEdge(headBlock, head, in, src, src == null ? 0 : src.position(), n, headBad);
         }
         if (tail != null) {
             int n = (int) (end - midEnd);
-            commitEdge(tailBlock, tail, 0, src, src == null ? 0 : src.position() + (int) (midEnd - offset), n);
+            commitEdge(tailBlock, tail, 0, src, src == null ? 0 : src.position() + (int) (midEnd - offset), n, tailBad);
         }
     }
 
-    private ByteBuffer loadVerified(long block, ByteBuffer buf) {
+    private ByteBuffer loadEdge(long block, ByteBuffer buf) {
         preadFully(buf, block << BLOCK_SHIFT);
-        checkBlock(block, buf);
         return buf;
     }
 
-    /** Patches {@code n} bytes at {@code in} of a loaded block from {@code src} (or zeroes) and writes it back. */
-    private void commitEdge(long block, ByteBuffer buf, int in, ByteBuffer src, int srcPos, int n) {
+    /** Checks a loaded edge block: CORRUPTION when bad, unless {@code overBad} (then true: it stays bad). */
+    private boolean checkEdge(long block, ByteBuffer buf, boolean overBad) {
+        if (!overBad) {
+            checkBlock(block, buf);
+            return false;
+        }
+        if (checksums.get(block) == ChecksumFileLayout.slotOf(buf.duplicate().clear())) {
+            return false;
+        }
+        checksumFailures.incrementAndGet();
+        log.error("volume {} block {} at offset {} failed its checksum under a partial write; applied over it, the "
+                + "block stays bad until repaired from a replica", name, block, block << BLOCK_SHIFT);
+        return true;
+    }
+
+    /**
+     * Patches {@code n} bytes at {@code in} of a loaded block from {@code src} (or zeroes) and writes
+     * it back; a block that was bad gets a slot its data cannot match, so it stays bad.
+     */
+    private void commitEdge(long block, ByteBuffer buf, int in, ByteBuffer src, int srcPos, int n, boolean bad) {
         if (src != null) {
             buf.put(in, src, srcPos, n);
         } else {
             buf.put(in, ZEROES, 0, n);
         }
         pwriteFully(buf.duplicate().clear(), block << BLOCK_SHIFT);
-        checksums.set(block, ChecksumFileLayout.slotOf(buf.duplicate().clear()));
+        int slot = ChecksumFileLayout.slotOf(buf.duplicate().clear());
+        checksums.set(block, bad ? ~slot : slot);
     }
 
     /** Makes whole blocks [from, to) zero: a hole when {@code punch}, else allocated zeroes. */
@@ -460,16 +500,25 @@ public final class LocalBlockStore implements AutoCloseable {
 
     /** Scrub: checks every block's checksum, returns the failing block numbers (ascending). */
     public List<Long> verify() {
+        return verify(0, Long.MAX_VALUE);
+    }
+
+    /**
+     * Checks the checksums of blocks [fromBlock, toBlock) (clipped to the volume) and returns the
+     * failing block numbers, ascending. Lets a scrub walk a large volume piece by piece, and a read
+     * that hit CORRUPTION find every bad block of its range, not only the first.
+     */
+    public List<Long> verify(long fromBlock, long toBlock) {
         List<Long> bad = new ArrayList<>();
         enter();
         try {
-            long blocks = blockCount();
-            for (long b = 0; b < blocks; b += SCAN_BLOCKS) {
+            long blocks = Math.min(blockCount(), toBlock);
+            for (long b = Math.max(0, fromBlock); b < blocks; b += SCAN_BLOCKS) {
                 long end = Math.min(b + SCAN_BLOCKS, blocks);
                 try (StripedLocks.Held held = stripes.lockRead(b, end - 1)) {
                     scan(b, end, (block, stored, actual) -> {
                         checksumFailures.incrementAndGet();
-                        log.error("volume {} block {} at offset {} failed its checksum (scrub)", name, block,
+                        log.error("volume {} block {} at offset {} failed its checksum (verify)", name, block,
                                 block << BLOCK_SHIFT);
                         bad.add(block);
                     });

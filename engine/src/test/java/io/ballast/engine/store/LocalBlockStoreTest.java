@@ -111,9 +111,42 @@ class LocalBlockStoreTest {
             // a partial write into the bad block is refused (its read-modify-write cannot verify) ...
             assertCode(ErrorCode.CORRUPTION, () -> s.write(2L * B + 5, ByteBuffer.wrap(new byte[10])));
             assertEquals(List.of(2L), s.verify());
+            assertEquals(List.of(2L), s.verify(1, 3)); // a range finds it too ...
+            assertEquals(List.of(), s.verify(3, 100)); // ... and only inside the range (clipped to the volume)
+            assertEquals(List.of(), s.verify(0, 2));
             // ... a whole-block write repairs it
             s.write(2L * B, ByteBuffer.wrap(data, 2 * B, B));
             assertArrayEquals(data, readAll(s));
+            assertEquals(List.of(), s.verify());
+        }
+    }
+
+    /** A replica applying its log must not refuse a partial write into a bad block: it stays bad instead. */
+    @Test
+    void partialWritesOverABadBlockApplyAndLeaveItBadUntilAWholeBlockWrite() throws Exception {
+        long size = 8 * B;
+        byte[] data = random(new Random(5), (int) size);
+        try (LocalBlockStore s = StoreTesting.newStore(tmp, size, 16)) {
+            s.write(0, ByteBuffer.wrap(data));
+        }
+        StoreTesting.flipByte(VolumeFiles.data(tmp.resolve("vol")), 2L * B + 17);
+        try (LocalBlockStore s = LocalBlockStore.open(tmp.resolve("vol"), "vol")) {
+            byte[] patch = new byte[2 * B];
+            Arrays.fill(patch, (byte) 9);
+            // head edge in bad block 2, whole block 3, tail edge in good block 4
+            s.writeOverBadEdges(2L * B + 100, ByteBuffer.wrap(patch));
+            s.writeZeroesOverBadEdges(2L * B + 50, 10, true); // a partial zeroing of the bad block applies too
+            assertEquals(List.of(2L), s.verify(), "the bad block stays bad (not adopted), the others are good");
+            assertCode(ErrorCode.CORRUPTION, () -> read(s, 2L * B, B));
+            byte[] expected = data.clone();
+            System.arraycopy(patch, 0, expected, 2 * B + 100, patch.length);
+            assertArrayEquals(Arrays.copyOfRange(expected, 3 * B, 5 * B), read(s, 3L * B, 2 * B));
+            // On good edges it is an ordinary write.
+            s.writeOverBadEdges(5L * B + 7, ByteBuffer.wrap(new byte[] {1, 2, 3}));
+            System.arraycopy(new byte[] {1, 2, 3}, 0, expected, 5 * B + 7, 3);
+            assertArrayEquals(Arrays.copyOfRange(expected, 5 * B, 6 * B), read(s, 5L * B, B));
+            // The repair path: a whole-block write replaces it.
+            s.write(2L * B, ByteBuffer.wrap(data, 2 * B, B));
             assertEquals(List.of(), s.verify());
         }
     }
