@@ -21,7 +21,8 @@ class AdminProtoTest {
     assertEquals("ballast.v1.NodeAdmin", NodeAdminGrpc.SERVICE_NAME);
     assertEquals(
         List.of("GetNodeInfo", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
-            "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership"),
+            "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership", "AddReplica",
+            "RemoveReplica", "ScrubVolume"),
         AdminProto.getDescriptor().findServiceByName("NodeAdmin").getMethods().stream()
             .map(MethodDescriptor::getName).toList());
   }

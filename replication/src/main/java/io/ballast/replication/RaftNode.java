@@ -106,6 +106,11 @@ public final class RaftNode implements AutoCloseable {
         // One entry carries up to 1 MiB of payload; the write buffer must hold the appender's batch.
         RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L * c.batchMaxBytes()));
         RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(2L * c.batchMaxBytes() + 64 * 1024));
+        // No METADATA entry (the commit index) after every commit: it doubled the entries, and
+        // so the fsyncs and replication rounds, per write (QD32 4 KiB: 1.9k -> 2.8k IOPS with 3
+        // replicas). Raft's safety does not need a persisted commit index; a restarted server
+        // learns it from the leader (a 1-member group: from its first commit in the new term).
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 16);
         // Keep entries behind each snapshot so a replica that was away briefly catches up from the

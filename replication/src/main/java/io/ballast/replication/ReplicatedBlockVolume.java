@@ -249,12 +249,15 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     }
 
     /**
-     * Entries sent without waiting for a full batch: one being made durable while the next fills.
-     * Beyond this, an entry leaves only with a quarter of {@code batchMaxBytes} or a full op count:
-     * otherwise every free slot takes the next lone request, and under QD32 4 KiB writes the
-     * entries carried 2 requests each (measured), paying Raft's per-entry cost per request.
+     * Entries sent without waiting for a full batch: one. Beyond it, up to {@code maxInFlight}, an
+     * entry leaves only with a quarter of {@code batchMaxBytes} or a full op count queued (a
+     * stream of large writes keeps several entries in flight). Each entry costs Raft dozens of
+     * thread wake-ups on every node (measured ~50 voluntary context switches per entry on the
+     * leader alone). Fio QD32 4 KiB writes, 3 replicas on 2 cores: every free slot taking the
+     * next lone request, 615 IOPS; two eager entries, 1.5k; one, 1.8k (and 2.8k, 16 requests per
+     * entry, once RaftNode turned off Ratis's metadata entries). See docs/benchmarks.md.
      */
-    static final int EAGER_IN_FLIGHT = 2;
+    static final int EAGER_IN_FLIGHT = 1;
 
     private boolean mayStartEntry() {
         return !queue.isEmpty() && inFlight < config.maxInFlight() && (inFlight < EAGER_IN_FLIGHT
