@@ -33,7 +33,8 @@ import java.util.zip.CRC32C;
  *
  *  CREATE body: size (8) + volume name (UTF-8, rest of body).   count = 0
  *  ATTACH body: empty; epoch = the new writer epoch.             count = 0
- *  QUERY_INFO: empty.  QUERY_READ: one record (type READ) without data.
+ *  QUERY_INFO: empty.  QUERY_READ: one record (type READ) without data; flags bit1 (SPARSE):
+ *  an all-zero range is answered with an empty reply.
  * </pre>
  *
  * Every OPS entry carries the writer epoch of the handle that built it (fencing). A batch entry
@@ -61,6 +62,8 @@ final class VolumeLogLayout {
     static final byte OP_RESIZE = 4;
     static final byte OP_READ = 5;
     static final byte FLAG_PUNCH = 1;
+    /** QUERY_READ: answer an all-zero range with an empty reply instead of its zeroes (rebuild). */
+    static final byte FLAG_SPARSE = 2;
 
     static final byte ST_OK = 0;
     static final byte ST_FENCED = 1;
@@ -97,8 +100,12 @@ final class VolumeLogLayout {
     }
 
     static ByteBuffer queryRead(long offset, int length) {
+        return queryRead(offset, length, (byte) 0);
+    }
+
+    static ByteBuffer queryRead(long offset, int length, byte flags) {
         ByteBuffer b = begin(KIND_QUERY_READ, 1, 0, RECORD_HEADER);
-        putRecord(b, new Op(OP_READ, (byte) 0, offset, length, null));
+        putRecord(b, new Op(OP_READ, flags, offset, length, null));
         return finish(b);
     }
 

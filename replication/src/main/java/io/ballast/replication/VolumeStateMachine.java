@@ -62,6 +62,7 @@ import org.slf4j.LoggerFactory;
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
     static final int MAX_READ = 4 << 20;
+    private static final ByteBuffer ZEROES = ByteBuffer.allocate(MAX_READ).asReadOnlyBuffer();
 
     private final NodeDirectory node;
     private final Function<RaftGroup, RaftClient> clients;
@@ -404,6 +405,9 @@ final class VolumeStateMachine extends BaseStateMachine {
                 out = ByteBuffer.allocate((int) op.length());
                 store().read(op.offset(), out);
                 out.flip();
+                if ((op.flags() & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
+                    out = ByteBuffer.allocate(0); // zeroes need not cross the network (most of a new volume)
+                }
             } else {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
             }

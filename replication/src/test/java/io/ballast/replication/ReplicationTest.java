@@ -130,6 +130,29 @@ class ReplicationTest {
     }
 
     @Test
+    void sparseRebuildQueryAnswersZeroRangesEmptyAndDataInFull() throws Exception {
+        ReplicatedBlockVolume v = create("sparse", 100_000);
+        await(v.write(SnapshotCopier.CHUNK, ByteBuffer.wrap(block(9)), false)); // second chunk: one block of data
+        int leader = cluster.leader("sparse");
+        var peer = org.apache.ratis.protocol.RaftPeerId.valueOf(cluster.nodes[leader].nodeId());
+        try (RaftClient raw = cluster.nodes[leader].clientFor("sparse")) {
+            ByteBuffer zero = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
+                    0, SnapshotCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+            assertEquals(0, zero.remaining(), "an all-zero chunk crosses the network as an empty reply");
+            ByteBuffer data = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
+                    SnapshotCopier.CHUNK, SnapshotCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+            assertEquals(SnapshotCopier.CHUNK, data.remaining());
+            byte[] first = new byte[B];
+            data.get(first);
+            assertArrayEquals(block(9), first);
+            ByteBuffer plain = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
+                    0, SnapshotCopier.CHUNK))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+            assertEquals(SnapshotCopier.CHUNK, plain.remaining(), "without the flag, zeroes are sent (read repair relies on it)");
+        }
+        v.close();
+    }
+
+    @Test
     void leaderFailoverLosesNoAcknowledgedWrite() throws Exception {
         ReplicatedBlockVolume v = create("fo", 100_000);
         int leader = cluster.leader("fo");
