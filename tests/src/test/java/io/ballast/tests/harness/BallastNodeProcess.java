@@ -63,8 +63,10 @@ public final class BallastNodeProcess implements AutoCloseable {
 
     /** Command line for running any {@code ballast} verb with the test JVM's settings. */
     public static List<String> command(String... args) {
+        // Exit on OutOfMemoryError: a node whose Raft threads died of it keeps its sockets open and
+        // looks alive; a dead one is what the tests (and operators) can see and restart.
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-XX:+UseParallelGC",
-                "-XX:MaxDirectMemorySize=512m", "--enable-native-access=ALL-UNNAMED"));
+                "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));
         if (Runtime.version().feature() >= 23) {
             // jffi and Netty use sun.misc.Unsafe; JDK 24+ warns on every start without this.
             cmd.add("--sun-misc-unsafe-memory-access=allow");
