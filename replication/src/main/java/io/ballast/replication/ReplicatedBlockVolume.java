@@ -6,14 +6,16 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.volume.BlockVolume;
+import io.ballast.replication.GroupCommitQueue.Pending;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
@@ -26,10 +28,9 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * A volume replicated through its Raft group, as a frontend sees it. Opened by
  * {@link RaftNode#openVolume} on a node holding a replica; the single writer of the volume.
  *
- * <p><b>Writes (group commit).</b> WRITE, TRIM, WRITE_ZEROES and RESIZE requests are queued;
- * up to {@code maxInFlight} log entries are in flight, each packing
- * the queued requests (at most {@code batchMaxOps} records, {@code batchMaxBytes} of payload), so
- * under load many requests share one entry and one fsync round. A request completes when the
+ * <p><b>Writes (group commit).</b> WRITE, TRIM, WRITE_ZEROES and RESIZE requests are queued and
+ * cut into log entries by {@link GroupCommitQueue}, so under load many requests share one entry
+ * and one fsync round. A request completes when the
  * leader's reply for its entry arrives. Ratis replies only after the entry is committed (appended
  * and fsynced on a majority) and applied on the leader, so an acknowledged write is on a
  * majority's disk. Writes larger than {@code batchMaxBytes} are split (and may be partially
@@ -74,14 +75,9 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong retries = new AtomicLong();
     private volatile long knownSize;
 
-    private final ArrayDeque<Pending> queue = new ArrayDeque<>();
-    /** Encoded size of the queued requests (guarded by this, like queue). */
-    private long queuedBytes;
-    private int inFlight;
+    /** Guarded by this. */
+    private final GroupCommitQueue queue;
     private boolean closed;
-
-    /** A queued request; {@code since} is when it was first queued (System.nanoTime), for the retry budget. */
-    private record Pending(Op op, CompletableFuture<Void> done, boolean alone, long since) {}
 
     /**
      * How long a write keeps being retried while the group has no leader or quorum (leader
@@ -101,6 +97,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         this.epoch = epoch;
         this.config = config;
         this.readExecutor = readExecutor;
+        this.queue = new GroupCommitQueue(config);
     }
 
     void attach() {
@@ -116,6 +113,18 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             lastAcked.accumulateAndGet(r.getLogIndex(), Math::max);
         } catch (IOException e) {
             throw RatisErrors.map(e, "attach " + name);
+        }
+        // A handle opened on a follower that has not applied the volume's CREATE yet has no store
+        // to size requests against (MembershipTest hit it); wait until the local replica has
+        // applied this ATTACH, with the writes' budget.
+        try {
+            local.waitApplied(lastAcked.get()).get(RETRY_BUDGET_NANOS, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BallastException(ErrorCode.UNAVAILABLE, "attach " + name + ": interrupted", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new BallastException(ErrorCode.UNAVAILABLE, "attach " + name + ": the local replica did not apply index "
+                    + lastAcked.get() + " in time", e);
         }
     }
 
@@ -227,7 +236,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             for (Op p : parts) {
                 CompletableFuture<Void> f = new CompletableFuture<>();
                 queue.add(new Pending(p, f, false, System.nanoTime()));
-                queuedBytes += p.encodedSize();
                 futures.add(f);
             }
         }
@@ -248,43 +256,12 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         return parts;
     }
 
-    /**
-     * Entries sent without waiting for a full batch: one. Beyond it, up to {@code maxInFlight}, an
-     * entry leaves only with a quarter of {@code batchMaxBytes} or a full op count queued (a
-     * stream of large writes keeps several entries in flight). Each entry costs Raft dozens of
-     * thread wake-ups on every node (measured ~50 voluntary context switches per entry on the
-     * leader alone). Fio QD32 4 KiB writes, 3 replicas on 2 cores: every free slot taking the
-     * next lone request, 615 IOPS; two eager entries, 1.5k; one, 1.8k (and 2.8k, 16 requests per
-     * entry, once RaftNode turned off Ratis's metadata entries). See docs/benchmarks.md.
-     */
-    static final int EAGER_IN_FLIGHT = 1;
-
-    private boolean mayStartEntry() {
-        return !queue.isEmpty() && inFlight < config.maxInFlight() && (inFlight < EAGER_IN_FLIGHT
-                || queuedBytes >= config.batchMaxBytes() / 4 || queue.size() >= config.batchMaxOps());
-    }
-
-    /** Sends as many entries as {@link #mayStartEntry} allows, each packing queued requests. */
+    /** Sends as many entries as the group-commit rule allows ({@link GroupCommitQueue}). */
     private void pump() {
         List<List<Pending>> batches = new ArrayList<>();
         synchronized (this) {
-            while (mayStartEntry()) {
-                List<Pending> batch = new ArrayList<>();
-                int bytes = HEADER + TRAILER;
-                while (!queue.isEmpty() && batch.size() < config.batchMaxOps()) {
-                    Pending p = queue.peek();
-                    if (!batch.isEmpty() && (p.alone() || bytes + p.op().encodedSize() > config.batchMaxBytes())) {
-                        break;
-                    }
-                    batch.add(queue.poll());
-                    bytes += p.op().encodedSize();
-                    queuedBytes -= p.op().encodedSize();
-                    if (p.alone()) {
-                        break;
-                    }
-                }
-                inFlight++;
-                batches.add(batch);
+            for (List<Pending> b; (b = queue.nextBatch()) != null; ) {
+                batches.add(b);
             }
         }
         for (List<Pending> batch : batches) {
@@ -308,7 +285,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         }
         sent.whenComplete((reply, t) -> {
             synchronized (this) {
-                inFlight--;
+                queue.entryDone();
             }
             try {
                 complete(batch, reply, t);
@@ -324,10 +301,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             if (batch.size() > 1 && (failure.code() == ErrorCode.OUT_OF_RANGE || failure.code() == ErrorCode.INVALID_ARGUMENT)) {
                 // One bad request refused the whole entry: resend each alone so only it fails.
                 synchronized (this) {
-                    for (int i = batch.size() - 1; i >= 0; i--) {
-                        queue.addFirst(new Pending(batch.get(i).op(), batch.get(i).done(), true, batch.get(i).since()));
-                        queuedBytes += batch.get(i).op().encodedSize();
-                    }
+                    queue.requeueFront(batch, true);
                 }
                 return;
             }
@@ -372,11 +346,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
                 broken = client;
                 client = clients.get();
             }
-            for (int i = batch.size() - 1; i >= 0; i--) {
-                queue.addFirst(batch.get(i));
-                queuedBytes += batch.get(i).op().encodedSize();
-            }
-            inFlight++; // hold the slot during the pause so the queue does not spin
+            queue.requeueFront(batch, false);
+            queue.holdSlot(); // during the pause, so the queue does not spin
         }
         if (broken != null) {
             RaftClient old = broken;
@@ -385,7 +356,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         retries.incrementAndGet();
         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS).execute(() -> {
             synchronized (this) {
-                inFlight--;
+                queue.entryDone();
             }
             pump();
         });
@@ -437,9 +408,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
                 return;
             }
             closed = true;
-            dropped = new ArrayList<>(queue);
-            queue.clear();
-            queuedBytes = 0;
+            dropped = queue.drain();
         }
         dropped.forEach(p -> p.done().completeExceptionally(closedError()));
         try {

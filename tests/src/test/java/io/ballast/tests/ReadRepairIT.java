@@ -6,15 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.proto.v1.GetVolumeRequest;
-import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.ReplicaIntegrity;
 import io.ballast.proto.v1.Volume;
 import io.ballast.proto.v1.VolumeState;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,11 +42,9 @@ class ReadRepairIT {
 
     private ReplicatedCluster cluster;
     private Path dir;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cluster != null) {
             cluster.close();
         }
@@ -176,10 +171,7 @@ class ReadRepairIT {
     }
 
     private Volume volume(int i) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(cluster.admin(i)).usePlaintext().build();
-        channels.add(ch);
-        return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS)
-                .getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build()).getVolume();
+        return cluster.adminStub(i).getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build()).getVolume();
     }
 
     private ReplicaIntegrity integrity(int i) {

@@ -13,8 +13,6 @@ import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
@@ -42,11 +40,9 @@ class ReplicaMembershipIT {
     private static final long SIZE = 128L << 20;
 
     private ReplicatedCluster cluster;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cluster != null) {
             cluster.close();
         }
@@ -180,9 +176,7 @@ class ReplicaMembershipIT {
     }
 
     private NodeAdminGrpc.NodeAdminBlockingStub admin(int i) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(cluster.admin(i)).usePlaintext().build();
-        channels.add(ch);
-        return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+        return cluster.adminStub(i);
     }
 
     private Volume status(int i) {

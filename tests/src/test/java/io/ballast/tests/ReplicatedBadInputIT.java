@@ -16,8 +16,6 @@ import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
@@ -40,7 +38,6 @@ class ReplicatedBadInputIT extends MalformedNbdCases {
     private static final String VOLUME = "vol";
 
     private ReplicatedCluster cluster;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @BeforeAll
     void startCluster() throws Exception {
@@ -54,7 +51,6 @@ class ReplicatedBadInputIT extends MalformedNbdCases {
 
     @AfterAll
     void stopCluster() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cluster != null) {
             cluster.close();
         }
@@ -97,9 +93,7 @@ class ReplicatedBadInputIT extends MalformedNbdCases {
     }
 
     private NodeAdminGrpc.NodeAdminBlockingStub admin(int i) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(cluster.admin(i)).usePlaintext().build();
-        channels.add(ch);
-        return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+        return cluster.adminStub(i);
     }
 
     private static void assertStatus(Status.Code code, String messagePart, Executable call) {

@@ -10,8 +10,6 @@ import io.ballast.proto.v1.Volume;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,20 +35,16 @@ class ReplicatedFailoverIT {
     private static final int CYCLES = Integer.getInteger("ballast.chaos.cycles", 20);
 
     private ReplicatedCluster cluster;
-    private final List<ManagedChannel> channels = new ArrayList<>();
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
         if (cluster != null) {
             cluster.close();
         }
     }
 
     private NodeAdminGrpc.NodeAdminBlockingStub admin(int i) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(cluster.admin(i)).usePlaintext().build();
-        channels.add(ch);
-        return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+        return cluster.adminStub(i);
     }
 
     private Volume status(int i) {

@@ -63,9 +63,11 @@ public final class BallastNodeProcess implements AutoCloseable {
 
     /** Command line for running any {@code ballast} verb with the test JVM's settings. */
     public static List<String> command(String... args) {
-        // Exit on OutOfMemoryError: a node whose Raft threads died of it keeps its sockets open and
-        // looks alive; a dead one is what the tests (and operators) can see and restart.
-        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-XX:+UseParallelGC",
+        // The heap bin/ballast gives a node (1 GiB): with 512 MiB, a node restarted in
+        // ReplicatedFailoverIT twice ran out of heap while replaying its log and catching up (Ratis
+        // caches log segments on the heap). Exit on OutOfMemoryError: a node whose Raft threads
+        // died of it keeps its sockets open and looks alive; a dead one is what tests can see.
+        List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx1g", "-XX:+UseParallelGC",
                 "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));
         if (Runtime.version().feature() >= 23) {
             // jffi and Netty use sun.misc.Unsafe; JDK 24+ warns on every start without this.

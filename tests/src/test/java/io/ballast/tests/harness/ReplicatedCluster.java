@@ -2,11 +2,16 @@ package io.ballast.tests.harness;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ballast.proto.v1.NodeAdminGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 
 /**
  * N {@code ballast node} processes with replication on loopback, each with its own data dir,
@@ -17,6 +22,7 @@ public final class ReplicatedCluster implements AutoCloseable {
     private final List<BallastNodeProcess> nodes = new ArrayList<>();
     private final List<Integer> raftPorts = new ArrayList<>();
     private final List<Integer> adminPorts = new ArrayList<>();
+    private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
 
     public ReplicatedCluster(Path dir, int size) {
         for (int i = 0; i < size; i++) {
@@ -81,6 +87,17 @@ public final class ReplicatedCluster implements AutoCloseable {
         return args;
     }
 
+    /**
+     * A blocking stub of node i's admin API with a 30 s deadline, on a fresh channel (so a node
+     * restarted a moment ago is reached without a stale channel's reconnect backoff); every
+     * channel is shut down with the cluster.
+     */
+    public NodeAdminGrpc.NodeAdminBlockingStub adminStub(int i) {
+        ManagedChannel ch = ManagedChannelBuilder.forTarget(admin(i)).usePlaintext().build();
+        channels.add(ch);
+        return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
     /** Runs {@code ballast volume <verb> --admin <node i> args...} and returns its result. */
     public ExternalTool.Result cli(int i, String verb, String... args) {
         List<String> cmd = new ArrayList<>(List.of("volume", verb, "--admin", admin(i)));
@@ -99,6 +116,7 @@ public final class ReplicatedCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        channels.forEach(ManagedChannel::shutdownNow);
         nodes.forEach(BallastNodeProcess::close);
     }
 }
