@@ -91,7 +91,7 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
-    private static RaftProperties serverProperties(ReplicationConfig c, NodeDirectory node) {
+    static RaftProperties serverProperties(ReplicationConfig c, NodeDirectory node) {
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(node.path().resolve("raft").toFile()));
         GrpcConfigKeys.Server.setHost(p, c.host());

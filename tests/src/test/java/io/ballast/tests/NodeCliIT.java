@@ -39,6 +39,18 @@ class NodeCliIT {
     }
 
     @Test
+    void readsFlagsFromAnArgumentFile() throws Exception {
+        // README: flags can live in a file (`ballast node @FILE`, one per line, # comments).
+        Path dir = TestDirs.fresh("cli-argfile");
+        Path args = dir.resolve("node.args");
+        Files.writeString(args, "# a node's flags\n--data-dir " + dir.resolve("d") + "\n--volume vol1:lots\n");
+        ExternalTool.Result r = ExternalTool.run(60, BallastNodeProcess.command("node", "@" + args));
+        assertEquals(2, r.exitCode(), r.describe());
+        assertTrue(r.stderr().contains("vol1:lots"), "the file's --volume was read and refused:\n" + r.describe());
+        assertTrue(!Files.exists(dir.resolve("d")), "a refused command line must not create the data directory");
+    }
+
+    @Test
     void refusesADirectoryThatIsNotItsOwnAndChangesNothing() throws Exception {
         Path dir = TestDirs.fresh("cli-foreign");
         Path data = dir.resolve("data");
