@@ -9,7 +9,6 @@ import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.ListVolumesRequest;
 import io.ballast.proto.v1.ListVolumesResponse;
 import io.ballast.proto.v1.NodeAdminGrpc;
-import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.ReplicaIntegrity;
 import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.proto.v1.ScrubVolumeRequest;
@@ -122,11 +121,7 @@ public final class VolumeCommand {
             }
             CreateVolumeRequest.Builder req = CreateVolumeRequest.newBuilder().setName(name).setSizeBytes(bytes);
             for (String r : replicas) {
-                int eq = r.indexOf('=');
-                if (eq <= 0) {
-                    throw new ParameterException(spec.commandLine(), "--replica '" + r + "': expected NODE=HOST:PORT");
-                }
-                req.addPeers(Peer.newBuilder().setNodeId(r.substring(0, eq)).setRaftAddress(r.substring(eq + 1)));
+                req.addPeers(ReplicaCommands.parse(spec, r, true));
             }
             return parent.withAdmin(spec, (stub, out) -> {
                 CreateVolumeResponse resp = stub.createVolume(req.build());
