@@ -3,6 +3,8 @@ package io.ballast.replication;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.proto.v1.CatalogState;
+import io.ballast.replication.catalog.CatalogStateMachine;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -75,7 +77,9 @@ public final class RaftNode implements AutoCloseable {
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(config.nodeId()))
                 .setProperties(serverProperties(config, node))
-                .setStateMachineRegistry(gid -> new VolumeStateMachine(node, this::newClient, background))
+                .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
+                        ? new CatalogStateMachine(this::newClient)
+                        : new VolumeStateMachine(node, this::newClient, background))
                 .build();
     }
 
@@ -141,6 +145,55 @@ public final class RaftNode implements AutoCloseable {
     /** The Raft group id of a volume: a name-based UUID, the same on every node. */
     public static RaftGroupId groupIdOf(String volume) {
         return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("ballast-volume:" + volume).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The catalog's Raft group id: one catalog per cluster, the same on every node. */
+    public static RaftGroupId catalogGroupId(String clusterId) {
+        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("ballast-catalog:" + clusterId).getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /**
+     * Makes this node a member of the cluster's catalog group ({@code members}: node id ->
+     * raft host:port, this node among them) unless it already is (restarts find the group in
+     * storage). Every member is started with the same list: that forms the group.
+     */
+    public void joinCatalog(Map<String, String> members) {
+        if (!members.containsKey(config.nodeId())) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "node " + config.nodeId()
+                    + " is not in the catalog member list " + members.keySet());
+        }
+        RaftGroupId gid = catalogGroupId(node.identity().clusterId());
+        for (RaftGroupId existing : server.getGroupIds()) {
+            if (existing.equals(gid)) {
+                return;
+            }
+        }
+        List<RaftPeer> peers = new ArrayList<>();
+        members.forEach((id, addr) -> peers.add(RaftPeer.newBuilder().setId(id).setAddress(addr).build()));
+        RaftGroup group = RaftGroup.valueOf(gid, peers);
+        try (RaftClient client = newClient(group)) {
+            RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
+            BallastException e = RatisErrors.of(r, "join the catalog group");
+            if (e != null && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+                throw e;
+            }
+            LOG.info("joined the catalog group {} with members {}", gid, members);
+        } catch (AlreadyExistsException e) {
+            LOG.debug("catalog group already here");
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "join the catalog group");
+        }
+    }
+
+    /** This node's copy of the catalog (may lag the leader), or null when it is not a member. */
+    CatalogState localCatalog() {
+        try {
+            var sm = server.getDivision(catalogGroupId(node.identity().clusterId())).getStateMachine();
+            var reply = sm.query(org.apache.ratis.protocol.Message.EMPTY).join();
+            return CatalogState.parseFrom(reply.getContent().toByteArray());
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public String nodeId() {
@@ -276,7 +329,10 @@ public final class RaftNode implements AutoCloseable {
         List<String> names = new ArrayList<>();
         for (RaftGroupId gid : server.getGroupIds()) {
             try {
-                String name = ((VolumeStateMachine) server.getDivision(gid).getStateMachine()).volumeName();
+                if (!(server.getDivision(gid).getStateMachine() instanceof VolumeStateMachine sm)) {
+                    continue; // the catalog
+                }
+                String name = sm.volumeName();
                 if (name != null) {
                     names.add(name);
                 }

@@ -15,7 +15,7 @@ import org.apache.ratis.protocol.exceptions.StateMachineException;
  * (inside a {@link StateMachineException}), so the code travels in the message as
  * {@code BALLAST[CODE] text} and is parsed back here.
  */
-final class RatisErrors {
+public final class RatisErrors {
     private static final Pattern TAGGED = Pattern.compile("BALLAST\\[([A-Z_]+)] ([^\\n]*)");
 
     private RatisErrors() {}
@@ -26,7 +26,7 @@ final class RatisErrors {
     }
 
     /** The reply's failure as a BallastException, or null when it succeeded. */
-    static BallastException of(RaftClientReply reply, String what) {
+    public static BallastException of(RaftClientReply reply, String what) {
         if (reply.isSuccess()) {
             return null;
         }
@@ -34,7 +34,7 @@ final class RatisErrors {
     }
 
     /** Maps any failure of a Ratis call. Unknown causes with no quorum in sight: UNAVAILABLE. */
-    static BallastException map(Throwable t, String what) {
+    public static BallastException map(Throwable t, String what) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c instanceof BallastException be) {
                 return be;

@@ -1,0 +1,239 @@
+package io.ballast.replication.catalog;
+
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.proto.v1.CatalogAttachment;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogReply;
+import io.ballast.proto.v1.CatalogSnapshot;
+import io.ballast.proto.v1.CatalogState;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.Publish;
+import io.ballast.proto.v1.SetPlacement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The catalog's records and the rules that change them, without Raft: {@link #apply} is the
+ * deterministic transition function every catalog replica runs on every committed command, so a
+ * refused command (its reply carries the error) changes nothing on any replica.
+ *
+ * <p>Threading: synchronised; {@link #state()} is a consistent copy. Never throws on bad input: a
+ * malformed command gets an INVALID_ARGUMENT reply.
+ */
+public final class Catalog {
+    private final Map<String, CatalogNode> nodes = new TreeMap<>();
+    private final Map<String, CatalogVolume> volumes = new TreeMap<>();
+    private final Map<String, CatalogSnapshot> snapshots = new TreeMap<>();
+
+    public synchronized CatalogState state() {
+        return CatalogState.newBuilder().addAllNodes(nodes.values()).addAllVolumes(volumes.values())
+                .addAllSnapshots(snapshots.values()).build();
+    }
+
+    /** Replaces every record (a snapshot being loaded). */
+    public synchronized void restore(CatalogState state) {
+        nodes.clear();
+        volumes.clear();
+        snapshots.clear();
+        state.getNodesList().forEach(n -> nodes.put(n.getNodeId(), n));
+        state.getVolumesList().forEach(v -> volumes.put(v.getId(), v));
+        state.getSnapshotsList().forEach(s -> snapshots.put(s.getId(), s));
+    }
+
+    public synchronized CatalogReply apply(CatalogCommand c) {
+        return switch (c.getCommandCase()) {
+            case HEARTBEAT -> heartbeat(c.getHeartbeat());
+            case CREATE_VOLUME -> createVolume(c.getCreateVolume());
+            case SET_VOLUME_STATE -> withVolume(c.getSetVolumeState().getVolumeId(),
+                    v -> ok(put(v.toBuilder().setState(c.getSetVolumeState().getState()).build())));
+            case DELETE_VOLUME -> deleteVolume(c.getDeleteVolume());
+            case SET_VOLUME_SIZE -> withVolume(c.getSetVolumeSize().getVolumeId(), v -> ok(put(
+                    v.toBuilder().setSizeBytes(Math.max(v.getSizeBytes(), c.getSetVolumeSize().getSizeBytes())).build())));
+            case PUBLISH -> publish(c.getPublish());
+            case UNPUBLISH -> withVolume(c.getUnpublish().getVolumeId(), v -> {
+                List<CatalogAttachment> keep = new ArrayList<>();
+                for (CatalogAttachment a : v.getAttachmentsList()) {
+                    if (!c.getUnpublish().getNodeId().isEmpty() && !a.getNodeId().equals(c.getUnpublish().getNodeId())) {
+                        keep.add(a);
+                    }
+                }
+                return ok(put(v.toBuilder().clearAttachments().addAllAttachments(keep).build()));
+            });
+            case CREATE_SNAPSHOT -> createSnapshot(c.getCreateSnapshot());
+            case SET_SNAPSHOT_READY -> {
+                CatalogSnapshot s = snapshots.get(c.getSetSnapshotReady().getSnapshotId());
+                if (s == null) {
+                    yield error(ErrorCode.NOT_FOUND, "no snapshot " + c.getSetSnapshotReady().getSnapshotId());
+                }
+                s = s.toBuilder().setReady(true).build();
+                snapshots.put(s.getId(), s);
+                yield CatalogReply.newBuilder().setSnapshot(s).build();
+            }
+            case DELETE_SNAPSHOT -> {
+                CatalogSnapshot s = snapshots.remove(c.getDeleteSnapshot());
+                yield s == null ? CatalogReply.newBuilder().setExisted(false).build()
+                        : CatalogReply.newBuilder().setSnapshot(s).setExisted(true).build();
+            }
+            case SET_PLACEMENT -> setPlacement(c.getSetPlacement());
+            case SET_REPAIR -> withVolume(c.getSetRepair().getVolumeId(),
+                    v -> ok(put(v.toBuilder().setRepair(c.getSetRepair().getRepair()).build())));
+            case COMMAND_NOT_SET -> error(ErrorCode.INVALID_ARGUMENT, "empty catalog command");
+        };
+    }
+
+    private CatalogReply heartbeat(CatalogNode n) {
+        if (n.getNodeId().isEmpty() || n.getAdminAddress().isEmpty() || n.getRaftAddress().isEmpty()) {
+            return error(ErrorCode.INVALID_ARGUMENT, "a node record needs node_id, admin_address and raft_address");
+        }
+        CatalogNode old = nodes.get(n.getNodeId());
+        if (old != null && old.getHeartbeatMillis() > n.getHeartbeatMillis()) {
+            n = n.toBuilder().setHeartbeatMillis(old.getHeartbeatMillis()).build(); // a late, reordered heartbeat
+        }
+        nodes.put(n.getNodeId(), n);
+        return CatalogReply.newBuilder().setExisted(old != null).build();
+    }
+
+    private CatalogReply createVolume(CatalogVolume v) {
+        if (v.getId().isEmpty() || v.getName().isEmpty() || v.getSizeBytes() <= 0 || v.getReplicas() < 1
+                || v.getPlacementCount() != v.getReplicas()) {
+            return error(ErrorCode.INVALID_ARGUMENT, "a volume record needs id, name, a positive size and one placement per replica");
+        }
+        CatalogVolume existing = byName(v.getName());
+        if (existing == null) {
+            existing = volumes.get(v.getId());
+        }
+        if (existing != null) {
+            if (sameRequest(existing, v)) {
+                return CatalogReply.newBuilder().setVolume(existing).setExisted(true).build();
+            }
+            return error(ErrorCode.ALREADY_EXISTS, "volume " + existing.getName() + " (id " + existing.getId()
+                    + ") exists with other parameters: " + existing.getSizeBytes() + " bytes, " + existing.getReplicas()
+                    + " replicas, parameters " + existing.getParametersMap());
+        }
+        if (!v.getSourceSnapshotId().isEmpty() && !snapshots.containsKey(v.getSourceSnapshotId())) {
+            return error(ErrorCode.NOT_FOUND, "source snapshot " + v.getSourceSnapshotId() + " does not exist");
+        }
+        if (!v.getSourceVolumeId().isEmpty() && !volumes.containsKey(v.getSourceVolumeId())) {
+            return error(ErrorCode.NOT_FOUND, "source volume " + v.getSourceVolumeId() + " does not exist");
+        }
+        return ok(put(v.toBuilder().setState(CatalogVolumeState.CATALOG_VOLUME_CREATING).clearAttachments().build()));
+    }
+
+    /** The same create request again: name, id, size, replicas, parameters and source. */
+    private static boolean sameRequest(CatalogVolume a, CatalogVolume b) {
+        return a.getId().equals(b.getId()) && a.getName().equals(b.getName()) && a.getSizeBytes() == b.getSizeBytes()
+                && a.getReplicas() == b.getReplicas() && a.getParametersMap().equals(b.getParametersMap())
+                && a.getSourceSnapshotId().equals(b.getSourceSnapshotId())
+                && a.getSourceVolumeId().equals(b.getSourceVolumeId());
+    }
+
+    private CatalogReply deleteVolume(String id) {
+        CatalogVolume v = volumes.get(id);
+        if (v == null) {
+            return CatalogReply.newBuilder().setExisted(false).build();
+        }
+        if (v.getAttachmentsCount() > 0) {
+            return error(ErrorCode.FAILED_PRECONDITION, "volume " + id + " is published on node "
+                    + v.getAttachments(0).getNodeId() + "; unpublish it first");
+        }
+        for (CatalogSnapshot s : snapshots.values()) {
+            if (s.getSourceVolumeId().equals(id)) {
+                return error(ErrorCode.FAILED_PRECONDITION, "volume " + id + " has snapshot " + s.getId()
+                        + " (snapshots live on the volume's replicas); delete its snapshots first");
+            }
+        }
+        volumes.remove(id);
+        return CatalogReply.newBuilder().setVolume(v).setExisted(true).build();
+    }
+
+    private CatalogReply publish(Publish p) {
+        CatalogVolume v = volumes.get(p.getVolumeId());
+        if (v == null) {
+            return error(ErrorCode.NOT_FOUND, "volume " + p.getVolumeId() + " does not exist");
+        }
+        CatalogAttachment want = p.getAttachment();
+        if (!nodes.containsKey(want.getNodeId())) {
+            return error(ErrorCode.NOT_FOUND, "node " + want.getNodeId() + " is not registered");
+        }
+        if (v.getState() != CatalogVolumeState.CATALOG_VOLUME_AVAILABLE) {
+            return error(ErrorCode.FAILED_PRECONDITION, "volume " + v.getId() + " is " + v.getState() + ", not available");
+        }
+        for (CatalogAttachment a : v.getAttachmentsList()) {
+            if (a.getNodeId().equals(want.getNodeId())) {
+                if (a.equals(want)) {
+                    return CatalogReply.newBuilder().setVolume(v).setExisted(true).build();
+                }
+                return error(ErrorCode.ALREADY_EXISTS, "volume " + v.getId() + " is already published on "
+                        + a.getNodeId() + " with readonly=" + a.getReadonly() + ", exclusive=" + a.getExclusive());
+            }
+            if (a.getExclusive() || want.getExclusive()) {
+                return error(ErrorCode.FAILED_PRECONDITION, "volume " + v.getId() + " is published on node "
+                        + a.getNodeId() + " with a single-node access mode; unpublish it there first");
+            }
+        }
+        return ok(put(v.toBuilder().addAttachments(want).build()));
+    }
+
+    private CatalogReply createSnapshot(CatalogSnapshot s) {
+        if (s.getId().isEmpty() || s.getName().isEmpty() || s.getSourceVolumeId().isEmpty()) {
+            return error(ErrorCode.INVALID_ARGUMENT, "a snapshot record needs id, name and source volume");
+        }
+        for (CatalogSnapshot e : snapshots.values()) {
+            if (e.getName().equals(s.getName()) || e.getId().equals(s.getId())) {
+                if (e.getSourceVolumeId().equals(s.getSourceVolumeId())) {
+                    return CatalogReply.newBuilder().setSnapshot(e).setExisted(true).build();
+                }
+                return error(ErrorCode.ALREADY_EXISTS, "snapshot " + e.getName() + " exists for volume "
+                        + e.getSourceVolumeId() + ", not " + s.getSourceVolumeId());
+            }
+        }
+        CatalogVolume v = volumes.get(s.getSourceVolumeId());
+        if (v == null) {
+            return error(ErrorCode.NOT_FOUND, "source volume " + s.getSourceVolumeId() + " does not exist");
+        }
+        s = s.toBuilder().setReady(false).setSizeBytes(v.getSizeBytes()).build();
+        snapshots.put(s.getId(), s);
+        return CatalogReply.newBuilder().setSnapshot(s).build();
+    }
+
+    private CatalogReply setPlacement(SetPlacement p) {
+        return withVolume(p.getVolumeId(), v -> {
+            if (!v.getPlacementList().equals(p.getExpectedList())) {
+                return error(ErrorCode.FAILED_PRECONDITION, "placement of " + v.getId() + " is " + v.getPlacementList()
+                        + ", not the expected " + p.getExpectedList() + " (changed concurrently)");
+            }
+            return ok(put(v.toBuilder().clearPlacement().addAllPlacement(p.getPlacementList()).build()));
+        });
+    }
+
+    private CatalogVolume byName(String name) {
+        for (CatalogVolume v : volumes.values()) {
+            if (v.getName().equals(name)) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    private CatalogVolume put(CatalogVolume v) {
+        volumes.put(v.getId(), v);
+        return v;
+    }
+
+    private CatalogReply withVolume(String id, java.util.function.Function<CatalogVolume, CatalogReply> f) {
+        CatalogVolume v = volumes.get(id);
+        return v == null ? error(ErrorCode.NOT_FOUND, "volume " + id + " does not exist") : f.apply(v);
+    }
+
+    private static CatalogReply ok(CatalogVolume v) {
+        return CatalogReply.newBuilder().setVolume(v).build();
+    }
+
+    private static CatalogReply error(ErrorCode code, String message) {
+        return CatalogReply.newBuilder().setErrorCode(code.name()).setMessage(message).build();
+    }
+}

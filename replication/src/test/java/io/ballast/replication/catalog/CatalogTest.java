@@ -1,0 +1,142 @@
+package io.ballast.replication.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.proto.v1.CatalogAttachment;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogReply;
+import io.ballast.proto.v1.CatalogSnapshot;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.Publish;
+import io.ballast.proto.v1.SetPlacement;
+import io.ballast.proto.v1.SetVolumeState;
+import io.ballast.proto.v1.Unpublish;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The catalog's transition rules, without Raft: every refusal changes nothing. */
+class CatalogTest {
+    private final Catalog catalog = new Catalog();
+
+    @BeforeEach
+    void nodes() {
+        for (String n : List.of("n1", "n2", "n3")) {
+            ok(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId(n)
+                    .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(100)).build());
+        }
+    }
+
+    private CatalogReply ok(CatalogCommand c) {
+        CatalogReply r = catalog.apply(c);
+        assertEquals("", r.getErrorCode(), r.getMessage());
+        return r;
+    }
+
+    private void refused(CatalogCommand c, String code) {
+        var before = catalog.state();
+        CatalogReply r = catalog.apply(c);
+        assertEquals(code, r.getErrorCode(), r.getMessage());
+        assertFalse(r.getMessage().isEmpty());
+        assertEquals(before, catalog.state(), "a refused command changed the catalog");
+    }
+
+    private static CatalogVolume.Builder vol(String id, long size) {
+        return CatalogVolume.newBuilder().setId(id).setName("name-" + id).setSizeBytes(size).setReplicas(2)
+                .addPlacement("n1").addPlacement("n2");
+    }
+
+    private static CatalogCommand create(CatalogVolume.Builder v) {
+        return CatalogCommand.newBuilder().setCreateVolume(v).build();
+    }
+
+    private void available(String id) {
+        ok(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder().setVolumeId(id)
+                .setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
+    }
+
+    private static CatalogCommand publish(String id, String node, boolean exclusive) {
+        return CatalogCommand.newBuilder().setPublish(Publish.newBuilder().setVolumeId(id).setAttachment(
+                CatalogAttachment.newBuilder().setNodeId(node).setExclusive(exclusive))).build();
+    }
+
+    @Test
+    void createIsIdempotentByNameAndRefusesOtherParameters() {
+        CatalogReply first = ok(create(vol("v1", 4096)));
+        assertFalse(first.getExisted());
+        assertEquals(CatalogVolumeState.CATALOG_VOLUME_CREATING, first.getVolume().getState());
+        assertTrue(ok(create(vol("v1", 4096))).getExisted());
+        refused(create(vol("v1", 8192)), "ALREADY_EXISTS");
+        refused(create(vol("v1", 4096).setReplicas(1).clearPlacement().addPlacement("n1")), "ALREADY_EXISTS");
+        refused(create(vol("v2", 4096).setName("name-v1")), "ALREADY_EXISTS");
+        refused(create(vol("v3", 0)), "INVALID_ARGUMENT");
+        refused(create(vol("v3", 4096).addPlacement("n3")), "INVALID_ARGUMENT");
+        refused(create(vol("v3", 4096).setSourceSnapshotId("nope")), "NOT_FOUND");
+        refused(CatalogCommand.getDefaultInstance(), "INVALID_ARGUMENT");
+    }
+
+    @Test
+    void exclusivePublicationKeepsOtherNodesOut() {
+        ok(create(vol("v1", 4096)));
+        refused(publish("v1", "n1", true), "FAILED_PRECONDITION"); // still CREATING
+        available("v1");
+        ok(publish("v1", "n1", true));
+        assertTrue(ok(publish("v1", "n1", true)).getExisted());
+        refused(publish("v1", "n2", false), "FAILED_PRECONDITION");
+        refused(publish("v1", "n1", false), "ALREADY_EXISTS");
+        refused(publish("v1", "n9", true), "NOT_FOUND");
+        refused(publish("nope", "n1", true), "NOT_FOUND");
+        refused(CatalogCommand.newBuilder().setDeleteVolume("v1").build(), "FAILED_PRECONDITION");
+        ok(CatalogCommand.newBuilder().setUnpublish(Unpublish.newBuilder().setVolumeId("v1").setNodeId("n1")).build());
+        ok(publish("v1", "n2", false));
+        ok(publish("v1", "n3", false)); // shared (multi-node) publications coexist
+        assertEquals(2, catalog.state().getVolumes(0).getAttachmentsCount());
+        ok(CatalogCommand.newBuilder().setUnpublish(Unpublish.newBuilder().setVolumeId("v1")).build());
+        assertTrue(ok(CatalogCommand.newBuilder().setDeleteVolume("v1").build()).getExisted());
+        assertFalse(ok(CatalogCommand.newBuilder().setDeleteVolume("v1").build()).getExisted());
+    }
+
+    @Test
+    void snapshotsPinTheirVolumeAndAreIdempotentByName() {
+        ok(create(vol("v1", 4096)));
+        ok(create(vol("v2", 4096)));
+        CatalogCommand snap = CatalogCommand.newBuilder().setCreateSnapshot(CatalogSnapshot.newBuilder()
+                .setId("s1").setName("snap-1").setSourceVolumeId("v1")).build();
+        CatalogReply r = ok(snap);
+        assertEquals(4096, r.getSnapshot().getSizeBytes());
+        assertFalse(r.getSnapshot().getReady());
+        assertTrue(ok(snap).getExisted());
+        refused(CatalogCommand.newBuilder().setCreateSnapshot(CatalogSnapshot.newBuilder()
+                .setId("s2").setName("snap-1").setSourceVolumeId("v2")).build(), "ALREADY_EXISTS");
+        refused(CatalogCommand.newBuilder().setCreateSnapshot(CatalogSnapshot.newBuilder()
+                .setId("s3").setName("snap-3").setSourceVolumeId("nope")).build(), "NOT_FOUND");
+        refused(CatalogCommand.newBuilder().setDeleteVolume("v1").build(), "FAILED_PRECONDITION");
+        ok(create(vol("c1", 4096).setSourceSnapshotId("s1")));
+        assertTrue(ok(CatalogCommand.newBuilder().setDeleteSnapshot("s1").build()).getExisted());
+        ok(CatalogCommand.newBuilder().setDeleteVolume("v1").build());
+    }
+
+    @Test
+    void placementIsCompareAndSet() {
+        ok(create(vol("v1", 4096)));
+        ok(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId("v1")
+                .addAllExpected(List.of("n1", "n2")).addAllPlacement(List.of("n1", "n3"))).build());
+        refused(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId("v1")
+                .addAllExpected(List.of("n1", "n2")).addAllPlacement(List.of("n2", "n3"))).build(), "FAILED_PRECONDITION");
+        assertEquals(List.of("n1", "n3"), catalog.state().getVolumes(0).getPlacementList());
+    }
+
+    @Test
+    void lateHeartbeatDoesNotMoveTimeBackwards() {
+        ok(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n1")
+                .setAdminAddress("a:1").setRaftAddress("a:2").setHeartbeatMillis(50).setFreeBytes(7)).build());
+        CatalogNode n1 = catalog.state().getNodes(0);
+        assertEquals(100, n1.getHeartbeatMillis());
+        assertEquals(7, n1.getFreeBytes());
+        refused(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n4")).build(), "INVALID_ARGUMENT");
+    }
+}
