@@ -62,6 +62,13 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Serve the node admin gRPC API (volume create/attach/status) on this address; needs --raft-listen.")
     String adminListen;
 
+    @picocli.CommandLine.Mixin
+    CatalogOptions catalog = new CatalogOptions();
+
+    @Option(names = "--label", paramLabel = "KEY=VALUE",
+            description = "Topology label recorded in the catalog and used for placement (e.g. zone=a). Repeatable.")
+    List<String> labels = new ArrayList<>();
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -70,6 +77,9 @@ public final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (adminListen != null && raftListen == null) {
             throw new ParameterException(spec.commandLine(), "--admin-listen needs --raft-listen (the admin API manages replicated volumes)");
+        }
+        if (!catalog.members.isEmpty() && (adminListen == null || raftListen == null)) {
+            throw new ParameterException(spec.commandLine(), "--catalog needs --raft-listen and --admin-listen: the controller reaches the node there");
         }
         NodeConfig config = new NodeConfig(
                 dataDir.toAbsolutePath(),
@@ -80,7 +90,10 @@ public final class NodeCommand implements Callable<Integer> {
                 parseVolumes(volumes),
                 ioThreads,
                 parseAddress("--raft-listen", raftListen),
-                parseAddress("--admin-listen", adminListen));
+                parseAddress("--admin-listen", adminListen),
+                catalog.members(spec),
+                CatalogOptions.labels(spec, labels));
+
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRuntime node = NodeRuntime.start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

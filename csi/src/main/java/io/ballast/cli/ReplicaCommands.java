@@ -26,11 +26,11 @@ final class ReplicaCommands {
         String id = eq < 0 ? replica : replica.substring(0, eq);
         String address = eq < 0 ? "" : replica.substring(eq + 1);
         if (id.isEmpty() || (addressRequired && address.isEmpty()) || (eq >= 0 && address.isEmpty())) {
-            throw new ParameterException(spec.commandLine(), "--replica '" + replica + "': expected "
+            throw new ParameterException(spec.commandLine(), "'" + replica + "': expected "
                     + (addressRequired ? "NODE=HOST:PORT, e.g. n4=127.0.0.1:7104" : "NODE or NODE=HOST:PORT, e.g. n3"));
         }
         if (!address.isEmpty() && !address.matches("[^\\s:]+:\\d{1,5}")) {
-            throw new ParameterException(spec.commandLine(), "--replica '" + replica + "': the address '" + address
+            throw new ParameterException(spec.commandLine(), "'" + replica + "': the address '" + address
                     + "' is not HOST:PORT (the node's --raft-listen address)");
         }
         return Peer.newBuilder().setNodeId(id).setRaftAddress(address).build();

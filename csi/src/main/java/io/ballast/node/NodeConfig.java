@@ -12,6 +12,9 @@ import java.util.List;
  * @param nbdTcp null = no TCP listener
  * @param raftListen null = no replication: volumes are local stores only
  * @param adminListen null = no admin gRPC API (needs replication)
+ * @param catalogMembers the cluster catalog's members (node id -> raft host:port); empty = no
+ *     catalog. A node in the list hosts a catalog replica; every node heartbeats to it
+ * @param labels topology labels recorded in the catalog (e.g. zone=a)
  */
 public record NodeConfig(
         Path dataDir,
@@ -22,10 +25,17 @@ public record NodeConfig(
         List<VolumeSpec> volumes,
         int ioThreads,
         InetSocketAddress raftListen,
-        InetSocketAddress adminListen) {
+        InetSocketAddress adminListen,
+        java.util.Map<String, String> catalogMembers,
+        java.util.Map<String, String> labels) {
 
     public NodeConfig {
         volumes = List.copyOf(volumes);
+        catalogMembers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(catalogMembers));
+        labels = java.util.Map.copyOf(labels);
+        if (!catalogMembers.isEmpty() && adminListen == null) {
+            throw new IllegalArgumentException("a node in a catalog needs --admin-listen (the controller reaches it there)");
+        }
         if (ioThreads < 1) {
             throw new IllegalArgumentException("ioThreads must be >= 1, got " + ioThreads);
         }

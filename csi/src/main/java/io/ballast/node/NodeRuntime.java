@@ -12,6 +12,7 @@ import io.ballast.engine.volume.LocalBlockVolume;
 import io.ballast.engine.volume.StoreCheckpointer;
 import io.ballast.node.admin.NodeAdminService;
 import io.ballast.replication.RaftNode;
+import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.ReplicationConfig;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -106,6 +107,9 @@ public final class NodeRuntime implements AutoCloseable {
                 closeables.add(() -> started.shutdown().awaitTermination(5, TimeUnit.SECONDS));
                 LOG.info("admin API listening on {}", config.adminListen());
             }
+            if (replicated != null && !config.catalogMembers().isEmpty()) {
+                closeables.add(startCatalogAgent(config, directory, replicated, admin));
+            }
             if (replicated != null) {
                 for (VolumeSpec spec : config.volumes()) {
                     replicated.create(spec.name(), spec.sizeBytes(), Map.of());
@@ -165,6 +169,23 @@ public final class NodeRuntime implements AutoCloseable {
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
         closeables.add(volumes);
         return volumes;
+    }
+
+    /**
+     * Joins the catalog group when this node is one of its members, and starts the heartbeat that
+     * registers the node (with the admin port actually bound: tests pass port 0).
+     */
+    private static CatalogAgent startCatalogAgent(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
+            Server admin) {
+        if (config.catalogMembers().containsKey(directory.identity().nodeId())) {
+            replicated.raft().joinCatalog(config.catalogMembers());
+        }
+        CatalogAgent agent = new CatalogAgent(
+                new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL),
+                directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
+                replicated.raft().config().address(), config.labels(), config.dataDir());
+        agent.start();
+        return agent;
     }
 
     /** One line for logs and the ready message. */

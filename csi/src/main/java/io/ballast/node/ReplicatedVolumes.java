@@ -47,6 +47,10 @@ public final class ReplicatedVolumes implements AutoCloseable {
         return raft.nodeId();
     }
 
+    public RaftNode raft() {
+        return raft;
+    }
+
     /**
      * Creates the volume's replica group on {@code peers} (node id -> raft host:port; empty = a
      * single replica on this node). Returns false when a group with that name already exists here
@@ -171,6 +175,38 @@ public final class ReplicatedVolumes implements AutoCloseable {
                         + nodeId + ", whose replica serves its reads; detach it (or attach elsewhere) first");
             }
             return raft.removeReplica(name, nodeId, address);
+        }
+    }
+
+    /**
+     * Grows the volume: through its handle when attached here, else by a RESIZE entry under the
+     * current writer epoch (the frontend elsewhere, if any, stays valid). NOT_FOUND without a replica here.
+     */
+    public void resize(String name, long sizeBytes) {
+        ReplicatedBlockVolume v = attached.get(name);
+        if (v != null) {
+            v.resize(sizeBytes).join();
+        } else {
+            raft.resize(name, sizeBytes);
+        }
+    }
+
+    /**
+     * Deletes this node's replica of the volume (its Raft member and block store) without changing
+     * the group's membership: the catalog's controller deletes a volume by calling this on every
+     * replica's node. Absent = success. FAILED_PRECONDITION while the volume is attached here.
+     */
+    public void deleteLocalReplica(String name) {
+        synchronized (lock(name)) {
+            if (attached.containsKey(name)) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name
+                        + " is attached on this node; detach it first");
+            }
+            if (!raft.groups().contains(name)) {
+                return;
+            }
+            raft.removeGroup(name);
+            LOG.info("volume {}: replica on this node deleted", name);
         }
     }
 

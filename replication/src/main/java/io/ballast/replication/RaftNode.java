@@ -377,6 +377,45 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Grows a volume that may have no frontend (CSI offline expansion): a RESIZE entry under the
+     * current writer epoch, so a frontend attached elsewhere is not fenced by it. Idempotent (a size
+     * already reached is a no-op); shrinking is FAILED_PRECONDITION, a bad size OUT_OF_RANGE.
+     */
+    public void resize(String volume, long newSize) {
+        RaftServer.Division d = division(volume);
+        VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
+        try (RaftClient client = newClient(d.getGroup())) {
+            for (int attempt = 0; ; attempt++) {
+                long epoch = sm.epoch(); // raised meanwhile by an attach elsewhere: retried below
+                RaftClientReply r = client.io().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.ops(epoch,
+                        List.of(new VolumeLogLayout.Op(VolumeLogLayout.OP_RESIZE, (byte) 0, newSize, 0, null))))));
+                BallastException e = RatisErrors.of(r, "resize " + volume);
+                if (e != null) {
+                    throw e;
+                }
+                byte status = VolumeLogLayout.decodeReply(r.getMessage().getContent().asReadOnlyByteBuffer())[0];
+                switch (status) {
+                    case VolumeLogLayout.ST_OK -> {
+                        return;
+                    }
+                    case VolumeLogLayout.ST_FENCED -> {
+                        if (attempt >= 3) {
+                            throw new BallastException(ErrorCode.UNAVAILABLE, "resize of " + volume
+                                    + " kept racing with attaches; retry");
+                        }
+                    }
+                    case VolumeLogLayout.ST_OUT_OF_RANGE -> throw new BallastException(ErrorCode.OUT_OF_RANGE,
+                            "volume " + volume + " cannot have " + newSize + " bytes");
+                    default -> throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + volume
+                            + " refused the resize to " + newSize + " bytes (status " + status + "); it only grows");
+                }
+            }
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "resize " + volume);
+        }
+    }
+
     /** Takes a snapshot of this node's replica now (checkpoint + purgeable log). */
     public void takeSnapshot(String volume) {
         RaftServer.Division d = division(volume);

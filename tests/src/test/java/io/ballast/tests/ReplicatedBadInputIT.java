@@ -147,9 +147,8 @@ class ReplicatedBadInputIT extends MalformedNbdCases {
                 () -> n1.resizeVolume(ResizeVolumeRequest.newBuilder().setName(VOLUME).setSizeBytes(SIZE + 1).build()));
         assertStatus(Status.Code.OUT_OF_RANGE, "size",
                 () -> n1.resizeVolume(ResizeVolumeRequest.newBuilder().setName(VOLUME).setSizeBytes(-SIZE).build()));
-        // n2 holds a replica but the volume is attached on n1: resize belongs where it is attached.
-        assertStatus(Status.Code.FAILED_PRECONDITION, "not attached",
-                () -> admin(1).resizeVolume(ResizeVolumeRequest.newBuilder().setName(VOLUME).setSizeBytes(SIZE * 2).build()));
+        assertStatus(Status.Code.FAILED_PRECONDITION, "shrink", // through a replica where it is not attached
+                () -> admin(1).resizeVolume(ResizeVolumeRequest.newBuilder().setName(VOLUME).setSizeBytes(SIZE / 2).build()));
         assertEquals(SIZE, n1.getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build()).getVolume().getSizeBytes());
         assertDataUnchanged();
     }

@@ -124,8 +124,8 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> out) {
         call("DeleteVolume", request.getName(), out, () -> {
             checkName(request.getName());
-            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "deleting replicated volumes arrives with the "
-                    + "catalog (it must reach every replica); detach the volume and remove the node's data instead");
+            volumes.deleteLocalReplica(request.getName());
+            return DeleteVolumeResponse.getDefaultInstance();
         });
     }
 
@@ -164,12 +164,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     public void resizeVolume(ResizeVolumeRequest request, StreamObserver<ResizeVolumeResponse> out) {
         call("ResizeVolume", request.getName(), out, () -> {
             checkName(request.getName());
-            ReplicatedBlockVolume v = volumes.attachedVolume(request.getName());
-            if (v == null) {
-                throw new BallastException(ErrorCode.FAILED_PRECONDITION,
-                        "volume " + request.getName() + " is not attached on this node; resize where it is attached");
-            }
-            v.resize(request.getSizeBytes()).join();
+            volumes.resize(request.getName(), request.getSizeBytes());
             return ResizeVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
         });
     }
