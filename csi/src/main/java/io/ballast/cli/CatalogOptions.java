@@ -22,7 +22,7 @@ public final class CatalogOptions {
     public Map<String, String> members(CommandSpec spec) {
         Map<String, String> out = new LinkedHashMap<>();
         for (String m : members) {
-            var peer = ReplicaCommands.parse(spec, m, true);
+            var peer = ReplicaCommands.parse(spec, "--catalog", m, true);
             if (out.put(peer.getNodeId(), peer.getRaftAddress()) != null) {
                 throw new ParameterException(spec.commandLine(), "--catalog: node " + peer.getNodeId() + " is listed twice");
             }

@@ -22,15 +22,20 @@ final class ReplicaCommands {
 
     /** Parses {@code NODE=HOST:PORT} (or just {@code NODE} when the address is optional). */
     static Peer parse(CommandSpec spec, String replica, boolean addressRequired) {
+        return parse(spec, "--replica", replica, addressRequired);
+    }
+
+    /** As {@link #parse(CommandSpec, String, boolean)}, naming {@code option} in errors. */
+    static Peer parse(CommandSpec spec, String option, String replica, boolean addressRequired) {
         int eq = replica.indexOf('=');
         String id = eq < 0 ? replica : replica.substring(0, eq);
         String address = eq < 0 ? "" : replica.substring(eq + 1);
         if (id.isEmpty() || (addressRequired && address.isEmpty()) || (eq >= 0 && address.isEmpty())) {
-            throw new ParameterException(spec.commandLine(), "'" + replica + "': expected "
+            throw new ParameterException(spec.commandLine(), option + " '" + replica + "': expected "
                     + (addressRequired ? "NODE=HOST:PORT, e.g. n4=127.0.0.1:7104" : "NODE or NODE=HOST:PORT, e.g. n3"));
         }
         if (!address.isEmpty() && !address.matches("[^\\s:]+:\\d{1,5}")) {
-            throw new ParameterException(spec.commandLine(), "'" + replica + "': the address '" + address
+            throw new ParameterException(spec.commandLine(), option + " '" + replica + "': the address '" + address
                     + "' is not HOST:PORT (the node's --raft-listen address)");
         }
         return Peer.newBuilder().setNodeId(id).setRaftAddress(address).build();

@@ -34,4 +34,24 @@ public final class GrpcErrors {
         BallastException be = BallastException.of(t);
         return Status.fromCode(codeOf(be.code())).withDescription(be.getMessage()).withCause(t).asRuntimeException();
     }
+
+    /**
+     * A gRPC failure of a call to another Ballast process as a domain error, for callers that
+     * re-map it at their own edge (the controller calling node admin APIs). Transport failures
+     * (UNAVAILABLE, DEADLINE_EXCEEDED) become UNAVAILABLE: a retry may succeed.
+     */
+    public static BallastException toDomain(io.grpc.StatusRuntimeException e, String what) {
+        ErrorCode code = switch (e.getStatus().getCode()) {
+            case INVALID_ARGUMENT -> ErrorCode.INVALID_ARGUMENT;
+            case OUT_OF_RANGE -> ErrorCode.OUT_OF_RANGE;
+            case NOT_FOUND -> ErrorCode.NOT_FOUND;
+            case ALREADY_EXISTS -> ErrorCode.ALREADY_EXISTS;
+            case FAILED_PRECONDITION -> ErrorCode.FAILED_PRECONDITION;
+            case RESOURCE_EXHAUSTED -> ErrorCode.NO_SPACE;
+            case UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED -> ErrorCode.UNAVAILABLE;
+            default -> ErrorCode.INTERNAL;
+        };
+        String detail = e.getStatus().getDescription() != null ? e.getStatus().getDescription() : e.getStatus().getCode().name();
+        return new BallastException(code, what + ": " + detail, e);
+    }
 }

@@ -27,6 +27,8 @@ public final class BallastNodeProcess implements AutoCloseable {
     private final List<String> extraArgs;
     private final List<String> commandPrefix;
     private final Path log;
+    /** null: a node ({@code ballast node --data-dir ...}); else the verb run with only {@link #extraArgs}. */
+    private final String verb;
     private Process process;
 
     public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs) {
@@ -41,12 +43,25 @@ public final class BallastNodeProcess implements AutoCloseable {
      * clients in the root namespace still reach it.
      */
     public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs, List<String> commandPrefix) {
+        this(name, dataDir, extraArgs, commandPrefix, null);
+    }
+
+    private BallastNodeProcess(String name, Path dataDir, List<String> extraArgs, List<String> commandPrefix, String verb) {
+        this.verb = verb;
         this.name = name;
         this.dataDir = dataDir;
         this.socket = dataDir.resolveSibling(name + ".sock");
         this.extraArgs = List.copyOf(extraArgs);
         this.commandPrefix = List.copyOf(commandPrefix);
         this.log = dataDir.resolveSibling(name + ".log");
+    }
+
+    /**
+     * A {@code ballast controller} process (CSI Identity + Controller over the catalog) with
+     * {@code args}; its log is {@code <dir>/<name>.log}. It is ready when it prints its ready line.
+     */
+    public static BallastNodeProcess controller(String name, Path dir, List<String> args) {
+        return new BallastNodeProcess(name, dir.resolve(name), args, List.of(), "controller");
     }
 
     public static Path jar() {
@@ -100,7 +115,8 @@ public final class BallastNodeProcess implements AutoCloseable {
             throw new IllegalStateException(name + " is already running");
         }
         List<String> cmd = new ArrayList<>(commandPrefix);
-        cmd.addAll(command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString()));
+        cmd.addAll(verb == null ? command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString())
+                : command(verb));
         cmd.addAll(extraArgs);
         try {
             Files.createDirectories(dataDir.getParent());
@@ -112,7 +128,7 @@ public final class BallastNodeProcess implements AutoCloseable {
             long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
             while (System.nanoTime() < deadline) {
                 String out = readLogFrom(logStart);
-                if (out.contains("ballast node ready:")) {
+                if (out.contains("ballast " + (verb == null ? "node" : verb) + " ready:")) {
                     return this;
                 }
                 if (!process.isAlive()) {

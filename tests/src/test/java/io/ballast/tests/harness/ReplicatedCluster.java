@@ -25,15 +25,37 @@ public final class ReplicatedCluster implements AutoCloseable {
     private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
 
     public ReplicatedCluster(Path dir, int size) {
+        this(dir, size, 0);
+    }
+
+    /**
+     * A cluster whose first {@code catalogMembers} nodes host the catalog; every node is given
+     * the member list (it heartbeats to the catalog) and the label {@code zone=z<i % 2>}.
+     */
+    public ReplicatedCluster(Path dir, int size, int catalogMembers) {
         for (int i = 0; i < size; i++) {
-            int raft = freePort();
-            int admin = freePort();
-            raftPorts.add(raft);
-            adminPorts.add(admin);
-            nodes.add(new BallastNodeProcess(nodeId(i), dir.resolve(nodeId(i)), List.of(
-                    "--node-id", nodeId(i), "--cluster-id", "test",
-                    "--raft-listen", "127.0.0.1:" + raft, "--admin-listen", "127.0.0.1:" + admin)));
+            raftPorts.add(freePort());
+            adminPorts.add(freePort());
         }
+        for (int i = 0; i < size; i++) {
+            List<String> args = new ArrayList<>(List.of("--node-id", nodeId(i), "--cluster-id", CLUSTER_ID,
+                    "--raft-listen", raftAddress(i), "--admin-listen", admin(i)));
+            if (catalogMembers > 0) {
+                args.addAll(List.of("--catalog", catalogArg(catalogMembers), "--label", "zone=z" + (i % 2)));
+            }
+            nodes.add(new BallastNodeProcess(nodeId(i), dir.resolve(nodeId(i)), args));
+        }
+    }
+
+    public static final String CLUSTER_ID = "test";
+
+    /** {@code n1=HOST:PORT,n2=...} of the first {@code members} nodes, as {@code --catalog} takes it. */
+    public String catalogArg(int members) {
+        List<String> m = new ArrayList<>();
+        for (int i = 0; i < members; i++) {
+            m.add(replica(i));
+        }
+        return String.join(",", m);
     }
 
     public ReplicatedCluster start() {

@@ -1,0 +1,27 @@
+package io.ballast.cli;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Parses durations the way people type them in flags: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}. */
+public final class Durations {
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+
+    private Durations() {}
+
+    /** @throws IllegalArgumentException saying what a valid duration looks like */
+    public static Duration parse(String text) {
+        Matcher m = DURATION.matcher(text.trim());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a duration; use a number with ms, s, m or h, e.g. 30s or 5m");
+        }
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
+        };
+    }
+}
