@@ -1,0 +1,63 @@
+package io.ballast.csi.controller;
+
+import io.ballast.csi.CsiCalls;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The set of keys (volume ids, volume and snapshot names) that a mutating CSI operation is working
+ * on. A second operation on a busy key is refused at once with ABORTED, never queued: the CO retries
+ * with backoff anyway, and a blocked gRPC thread per retry would pile up behind a slow replica
+ * placement (the same reasoning as aws-ebs-csi-driver's {@code inflight}).
+ *
+ * <p>Keys are plain strings chosen to read well in the ABORTED message, e.g. {@code volume vol-1} or
+ * {@code volume name pvc-1}. Thread-safe; {@link #acquire} is all-or-nothing over its keys.
+ */
+public final class InFlight {
+    /** key -> the operation holding it (for the message the loser gets). */
+    private final ConcurrentHashMap<String, String> held = new ConcurrentHashMap<>();
+
+    /**
+     * Takes every key for {@code operation}, or none: ABORTED naming the busy key and its holder.
+     * Close the lease (try-with-resources) to release.
+     */
+    public Lease acquire(String operation, String... keys) {
+        Set<String> unique = new LinkedHashSet<>(List.of(keys));
+        List<String> taken = new ArrayList<>(unique.size());
+        for (String key : unique) {
+            String holder = held.putIfAbsent(key, operation);
+            if (holder != null) {
+                taken.forEach(held::remove);
+                throw CsiCalls.aborted(holder + " is in progress on " + key + "; " + operation
+                        + " was not started, retry when it has finished");
+            }
+            taken.add(key);
+        }
+        return new Lease(taken);
+    }
+
+    /** True when some operation holds the key (for tests and diagnostics). */
+    public boolean busy(String key) {
+        return held.containsKey(key);
+    }
+
+    /** Keys held by one successful {@link #acquire}; closing releases them (idempotent). */
+    public final class Lease implements AutoCloseable {
+        private List<String> keys;
+
+        private Lease(List<String> keys) {
+            this.keys = keys;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (keys != null) {
+                keys.forEach(held::remove);
+                keys = null;
+            }
+        }
+    }
+}
