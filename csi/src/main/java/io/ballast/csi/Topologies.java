@@ -15,6 +15,8 @@ import java.util.TreeMap;
  * node has whatever its labels. So a node with labels {@code zone=a} and id {@code n1} has the segment
  * {@code {topology.ballast.csi.io/node: n1, topology.ballast.csi.io/zone: a}}; the Node service must
  * report exactly {@link #segmentOf} in NodeGetInfo, because the CO matches these segments literally.
+ * Kubernetes also expects every node of a driver to report the same keys, so label all storage nodes
+ * with the same label keys (values may differ).
  *
  * <p>Decision: a key without our prefix in a request is INVALID_ARGUMENT, not ignored. The CO only
  * builds requirements from the segments our nodes report, so a foreign key (say
