@@ -58,8 +58,14 @@ public final class InProcessCsi implements AutoCloseable {
     }
 
     @Override
-    public void close() throws InterruptedException {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    public void close() {
+        channel.shutdownNow();
+        server.shutdownNow();
+        try {
+            channel.awaitTermination(5, TimeUnit.SECONDS);
+            server.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -95,11 +95,11 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public void createVolume(CreateVolumeRequest request, StreamObserver<CreateVolumeResponse> out) {
         CsiCalls.unary(out, () -> {
             CreateVolumeArgs args = CreateVolumeArgs.parse(request);
-            try (var lease = inFlight.acquire("CreateVolume", "volume name " + args.name())) {
+            return inFlight.call("CreateVolume", List.of("volume name " + args.name()), () -> {
                 Optional<VolumeRecord> existing = backend.volumeByName(args.name());
                 VolumeRecord v = existing.isPresent() ? args.requireCompatible(existing.get()) : create(args);
                 return CreateVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, backend.nodes())).build();
-            }
+            });
         });
     }
 
@@ -132,10 +132,10 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> out) {
         CsiCalls.unary(out, () -> {
             String id = required(request.getVolumeId(), "volume_id");
-            try (var lease = inFlight.acquire("DeleteVolume", "volume " + id)) {
+            return inFlight.call("DeleteVolume", List.of("volume " + id), () -> {
                 backend.deleteVolume(id); // absent = success, by the backend's contract
                 return DeleteVolumeResponse.getDefaultInstance();
-            }
+            });
         });
     }
 
@@ -154,7 +154,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             // a reader-only mode publishes read-only even if the flag was left false: stricter is safe
             boolean readonly = request.getReadonly() || VolumeCapabilities.readerOnly(mode);
             boolean exclusive = VolumeCapabilities.singleNode(mode);
-            try (var lease = inFlight.acquire("ControllerPublishVolume", "volume " + id)) {
+            return inFlight.call("ControllerPublishVolume", List.of("volume " + id), () -> {
                 requireVolume(id);
                 backend.node(nodeId).orElseThrow(() -> notFound("node " + nodeId + " is not registered in the catalog"));
                 VolumeRecord v = backend.publish(id, nodeId, readonly, exclusive);
@@ -163,7 +163,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                         .putPublishContext(CONTEXT_READONLY, Boolean.toString(readonly))
                         .putPublishContext(CONTEXT_PLACEMENT, String.join(",", v.placement()))
                         .build();
-            }
+            });
         });
     }
 
@@ -174,10 +174,10 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         CsiCalls.unary(out, () -> {
             String id = required(request.getVolumeId(), "volume_id");
             String nodeId = request.getNodeId().isEmpty() ? null : request.getNodeId(); // empty: every node
-            try (var lease = inFlight.acquire("ControllerUnpublishVolume", "volume " + id)) {
+            return inFlight.call("ControllerUnpublishVolume", List.of("volume " + id), () -> {
                 backend.unpublish(id, nodeId); // absent volume or publication = success
                 return ControllerUnpublishVolumeResponse.getDefaultInstance();
-            }
+            });
         });
     }
 
@@ -293,7 +293,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             // a filesystem must be grown on the node too; a raw block device is done when the volume is.
             // Without a capability we cannot tell, and a node expansion of a block volume is harmless.
             boolean nodeExpansion = !request.getVolumeCapability().hasBlock();
-            try (var lease = inFlight.acquire("ControllerExpandVolume", "volume " + id)) {
+            return inFlight.call("ControllerExpandVolume", List.of("volume " + id), () -> {
                 VolumeRecord v = requireVolume(id);
                 if (range.getLimitBytes() > 0 && v.sizeBytes() > range.getLimitBytes()) {
                     throw new BallastException(ErrorCode.OUT_OF_RANGE, "volume " + id + " is already " + v.sizeBytes()
@@ -302,7 +302,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 long capacity = v.sizeBytes() >= size ? v.sizeBytes() : backend.expandVolume(id, size).sizeBytes();
                 return ControllerExpandVolumeResponse.newBuilder().setCapacityBytes(capacity)
                         .setNodeExpansionRequired(nodeExpansion).build();
-            }
+            });
         });
     }
 

@@ -70,7 +70,7 @@ final class CsiRecords {
         return Snapshot.newBuilder().setSnapshotId(s.id()).setSourceVolumeId(s.sourceVolumeId())
                 .setSizeBytes(s.sizeBytes()).setReadyToUse(s.readyToUse())
                 .setCreationTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(millis, 1000))
-                        .setNanos((int) Math.floorMod(millis, 1000) * 1_000_000))
+                        .setNanos(Math.floorMod(millis, 1000) * 1_000_000))
                 .build();
     }
 

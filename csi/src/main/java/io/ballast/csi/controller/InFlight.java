@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * The set of keys (volume ids, volume and snapshot names) that a mutating CSI operation is working
@@ -14,18 +15,28 @@ import java.util.concurrent.ConcurrentHashMap;
  * placement (the same reasoning as aws-ebs-csi-driver's {@code inflight}).
  *
  * <p>Keys are plain strings chosen to read well in the ABORTED message, e.g. {@code volume vol-1} or
- * {@code volume name pvc-1}. Thread-safe; {@link #acquire} is all-or-nothing over its keys.
+ * {@code volume name pvc-1}. Thread-safe; {@link #call} takes all its keys or none.
  */
 public final class InFlight {
     /** key -> the operation holding it (for the message the loser gets). */
     private final ConcurrentHashMap<String, String> held = new ConcurrentHashMap<>();
 
     /**
-     * Takes every key for {@code operation}, or none: ABORTED naming the busy key and its holder.
-     * Close the lease (try-with-resources) to release.
+     * Runs {@code body} holding every key for {@code operation}, releasing them when it returns or
+     * throws. If any key is held by another operation, nothing is taken, {@code body} does not run,
+     * and the call throws ABORTED naming the busy key and its holder.
      */
-    public Lease acquire(String operation, String... keys) {
-        Set<String> unique = new LinkedHashSet<>(List.of(keys));
+    public <T> T call(String operation, List<String> keys, Supplier<T> body) {
+        List<String> taken = acquire(operation, keys);
+        try {
+            return body.get();
+        } finally {
+            taken.forEach(held::remove);
+        }
+    }
+
+    private List<String> acquire(String operation, List<String> keys) {
+        Set<String> unique = new LinkedHashSet<>(keys);
         List<String> taken = new ArrayList<>(unique.size());
         for (String key : unique) {
             String holder = held.putIfAbsent(key, operation);
@@ -36,28 +47,11 @@ public final class InFlight {
             }
             taken.add(key);
         }
-        return new Lease(taken);
+        return taken;
     }
 
     /** True when some operation holds the key (for tests and diagnostics). */
     public boolean busy(String key) {
         return held.containsKey(key);
-    }
-
-    /** Keys held by one successful {@link #acquire}; closing releases them (idempotent). */
-    public final class Lease implements AutoCloseable {
-        private List<String> keys;
-
-        private Lease(List<String> keys) {
-            this.keys = keys;
-        }
-
-        @Override
-        public synchronized void close() {
-            if (keys != null) {
-                keys.forEach(held::remove);
-                keys = null;
-            }
-        }
     }
 }

@@ -46,7 +46,7 @@ final class SnapshotRpcs {
                         + " (it ignores " + VolumeParameters.SIDECAR_PREFIX + "* keys)");
             }
         }
-        try (var lease = inFlight.acquire("CreateSnapshot", "snapshot name " + name, "volume " + source)) {
+        return inFlight.call("CreateSnapshot", List.of("snapshot name " + name, "volume " + source), () -> {
             Optional<SnapshotRecord> existing = backend.snapshotByName(name);
             SnapshotRecord s;
             if (existing.isPresent()) {
@@ -60,16 +60,16 @@ final class SnapshotRpcs {
                 s = backend.createSnapshot(source, name);
             }
             return CreateSnapshotResponse.newBuilder().setSnapshot(CsiRecords.snapshot(s)).build();
-        }
+        });
     }
 
     /** Absent = success (the spec's idempotent delete). */
     DeleteSnapshotResponse deleteSnapshot(DeleteSnapshotRequest request) {
         String id = required(request.getSnapshotId(), "snapshot_id");
-        try (var lease = inFlight.acquire("DeleteSnapshot", "snapshot " + id)) {
+        return inFlight.call("DeleteSnapshot", List.of("snapshot " + id), () -> {
             backend.deleteSnapshot(id);
             return DeleteSnapshotResponse.getDefaultInstance();
-        }
+        });
     }
 
     /**

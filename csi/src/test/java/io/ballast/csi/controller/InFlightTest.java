@@ -7,39 +7,45 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
 class InFlightTest {
     private final InFlight inFlight = new InFlight();
 
     @Test
-    void aBusyKeyIsAbortedNamingTheHolder() {
-        try (var lease = inFlight.acquire("DeleteVolume", "volume v1")) {
-            var e = assertThrows(StatusRuntimeException.class, () -> inFlight.acquire("ControllerPublishVolume", "volume v1"));
+    void aBusyKeyIsAbortedNamingTheHolderAndTheBodyDoesNotRun() {
+        AtomicBoolean ran = new AtomicBoolean();
+        inFlight.call("DeleteVolume", List.of("volume v1"), () -> {
+            var e = assertThrows(StatusRuntimeException.class,
+                    () -> inFlight.call("ControllerPublishVolume", List.of("volume v1"), () -> ran.getAndSet(true)));
             assertEquals(Status.Code.ABORTED, e.getStatus().getCode());
             assertTrue(e.getStatus().getDescription().startsWith("DeleteVolume is in progress on volume v1"), e.getStatus().getDescription());
-            inFlight.acquire("DeleteVolume", "volume v2").close();
-        }
+            assertEquals("other", inFlight.call("DeleteVolume", List.of("volume v2"), () -> "other"));
+            return null;
+        });
+        assertFalse(ran.get());
         assertFalse(inFlight.busy("volume v1"));
-        inFlight.acquire("DeleteVolume", "volume v1").close();
+        assertFalse(inFlight.busy("volume v2"));
     }
 
     @Test
     void acquisitionIsAllOrNothing() {
-        try (var lease = inFlight.acquire("CreateVolume", "volume name b")) {
-            assertThrows(StatusRuntimeException.class, () -> inFlight.acquire("CreateSnapshot", "volume name a", "volume name b"));
+        inFlight.call("CreateVolume", List.of("volume name b"), () -> {
+            assertThrows(StatusRuntimeException.class,
+                    () -> inFlight.call("CreateSnapshot", List.of("volume name a", "volume name b"), () -> null));
             assertFalse(inFlight.busy("volume name a"), "the key taken before the busy one was not given back");
-        }
+            return null;
+        });
     }
 
     @Test
-    void closingTwiceReleasesOnceAndRepeatedKeysAreOneKey() {
-        var lease = inFlight.acquire("CreateSnapshot", "volume v1", "volume v1");
-        lease.close();
-        var next = inFlight.acquire("DeleteVolume", "volume v1");
-        lease.close(); // must not release the key the next operation holds
-        assertTrue(inFlight.busy("volume v1"));
-        next.close();
+    void keysAreReleasedWhenTheBodyThrowsAndRepeatedKeysAreOneKey() {
+        assertThrows(IllegalStateException.class, () -> inFlight.call("CreateSnapshot", List.of("volume v1", "volume v1"), () -> {
+            assertTrue(inFlight.busy("volume v1"));
+            throw new IllegalStateException("backend failed");
+        }));
         assertFalse(inFlight.busy("volume v1"));
     }
 }

@@ -80,7 +80,7 @@ class CsiServerTest {
         }
         assertTrue(Files.exists(socket));
         try (CsiServer server = CsiServer.start("unix:" + socket, services())) {
-            callThrough(socket);
+            callThrough(server.socket());
         }
     }
 
