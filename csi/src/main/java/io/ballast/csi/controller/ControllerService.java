@@ -83,7 +83,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         this(backend, new InFlight());
     }
 
-    /** With a given in-flight set, shared with other services that mutate volumes (the Node service does not). */
+    /** With a given in-flight set: share one between services that mutate the same volumes and names. */
     public ControllerService(ClusterBackend backend, InFlight inFlight) {
         this.backend = Objects.requireNonNull(backend);
         this.inFlight = Objects.requireNonNull(inFlight);
