@@ -42,10 +42,13 @@ public interface ClusterBackend {
     Optional<VolumeRecord> volumeByName(String name);
 
     /**
-     * Places and creates a volume (its replica group on {@code spec.replicas()} distinct nodes
+     * Places and creates a volume (its replica group on {@code spec.replicas()} distinct up nodes
      * honouring the topology requirement) and, for a content source, fills it with the source's
-     * data before returning. ALREADY_EXISTS when the name is taken (the caller checks compatibility
-     * with {@link #volumeByName} first); NOT_FOUND for a missing source; NO_SPACE when placement fails.
+     * data before returning. Every replica is on a node satisfying one requisite segment (a node
+     * satisfies a segment when it carries all its labels, {@link io.ballast.csi.Topologies#matches});
+     * nodes satisfying an earlier preferred segment are chosen first when they have room.
+     * ALREADY_EXISTS when the name is taken (the caller checks compatibility with
+     * {@link #volumeByName} first); NOT_FOUND for a missing source; NO_SPACE when placement fails.
      */
     VolumeRecord createVolume(VolumeSpec spec);
 
