@@ -112,13 +112,13 @@ public final class CatalogClusterBackend implements ClusterBackend {
      */
     @Override
     public VolumeRecord createVolume(VolumeSpec spec) {
-        String id = VolumeIds.volumeId(spec.name());
         ClusterView view = view();
+        Optional<CatalogVolume> existing = view.volumeByName(spec.name());
+        String id = existing.map(CatalogVolume::getId).orElseGet(() -> VolumeIds.newVolumeId(spec.name()));
         CatalogVolume wanted = CatalogVolume.newBuilder().setId(id).setName(spec.name()).setSizeBytes(spec.sizeBytes())
                 .setReplicas(spec.replicas()).putAllParameters(spec.parameters())
                 .setSourceSnapshotId(nz(spec.sourceSnapshotId())).setSourceVolumeId(nz(spec.sourceVolumeId()))
                 .setCreateMillis(clock.getAsLong()).build();
-        Optional<CatalogVolume> existing = view.volumeByName(spec.name());
         CatalogVolume v;
         if (existing.isPresent() && existing.get().getState() == CatalogVolumeState.CATALOG_VOLUME_CREATING) {
             // An interrupted creation: resume with the recorded placement (the catalog refuses other parameters).

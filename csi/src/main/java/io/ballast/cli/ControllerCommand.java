@@ -1,0 +1,87 @@
+package io.ballast.cli;
+
+import io.ballast.controller.ControllerRuntime;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code ballast controller}: the CSI Identity + Controller services over the cluster catalog. */
+@Command(name = "controller",
+        mixinStandardHelpOptions = true,
+        versionProvider = BallastVersion.class,
+        description = {
+            "Run the CSI controller: Identity and Controller services on a unix socket, backed by the cluster catalog,",
+            "and the repair loop that re-places the replicas of nodes that stay down.",
+            "",
+            "Example:",
+            "  ballast controller --cluster-id prod --catalog n1=10.0.0.1:7101,n2=10.0.0.2:7101,n3=10.0.0.3:7101 \\",
+            "      --csi-endpoint unix:///csi/csi.sock"})
+public final class ControllerCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--cluster-id", required = true, paramLabel = "ID",
+            description = "The cluster whose catalog to use (the nodes' --cluster-id).")
+    String clusterId;
+
+    @Mixin
+    CatalogOptions catalog = new CatalogOptions();
+
+    @Option(names = "--csi-endpoint", required = true, paramLabel = "unix:///PATH",
+            description = "Unix socket to serve CSI on, as the sidecars expect (e.g. unix:///csi/csi.sock).")
+    String csiEndpoint;
+
+    @Option(names = "--down-after", defaultValue = "30s", paramLabel = "DURATION",
+            description = "A node whose heartbeat is older is reported down (volume condition abnormal). Default: ${DEFAULT-VALUE}.")
+    String downAfter;
+
+    @Option(names = "--repair-after", defaultValue = "5m", paramLabel = "DURATION",
+            description = "Replicas of a node down this long are re-placed on other nodes and rebuilt. Default: ${DEFAULT-VALUE}.")
+    String repairAfter;
+
+    @Option(names = "--repair-interval", defaultValue = "10s", paramLabel = "DURATION",
+            description = "How often the repair loop looks at the catalog. Default: ${DEFAULT-VALUE}.")
+    String repairInterval;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> members = catalog.members(spec);
+        if (members.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--catalog is required: the catalog members' ids and raft addresses");
+        }
+        Duration down = duration("--down-after", downAfter);
+        Duration repair = duration("--repair-after", repairAfter);
+        Duration every = duration("--repair-interval", repairInterval);
+        if (repair.compareTo(down) < 0) {
+            throw new ParameterException(spec.commandLine(), "--repair-after (" + repairAfter
+                    + ") must not be shorter than --down-after (" + downAfter + ")");
+        }
+        ControllerRuntime runtime = ControllerRuntime.start(new ControllerRuntime.Config(clusterId, members, csiEndpoint,
+                down, repair, every));
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            runtime.close();
+            stopped.countDown();
+        }, "shutdown"));
+        spec.commandLine().getOut().println("ballast controller ready: cluster " + clusterId + ", catalog " + members.keySet()
+                + ", csi " + runtime.socket());
+        spec.commandLine().getOut().flush();
+        stopped.await();
+        return 0;
+    }
+
+    private Duration duration(String option, String text) {
+        try {
+            return Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), option + " '" + text + "': " + e.getMessage());
+        }
+    }
+}

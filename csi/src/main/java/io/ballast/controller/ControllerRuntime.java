@@ -1,0 +1,63 @@
+package io.ballast.controller;
+
+import io.ballast.cli.BallastVersion;
+import io.ballast.csi.controller.ControllerService;
+import io.ballast.csi.identity.IdentityService;
+import io.ballast.csi.server.CsiServer;
+import io.ballast.replication.catalog.CatalogClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The composition root of {@code ballast controller}: catalog clients, the catalog-backed CSI
+ * backend, the repair loop, and the CSI server (Identity + Controller) on a unix socket.
+ * {@link #close()} stops them in reverse order.
+ *
+ * @see io.ballast.cli.ControllerCommand
+ */
+public final class ControllerRuntime implements AutoCloseable {
+    private final CatalogClient catalog;
+    private final CatalogClient probe;
+    private final NodeAdminClients admins;
+    private final CatalogClusterBackend backend;
+    private final RepairLoop repair;
+    private final CsiServer server;
+
+    /** What a controller needs: the catalog, the CSI endpoint, and when nodes count as down or lost. */
+    public record Config(String clusterId, Map<String, String> catalogMembers, String csiEndpoint,
+            Duration downAfter, Duration repairAfter, Duration repairInterval) {}
+
+    private ControllerRuntime(Config c) {
+        catalog = new CatalogClient(c.clusterId(), c.catalogMembers(), Duration.ofSeconds(20));
+        probe = new CatalogClient(c.clusterId(), c.catalogMembers(), Duration.ofMillis(500));
+        admins = new NodeAdminClients();
+        backend = new CatalogClusterBackend(catalog, probe, admins, c.downAfter(), System::currentTimeMillis);
+        repair = new RepairLoop(backend::view, catalog, admins, c.repairAfter(), c.repairInterval());
+        server = CsiServer.start(c.csiEndpoint(), List.of(
+                new IdentityService(BallastVersion.version(), backend::ready, true), new ControllerService(backend)));
+        repair.start();
+    }
+
+    public static ControllerRuntime start(Config config) {
+        return new ControllerRuntime(config);
+    }
+
+    public Path socket() {
+        return server.socket();
+    }
+
+    public CatalogClusterBackend backend() {
+        return backend;
+    }
+
+    @Override
+    public void close() {
+        repair.close();
+        server.close();
+        admins.close();
+        catalog.close();
+        probe.close();
+    }
+}
