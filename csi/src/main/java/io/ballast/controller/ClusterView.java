@@ -91,6 +91,11 @@ final class ClusterView {
             if (!up(n)) {
                 problems.add("replica on node " + n + " unreachable (no heartbeat for "
                         + silentSeconds(n) + " s)");
+            } else {
+                String degraded = nodes.get(n).getDegradedReplicasMap().get(v.getId());
+                if (degraded != null) {
+                    problems.add("replica on node " + n + " " + degraded);
+                }
             }
         }
         if (v.getPlacementCount() < v.getReplicas()) {

@@ -27,16 +27,22 @@ public final class CatalogAgent implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogAgent.class);
     public static final Duration INTERVAL = Duration.ofSeconds(2);
 
+    /** Deleted volumes are looked for every this many heartbeats. */
+    private static final int CLEANUP_EVERY = 5;
+
     private final CatalogClient catalog;
+    private final ReplicatedVolumes volumes;
     private final CatalogNode.Builder record;
     private final Path dataDir;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("catalog-heartbeat").factory());
     private volatile boolean failing;
+    private long beats;
 
-    public CatalogAgent(CatalogClient catalog, String nodeId, String adminAddress, String raftAddress,
+    public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
             Map<String, String> labels, Path dataDir) {
         this.catalog = catalog;
+        this.volumes = volumes;
         this.dataDir = dataDir;
         this.record = CatalogNode.newBuilder().setNodeId(nodeId).setAdminAddress(adminAddress)
                 .setRaftAddress(raftAddress).putAllLabels(labels);
@@ -49,9 +55,23 @@ public final class CatalogAgent implements AutoCloseable {
     private void beat() {
         try {
             var store = Files.getFileStore(dataDir);
-            CatalogNode n = record.clone().setCapacityBytes(store.getTotalSpace())
-                    .setFreeBytes(store.getUsableSpace()).setHeartbeatMillis(System.currentTimeMillis()).build();
+            CatalogNode.Builder n = record.clone().setCapacityBytes(store.getTotalSpace())
+                    .setFreeBytes(store.getUsableSpace()).setHeartbeatMillis(System.currentTimeMillis());
+            for (String name : volumes.names()) {
+                n.addReplicas(name);
+                try {
+                    var integrity = volumes.status(name).integrity();
+                    if (!integrity.healthy()) {
+                        n.putDegradedReplicas(name, integrity.condition());
+                    }
+                } catch (BallastException e) {
+                    // removed meanwhile
+                }
+            }
             catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
+            if (beats++ % CLEANUP_EVERY == 0) {
+                deleteReplicasOfDeletedVolumes(n.getReplicasList());
+            }
             if (failing) {
                 LOG.info("catalog heartbeat of {} goes through again", n.getNodeId());
                 failing = false;
@@ -63,6 +83,25 @@ public final class CatalogAgent implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             LOG.error("catalog heartbeat: unexpected error (retrying)", e);
+        }
+    }
+
+    /**
+     * Deletes the local replicas of volumes the catalog lists as deleted: this node was down (or
+     * unreachable) when the controller deleted them. Ids are never reused, so this cannot hit a
+     * newer volume of the same name.
+     */
+    private void deleteReplicasOfDeletedVolumes(java.util.List<String> local) {
+        var deleted = new java.util.HashSet<>(catalog.read().getDeletedVolumeIdsList());
+        for (String name : local) {
+            if (deleted.contains(name)) {
+                try {
+                    volumes.deleteLocalReplica(name);
+                    LOG.info("deleted the replica of {}: the volume was deleted while this node was away", name);
+                } catch (BallastException e) {
+                    LOG.warn("replica of deleted volume {} stays: {}", name, e.getMessage());
+                }
+            }
         }
     }
 

@@ -182,7 +182,7 @@ public final class NodeRuntime implements AutoCloseable {
         }
         CatalogAgent agent = new CatalogAgent(
                 new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL),
-                directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
+                replicated, directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
                 replicated.raft().config().address(), config.labels(), config.dataDir());
         agent.start();
         return agent;

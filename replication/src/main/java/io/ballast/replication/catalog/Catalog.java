@@ -28,10 +28,13 @@ public final class Catalog {
     private final Map<String, CatalogNode> nodes = new TreeMap<>();
     private final Map<String, CatalogVolume> volumes = new TreeMap<>();
     private final Map<String, CatalogSnapshot> snapshots = new TreeMap<>();
+    /** Deleted volume ids, oldest first, at most {@link #MAX_TOMBSTONES}. */
+    private final java.util.LinkedHashSet<String> deleted = new java.util.LinkedHashSet<>();
+    static final int MAX_TOMBSTONES = 1024;
 
     public synchronized CatalogState state() {
         return CatalogState.newBuilder().addAllNodes(nodes.values()).addAllVolumes(volumes.values())
-                .addAllSnapshots(snapshots.values()).build();
+                .addAllSnapshots(snapshots.values()).addAllDeletedVolumeIds(deleted).build();
     }
 
     /** Replaces every record (a snapshot being loaded). */
@@ -39,6 +42,8 @@ public final class Catalog {
         nodes.clear();
         volumes.clear();
         snapshots.clear();
+        deleted.clear();
+        deleted.addAll(state.getDeletedVolumeIdsList());
         state.getNodesList().forEach(n -> nodes.put(n.getNodeId(), n));
         state.getVolumesList().forEach(v -> volumes.put(v.getId(), v));
         state.getSnapshotsList().forEach(s -> snapshots.put(s.getId(), s));
@@ -147,6 +152,10 @@ public final class Catalog {
             }
         }
         volumes.remove(id);
+        deleted.add(id);
+        if (deleted.size() > MAX_TOMBSTONES) {
+            deleted.remove(deleted.iterator().next());
+        }
         return CatalogReply.newBuilder().setVolume(v).setExisted(true).build();
     }
 

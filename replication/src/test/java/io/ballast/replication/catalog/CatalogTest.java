@@ -98,6 +98,21 @@ class CatalogTest {
         ok(CatalogCommand.newBuilder().setUnpublish(Unpublish.newBuilder().setVolumeId("v1")).build());
         assertTrue(ok(CatalogCommand.newBuilder().setDeleteVolume("v1").build()).getExisted());
         assertFalse(ok(CatalogCommand.newBuilder().setDeleteVolume("v1").build()).getExisted());
+        assertEquals(List.of("v1"), catalog.state().getDeletedVolumeIdsList()); // nodes that were away delete their copy
+    }
+
+    @Test
+    void tombstonesOfDeletedVolumesAreBounded() {
+        for (int i = 0; i < Catalog.MAX_TOMBSTONES + 5; i++) {
+            ok(create(vol("v" + i, 4096)));
+            ok(CatalogCommand.newBuilder().setDeleteVolume("v" + i).build());
+        }
+        var ids = catalog.state().getDeletedVolumeIdsList();
+        assertEquals(Catalog.MAX_TOMBSTONES, ids.size());
+        assertEquals("v5", ids.get(0));
+        Catalog copy = new Catalog();
+        copy.restore(catalog.state());
+        assertEquals(catalog.state(), copy.state());
     }
 
     @Test
