@@ -77,9 +77,15 @@ final class ClusterView {
         return state.getSnapshotsList().stream().filter(s -> s.getId().equals(id)).findFirst();
     }
 
+    /**
+     * The node for the CSI layer; its free bytes are what placement may still use (thick
+     * accounting, see {@link #candidates}), so GetCapacity and placement agree.
+     */
     NodeRecord record(CatalogNode n) {
+        long available = candidates().stream().filter(c -> c.nodeId().equals(n.getNodeId()))
+                .mapToLong(Placement.Candidate::availableBytes).findFirst().orElse(0);
         return new NodeRecord(n.getNodeId(), n.getAdminAddress(), n.getRaftAddress(), n.getLabelsMap(),
-                n.getCapacityBytes(), n.getFreeBytes(), up(n.getNodeId()), n.getHeartbeatMillis());
+                n.getCapacityBytes(), available, up(n.getNodeId()), n.getHeartbeatMillis());
     }
 
     VolumeRecord record(CatalogVolume v) {
