@@ -15,9 +15,11 @@ import io.ballast.proto.v1.Publish;
 import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.SetVolumeSize;
 import io.ballast.proto.v1.SetVolumeState;
+import io.ballast.proto.v1.SnapshotSource;
 import io.ballast.proto.v1.Unpublish;
 import io.ballast.replication.catalog.CatalogClient;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -45,6 +47,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
     private final NodeAdminClients nodes;
     private final Duration downAfter;
     private final LongSupplier clock;
+    private final SnapshotOps snapshotOps;
 
     /**
      * @param catalog commands and reads (long retry budget)
@@ -58,6 +61,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
         this.nodes = nodes;
         this.downAfter = downAfter;
         this.clock = clock;
+        this.snapshotOps = new SnapshotOps(catalog, nodes, this::view, clock);
     }
 
     ClusterView view() {
@@ -128,9 +132,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
         } else if (existing.isPresent()) {
             throw taken(existing.get());
         } else {
-            Set<String> favoured = sourceNodes(view, spec);
-            List<String> placement = Placement.choose(view.candidates(), spec.replicas(), spec.sizeBytes(),
-                    spec.requisite(), spec.preferred(), Set.of(), favoured);
+            List<String> placement = place(view, spec, id);
             v = catalog.submit(CatalogCommand.newBuilder().setCreateVolume(wanted.toBuilder().addAllPlacement(placement))
                     .build()).getVolume();
             if (v.getState() != CatalogVolumeState.CATALOG_VOLUME_CREATING) {
@@ -139,9 +141,12 @@ public final class CatalogClusterBackend implements ClusterBackend {
             LOG.info("volume {} ({}): {} bytes, {} replicas placed on {}", id, spec.name(), spec.sizeBytes(),
                     spec.replicas(), placement);
         }
-        createReplicas(view, v);
+        createReplicas(view, v, cloneSource(spec, id));
         catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder().setVolumeId(id)
                 .setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
+        if (spec.sourceVolumeId() != null) {
+            snapshotOps.delete(cloneSource(spec, id).getId()); // the temporary snapshot of a volume clone
+        }
         return view().volume(id).map(x -> view().record(x)).orElseThrow(() -> new BallastException(ErrorCode.UNAVAILABLE,
                 "volume " + id + " was deleted while it was being created"));
     }
@@ -151,30 +156,55 @@ public final class CatalogClusterBackend implements ClusterBackend {
                 + v.getId() + ", " + v.getSizeBytes() + " bytes, " + v.getReplicas() + " replicas)");
     }
 
-    /** Nodes holding the content source's data: a clone is driven from one of them. */
-    private static Set<String> sourceNodes(ClusterView view, VolumeSpec spec) {
-        String sourceVolume = spec.sourceVolumeId();
-        if (spec.sourceSnapshotId() != null) {
-            sourceVolume = view.snapshot(spec.sourceSnapshotId()).map(CatalogSnapshot::getSourceVolumeId)
-                    .orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND, "source snapshot "
-                            + spec.sourceSnapshotId() + " does not exist"));
+    /**
+     * Distinct up nodes with room in the requested topology. A clone's first node is its seed: a
+     * node holding a complete copy of the source snapshot, which fills the new volume.
+     */
+    private List<String> place(ClusterView view, VolumeSpec spec, String id) {
+        CatalogSnapshot source = cloneSource(spec, id);
+        if (source == null) {
+            return Placement.choose(view.candidates(), spec.replicas(), spec.sizeBytes(), spec.requisite(),
+                    spec.preferred(), Set.of(), Set.of());
         }
-        if (sourceVolume == null) {
-            return Set.of();
-        }
-        String sv = sourceVolume;
-        return new HashSet<>(view.volume(sv).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
-                "source volume " + sv + " does not exist")).getPlacementList());
+        view = view(); // the source snapshot may have been taken just now
+        String seed = snapshotOps.seed(view, source.getId());
+        List<Placement.Candidate> seedOnly = view.candidates().stream().filter(c -> c.nodeId().equals(seed)).toList();
+        Placement.choose(seedOnly, 1, spec.sizeBytes(), spec.requisite(), List.of(), Set.of(), Set.of()); // fits?
+        Set<String> sourceNodes = new HashSet<>(view.volume(source.getSourceVolumeId()).orElseThrow().getPlacementList());
+        List<String> placement = new ArrayList<>(List.of(seed));
+        placement.addAll(Placement.choose(view.candidates(), spec.replicas() - 1, spec.sizeBytes(), spec.requisite(),
+                spec.preferred(), Set.of(seed), sourceNodes));
+        return placement;
     }
 
-    private void createReplicas(ClusterView view, CatalogVolume v) {
+    /**
+     * The snapshot a new volume is filled from: its source snapshot, or for a volume clone a
+     * snapshot taken for it (named after the new volume, so a retry finds the same one); null
+     * for an empty volume.
+     */
+    private CatalogSnapshot cloneSource(VolumeSpec spec, String id) {
+        if (spec.sourceSnapshotId() != null) {
+            return view().snapshot(spec.sourceSnapshotId()).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
+                    "source snapshot " + spec.sourceSnapshotId() + " does not exist"));
+        }
+        if (spec.sourceVolumeId() != null) {
+            String sid = snapshotOps.create(spec.sourceVolumeId(), "clone-source-of-" + id).id();
+            return view().snapshot(sid).orElseThrow();
+        }
+        return null;
+    }
+
+    private void createReplicas(ClusterView view, CatalogVolume v, CatalogSnapshot source) {
         CreateVolumeRequest.Builder req = CreateVolumeRequest.newBuilder().setName(v.getId())
                 .setSizeBytes(v.getSizeBytes()).setReplicas(v.getReplicas());
         for (String n : v.getPlacementList()) {
             CatalogNode node = upNode(view, n, "create volume " + v.getId());
             req.addPeers(Peer.newBuilder().setNodeId(n).setRaftAddress(node.getRaftAddress()));
         }
-        String driver = v.getPlacement(0);
+        if (source != null) {
+            req.setSource(SnapshotSource.newBuilder().setVolume(source.getSourceVolumeId()).setSnapshotId(source.getId()));
+        }
+        String driver = v.getPlacement(0); // a clone's seed
         CatalogNode d = upNode(view, driver, "create volume " + v.getId());
         nodes.call(d.getAdminAddress(), CREATE_DEADLINE, "create volume " + v.getId() + " on " + driver,
                 s -> s.createVolume(req.build()));
@@ -281,12 +311,12 @@ public final class CatalogClusterBackend implements ClusterBackend {
 
     @Override
     public SnapshotRecord createSnapshot(String sourceVolumeId, String name) {
-        throw new BallastException(ErrorCode.INTERNAL, "snapshots: pending merge");
+        return snapshotOps.create(sourceVolumeId, name);
     }
 
     @Override
     public void deleteSnapshot(String snapshotId) {
-        throw new BallastException(ErrorCode.INTERNAL, "snapshots: pending merge");
+        snapshotOps.delete(snapshotId);
     }
 
     private static String nz(String s) {
