@@ -4,13 +4,18 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.nbd.MapNbdExports;
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.replication.CloneFill;
+import io.ballast.replication.CloneOrigin;
+import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.GroupStatus;
+import io.ballast.replication.SnapshotStatus;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.ReplicatedBlockVolume;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,12 +40,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private final Map<String, ReplicatedBlockVolume> attached = new ConcurrentHashMap<>();
     private final Map<String, Long> epochs = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final CloneFiller cloner;
 
     public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket) {
         this.raft = raft;
         this.directory = directory;
         this.exports = exports;
         this.nbdSocket = nbdSocket;
+        this.cloner = new CloneFiller(raft);
     }
 
     public String nodeId() {
@@ -55,6 +62,11 @@ public final class ReplicatedVolumes implements AutoCloseable {
     public boolean create(String name, long sizeBytes, Map<String, String> peers) {
         synchronized (lock(name)) {
             if (raft.groups().contains(name)) {
+                var origin = raft.snapshots().origin(name);
+                if (origin.isPresent()) {
+                    throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume " + name + " exists as a clone of "
+                            + origin.get().source() + "; a plain volume of that name was asked for");
+                }
                 long existing = directory.volumeNames().contains(name) ? sizeOf(name) : -1;
                 if (existing >= 0 && existing != sizeBytes) {
                     throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume " + name + " exists with "
@@ -66,6 +78,59 @@ public final class ReplicatedVolumes implements AutoCloseable {
             raft.createReplicaGroup(name, sizeBytes, new LinkedHashMap<>(members));
             return true;
         }
+    }
+
+    /**
+     * Creates the volume as a clone of snapshot {@code snapshotId} of {@code sourceVolume} and fills
+     * it (see {@link CloneFiller}). Returns false for a clone of the same source that is already
+     * filled. Everything is checked before anything is created.
+     */
+    public boolean createClone(String name, long sizeBytes, Map<String, String> peers, String sourceVolume, String snapshotId) {
+        synchronized (lock(name)) {
+            Map<String, String> members = peers.isEmpty() ? Map.of(raft.nodeId(), raft.config().address()) : peers;
+            return cloner.create(name, sizeBytes, new LinkedHashMap<>(members), sourceVolume, snapshotId,
+                    () -> openWithFreshEpoch(name));
+        }
+    }
+
+    /** Fill progress of a clone filled (or being filled) on this node, or null. */
+    public CloneFill.Progress fillProgress(String name) {
+        return cloner.progress(name);
+    }
+
+    /** The volume's clone origin (source and whether the fill finished), if it is a clone. */
+    public Optional<CloneOrigin> origin(String name) {
+        return raft.snapshots().origin(name);
+    }
+
+    /**
+     * Deletes the volume on every replica (data, snapshots, groups). Idempotent: no replica here is
+     * success. FAILED_PRECONDITION while attached on this node or while it has snapshots.
+     */
+    public void delete(String name) {
+        synchronized (lock(name)) {
+            if (!hosts(name)) {
+                return;
+            }
+            if (attached.containsKey(name)) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name
+                        + " is attached on this node (" + raft.nodeId() + "); detach it first");
+            }
+            List<String> snaps = raft.snapshots().list(name).stream().filter(SnapshotStatus::registered)
+                    .map(SnapshotStatus::id).toList();
+            if (!snaps.isEmpty()) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name + " has snapshots "
+                        + snaps + "; delete them first");
+            }
+            raft.deleteVolume(name);
+            cloner.forget(name);
+            LOG.info("volume {} deleted", name);
+        }
+    }
+
+    /** Snapshots of this node's volumes (create, delete, list). */
+    public GroupSnapshots snapshots() {
+        return raft.snapshots();
     }
 
     private long sizeOf(String name) {
