@@ -32,6 +32,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -145,6 +146,41 @@ class SnapshotCloneIT {
                 + "(%d MiB of data through 3 replicas) in %d ms = %d MiB/s%n", SIZE >> 20, DATA >> 20, copyTimes,
                 DATA >> 20, fillMs, (DATA >> 20) * 1000 / Math.max(1, fillMs));
 
+        assertCode(Status.Code.FAILED_PRECONDITION, () -> admin(0).deleteVolume(DeleteVolumeRequest.newBuilder().setName("clone").build()));
+        admin(0).detachVolume(DetachVolumeRequest.newBuilder().setName("clone").build());
+
+        // A fill cut by kill -9 of the filling node: the progress was visible, the clone is not
+        // FILLED after the restart, and repeating the create fills it.
+        CompletableFuture<CreateVolumeResponse> cut = CompletableFuture.supplyAsync(() ->
+                admin(0).withDeadlineAfter(10, TimeUnit.MINUTES).createVolume(cloneRequest("clone2", SIZE, "src", "s1", 0, 1, 2)));
+        Volume.Builder seen = Volume.newBuilder();
+        await(() -> {
+            try {
+                Volume v = admin(0).getVolume(GetVolumeRequest.newBuilder().setName("clone2").build()).getVolume();
+                seen.mergeFrom(v);
+                return v.getClone().getBytesDone() > 0 && v.getClone().getBytesDone() < v.getClone().getBytesTotal();
+            } catch (StatusRuntimeException e) {
+                return false; // the group is not created yet
+            }
+        }, "fill progress visible on n1");
+        cluster.node(0).kill9();
+        assertThrows(Exception.class, () -> cut.get(60, TimeUnit.SECONDS));
+        cluster.node(0).start();
+        Volume interrupted = admin(1).getVolume(GetVolumeRequest.newBuilder().setName("clone2").build()).getVolume();
+        assertFalse(interrupted.getClone().getFilled(), "a cut fill is not FILLED: " + interrupted.getClone());
+        awaitReady(0, "src", "s1");
+        CreateVolumeResponse retried = admin(0).withDeadlineAfter(10, TimeUnit.MINUTES).createVolume(
+                cloneRequest("clone2", SIZE, "src", "s1", 0, 1, 2));
+        assertTrue(retried.getCreated(), "the interrupted fill was redone");
+        assertTrue(retried.getVolume().getClone().getFilled());
+        String clone2Uri = cluster.cli(0, "attach", "--name", "clone2").assertSuccess().stdout().trim();
+        Path clone2Read = dir.resolve("clone2-read.img");
+        ExternalTool.run(300, "nbdcopy", clone2Uri, clone2Read.toString()).assertSuccess();
+        assertEquals(shaA, sha256(clone2Read), "the redone clone holds pattern A");
+        admin(0).detachVolume(DetachVolumeRequest.newBuilder().setName("clone2").build());
+        System.out.printf("snapshot-clone: fill cut by kill -9 at %d of %d MiB, redone on retry%n",
+                seen.getClone().getBytesDone() >> 20, seen.getClone().getBytesTotal() >> 20);
+
         // Deletes: the source is refused while it has a snapshot; the snapshot then the volumes go.
         assertCode(Status.Code.FAILED_PRECONDITION, () -> admin(1).deleteVolume(DeleteVolumeRequest.newBuilder().setName("src").build()));
         admin(1).deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume("src").setSnapshotId("s1").build());
@@ -155,14 +191,14 @@ class SnapshotCloneIT {
                     .getSnapshotsCount() == 0, "s1 gone from n" + (i + 1));
             assertFalse(Files.exists(cluster.node(i).dataDir().resolve("snapshots/src/s1")));
         }
-        assertCode(Status.Code.FAILED_PRECONDITION, () -> admin(0).deleteVolume(DeleteVolumeRequest.newBuilder().setName("clone").build()));
-        admin(0).detachVolume(DetachVolumeRequest.newBuilder().setName("clone").build());
-        cluster.cli(0, "delete", "--name", "clone").assertSuccess();
-        cluster.cli(0, "delete", "--name", "clone").assertSuccess(); // idempotent
-        for (int i = 0; i < 3; i++) {
-            int n = i;
-            await(() -> notFound(n, "clone"), "clone gone from n" + (i + 1));
-            assertFalse(Files.exists(cluster.node(i).dataDir().resolve("volumes/clone")));
+        for (String c : List.of("clone", "clone2")) {
+            cluster.cli(0, "delete", "--name", c).assertSuccess();
+            cluster.cli(0, "delete", "--name", c).assertSuccess(); // idempotent
+            for (int i = 0; i < 3; i++) {
+                int n = i;
+                await(() -> notFound(n, c), c + " gone from n" + (i + 1));
+                assertFalse(Files.exists(cluster.node(i).dataDir().resolve("volumes/" + c)));
+            }
         }
     }
 
