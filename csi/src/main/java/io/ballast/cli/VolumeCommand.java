@@ -4,7 +4,6 @@ import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
 import io.ballast.proto.v1.CreateVolumeResponse;
-import io.ballast.proto.v1.DeleteVolumeRequest;
 import io.ballast.proto.v1.DetachVolumeRequest;
 import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.ListVolumesRequest;
@@ -39,7 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
             VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
             ReplicaCommands.AddReplica.class, ReplicaCommands.RemoveReplica.class,
-            VolumeCommand.Scrub.class, SnapshotCommands.class, VolumeCommand.Delete.class})
+            VolumeCommand.Scrub.class, SnapshotCommands.class})
 public final class VolumeCommand {
 
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -142,23 +141,6 @@ public final class VolumeCommand {
             return parent.withAdmin(spec, fromSnapshot == null ? 60 : SnapshotCommands.CREATE_DEADLINE_SECONDS, (stub, out) -> {
                 CreateVolumeResponse resp = stub.createVolume(req.build());
                 out.println((resp.getCreated() ? "created " : "exists ") + name);
-            });
-        }
-    }
-
-    @Command(name = "delete", mixinStandardHelpOptions = true, description = {
-        "Delete the volume on every replica (ask a node that holds one). Refused while it is attached on that node or",
-        "has snapshots. Deleting an absent volume succeeds."})
-    static final class Delete implements Callable<Integer> {
-        @ParentCommand VolumeCommand parent;
-        @Spec CommandSpec spec;
-        @Option(names = "--name", required = true, description = "Volume name.") String name;
-
-        @Override
-        public Integer call() {
-            return parent.withAdmin(spec, (stub, out) -> {
-                stub.deleteVolume(DeleteVolumeRequest.newBuilder().setName(name).build());
-                out.println("deleted " + name);
             });
         }
     }

@@ -8,7 +8,6 @@ import io.ballast.replication.CloneFill;
 import io.ballast.replication.CloneOrigin;
 import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.GroupStatus;
-import io.ballast.replication.SnapshotStatus;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.ReplicatedBlockVolume;
 import java.nio.file.Path;
@@ -101,31 +100,6 @@ public final class ReplicatedVolumes implements AutoCloseable {
     /** The volume's clone origin (source and whether the fill finished), if it is a clone. */
     public Optional<CloneOrigin> origin(String name) {
         return raft.snapshots().origin(name);
-    }
-
-    /**
-     * Deletes the volume on every replica (data, snapshots, groups). Idempotent: no replica here is
-     * success. FAILED_PRECONDITION while attached on this node or while it has snapshots.
-     */
-    public void delete(String name) {
-        synchronized (lock(name)) {
-            if (!hosts(name)) {
-                return;
-            }
-            if (attached.containsKey(name)) {
-                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name
-                        + " is attached on this node (" + raft.nodeId() + "); detach it first");
-            }
-            List<String> snaps = raft.snapshots().list(name).stream().filter(SnapshotStatus::registered)
-                    .map(SnapshotStatus::id).toList();
-            if (!snaps.isEmpty()) {
-                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name + " has snapshots "
-                        + snaps + "; delete them first");
-            }
-            raft.deleteVolume(name);
-            cloner.forget(name);
-            LOG.info("volume {} deleted", name);
-        }
     }
 
     /** Snapshots of this node's volumes (create, delete, list). */
@@ -236,6 +210,26 @@ public final class ReplicatedVolumes implements AutoCloseable {
                         + nodeId + ", whose replica serves its reads; detach it (or attach elsewhere) first");
             }
             return raft.removeReplica(name, nodeId, address);
+        }
+    }
+
+    /**
+     * Deletes this node's replica of the volume (its Raft member and block store) without changing
+     * the group's membership: the catalog's controller deletes a volume by calling this on every
+     * replica's node. Absent = success. FAILED_PRECONDITION while the volume is attached here.
+     */
+    public void deleteLocalReplica(String name) {
+        synchronized (lock(name)) {
+            if (attached.containsKey(name)) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name
+                        + " is attached on this node; detach it first");
+            }
+            if (!raft.groups().contains(name)) {
+                return;
+            }
+            raft.removeGroup(name);
+            cloner.forget(name); // the replica's snapshots go with it (NodeDirectory.deleteVolume)
+            LOG.info("volume {}: replica on this node deleted", name);
         }
     }
 

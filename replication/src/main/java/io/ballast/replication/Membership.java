@@ -238,45 +238,6 @@ final class Membership {
         }
     }
 
-    /**
-     * Deletes the volume: removes its group (and with it the replica, its snapshots and its Raft
-     * directory, see {@code VolumeStateMachine#notifyGroupRemove}) on every member, this node
-     * ({@code self}) last so a retry after a partial failure still finds the members here. A member
-     * that no longer hosts the group counts as done (idempotent). UNAVAILABLE when a member does not
-     * answer: the others are deleted, and a retry finishes the job.
-     */
-    void deleteEverywhere(RaftServer.Division d, String volume, String self) {
-        Map<String, String> current = members(d, volume);
-        RaftGroup group = RaftGroup.valueOf(d.getGroup().getGroupId(), peers(current));
-        List<String> others = new ArrayList<>(current.keySet());
-        others.remove(self);
-        BallastException failure = null;
-        for (String nodeId : others) {
-            try {
-                removeOrAbsent(group, nodeId);
-            } catch (BallastException e) {
-                failure = unreachable(e, nodeId, group);
-            }
-        }
-        if (failure != null) {
-            throw failure; // this node keeps its replica: a retry needs the member list from it
-        }
-        if (current.containsKey(self)) {
-            removeOrAbsent(group, self);
-        }
-    }
-
-    private void removeOrAbsent(RaftGroup group, String nodeId) {
-        try {
-            removeGroupOn(group, nodeId);
-            LOG.info("group {} removed on {}", group.getGroupId(), nodeId);
-        } catch (RuntimeException e) {
-            if (!isGroupMismatch(e)) {
-                throw e instanceof BallastException be ? be : RatisErrors.map(e, "remove group on " + nodeId);
-            }
-        }
-    }
-
     /** Adds the group on {@code nodeId}; false when that server already hosted it. */
     private boolean addGroupOn(RaftGroup group, String nodeId, String volume) {
         try (RaftClient client = clients.apply(group)) {

@@ -20,7 +20,7 @@ class RaftNodePropertiesTest {
     void defaultsAndJvmPropertyOverrides() {
         try (NodeDirectory dir = NodeDirectory.openOrFormat(tmp.resolve("n"), "c", "n1")) {
             ReplicationConfig c = ReplicationConfig.defaults("n1", "127.0.0.1", 0);
-            RaftProperties p = RaftServerProperties.of(c, dir);
+            RaftProperties p = RaftNode.serverProperties(c, dir);
             assertEquals(SizeInBytes.valueOf(c.segmentSizeMax()), RaftServerConfigKeys.Log.segmentSizeMax(p));
             assertFalse(RaftServerConfigKeys.Log.logMetadataEnabled(p), "no METADATA entry per commit");
             assertFalse(RaftServerConfigKeys.Log.unsafeFlushEnabled(p), "the log is fsynced before an entry counts");
@@ -28,7 +28,7 @@ class RaftNodePropertiesTest {
             System.setProperty("raft.server.log.segment.size.max", "64MB");
             try {
                 assertEquals(SizeInBytes.valueOf("64MB"),
-                        RaftServerConfigKeys.Log.segmentSizeMax(RaftServerProperties.of(c, dir)), "-D override applied last");
+                        RaftServerConfigKeys.Log.segmentSizeMax(RaftNode.serverProperties(c, dir)), "-D override applied last");
             } finally {
                 System.clearProperty("raft.server.log.segment.size.max");
             }

@@ -181,10 +181,10 @@ class SnapshotCloneIT {
         System.out.printf("snapshot-clone: fill cut by kill -9 at %d of %d MiB, redone on retry%n",
                 seen.getClone().getBytesDone() >> 20, seen.getClone().getBytesTotal() >> 20);
 
-        // Deletes: the source is refused while it has a snapshot; the snapshot then the volumes go.
-        assertCode(Status.Code.FAILED_PRECONDITION, () -> admin(1).deleteVolume(DeleteVolumeRequest.newBuilder().setName("src").build()));
+        // Deletes: the snapshot on every replica, then the clones' replicas node by node (as the
+        // controller does: DeleteVolume deletes the replica on the node asked).
         admin(1).deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume("src").setSnapshotId("s1").build());
-        admin(2).deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume("src").setSnapshotId("s1").build());
+        admin(2).deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume("src").setSnapshotId("s1").build()); // idempotent
         for (int i = 0; i < 3; i++) {
             int n = i;
             await(() -> admin(n).listSnapshots(ListSnapshotsRequest.newBuilder().setVolume("src").build())
@@ -192,14 +192,19 @@ class SnapshotCloneIT {
             assertFalse(Files.exists(cluster.node(i).dataDir().resolve("snapshots/src/s1")));
         }
         for (String c : List.of("clone", "clone2")) {
-            cluster.cli(0, "delete", "--name", c).assertSuccess();
-            cluster.cli(0, "delete", "--name", c).assertSuccess(); // idempotent
             for (int i = 0; i < 3; i++) {
-                int n = i;
-                await(() -> notFound(n, c), c + " gone from n" + (i + 1));
+                admin(i).deleteVolume(DeleteVolumeRequest.newBuilder().setName(c).build());
+                admin(i).deleteVolume(DeleteVolumeRequest.newBuilder().setName(c).build()); // idempotent
+                assertTrue(notFound(i, c), c + " gone from n" + (i + 1));
                 assertFalse(Files.exists(cluster.node(i).dataDir().resolve("volumes/" + c)));
             }
         }
+        // A replica's snapshots go with it.
+        admin(0).createSnapshot(snapshot("src", "s2"));
+        awaitReady(2, "src", "s2");
+        admin(2).deleteVolume(DeleteVolumeRequest.newBuilder().setName("src").build());
+        assertFalse(Files.exists(cluster.node(2).dataDir().resolve("snapshots/src")), "n3's copy of s2 went with its replica");
+        assertTrue(awaitReady(0, "src", "s2").getReady(), "the other replicas keep theirs");
     }
 
     @Test

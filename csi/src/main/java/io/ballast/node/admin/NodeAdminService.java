@@ -145,7 +145,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> out) {
         call("DeleteVolume", request.getName(), out, () -> {
             checkName(request.getName());
-            volumes.delete(request.getName());
+            volumes.deleteLocalReplica(request.getName());
             return DeleteVolumeResponse.getDefaultInstance();
         });
     }
