@@ -116,8 +116,4 @@ final class CloneFiller {
     CloneFill.Progress progress(String name) {
         return progress.get(name);
     }
-
-    void forget(String name) {
-        progress.remove(name);
-    }
 }

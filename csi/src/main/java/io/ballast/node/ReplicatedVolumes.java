@@ -228,7 +228,6 @@ public final class ReplicatedVolumes implements AutoCloseable {
                 return;
             }
             raft.removeGroup(name);
-            cloner.forget(name); // the replica's snapshots go with it (NodeDirectory.deleteVolume)
             LOG.info("volume {}: replica on this node deleted", name);
         }
     }
