@@ -38,7 +38,7 @@ import picocli.CommandLine.Model.CommandSpec;
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
             VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
             ReplicaCommands.AddReplica.class, ReplicaCommands.RemoveReplica.class,
-            VolumeCommand.Scrub.class})
+            VolumeCommand.Scrub.class, SnapshotCommands.class})
 public final class VolumeCommand {
 
     @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
@@ -85,6 +85,11 @@ public final class VolumeCommand {
                     r.getRebuildBytesTotal() == 0 ? "" : "  rebuild=" + ByteSize.format(r.getRebuildBytesDone())
                             + "/" + ByteSize.format(r.getRebuildBytesTotal()));
         }
+        if (v.hasClone()) {
+            out.printf("  clone of %s@%s  %s%n", v.getClone().getSource().getVolume(), v.getClone().getSource().getSnapshotId(),
+                    v.getClone().getFilled() ? "filled" : "fill " + ByteSize.format(v.getClone().getBytesDone()) + "/"
+                            + ByteSize.format(v.getClone().getBytesTotal()) + " (not finished: repeat the create)");
+        }
         if (v.hasIntegrity()) {
             ReplicaIntegrity i = v.getIntegrity();
             out.printf("  integrity: %s  corrupt=%d repaired=%d unrepairable=%d  scrub=%s%n", i.getCondition(),
@@ -102,7 +107,11 @@ public final class VolumeCommand {
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = {
         "Create a volume's replica group on the given nodes (default: one replica on the --admin node).",
-        "Example: ballast volume create --name vol1 --size 4G --replica n1=127.0.0.1:7101 --replica n2=127.0.0.1:7102 --replica n3=127.0.0.1:7103"})
+        "With --from-snapshot, the volume is a clone holding the snapshot's data: the --admin node must be one of the",
+        "replicas and hold a ready copy of the snapshot ('ballast volume snapshot list'); the command returns once the",
+        "data is copied (progress: 'ballast volume status'). Repeat it to finish a clone whose copy was interrupted.",
+        "Example: ballast volume create --name vol1 --size 4G --replica n1=127.0.0.1:7101 --replica n2=127.0.0.1:7102 --replica n3=127.0.0.1:7103",
+        "Example: ballast volume create --name vol2 --size 4G --from-snapshot vol1@before-upgrade --replica n1=127.0.0.1:7101 ..."})
     static final class Create implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
@@ -110,6 +119,9 @@ public final class VolumeCommand {
         @Option(names = "--size", required = true, description = "Size, e.g. 4G.") String size;
         @Option(names = "--replica", paramLabel = "NODE=HOST:PORT", description = "A replica: node id and its raft address. Repeatable.")
         List<String> replicas = new ArrayList<>();
+        @Option(names = "--from-snapshot", paramLabel = "VOLUME@SNAPSHOT",
+                description = "Create the volume as a clone of this snapshot (size at least the snapshot's).")
+        String fromSnapshot;
 
         @Override
         public Integer call() {
@@ -123,7 +135,10 @@ public final class VolumeCommand {
             for (String r : replicas) {
                 req.addPeers(ReplicaCommands.parse(spec, r, true));
             }
-            return parent.withAdmin(spec, (stub, out) -> {
+            if (fromSnapshot != null) {
+                req.setSource(SnapshotCommands.parseSource(spec, fromSnapshot));
+            }
+            return parent.withAdmin(spec, fromSnapshot == null ? 60 : SnapshotCommands.CREATE_DEADLINE_SECONDS, (stub, out) -> {
                 CreateVolumeResponse resp = stub.createVolume(req.build());
                 out.println((resp.getCreated() ? "created " : "exists ") + name);
             });

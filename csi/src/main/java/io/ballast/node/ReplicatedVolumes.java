@@ -4,6 +4,9 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.nbd.MapNbdExports;
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.replication.CloneFill;
+import io.ballast.replication.CloneOrigin;
+import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.GroupStatus;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.ReplicatedBlockVolume;
@@ -11,6 +14,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,12 +39,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private final Map<String, ReplicatedBlockVolume> attached = new ConcurrentHashMap<>();
     private final Map<String, Long> epochs = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    private final CloneFiller cloner;
 
     public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket) {
         this.raft = raft;
         this.directory = directory;
         this.exports = exports;
         this.nbdSocket = nbdSocket;
+        this.cloner = new CloneFiller(raft);
     }
 
     public String nodeId() {
@@ -59,6 +65,11 @@ public final class ReplicatedVolumes implements AutoCloseable {
     public boolean create(String name, long sizeBytes, Map<String, String> peers) {
         synchronized (lock(name)) {
             if (raft.groups().contains(name)) {
+                var origin = raft.snapshots().origin(name);
+                if (origin.isPresent()) {
+                    throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume " + name + " exists as a clone of "
+                            + origin.get().source() + "; a plain volume of that name was asked for");
+                }
                 long existing = directory.volumeNames().contains(name) ? sizeOf(name) : -1;
                 if (existing >= 0 && existing != sizeBytes) {
                     throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume " + name + " exists with "
@@ -70,6 +81,34 @@ public final class ReplicatedVolumes implements AutoCloseable {
             raft.createReplicaGroup(name, sizeBytes, new LinkedHashMap<>(members));
             return true;
         }
+    }
+
+    /**
+     * Creates the volume as a clone of snapshot {@code snapshotId} of {@code sourceVolume} and fills
+     * it (see {@link CloneFiller}). Returns false for a clone of the same source that is already
+     * filled. Everything is checked before anything is created.
+     */
+    public boolean createClone(String name, long sizeBytes, Map<String, String> peers, String sourceVolume, String snapshotId) {
+        synchronized (lock(name)) {
+            Map<String, String> members = peers.isEmpty() ? Map.of(raft.nodeId(), raft.config().address()) : peers;
+            return cloner.create(name, sizeBytes, new LinkedHashMap<>(members), sourceVolume, snapshotId,
+                    () -> openWithFreshEpoch(name));
+        }
+    }
+
+    /** Fill progress of a clone filled (or being filled) on this node, or null. */
+    public CloneFill.Progress fillProgress(String name) {
+        return cloner.progress(name);
+    }
+
+    /** The volume's clone origin (source and whether the fill finished), if it is a clone. */
+    public Optional<CloneOrigin> origin(String name) {
+        return raft.snapshots().origin(name);
+    }
+
+    /** Snapshots of this node's volumes (create, delete, list). */
+    public GroupSnapshots snapshots() {
+        return raft.snapshots();
     }
 
     private long sizeOf(String name) {

@@ -22,7 +22,7 @@ class AdminProtoTest {
     assertEquals(
         List.of("GetNodeInfo", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
             "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership", "AddReplica",
-            "RemoveReplica", "ScrubVolume"),
+            "RemoveReplica", "ScrubVolume", "CreateSnapshot", "DeleteSnapshot", "ListSnapshots"),
         AdminProto.getDescriptor().findServiceByName("NodeAdmin").getMethods().stream()
             .map(MethodDescriptor::getName).toList());
   }

@@ -63,6 +63,7 @@ public final class RaftNode implements AutoCloseable {
     private final ExecutorService io;
     private final ExecutorService background;
     private final RaftServer server;
+    private final GroupSnapshots snapshots = new GroupSnapshots(this);
 
     private RaftNode(ReplicationConfig config, NodeDirectory node) throws IOException {
         this.config = config;
@@ -208,6 +209,16 @@ public final class RaftNode implements AutoCloseable {
         return newClient(group, clientProperties);
     }
 
+    /** A client that waits up to {@link #MEMBERSHIP_TIMEOUT} per request (snapshot entries copy a whole volume). */
+    RaftClient newSlowClient(RaftGroup group) {
+        return newClient(group, slowClientProperties);
+    }
+
+    /** Snapshots of this node's volumes and clone origins. */
+    public GroupSnapshots snapshots() {
+        return snapshots;
+    }
+
     private RaftClient newClient(RaftGroup group, RaftProperties properties) {
         return RaftClient.newBuilder()
                 .setProperties(properties)
@@ -229,6 +240,15 @@ public final class RaftNode implements AutoCloseable {
      * already host the group are skipped, and an existing replica is kept.
      */
     public void createReplicaGroup(String volume, long sizeBytes, Map<String, String> peers) {
+        createReplicaGroup(volume, sizeBytes, peers, null);
+    }
+
+    /**
+     * {@link #createReplicaGroup(String, long, Map)} of a volume that will be filled from
+     * {@code source} ("volume@snapshot", null for none): the source is recorded with the volume
+     * (CREATE_CLONE), so the fill can be checked and redone ({@link GroupSnapshots#markFilled}).
+     */
+    public void createReplicaGroup(String volume, long sizeBytes, Map<String, String> peers, String source) {
         if (!NodeDirectory.VOLUME_NAME.matcher(volume).matches()) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "bad volume name '" + volume + "'");
         }
@@ -245,7 +265,8 @@ public final class RaftNode implements AutoCloseable {
                 }
             }
             RaftClientReply r = client.io().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(
-                    VolumeLogLayout.create(volume, sizeBytes))));
+                    source == null ? VolumeLogLayout.create(volume, sizeBytes)
+                            : VolumeLogLayout.createClone(volume, sizeBytes, source))));
             BallastException e = RatisErrors.of(r, "create volume " + volume);
             if (e != null) {
                 throw e;
@@ -466,7 +487,7 @@ public final class RaftNode implements AutoCloseable {
         return (VolumeStateMachine) division(volume).getStateMachine();
     }
 
-    private RaftServer.Division division(String volume) {
+    RaftServer.Division division(String volume) {
         try {
             return server.getDivision(groupIdOf(volume));
         } catch (IOException e) {

@@ -166,7 +166,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         try {
             checkOpen();
-            VolumeStateMachine.checkRange(new Op(OP_READ, (byte) 0, offset, dst.remaining(), null), size());
+            BlockOps.checkRange(new Op(OP_READ, (byte) 0, offset, dst.remaining(), null), size());
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }
@@ -223,7 +223,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private CompletableFuture<Void> submit(Op op) {
         try {
             checkOpen();
-            VolumeStateMachine.checkRange(op, size());
+            BlockOps.checkRange(op, size());
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }

@@ -56,7 +56,15 @@ final class SnapshotCopier {
         this.progress = progress;
     }
 
-    VolumeLogLayout.Info copy(VolumeStateMachine target) throws IOException {
+    /**
+     * The copy's outcome: the leader's state when it began (T0: the copy holds at least that; the
+     * log is replayed from there) and the leader's applied index once every chunk was read (the
+     * fence: no block copied is newer than it, so once this replica has applied past it, its store
+     * is exactly its applied state again; snapshots at or below it cannot be taken here).
+     */
+    record Copied(VolumeLogLayout.Info start, long fence) {}
+
+    Copied copy(VolumeStateMachine target) throws IOException {
         RaftClientReply infoReply = client.io().sendStaleRead(message(VolumeLogLayout.queryInfo()), 0, source);
         VolumeLogLayout.Info info = VolumeLogLayout.Info.decode(content(infoReply));
         LocalBlockStore store = target.openStore(info.name(), info.size());
@@ -90,7 +98,9 @@ final class SnapshotCopier {
             throw RatisErrors.map(failure.get(), "rebuild from " + source);
         }
         store.checkpoint();
-        return info;
+        VolumeLogLayout.Info end = VolumeLogLayout.Info.decode(content(
+                client.io().sendStaleRead(message(VolumeLogLayout.queryInfo()), 0, source)));
+        return new Copied(info, end.index());
     }
 
     /** Writes one chunk: an empty reply means the source holds zeroes there (keep the replica as sparse). */

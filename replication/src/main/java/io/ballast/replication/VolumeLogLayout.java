@@ -33,6 +33,10 @@ import java.util.zip.CRC32C;
  *
  *  CREATE body: size (8) + volume name (UTF-8, rest of body).   count = 0
  *  ATTACH body: empty; epoch = the new writer epoch.             count = 0
+ *  SNAPSHOT body: created (ms epoch, 8) + snapshot id (UTF-8, rest of body)
+ *  DELETE_SNAPSHOT body: snapshot id (UTF-8)
+ *  CREATE_CLONE body: size (8) + name length (2) + volume name + source "volume@snapshot" (rest)
+ *  FILLED body: source "volume@snapshot" (the clone's fill from it is complete)
  *  QUERY_INFO: empty.  QUERY_READ: one record (type READ) without data; flags bit1 (SPARSE):
  *  an all-zero range is answered with an empty reply.
  * </pre>
@@ -41,7 +45,7 @@ import java.util.zip.CRC32C;
  * carries up to 65535 records (group commit). The CRC makes a damaged entry detectable: it is
  * refused in {@code startTransaction} and, should it reach apply, ignored on every replica alike.
  *
- * <p>Apply replies: {@code count (2)} then one status byte per record (or one for CREATE/ATTACH).
+ * <p>Apply replies: {@code count (2)} then one status byte per record (or one for the other kinds).
  */
 final class VolumeLogLayout {
     static final int MAGIC = 0x42414C56; // "BALV"
@@ -53,6 +57,10 @@ final class VolumeLogLayout {
     static final byte KIND_CREATE = 1;
     static final byte KIND_ATTACH = 2;
     static final byte KIND_OPS = 3;
+    static final byte KIND_SNAPSHOT = 4;
+    static final byte KIND_DELETE_SNAPSHOT = 5;
+    static final byte KIND_CREATE_CLONE = 6;
+    static final byte KIND_FILLED = 7;
     static final byte KIND_QUERY_INFO = 10;
     static final byte KIND_QUERY_READ = 11;
 
@@ -71,6 +79,8 @@ final class VolumeLogLayout {
     static final byte ST_INVALID = 3;
     static final byte ST_PRECONDITION = 4;
     static final byte ST_CORRUPT_ENTRY = 5;
+    /** SNAPSHOT: the id was taken by an earlier entry; this one changed nothing. */
+    static final byte ST_EXISTS = 6;
 
     private VolumeLogLayout() {}
 
@@ -81,14 +91,48 @@ final class VolumeLogLayout {
         }
     }
 
-    /** A decoded entry. {@code name}/{@code size} only for CREATE. */
-    record Entry(byte kind, long epoch, List<Op> ops, String name, long size) {}
+    /**
+     * A decoded entry. {@code name}: the volume (CREATE, CREATE_CLONE) or snapshot id (SNAPSHOT,
+     * DELETE_SNAPSHOT); {@code size}: the volume size, or the snapshot's creation time;
+     * {@code source}: "volume@snapshot" (CREATE_CLONE, FILLED), else null.
+     */
+    record Entry(byte kind, long epoch, List<Op> ops, String name, long size, String source) {
+        Entry(byte kind, long epoch, List<Op> ops, String name, long size) {
+            this(kind, epoch, ops, name, size, null);
+        }
+    }
 
     static ByteBuffer create(String name, long size) {
         byte[] n = name.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = begin(KIND_CREATE, 0, 0, 8 + n.length);
         b.putLong(size).put(n);
         return finish(b);
+    }
+
+    /** CREATE of a volume to be filled from {@code source} ("volume@snapshot"). */
+    static ByteBuffer createClone(String name, long size, String source) {
+        byte[] n = name.getBytes(StandardCharsets.UTF_8);
+        byte[] src = source.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = begin(KIND_CREATE_CLONE, 0, 0, 10 + n.length + src.length);
+        b.putLong(size).putShort((short) n.length).put(n).put(src);
+        return finish(b);
+    }
+
+    static ByteBuffer snapshot(String id, long createdMillis) {
+        byte[] n = id.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = begin(KIND_SNAPSHOT, 0, 0, 8 + n.length);
+        b.putLong(createdMillis).put(n);
+        return finish(b);
+    }
+
+    static ByteBuffer deleteSnapshot(String id) {
+        byte[] n = id.getBytes(StandardCharsets.UTF_8);
+        return finish(begin(KIND_DELETE_SNAPSHOT, 0, 0, n.length).put(n));
+    }
+
+    static ByteBuffer filled(String source) {
+        byte[] n = source.getBytes(StandardCharsets.UTF_8);
+        return finish(begin(KIND_FILLED, 0, 0, n.length).put(n));
     }
 
     static ByteBuffer attach(long epoch) {
@@ -182,6 +226,32 @@ final class VolumeLogLayout {
                 body.get(n);
                 return new Entry(kind, epoch, List.of(), new String(n, StandardCharsets.UTF_8), size);
             }
+            case KIND_SNAPSHOT -> {
+                if (bodyLen < 9) {
+                    throw invalid("SNAPSHOT body too short");
+                }
+                long created = body.getLong();
+                return new Entry(kind, epoch, List.of(), utf8(body), created);
+            }
+            case KIND_DELETE_SNAPSHOT -> {
+                return new Entry(kind, epoch, List.of(), utf8(body), 0);
+            }
+            case KIND_FILLED -> {
+                return new Entry(kind, epoch, List.of(), null, 0, utf8(body));
+            }
+            case KIND_CREATE_CLONE -> {
+                if (bodyLen < 10) {
+                    throw invalid("CREATE_CLONE body too short");
+                }
+                long size = body.getLong();
+                int nameLen = Short.toUnsignedInt(body.getShort());
+                if (nameLen > body.remaining()) {
+                    throw invalid("CREATE_CLONE name length " + nameLen + " exceeds the entry");
+                }
+                String name = utf8(body.slice(body.position(), nameLen));
+                body.position(body.position() + nameLen);
+                return new Entry(kind, epoch, List.of(), name, size, utf8(body));
+            }
             case KIND_ATTACH, KIND_QUERY_INFO -> {
                 return new Entry(kind, epoch, List.of(), null, 0);
             }
@@ -221,6 +291,12 @@ final class VolumeLogLayout {
         }
     }
 
+    private static String utf8(ByteBuffer b) {
+        byte[] n = new byte[b.remaining()];
+        b.get(n);
+        return new String(n, StandardCharsets.UTF_8);
+    }
+
     static ByteBuffer reply(byte[] statuses) {
         return ByteBuffer.allocate(2 + statuses.length).putShort((short) statuses.length).put(statuses).flip();
     }
@@ -232,12 +308,16 @@ final class VolumeLogLayout {
         return s;
     }
 
-    /** Applied state a rebuilding follower copies from: volume, size, (term, index), epoch. */
-    record Info(String name, long size, long term, long index, long epoch) {
+    /**
+     * Applied state a rebuilding follower copies from: volume, size, (term, index), epoch, and the
+     * group's snapshot registry ({@link SnapshotRegistry} bytes; empty from a node that has none).
+     * size (8) term (8) index (8) epoch (8) nameLen (2) name, registry (rest).
+     */
+    record Info(String name, long size, long term, long index, long epoch, ByteBuffer registry) {
         ByteBuffer encode() {
             byte[] n = name.getBytes(StandardCharsets.UTF_8);
-            return ByteBuffer.allocate(32 + n.length).putLong(size).putLong(term).putLong(index).putLong(epoch)
-                    .put(n).flip();
+            return ByteBuffer.allocate(34 + n.length + registry.remaining()).putLong(size).putLong(term).putLong(index)
+                    .putLong(epoch).putShort((short) n.length).put(n).put(registry.duplicate()).flip();
         }
 
         static Info decode(ByteBuffer b) {
@@ -245,9 +325,9 @@ final class VolumeLogLayout {
             long term = b.getLong();
             long index = b.getLong();
             long epoch = b.getLong();
-            byte[] n = new byte[b.remaining()];
+            byte[] n = new byte[Short.toUnsignedInt(b.getShort())];
             b.get(n);
-            return new Info(new String(n, StandardCharsets.UTF_8), size, term, index, epoch);
+            return new Info(new String(n, StandardCharsets.UTF_8), size, term, index, epoch, b.slice());
         }
     }
 

@@ -51,6 +51,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
  *   {@link #notifyInstallSnapshotFromLeader} runs {@link SnapshotCopier}: a block copy from the
  *   leader through read-only queries, 1 MiB at a time.
+ *   <li><b>Volume snapshots</b> (SNAPSHOT / DELETE_SNAPSHOT entries, clone origin): replica-local
+ *   copies taken at apply time, see {@link ReplicaSnapshots} for why they are exact; after applying a
+ *   SNAPSHOT a Raft snapshot is recorded at its index so a restart never replays it over a later
+ *   state ({@link #applySnapshotEntry}).
  *   <li><b>Repair</b> of blocks failing their checksum, on reads and scrubs: {@link BlockRepairer}
  *   copies them from a peer; applies hold {@link #repairGuard} so a copy never overwrites a newer
  *   applied write.
@@ -61,8 +65,7 @@ import org.slf4j.LoggerFactory;
  */
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
-    static final int MAX_READ = 4 << 20;
-    private static final ByteBuffer ZEROES = ByteBuffer.allocate(MAX_READ).asReadOnlyBuffer();
+    static final int MAX_READ = ReplicaQueries.MAX_READ;
 
     private final NodeDirectory node;
     private final Function<RaftGroup, RaftClient> clients;
@@ -86,6 +89,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     final ReentrantReadWriteLock repairGuard = new ReentrantReadWriteLock();
     final BlockRepairer repairer = new BlockRepairer(this);
     final ReplicaScrub scrub;
+    final ReplicaSnapshots snapshots;
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
 
@@ -94,6 +98,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         this.clients = clients;
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
+        this.snapshots = new ReplicaSnapshots(node);
     }
 
     @Override
@@ -101,6 +106,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         super.initialize(server, groupId, raftStorage);
         getLifeCycle().startAndTransition(() -> {
             storage.init(raftStorage);
+            snapshots.init(raftStorage.getStorageDir().getStateMachineDir().toPath());
             for (String name : node.volumeNames()) {
                 if (RaftNode.groupIdOf(name).equals(groupId)) {
                     openStore(name, 0);
@@ -165,6 +171,10 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     String volumeName() {
         return volumeName;
+    }
+
+    NodeDirectory node() {
+        return node;
     }
 
     long epoch() {
@@ -241,7 +251,10 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     private void validate(Entry e) {
         switch (e.kind()) {
-            case KIND_CREATE -> {
+            case KIND_CREATE, KIND_CREATE_CLONE -> {
+                if (e.kind() == KIND_CREATE_CLONE) {
+                    ReplicaSnapshots.checkSource(e.source());
+                }
                 if (!RaftNode.groupIdOf(e.name()).equals(getGroupId())) {
                     throw new BallastException(ErrorCode.INVALID_ARGUMENT, "volume " + e.name() + " is not group " + getGroupId());
                 }
@@ -270,29 +283,16 @@ final class VolumeStateMachine extends BaseStateMachine {
                 }
                 long size = store().size();
                 for (Op op : e.ops()) {
-                    checkRange(op, size);
+                    BlockOps.checkRange(op, size);
                 }
             }
+            case KIND_SNAPSHOT -> {
+                store(); // FAILED_PRECONDITION before the volume's CREATE applied here
+                snapshots.checkNew(volumeName, e.name());
+            }
+            case KIND_DELETE_SNAPSHOT -> io.ballast.engine.store.VolumeSnapshots.checkId(e.name());
+            case KIND_FILLED -> snapshots.checkFilled(volumeName, e.source());
             default -> throw new BallastException(ErrorCode.INVALID_ARGUMENT, "entry kind " + e.kind() + " is not a transaction");
-        }
-    }
-
-    static void checkRange(Op op, long size) {
-        if (op.type() == OP_RESIZE) {
-            if (op.offset() <= 0 || op.offset() % LocalBlockStore.BLOCK_SIZE != 0 || op.offset() > LocalBlockStore.MAX_SIZE) {
-                throw new BallastException(ErrorCode.OUT_OF_RANGE, "bad volume size " + op.offset());
-            }
-            if (op.offset() < size) {
-                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "shrinking " + size + " to " + op.offset() + " is refused");
-            }
-            return;
-        }
-        if (op.length() < 0) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "negative length " + op.length());
-        }
-        if (op.offset() < 0 || op.offset() > size || op.length() > size - op.offset()) {
-            throw new BallastException(ErrorCode.OUT_OF_RANGE,
-                    "range [" + op.offset() + ", +" + op.length() + ") outside volume of " + size + " bytes");
         }
     }
 
@@ -305,7 +305,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
         guard.lock();
         try {
-            statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getIndex());
+            statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -313,7 +313,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(statuses))));
     }
 
-    private byte[] apply(ByteBuffer data, long index) {
+    private byte[] apply(ByteBuffer data, long term, long index) {
         Entry e;
         try {
             e = decode(data);
@@ -322,12 +322,24 @@ final class VolumeStateMachine extends BaseStateMachine {
             return new byte[] {ST_CORRUPT_ENTRY};
         }
         switch (e.kind()) {
-            case KIND_CREATE -> {
+            case KIND_CREATE, KIND_CREATE_CLONE -> {
                 LocalBlockStore s = openStore(e.name(), e.size());
                 if (s.size() < e.size()) {
                     s.resize(e.size());
                 }
+                if (e.kind() == KIND_CREATE_CLONE) {
+                    snapshots.applyCloneOrigin(e.source());
+                }
                 return new byte[] {ST_OK};
+            }
+            case KIND_SNAPSHOT -> {
+                return new byte[] {applySnapshotEntry(e, term, index)};
+            }
+            case KIND_DELETE_SNAPSHOT -> {
+                return new byte[] {snapshots.applyDelete(volumeName, e.name(), index)};
+            }
+            case KIND_FILLED -> {
+                return new byte[] {snapshots.applyFilled(e.source())};
             }
             case KIND_ATTACH -> {
                 synchronized (applyLock) {
@@ -347,7 +359,7 @@ final class VolumeStateMachine extends BaseStateMachine {
                 }
                 LocalBlockStore s = store();
                 for (int i = 0; i < st.length; i++) {
-                    st[i] = applyOp(s, e.ops().get(i));
+                    st[i] = BlockOps.apply(s, e.ops().get(i));
                 }
                 return st;
             }
@@ -357,63 +369,38 @@ final class VolumeStateMachine extends BaseStateMachine {
         }
     }
 
-    private static byte applyOp(LocalBlockStore s, Op op) {
-        try {
-            switch (op.type()) {
-                // Over bad edges: a partial write into a block that rotted on this replica must still
-                // apply (every replica alike); the block stays bad until a read or scrub repairs it.
-                case OP_WRITE -> s.writeOverBadEdges(op.offset(), op.data());
-                case OP_TRIM -> s.trim(op.offset(), op.length());
-                case OP_ZEROES -> s.writeZeroesOverBadEdges(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
-                case OP_RESIZE -> {
-                    if (op.offset() > s.size()) { // a replayed resize to a size already reached is a no-op
-                        s.resize(op.offset());
-                    } else if (op.offset() < s.size()) {
-                        return ST_PRECONDITION;
-                    }
-                }
-                default -> {
-                    return ST_INVALID;
-                }
+    /**
+     * SNAPSHOT at {@code index}: the local copy (see {@link ReplicaSnapshots}), then a Raft snapshot
+     * recorded at this index (store checkpointed + snapshot file), so that a restart replays only
+     * entries after it: replaying the SNAPSHOT itself over a store that already holds later writes
+     * (all a restart from an older Raft snapshot would have) could not produce the state at index.
+     */
+    private byte applySnapshotEntry(Entry e, long term, long index) {
+        LocalBlockStore s = store();
+        byte status = snapshots.applySnapshot(s, e.name(), e.size(), index);
+        if (status == ST_OK) {
+            s.checkpoint();
+            try {
+                storage.write(new SnapshotFile(TermIndex.valueOf(term, index), epoch, volumeName));
+            } catch (IOException ex) {
+                throw new BallastException(ErrorCode.IO_ERROR, "record the Raft snapshot at " + index + ": " + ex, ex);
             }
-            return ST_OK;
-        } catch (BallastException ex) {
-            // Refusals the store makes before touching anything are the same on every replica.
-            return switch (ex.code()) {
-                case OUT_OF_RANGE -> ST_OUT_OF_RANGE;
-                case INVALID_ARGUMENT -> ST_INVALID;
-                case FAILED_PRECONDITION -> ST_PRECONDITION;
-                default -> throw ex; // local disk trouble: not deterministic, stop this replica
-            };
         }
+        return status;
     }
 
     // ---- queries (rebuild source) --------------------------------------------------------
 
     @Override
     public CompletableFuture<Message> query(Message request) {
-        try {
-            Entry e = decode(request.getContent().asReadOnlyByteBuffer());
-            ByteBuffer out;
-            if (e.kind() == KIND_QUERY_INFO) {
-                synchronized (applyLock) {
-                    TermIndex t = getLastAppliedTermIndex();
-                    out = new Info(volumeName, store().size(), t.getTerm(), t.getIndex(), epoch).encode();
-                }
-            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
-                Op op = e.ops().get(0);
-                out = ByteBuffer.allocate((int) op.length());
-                store().read(op.offset(), out);
-                out.flip();
-                if ((op.flags() & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
-                    out = ByteBuffer.allocate(0); // zeroes need not cross the network (most of a new volume)
-                }
-            } else {
-                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
-            }
-            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
-        } catch (BallastException e) {
-            return CompletableFuture.failedFuture(RatisErrors.refusal(e));
+        return ReplicaQueries.answer(this, request);
+    }
+
+    /** The applied (term, index) with the size, epoch and snapshot registry at that point, as one record. */
+    Info currentInfo() {
+        synchronized (applyLock) {
+            TermIndex t = getLastAppliedTermIndex();
+            return new Info(volumeName, store().size(), t.getTerm(), t.getIndex(), epoch, snapshots.encodeRegistry());
         }
     }
 
@@ -448,7 +435,9 @@ final class VolumeStateMachine extends BaseStateMachine {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
                 try (RaftClient client = clients.apply(group)) {
-                    Info info = new SnapshotCopier(client, leader, rebuild).copy(this);
+                    SnapshotCopier.Copied copied = new SnapshotCopier(client, leader, rebuild).copy(this);
+                    Info info = copied.start();
+                    snapshots.adoptFromLeader(info.name(), info.registry(), copied.fence());
                     synchronized (applyLock) {
                         epoch = info.epoch();
                     }

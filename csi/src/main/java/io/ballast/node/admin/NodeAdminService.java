@@ -6,7 +6,17 @@ import io.ballast.engine.store.NodeIdentity;
 import io.ballast.node.ReplicatedVolumes;
 import io.ballast.proto.v1.AddReplicaRequest;
 import io.ballast.proto.v1.AddReplicaResponse;
+import com.google.protobuf.Timestamp;
 import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.CloneStatus;
+import io.ballast.proto.v1.CreateSnapshotRequest;
+import io.ballast.proto.v1.CreateSnapshotResponse;
+import io.ballast.proto.v1.DeleteSnapshotRequest;
+import io.ballast.proto.v1.DeleteSnapshotResponse;
+import io.ballast.proto.v1.ListSnapshotsRequest;
+import io.ballast.proto.v1.ListSnapshotsResponse;
+import io.ballast.proto.v1.Snapshot;
+import io.ballast.proto.v1.SnapshotSource;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
 import io.ballast.proto.v1.CreateVolumeResponse;
@@ -35,7 +45,10 @@ import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.TransferLeadershipResponse;
 import io.ballast.proto.v1.Volume;
 import io.ballast.proto.v1.VolumeState;
+import io.ballast.replication.CloneFill;
+import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.GroupStatus;
+import io.ballast.replication.SnapshotStatus;
 import io.ballast.replication.IntegrityStatus;
 import io.ballast.replication.ReplicatedBlockVolume;
 import io.grpc.stub.StreamObserver;
@@ -115,7 +128,15 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             if (peers.size() > 5) {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "at most 5 replicas, got " + peers.size());
             }
-            boolean created = volumes.create(request.getName(), size, peers);
+            boolean created;
+            if (request.hasSource()) {
+                SnapshotSource src = request.getSource();
+                checkName(src.getVolume());
+                checkSnapshotId(src.getSnapshotId());
+                created = volumes.createClone(request.getName(), size, peers, src.getVolume(), src.getSnapshotId());
+            } else {
+                created = volumes.create(request.getName(), size, peers);
+            }
             return CreateVolumeResponse.newBuilder().setCreated(created).setVolume(describe(request.getName())).build();
         });
     }
@@ -247,6 +268,50 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         });
     }
 
+    @Override
+    public void createSnapshot(CreateSnapshotRequest request, StreamObserver<CreateSnapshotResponse> out) {
+        call("CreateSnapshot", request.getVolume() + "@" + request.getSnapshotId(), out, () -> {
+            checkName(request.getVolume());
+            checkSnapshotId(request.getSnapshotId());
+            GroupSnapshots.Created c = volumes.snapshots().create(request.getVolume(), request.getSnapshotId());
+            return CreateSnapshotResponse.newBuilder().setCreated(c.created()).setSnapshot(snapshot(c.snapshot())).build();
+        });
+    }
+
+    @Override
+    public void deleteSnapshot(DeleteSnapshotRequest request, StreamObserver<DeleteSnapshotResponse> out) {
+        call("DeleteSnapshot", request.getVolume() + "@" + request.getSnapshotId(), out, () -> {
+            checkName(request.getVolume());
+            checkSnapshotId(request.getSnapshotId());
+            volumes.snapshots().delete(request.getVolume(), request.getSnapshotId());
+            return DeleteSnapshotResponse.getDefaultInstance();
+        });
+    }
+
+    @Override
+    public void listSnapshots(ListSnapshotsRequest request, StreamObserver<ListSnapshotsResponse> out) {
+        call("ListSnapshots", request.getVolume(), out, () -> {
+            checkName(request.getVolume());
+            ListSnapshotsResponse.Builder b = ListSnapshotsResponse.newBuilder();
+            volumes.snapshots().list(request.getVolume()).forEach(s -> b.addSnapshots(snapshot(s)));
+            return b.build();
+        });
+    }
+
+    private Snapshot snapshot(SnapshotStatus s) {
+        return Snapshot.newBuilder().setId(s.id()).setVolume(s.volume()).setSizeBytes(s.sizeBytes())
+                .setCreateTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(s.createdMillis(), 1000))
+                        .setNanos((int) Math.floorMod(s.createdMillis(), 1000) * 1_000_000)).setReady(s.complete())
+                .setNodeId(volumes.nodeId()).setLogIndex(Math.max(0, s.logIndex())).setNote(s.note()).build();
+    }
+
+    private static void checkSnapshotId(String id) {
+        if (!NAME.matcher(id).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT,
+                    "snapshot id '" + id + "' must match " + NAME.pattern());
+        }
+    }
+
     private Volume describe(String name) {
         GroupStatus s = volumes.status(name);
         ReplicatedBlockVolume attached = volumes.attachedVolume(name);
@@ -264,6 +329,16 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
                         .setRebuildBytesDone(s.rebuildBytesDone()).setRebuildBytesTotal(s.rebuildBytesTotal()))
                 .setReplicas(s.members().size());
         s.members().forEach((id, addr) -> b.addMembers(Peer.newBuilder().setNodeId(id).setRaftAddress(addr)));
+        volumes.origin(name).ifPresent(o -> {
+            int at = o.source().indexOf('@');
+            CloneStatus.Builder c = CloneStatus.newBuilder().setFilled(o.filled()).setSource(SnapshotSource.newBuilder()
+                    .setVolume(o.source().substring(0, at)).setSnapshotId(o.source().substring(at + 1)));
+            CloneFill.Progress p = volumes.fillProgress(name);
+            if (p != null) {
+                c.setBytesDone(p.bytesDone.get()).setBytesTotal(p.bytesTotal.get());
+            }
+            b.setClone(c);
+        });
         if (attached != null) {
             b.setSizeBytes(attached.size()).setAttachedNodeId(volumes.nodeId());
         }

@@ -454,6 +454,28 @@ public final class LocalBlockStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Copies the volume as it is now into the empty directory {@code target} (data and checksums,
+     * see {@link VolumeSnapshots}): a point in time, because every request waits while the copy runs
+     * (the lifecycle write lock) and data and checksums are made durable first, so the copied pair
+     * agrees. Returns the size copied and how each file was copied.
+     */
+    CopiedVolume copyTo(Path target) {
+        lifecycle.writeLock().lock();
+        try {
+            checkOpen();
+            checkpoint(); // reentrant: the write lock holder may take the read lock
+            FileCloner.Copied d = FileCloner.copy(VolumeFiles.data(dir), VolumeFiles.data(target));
+            FileCloner.Copied c = FileCloner.copy(VolumeFiles.checksums(dir), VolumeFiles.checksums(target));
+            return new CopiedVolume(size(), d, c);
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+
+    /** What {@link #copyTo} copied. */
+    record CopiedVolume(long sizeBytes, FileCloner.Copied data, FileCloner.Copied checksums) {}
+
     private void syncData() {
         try {
             data.force(false);

@@ -35,7 +35,17 @@ public final class NativeIo {
     static final int ENOSPC = 28;
     static final int ENOSYS = 38;
     static final int EOPNOTSUPP = 95;
+    static final int ENXIO = 6;
+    static final int EXDEV = 18;
+    static final int EINVAL = 22;
+    static final int ENOTTY = 25;
 
+    static final int SEEK_DATA = 3;
+    static final int SEEK_HOLE = 4;
+    /** {@code FICLONE = _IOW(0x94, 9, int)}: share the source's extents (reflink; xfs, btrfs). */
+    static final long FICLONE = 0x40049409L;
+
+    private static final int O_RDONLY = 0x0;
     private static final int O_RDWR = 0x2;
     private static final int O_CLOEXEC = 0x80000;
     /** {@code st_blocks} (512-byte units) in {@code struct stat} on Linux x86_64 and aarch64. */
@@ -59,6 +69,12 @@ public final class NativeIo {
         @SaveError
         int fstat(int fd, @Out byte[] statBuffer);
 
+        @SaveError
+        long lseek(int fd, long offset, int whence);
+
+        @SaveError
+        int ioctl(int fd, long request, int arg);
+
         String strerror(int errno);
     }
 
@@ -74,6 +90,15 @@ public final class NativeIo {
         int fd = Holder.LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
             throw error(lastErrno(), "open " + path);
+        }
+        return new NativeFile(path, fd);
+    }
+
+    /** Opens {@code path} read-only (the source of a copy, a snapshot's files); the caller closes it. */
+    public static NativeFile openReadOnly(Path path) {
+        int fd = Holder.LIBC.open(path.toString(), O_RDONLY | O_CLOEXEC, 0);
+        if (fd < 0) {
+            throw error(lastErrno(), "open " + path + " read-only");
         }
         return new NativeFile(path, fd);
     }
@@ -118,6 +143,54 @@ public final class NativeIo {
                 }
                 throw error(errno, "fallocate(mode=" + mode + ", offset=" + offset + ", length="
                         + length + ") on " + path);
+            }
+        }
+
+        /**
+         * The first offset at or after {@code from} that holds data ({@code lseek SEEK_DATA}), or
+         * -1 when only a hole follows (ENXIO). Filesystems without hole tracking report the whole
+         * file as data, which is still correct, only not sparse.
+         */
+        public long seekData(long from) {
+            return seek(from, SEEK_DATA);
+        }
+
+        /** The first hole at or after {@code from} ({@code SEEK_HOLE}); the file's end counts as one. */
+        public long seekHole(long from) {
+            return seek(from, SEEK_HOLE);
+        }
+
+        private long seek(long from, int whence) {
+            long r = Holder.LIBC.lseek(fd, from, whence);
+            if (r >= 0) {
+                return r;
+            }
+            int errno = lastErrno();
+            if (errno == ENXIO) {
+                return -1;
+            }
+            throw error(errno, "lseek(" + from + ", " + (whence == SEEK_DATA ? "SEEK_DATA" : "SEEK_HOLE") + ") on " + path);
+        }
+
+        /**
+         * Makes this file share {@code source}'s data extents ({@code ioctl FICLONE}, a reflink):
+         * a copy that costs metadata only, on filesystems that can (xfs with reflink, btrfs).
+         * Returns false when this filesystem cannot (EOPNOTSUPP, EXDEV, EINVAL, ENOTTY: ext4 says
+         * EOPNOTSUPP), so the caller copies instead; other errors throw.
+         */
+        public boolean cloneFrom(NativeFile source) {
+            while (true) {
+                if (Holder.LIBC.ioctl(fd, FICLONE, source.fd) == 0) {
+                    return true;
+                }
+                int errno = lastErrno();
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == ENOSYS) {
+                    return false;
+                }
+                throw error(errno, "ioctl(FICLONE) of " + source.path + " into " + path);
             }
         }
 

@@ -33,6 +33,7 @@ import org.slf4j.LoggerFactory;
  *      &lt;name&gt;/                 one volume, see VolumeFiles
  *      .tmp-&lt;name&gt;-&lt;n&gt;/        a volume being created (removed on open)
  *      .trash-&lt;name&gt;-&lt;n&gt;/      a volume being deleted (removed on open)
+ *    snapshots/&lt;name&gt;/&lt;id&gt;/     replica-local snapshots, see VolumeSnapshots
  * </pre>
  *
  * <p>The directory is locked (an exclusive {@code flock} on the cookie) while open, so two
@@ -59,6 +60,7 @@ public final class NodeDirectory implements AutoCloseable {
     private final FileLock lock;
     private final Clock clock;
     private final Map<String, LocalBlockStore> open = new ConcurrentHashMap<>();
+    private final VolumeSnapshots snapshots;
     private volatile boolean closed;
 
     private NodeDirectory(Path dir, NodeIdentity identity, FileChannel lockChannel, FileLock lock, Clock clock) {
@@ -68,6 +70,7 @@ public final class NodeDirectory implements AutoCloseable {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.clock = clock;
+        this.snapshots = new VolumeSnapshots(dir);
     }
 
     /**
@@ -177,6 +180,13 @@ public final class NodeDirectory implements AutoCloseable {
                 }
             }
         }
+        snapshots.prepare();
+    }
+
+    /** The replica-local snapshots of this node's volumes. */
+    public VolumeSnapshots snapshots() {
+        checkOpen();
+        return snapshots;
     }
 
     public NodeIdentity identity() {
@@ -252,7 +262,11 @@ public final class NodeDirectory implements AutoCloseable {
         return store;
     }
 
-    /** Deletes a volume; absent is fine (idempotent). FAILED_PRECONDITION while it is open. */
+    /**
+     * Deletes a volume and every snapshot of it on this node; absent is fine (idempotent).
+     * FAILED_PRECONDITION while it is open. Snapshots go first: a crash in between leaves a volume
+     * without snapshots (deleted again on retry), never snapshots of a volume that is gone.
+     */
     public synchronized void deleteVolume(String name) {
         checkOpen();
         checkName(name);
@@ -260,6 +274,7 @@ public final class NodeDirectory implements AutoCloseable {
             throw new BallastException(ErrorCode.FAILED_PRECONDITION,
                     "volume " + name + " is open; close it before deleting");
         }
+        snapshots.deleteAll(name);
         Path target = volumes.resolve(name);
         if (!Files.exists(target)) {
             return;

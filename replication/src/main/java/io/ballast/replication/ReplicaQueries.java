@@ -1,0 +1,45 @@
+package io.ballast.replication;
+
+import static io.ballast.replication.VolumeLogLayout.*;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * Read-only queries a replica answers for its peers (rebuild and repair sources): QUERY_INFO (the
+ * applied point, size, epoch, snapshot registry) and QUERY_READ (up to {@link #MAX_READ} bytes of
+ * the store, all-zero ranges as an empty reply when asked for FLAG_SPARSE). Stateless; thread-safe.
+ */
+final class ReplicaQueries {
+    static final int MAX_READ = 4 << 20;
+    private static final ByteBuffer ZEROES = ByteBuffer.allocate(MAX_READ).asReadOnlyBuffer();
+
+    private ReplicaQueries() {}
+
+    static CompletableFuture<Message> answer(VolumeStateMachine sm, Message request) {
+        try {
+            Entry e = decode(request.getContent().asReadOnlyByteBuffer());
+            ByteBuffer out;
+            if (e.kind() == KIND_QUERY_INFO) {
+                out = sm.currentInfo().encode();
+            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
+                Op op = e.ops().get(0);
+                out = ByteBuffer.allocate((int) op.length());
+                sm.store().read(op.offset(), out);
+                out.flip();
+                if ((op.flags() & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
+                    out = ByteBuffer.allocate(0); // zeroes need not cross the network (most of a new volume)
+                }
+            } else {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
+            }
+            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(RatisErrors.refusal(e));
+        }
+    }
+}

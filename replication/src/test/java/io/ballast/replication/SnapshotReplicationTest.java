@@ -1,0 +1,201 @@
+package io.ballast.replication;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.SnapshotReader;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** SNAPSHOT / DELETE_SNAPSHOT entries, clone origins and volume deletion over a 3-node in-process cluster. */
+class SnapshotReplicationTest {
+    private static final int B = 4096;
+    private static final long SIZE = 8L << 20;
+
+    @TempDir
+    Path tmp;
+    TestCluster cluster;
+
+    @AfterEach
+    void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private ReplicatedBlockVolume create(String name) throws Exception {
+        cluster = new TestCluster(tmp, 3, 100_000);
+        cluster.nodes[0].createReplicaGroup(name, SIZE, cluster.peers());
+        return cluster.nodes[cluster.leader(name)].openVolume(name, 1);
+    }
+
+    private static byte[] pattern(long seed, int len) {
+        byte[] b = new byte[len];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    private static void await(CompletableFuture<?> f) throws Exception {
+        f.get(30, TimeUnit.SECONDS);
+    }
+
+    private byte[] snapshotContent(int node, String volume, String id) {
+        try (SnapshotReader r = cluster.nodes[node].snapshots().open(volume, id)) {
+            ByteBuffer b = ByteBuffer.allocate((int) r.size());
+            r.read(0, b);
+            return b.array();
+        }
+    }
+
+    private void awaitListed(int node, String volume, String id) {
+        TestCluster.await(() -> cluster.nodes[node].snapshots().get(volume, id).map(SnapshotStatus::complete).orElse(false),
+                "node " + node + " holds " + id);
+    }
+
+    @Test
+    void everyReplicaHoldsThePointInTimeAndARestartDoesNotRetakeIt() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        byte[] a = pattern(1, 64 * B);
+        await(v.write(B, ByteBuffer.wrap(a), false));
+        byte[] expected = new byte[(int) SIZE];
+        System.arraycopy(a, 0, expected, B, a.length);
+
+        int asker = (cluster.leader("vol") + 1) % 3; // a follower handles the call
+        GroupSnapshots.Created c = cluster.nodes[asker].snapshots().create("vol", "s1");
+        assertTrue(c.created());
+        assertTrue(c.snapshot().complete(), c.toString());
+        assertEquals(SIZE, c.snapshot().sizeBytes());
+        GroupSnapshots.Created again = cluster.nodes[(asker + 1) % 3].snapshots().create("vol", "s1");
+        assertFalse(again.created(), "idempotent");
+        assertEquals(c.snapshot().logIndex(), again.snapshot().logIndex());
+
+        await(v.write(B, ByteBuffer.wrap(pattern(2, 64 * B)), false)); // B over A, after the snapshot
+        await(v.write(SIZE - B, ByteBuffer.wrap(pattern(3, B)), false));
+        for (int i = 0; i < 3; i++) {
+            awaitListed(i, "vol", "s1");
+            assertArrayEquals(expected, snapshotContent(i, "vol", "s1"), "node " + i + " holds A, not B");
+        }
+
+        int f = (cluster.leader("vol") + 1) % 3;
+        cluster.stop(f);
+        cluster.start(f);
+        cluster.awaitConverged("vol");
+        SnapshotStatus after = cluster.nodes[f].snapshots().get("vol", "s1").orElseThrow();
+        assertTrue(after.complete());
+        assertEquals(c.snapshot().logIndex(), after.logIndex());
+        assertArrayEquals(expected, snapshotContent(f, "vol", "s1"));
+        v.close();
+    }
+
+    @Test
+    void anInterruptedCopyIsRedoneOnReplayFromTheStateAtItsIndex() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        byte[] a = pattern(4, 16 * B);
+        await(v.write(0, ByteBuffer.wrap(a), false));
+        long index = cluster.nodes[0].snapshots().create("vol", "s1").snapshot().logIndex();
+        int f = (cluster.leader("vol") + 1) % 3;
+        awaitListed(f, "vol", "s1");
+        cluster.stop(f);
+        // What a kill -9 in the middle of the copy leaves on f: no COMPLETE record, a partial data
+        // file, and no Raft snapshot at the SNAPSHOT's index (the restart replays the log up to it).
+        Path node = tmp.resolve("node" + f);
+        Path snap = node.resolve("snapshots/vol/s1");
+        Files.delete(snap.resolve("snapshot.meta"));
+        Files.write(snap.resolve("data"), new byte[B]);
+        try (Stream<Path> s = Files.walk(node.resolve("raft"))) {
+            for (Path p : s.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).toList()) {
+                Files.delete(p);
+            }
+        }
+        cluster.start(f);
+        cluster.awaitConverged("vol");
+        awaitListed(f, "vol", "s1");
+        SnapshotStatus redone = cluster.nodes[f].snapshots().get("vol", "s1").orElseThrow();
+        assertEquals(index, redone.logIndex());
+        byte[] expected = new byte[(int) SIZE];
+        System.arraycopy(a, 0, expected, 0, a.length);
+        assertArrayEquals(expected, snapshotContent(f, "vol", "s1"));
+        v.close();
+    }
+
+    @Test
+    void aReplicaRebuiltByBlockCopyListsTheSnapshotAsNotHeldThenTakesNewOnes() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        await(v.write(0, ByteBuffer.wrap(pattern(5, 8 * B)), false));
+        cluster.nodes[0].snapshots().create("vol", "s1");
+        cluster.nodes[0].snapshots().create("vol", "gone");
+        int f = (cluster.leader("vol") + 1) % 3;
+        cluster.wipe(f);
+        cluster.nodes[cluster.leader("vol")].snapshots().delete("vol", "gone");
+        await(v.write(0, ByteBuffer.wrap(pattern(6, 8 * B)), false));
+        cluster.start(f); // an empty disk: re-added as a member that lost its replica, rebuilt by block copy
+        cluster.nodes[cluster.leader("vol")].addReplica("vol", cluster.configs[f].nodeId(), cluster.configs[f].address());
+        cluster.awaitConverged("vol");
+        assertEquals(SIZE, cluster.nodes[f].status("vol").rebuildBytesTotal(), "rebuilt by block copy");
+
+        List<SnapshotStatus> listed = cluster.nodes[f].snapshots().list("vol");
+        assertEquals(1, listed.size(), listed.toString());
+        SnapshotStatus s1 = listed.get(0);
+        assertTrue(s1.registered() && !s1.complete(), s1.toString());
+        assertTrue(s1.note().contains("rebuilt by block copy"), s1.note());
+        BallastException e = assertThrows(BallastException.class, () -> cluster.nodes[f].snapshots().open("vol", "s1"));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());
+
+        cluster.nodes[f].snapshots().create("vol", "s2"); // after the fence: taken on f too
+        for (int i = 0; i < 3; i++) {
+            awaitListed(i, "vol", "s2");
+        }
+        assertArrayEquals(snapshotContent(0, "vol", "s2"), snapshotContent(f, "vol", "s2"));
+        v.close();
+    }
+
+    @Test
+    void deleteSnapshotCloneOriginAndReplicaDeletion() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        GroupSnapshots snaps = cluster.nodes[1].snapshots();
+        snaps.create("vol", "s1");
+        assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(BallastException.class, () -> snaps.create("vol", "bad/id")).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BallastException.class, () -> snaps.create("nosuch", "s1")).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BallastException.class, () -> snaps.open("vol", "s9")).code());
+
+        cluster.nodes[0].createReplicaGroup("clone", SIZE, cluster.peers(), "vol@s1");
+        cluster.awaitConverged("clone");
+        assertEquals(new CloneOrigin("vol@s1", false), cluster.nodes[2].snapshots().origin("clone").orElseThrow());
+        BallastException wrong = assertThrows(BallastException.class, () -> snaps.markFilled("clone", "vol@other"));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, wrong.code());
+        snaps.markFilled("clone", "vol@s1");
+        assertEquals(new CloneOrigin("vol@s1", true), snaps.origin("clone").orElseThrow());
+        assertTrue(snaps.origin("vol").isEmpty());
+
+        snaps.delete("vol", "s1");
+        snaps.delete("vol", "s1"); // idempotent
+        cluster.awaitConverged("vol");
+        for (int i = 0; i < 3; i++) {
+            assertEquals(List.of(), cluster.nodes[i].snapshots().list("vol"));
+            assertFalse(Files.exists(tmp.resolve("node" + i + "/snapshots/vol/s1")));
+        }
+
+        snaps.create("vol", "s2");
+        v.close();
+        for (int i = 0; i < 3; i++) { // deleting a replica deletes its snapshots (as the controller deletes a volume)
+            cluster.nodes[i].removeGroup("vol");
+            assertFalse(cluster.nodes[i].groups().contains("vol"));
+            assertFalse(Files.exists(tmp.resolve("node" + i + "/volumes/vol")));
+            assertFalse(Files.exists(tmp.resolve("node" + i + "/snapshots/vol")), "its snapshots went with it");
+        }
+    }
+}
