@@ -129,16 +129,21 @@ public final class NodeCommand implements Callable<Integer> {
     private List<VolumeSpec> parseVolumes(List<String> specs) {
         List<VolumeSpec> out = new ArrayList<>();
         for (String s : specs) {
-            int colon = s.lastIndexOf(':');
-            if (colon <= 0) {
-                throw new ParameterException(spec.commandLine(), "--volume '" + s + "': expected NAME:SIZE, e.g. vol1:4G");
-            }
-            try {
-                out.add(new VolumeSpec(s.substring(0, colon), ByteSize.parse(s.substring(colon + 1))));
-            } catch (IllegalArgumentException e) {
-                throw new ParameterException(spec.commandLine(), "--volume '" + s + "': " + e.getMessage());
-            }
+            out.add(parseVolume(spec, "--volume", s));
         }
         return out;
+    }
+
+    /** Parses {@code NAME:SIZE} (e.g. vol1:4G); a usage error naming {@code option} otherwise. */
+    static VolumeSpec parseVolume(CommandSpec spec, String option, String s) {
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new ParameterException(spec.commandLine(), option + " '" + s + "': expected NAME:SIZE, e.g. vol1:4G");
+        }
+        try {
+            return new VolumeSpec(s.substring(0, colon), ByteSize.parse(s.substring(colon + 1)));
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), option + " '" + s + "': " + e.getMessage());
+        }
     }
 }

@@ -1,0 +1,108 @@
+package io.ballast.cli;
+
+import io.ballast.controller.ControllerRuntime;
+import io.ballast.csi.controller.ClusterBackend;
+import io.ballast.node.NodeConfig;
+import io.ballast.node.NodeRuntime;
+import io.ballast.node.VolumeSpec;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code ballast dev}: a whole cluster on this machine, for trying Ballast and for development. */
+@Command(name = "dev", mixinStandardHelpOptions = true, versionProvider = BallastVersion.class,
+        description = "A local Ballast cluster on loopback, for trying it out.",
+        subcommands = {DevCommand.Up.class})
+public final class DevCommand {
+
+    @Command(name = "up", mixinStandardHelpOptions = true, description = {
+        "Start a local cluster in this process: N storage nodes (the catalog on the first three), the CSI controller,",
+        "and one replicated volume attached on n1 and served over NBD. Data lives under --dir; run it again to get",
+        "the same cluster and volume back. Ctrl-C stops everything cleanly.",
+        "",
+        "Example:",
+        "  ballast dev up                      # 3 nodes, volume vol1 (1 GiB, 3 replicas) under ./ballast-dev",
+        "  nbdinfo \"$(cat ballast-dev/vol1.uri)\""})
+    static final class Up implements Callable<Integer> {
+        @Spec CommandSpec spec;
+
+        @Option(names = "--dir", defaultValue = "ballast-dev", paramLabel = "DIR",
+                description = "Where the nodes keep their data (default: ${DEFAULT-VALUE}).")
+        Path dir;
+
+        @Option(names = "--nodes", defaultValue = "3", paramLabel = "N", description = "Storage nodes, 1-5 (default: ${DEFAULT-VALUE}).")
+        int nodes;
+
+        @Option(names = "--volume", defaultValue = "vol1:1G", paramLabel = "NAME:SIZE",
+                description = "The volume to create (if absent) and attach on n1 (default: ${DEFAULT-VALUE}).")
+        String volume;
+
+        @Option(names = "--base-port", defaultValue = "7100", paramLabel = "PORT",
+                description = "Node i listens on PORT+10+i (raft) and PORT+20+i (admin) on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+        int basePort;
+
+        @Override
+        public Integer call() throws Exception {
+            if (nodes < 1 || nodes > 5) {
+                throw new ParameterException(spec.commandLine(), "--nodes must be 1 to 5, got " + nodes);
+            }
+            if (basePort < 1 || basePort + 25 > 65535) {
+                throw new ParameterException(spec.commandLine(), "--base-port must leave room for 25 ports below 65536");
+            }
+            VolumeSpec vol = NodeCommand.parseVolume(spec, "--volume", volume);
+            Path root = dir.toAbsolutePath();
+            Files.createDirectories(root);
+            // Five components logging at INFO would bury the few lines a person needs: they go to a
+            // file (set before the first logger exists: slf4j-simple reads this once).
+            System.setProperty("org.slf4j.simpleLogger.logFile", root.resolve("ballast.log").toString());
+            Map<String, String> catalog = new LinkedHashMap<>();
+            for (int i = 1; i <= Math.min(nodes, 3); i++) {
+                catalog.put("n" + i, "127.0.0.1:" + (basePort + 10 + i));
+            }
+            List<AutoCloseable> running = new ArrayList<>();
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                for (int i = running.size() - 1; i >= 0; i--) {
+                    try {
+                        running.get(i).close();
+                    } catch (Exception e) {
+                        System.err.println("ballast dev: stopping " + running.get(i) + ": " + e);
+                    }
+                }
+                stopped.countDown();
+            }, "shutdown"));
+            for (int i = 1; i <= nodes; i++) {
+                running.add(NodeRuntime.start(new NodeConfig(root.resolve("n" + i), "dev", "n" + i, root.resolve("n" + i + ".sock"),
+                        null, List.of(), 4, new InetSocketAddress("127.0.0.1", basePort + 10 + i),
+                        new InetSocketAddress("127.0.0.1", basePort + 20 + i), catalog, Map.of("zone", "z" + (i % 2)))));
+            }
+            ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
+                    "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10)));
+            running.add(controller);
+            ClusterBackend backend = controller.backend();
+            DevVolume attached = DevVolume.createAndAttach(backend, nodes, vol, Math.min(nodes, 3));
+            Files.writeString(root.resolve(vol.name() + ".uri"), attached.nbdUri() + "\n");
+            var out = spec.commandLine().getOut();
+            out.println("ballast dev cluster ready: " + nodes + " nodes under " + root + ", CSI unix://" + controller.socket());
+            out.println("volume " + vol.name() + " (id " + attached.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
+                    + Math.min(nodes, 3) + " replicas on " + attached.placement() + ") attached on " + attached.home() + ":");
+            out.println("  " + attached.nbdUri() + "      (also in " + root.resolve(vol.name() + ".uri") + ")");
+            out.println("logs: " + root.resolve("ballast.log") + "; admin API of node i: 127.0.0.1:" + (basePort + 20) + "+i; Ctrl-C stops the cluster");
+            out.flush();
+            stopped.await();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package io.ballast.cli;
+
+import io.ballast.controller.NodeAdminClients;
+import io.ballast.csi.controller.ClusterBackend;
+import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.node.VolumeSpec;
+import io.ballast.proto.v1.AttachVolumeRequest;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The volume of {@code ballast dev up}: created through the same backend the CSI controller uses
+ * (placement, catalog records), published on n1 and attached there over NBD, as a pod's node would.
+ */
+record DevVolume(String id, List<String> placement, String home, String nbdUri) {
+
+    static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (true) {
+            try {
+                if (backend.nodes().stream().filter(ClusterBackend.NodeRecord::up).count() == nodes) {
+                    break;
+                }
+            } catch (BallastException e) {
+                // the catalog has no leader yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new BallastException(ErrorCode.UNAVAILABLE, "the " + nodes + " nodes did not register in the catalog within 60 s");
+            }
+            Thread.sleep(200);
+        }
+        VolumeRecord v = backend.volumeByName(spec.name()).orElse(null);
+        if (v == null) {
+            v = backend.createVolume(new ClusterBackend.VolumeSpec(spec.name(), spec.sizeBytes(), replicas,
+                    Map.of("replicas", Integer.toString(replicas)), null, null, List.of(), List.of()));
+        }
+        String home = v.placement().contains("n1") ? "n1" : v.placement().get(0);
+        v = backend.publish(v.id(), home, false, true);
+        String id = v.id();
+        try (NodeAdminClients admins = new NodeAdminClients()) {
+            String uri = admins.call(backend.node(home).orElseThrow().adminAddress(), Duration.ofSeconds(60),
+                    "attach " + id + " on " + home,
+                    s -> s.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build())).getNbdUri();
+            return new DevVolume(id, v.placement(), home, uri);
+        }
+    }
+}
