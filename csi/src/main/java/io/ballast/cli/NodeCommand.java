@@ -69,6 +69,10 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Topology label recorded in the catalog and used for placement (e.g. zone=a). Repeatable.")
     List<String> labels = new ArrayList<>();
 
+    @Option(names = "--csi-endpoint", paramLabel = "unix:///PATH",
+            description = "Serve the CSI Identity and Node services on this unix socket (kubelet's plugin socket); needs --raft-listen.")
+    String csiEndpoint;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -77,6 +81,9 @@ public final class NodeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (adminListen != null && raftListen == null) {
             throw new ParameterException(spec.commandLine(), "--admin-listen needs --raft-listen (the admin API manages replicated volumes)");
+        }
+        if (csiEndpoint != null && raftListen == null) {
+            throw new ParameterException(spec.commandLine(), "--csi-endpoint needs --raft-listen: the CSI Node service serves replicated volumes");
         }
         if (!catalog.members.isEmpty() && (adminListen == null || raftListen == null)) {
             throw new ParameterException(spec.commandLine(), "--catalog needs --raft-listen and --admin-listen: the controller reaches the node there");
@@ -92,7 +99,7 @@ public final class NodeCommand implements Callable<Integer> {
                 parseAddress("--raft-listen", raftListen),
                 parseAddress("--admin-listen", adminListen),
                 catalog.members(spec),
-                CatalogOptions.labels(spec, labels));
+                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint);
 
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRuntime node = NodeRuntime.start(config);

@@ -15,6 +15,7 @@ import java.util.List;
  * @param catalogMembers the cluster catalog's members (node id -> raft host:port); empty = no
  *     catalog. A node in the list hosts a catalog replica; every node heartbeats to it
  * @param labels topology labels recorded in the catalog (e.g. zone=a)
+ * @param csiEndpoint {@code unix:///path} to serve the CSI Identity + Node services on; null = none
  */
 public record NodeConfig(
         Path dataDir,
@@ -27,7 +28,22 @@ public record NodeConfig(
         InetSocketAddress raftListen,
         InetSocketAddress adminListen,
         java.util.Map<String, String> catalogMembers,
-        java.util.Map<String, String> labels) {
+        java.util.Map<String, String> labels,
+        String csiEndpoint) {
+
+    /** A node without the CSI Node service. */
+    public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
+            List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
+            java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
+        this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
+                labels, null);
+    }
+
+    /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
+    public NodeConfig withCsiEndpoint(String endpoint) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, endpoint);
+    }
 
     public NodeConfig {
         volumes = List.copyOf(volumes);
@@ -35,6 +51,9 @@ public record NodeConfig(
         labels = java.util.Map.copyOf(labels);
         if (!catalogMembers.isEmpty() && adminListen == null) {
             throw new IllegalArgumentException("a node in a catalog needs --admin-listen (the controller reaches it there)");
+        }
+        if (csiEndpoint != null && raftListen == null) {
+            throw new IllegalArgumentException("the CSI Node service serves replicated volumes: give --raft-listen too");
         }
         if (ioThreads < 1) {
             throw new IllegalArgumentException("ioThreads must be >= 1, got " + ioThreads);

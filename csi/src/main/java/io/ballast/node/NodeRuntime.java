@@ -13,6 +13,11 @@ import io.ballast.engine.volume.StoreCheckpointer;
 import io.ballast.node.admin.NodeAdminService;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
+import io.ballast.csi.identity.IdentityService;
+import io.ballast.csi.node.NodeService;
+import io.ballast.csi.node.SystemMounter;
+import io.ballast.csi.server.CsiServer;
+import io.ballast.engine.attach.FuseLoopAttacher;
 import io.ballast.replication.ReplicationConfig;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -110,6 +115,9 @@ public final class NodeRuntime implements AutoCloseable {
             if (replicated != null && !config.catalogMembers().isEmpty()) {
                 closeables.add(startCatalogAgent(config, directory, replicated, admin));
             }
+            if (replicated != null && config.csiEndpoint() != null) {
+                startCsiNode(config, directory, replicated, closeables);
+            }
             if (replicated != null) {
                 for (VolumeSpec spec : config.volumes()) {
                     replicated.create(spec.name(), spec.sizeBytes(), Map.of());
@@ -186,6 +194,24 @@ public final class NodeRuntime implements AutoCloseable {
                 replicated.raft().config().address(), config.labels(), config.dataDir());
         agent.start();
         return agent;
+    }
+
+    /**
+     * The CSI Identity + Node services on {@code config.csiEndpoint()}: volumes staged here become
+     * loop devices over a FUSE file served by this process (mount points under DIR/run/fuse), and
+     * what is staged is recorded under DIR/csi-node.
+     */
+    private static void startCsiNode(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
+            List<AutoCloseable> closeables) {
+        AttachedVolumeDevices devices = new AttachedVolumeDevices(replicated,
+                new FuseLoopAttacher(config.dataDir().resolve("run").resolve("fuse")));
+        closeables.add(devices);
+        NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), config.labels()), devices,
+                new SystemMounter(), config.dataDir().resolve("csi-node"));
+        CsiServer csi = CsiServer.start(config.csiEndpoint(), List.of(
+                new IdentityService(BallastVersion.version(), () -> true, false), node));
+        closeables.add(csi::close);
+        LOG.info("CSI Node service on {}", csi.socket());
     }
 
     /** One line for logs and the ready message. */

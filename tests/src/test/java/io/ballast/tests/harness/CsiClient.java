@@ -30,6 +30,11 @@ public final class CsiClient implements AutoCloseable {
         return controller(120);
     }
 
+    /** Node stub with a deadline (staging formats a filesystem). */
+    public io.ballast.proto.csi.v1.NodeGrpc.NodeBlockingStub node() {
+        return io.ballast.proto.csi.v1.NodeGrpc.newBlockingStub(channel).withDeadlineAfter(300, TimeUnit.SECONDS);
+    }
+
     public IdentityGrpc.IdentityBlockingStub identity() {
         return IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
     }

@@ -25,7 +25,7 @@ public final class ReplicatedCluster implements AutoCloseable {
     private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
 
     public ReplicatedCluster(Path dir, int size) {
-        this(dir, size, 0);
+        this(dir, size, 0, false);
     }
 
     /**
@@ -33,6 +33,15 @@ public final class ReplicatedCluster implements AutoCloseable {
      * the member list (it heartbeats to the catalog) and the label {@code zone=z<i % 2>}.
      */
     public ReplicatedCluster(Path dir, int size, int catalogMembers) {
+        this(dir, size, catalogMembers, false);
+    }
+
+    /**
+     * As {@link #ReplicatedCluster(Path, int, int)}; with {@code csiNodes} every node also serves the
+     * CSI Identity + Node services on {@link #csiSocket(int)}.
+     */
+    public ReplicatedCluster(Path dir, int size, int catalogMembers, boolean csiNodes) {
+        this.dir = dir;
         for (int i = 0; i < size; i++) {
             raftPorts.add(freePort());
             adminPorts.add(freePort());
@@ -43,11 +52,20 @@ public final class ReplicatedCluster implements AutoCloseable {
             if (catalogMembers > 0) {
                 args.addAll(List.of("--catalog", catalogArg(catalogMembers), "--label", "zone=z" + (i % 2)));
             }
+            if (csiNodes) {
+                args.addAll(List.of("--csi-endpoint", "unix://" + csiSocket(i)));
+            }
             nodes.add(new BallastNodeProcess(nodeId(i), dir.resolve(nodeId(i)), args));
         }
     }
 
     public static final String CLUSTER_ID = "test";
+    private Path dir;
+
+    /** The unix socket of node i's CSI Node service (when started with CSI). */
+    public Path csiSocket(int i) {
+        return dir.resolve(nodeId(i) + "-csi.sock");
+    }
 
     /** {@code n1=HOST:PORT,n2=...} of the first {@code members} nodes, as {@code --catalog} takes it. */
     public String catalogArg(int members) {

@@ -1,0 +1,246 @@
+package io.ballast.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.proto.csi.v1.CapacityRange;
+import io.ballast.proto.csi.v1.ControllerExpandVolumeRequest;
+import io.ballast.proto.csi.v1.ControllerPublishVolumeRequest;
+import io.ballast.proto.csi.v1.ControllerUnpublishVolumeRequest;
+import io.ballast.proto.csi.v1.CreateVolumeRequest;
+import io.ballast.proto.csi.v1.GetCapacityRequest;
+import io.ballast.proto.csi.v1.NodeExpandVolumeRequest;
+import io.ballast.proto.csi.v1.NodeGetVolumeStatsRequest;
+import io.ballast.proto.csi.v1.NodePublishVolumeRequest;
+import io.ballast.proto.csi.v1.NodeStageVolumeRequest;
+import io.ballast.proto.csi.v1.NodeUnpublishVolumeRequest;
+import io.ballast.proto.csi.v1.NodeUnstageVolumeRequest;
+import io.ballast.proto.csi.v1.ProbeRequest;
+import io.ballast.proto.csi.v1.Topology;
+import io.ballast.proto.csi.v1.VolumeCapability;
+import io.ballast.proto.csi.v1.VolumeUsage;
+import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.DetachVolumeRequest;
+import io.ballast.proto.v1.GetVolumeRequest;
+import io.ballast.proto.v1.TransferLeadershipRequest;
+import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.CsiClient;
+import io.ballast.tests.harness.ExternalTool;
+import io.ballast.tests.harness.Privileged;
+import io.ballast.tests.harness.ReplicatedCluster;
+import io.ballast.tests.harness.TestDirs;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Volumes reaching a "pod" the way kubelet drives the CSI Node service, on real kernel devices:
+ * a 3-replica volume staged as ext4 (FUSE file + loop device, mkfs, mount) and published by bind
+ * mount; fio writes and verifies files there while a replica node is killed with kill -9 and the
+ * Raft leader (moved off the pod's node first) is killed too; the filesystem sees no error, grows
+ * online after a controller + node expansion, and is clean (e2fsck) after unstage. A block volume
+ * is published as a device file and verified with fio; an xfs volume mounts and repairs clean.
+ */
+class NodeServiceIT {
+    private static final long MIB = 1 << 20;
+    private static final String NODE_KEY = "topology.ballast.csi.io/node";
+
+    private ReplicatedCluster cluster;
+    private BallastNodeProcess controller;
+    private final List<CsiClient> clients = new ArrayList<>();
+    private final List<Path> mounts = new ArrayList<>();
+
+    @AfterEach
+    void stop() {
+        for (int i = mounts.size() - 1; i >= 0; i--) { // a failed test must not leave mounts behind
+            ExternalTool.run(30, List.of("umount", "-l", mounts.get(i).toString()));
+        }
+        clients.forEach(CsiClient::close);
+        if (controller != null) {
+            controller.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static VolumeCapability mount(String fs) {
+        return VolumeCapability.newBuilder().setMount(VolumeCapability.MountVolume.newBuilder().setFsType(fs))
+                .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+    }
+
+    private static VolumeCapability block() {
+        return VolumeCapability.newBuilder().setBlock(VolumeCapability.BlockVolume.getDefaultInstance())
+                .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER)).build();
+    }
+
+    private CsiClient csi(Path socket) {
+        CsiClient c = new CsiClient(socket);
+        clients.add(c);
+        return c;
+    }
+
+    private record Volume(String id, String home, int homeIndex, List<String> placement) {}
+
+    private Volume create(CsiClient ctl, String name, long bytes, VolumeCapability cap) {
+        var v = ctl.controller().createVolume(CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(cap)
+                .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(bytes)).putParameters("replicas", "3").build()).getVolume();
+        List<String> placement = v.getAccessibleTopologyList().stream().map(t -> t.getSegmentsOrThrow(NODE_KEY)).toList();
+        String home = placement.get(0);
+        ctl.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(v.getVolumeId())
+                .setNodeId(home).setVolumeCapability(cap).build());
+        return new Volume(v.getVolumeId(), home, Integer.parseInt(home.substring(1)) - 1, placement);
+    }
+
+    @Test
+    void filesystemsAndBlockDevicesSurviveReplicaAndLeaderLoss() throws Exception {
+        Privileged.requireFuseAndLoop();
+        ExternalTool.require("fio", "fio");
+        ExternalTool.require("mkfs.xfs", "xfsprogs");
+        Path dir = TestDirs.fresh("csi-node");
+        cluster = new ReplicatedCluster(dir, 4, 3, true).start();
+        Path socket = dir.resolve("ctl.sock");
+        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
+                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket)).start();
+        CsiClient ctl = csi(socket);
+        await(() -> ctl.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
+        await(() -> ctl.controller().getCapacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
+                .setAccessibleTopology(Topology.newBuilder().putSegments(NODE_KEY, "n4")).build()).getAvailableCapacity() > 0,
+                60, "all nodes registered");
+
+        // ext4: stage (format + mount), publish (bind), and again (idempotent).
+        Volume fs = create(ctl, "pvc-ext4", 256 * MIB, mount("ext4"));
+        CsiClient node = csi(cluster.csiSocket(fs.homeIndex()));
+        Path staging = dir.resolve("staging-ext4");
+        Path target = dir.resolve("pod1").resolve("data");
+        NodeStageVolumeRequest stage = NodeStageVolumeRequest.newBuilder().setVolumeId(fs.id())
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(mount("ext4")).build();
+        node.node().nodeStageVolume(stage);
+        mounts.add(staging);
+        node.node().nodeStageVolume(stage);
+        NodePublishVolumeRequest publish = NodePublishVolumeRequest.newBuilder().setVolumeId(fs.id())
+                .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(mount("ext4")).build();
+        node.node().nodePublishVolume(publish);
+        mounts.add(target);
+        node.node().nodePublishVolume(publish);
+        assertTrue(ExternalTool.run(30, List.of("findmnt", "-n", "-o", "FSTYPE", target.toString())).assertSuccess()
+                .stdout().contains("ext4"));
+
+        // fio writes and verifies files while a replica node dies, then the leader (moved off the pod's node).
+        CompletableFuture<ExternalTool.Result> fio = CompletableFuture.supplyAsync(() -> ExternalTool.run(600, List.of("fio",
+                "--name=pod", "--directory=" + target, "--rw=randwrite", "--bs=4k", "--size=48m", "--numjobs=2",
+                "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c", "--verify_fatal=1",
+                "--fsync_on_close=1", "--output-format=json")));
+        int other = indexOf(fs.placement().stream().filter(n -> !n.equals(fs.home())).findFirst().orElseThrow());
+        Thread.sleep(1500);
+        cluster.node(other).kill9();
+        Thread.sleep(3000);
+        cluster.node(other).start();
+        int third = indexOf(fs.placement().stream().filter(n -> !n.equals(fs.home()) && indexOf(n) != other).findFirst().orElseThrow());
+        cluster.adminStub(fs.homeIndex()).transferLeadership(TransferLeadershipRequest.newBuilder().setName(fs.id())
+                .setTargetNodeId(ReplicatedCluster.nodeId(third)).build());
+        cluster.node(third).kill9();
+        Thread.sleep(3000);
+        cluster.node(third).start();
+        ExternalTool.Result done = fio.get();
+        done.assertSuccess();
+        assertTrue(done.stdout().contains("\"error\" : 0"), done.stdout());
+
+        // Stats, then online expansion through the controller and the node.
+        var stats = node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(fs.id())
+                .setVolumePath(target.toString()).build());
+        assertFalse(stats.getVolumeCondition().getAbnormal(), stats.getVolumeCondition().getMessage());
+        long before = bytes(stats.getUsageList());
+        assertTrue(before > 200 * MIB && before <= 256 * MIB, "ext4 size " + before);
+        var grown = ctl.controller().controllerExpandVolume(ControllerExpandVolumeRequest.newBuilder().setVolumeId(fs.id())
+                .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(512 * MIB)).setVolumeCapability(mount("ext4")).build());
+        assertTrue(grown.getNodeExpansionRequired());
+        var expanded = node.node().nodeExpandVolume(NodeExpandVolumeRequest.newBuilder().setVolumeId(fs.id())
+                .setVolumePath(target.toString()).setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(512 * MIB)).build());
+        assertEquals(512 * MIB, expanded.getCapacityBytes());
+        long after = bytes(node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(fs.id())
+                .setVolumePath(target.toString()).build()).getUsageList());
+        assertTrue(after > 450 * MIB, "ext4 grew online: " + before + " -> " + after);
+
+        // Unpublish + unstage, then the filesystem is clean (checked on a copy read over NBD).
+        node.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(fs.id()).setTargetPath(target.toString()).build());
+        node.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(fs.id()).setStagingTargetPath(staging.toString()).build());
+        assertFalse(Files.exists(target), "unpublish removes the target");
+        assertTrue(ExternalTool.run(30, List.of("findmnt", staging.toString())).exitCode() != 0, "unstage unmounts");
+        fsck(dir, fs, List.of("e2fsck", "-f", "-n"));
+        ctl.controller().controllerUnpublishVolume(ControllerUnpublishVolumeRequest.newBuilder().setVolumeId(fs.id()).setNodeId(fs.home()).build());
+
+        // Block: the device file bind-mounted at the target, raw fio verify on it.
+        Volume raw = create(ctl, "pvc-block", 128 * MIB, block());
+        CsiClient rawNode = csi(cluster.csiSocket(raw.homeIndex()));
+        Path rawStaging = dir.resolve("staging-block");
+        Path device = dir.resolve("pod2").resolve("dev");
+        rawNode.node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(raw.id())
+                .setStagingTargetPath(rawStaging.toString()).setVolumeCapability(block()).build());
+        rawNode.node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(raw.id())
+                .setStagingTargetPath(rawStaging.toString()).setTargetPath(device.toString()).setVolumeCapability(block()).build());
+        mounts.add(device);
+        ExternalTool.run(300, List.of("fio", "--name=raw", "--filename=" + device, "--rw=randwrite", "--bs=4k",
+                "--size=64m", "--ioengine=libaio", "--direct=1", "--iodepth=32", "--verify=crc32c", "--verify_fatal=1"))
+                .assertSuccess();
+        var rawStats = rawNode.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(raw.id())
+                .setVolumePath(device.toString()).build());
+        assertEquals(128 * MIB, rawStats.getUsage(0).getTotal());
+        rawNode.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(raw.id()).setTargetPath(device.toString()).build());
+        rawNode.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(raw.id()).setStagingTargetPath(rawStaging.toString()).build());
+
+        // xfs: formatted, written, clean after unstage.
+        Volume x = create(ctl, "pvc-xfs", 320 * MIB, mount("xfs"));
+        CsiClient xNode = csi(cluster.csiSocket(x.homeIndex()));
+        Path xStaging = dir.resolve("staging-xfs");
+        xNode.node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(x.id())
+                .setStagingTargetPath(xStaging.toString()).setVolumeCapability(mount("xfs")).build());
+        mounts.add(xStaging);
+        Files.writeString(xStaging.resolve("hello.txt"), "written on xfs\n");
+        ExternalTool.run(30, List.of("sync")).assertSuccess();
+        xNode.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(x.id())
+                .setStagingTargetPath(xStaging.toString()).build());
+        fsck(dir, x, List.of("xfs_repair", "-n", "-f"));
+    }
+
+    /** Reads the volume over NBD on its home node into a file and runs the checker on it. */
+    private void fsck(Path dir, Volume v, List<String> checker) {
+        String uri = cluster.adminStub(v.homeIndex()).attachVolume(AttachVolumeRequest.newBuilder().setName(v.id()).build()).getNbdUri();
+        Path image = dir.resolve(v.id() + ".img");
+        ExternalTool.run(300, List.of("nbdcopy", uri, image.toString())).assertSuccess();
+        cluster.adminStub(v.homeIndex()).detachVolume(DetachVolumeRequest.newBuilder().setName(v.id()).build());
+        List<String> cmd = new ArrayList<>(checker);
+        cmd.add(image.toString());
+        ExternalTool.run(300, cmd).assertSuccess();
+    }
+
+    private static long bytes(List<VolumeUsage> usage) {
+        return usage.stream().filter(u -> u.getUnit() == VolumeUsage.Unit.BYTES).findFirst().orElseThrow().getTotal();
+    }
+
+    private static int indexOf(String nodeId) {
+        return Integer.parseInt(nodeId.substring(1)) - 1;
+    }
+
+    private static void await(BooleanSupplier condition, int seconds, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                if (condition.getAsBoolean()) {
+                    return;
+                }
+            } catch (StatusRuntimeException e) {
+                // not ready yet
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("timed out waiting for: " + what);
+    }
+}
