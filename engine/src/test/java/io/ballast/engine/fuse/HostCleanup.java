@@ -1,5 +1,6 @@
 package io.ballast.engine.fuse;
 
+import io.ballast.engine.attach.LoopDevices;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,24 +44,56 @@ public final class HostCleanup {
         return found;
     }
 
+    /**
+     * Removes everything a test may have left under {@code dir}, in the order that cannot hang:
+     * filesystems on loop devices first (lazy unmount), then loop devices backed by files under
+     * {@code dir}, then FUSE connections mounted there (aborted, then lazily unmounted).
+     */
     public static void unmountUnder(Path dir) {
         try {
             if (!Files.exists(dir)) {
                 return;
             }
-            for (String conn : fuseConnectionsUnder(dir)) {
+            List<String> fuse = fuseConnectionsUnder(dir);
+            List<Path> fuseMounts = fuseMountsUnder(dir);
+            for (Path mp : mountsUnder(dir)) {
+                if (!fuseMounts.contains(mp)) {
+                    run("umount", "-l", mp.toString());
+                }
+            }
+            for (int n : LoopDevices.boundUnder(dir.toRealPath())) {
+                run("losetup", "-d", "/dev/loop" + n);
+            }
+            for (String conn : fuse) {
                 Path abort = Path.of("/sys/fs/fuse/connections", conn, "abort");
                 if (Files.exists(abort)) {
                     Files.writeString(abort, "1");
                 }
             }
-            for (Path mp : mountsUnder(dir)) {
-                new ProcessBuilder("umount", "-l", mp.toString()).inheritIO().start().waitFor();
+            for (Path mp : fuseMounts) {
+                run("umount", "-l", mp.toString());
             }
         } catch (IOException e) {
             throw new IllegalStateException("cleanup of mounts under " + dir + " failed", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    static List<Path> fuseMountsUnder(Path dir) throws IOException {
+        Path root = dir.toRealPath();
+        List<Path> found = new ArrayList<>();
+        for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+            String[] f = line.split(" ");
+            int dash = List.of(f).indexOf("-");
+            if (Path.of(f[4]).startsWith(root) && f[dash + 1].startsWith("fuse")) {
+                found.add(Path.of(f[4]));
+            }
+        }
+        return found;
+    }
+
+    private static void run(String... cmd) throws IOException, InterruptedException {
+        new ProcessBuilder(cmd).inheritIO().start().waitFor();
     }
 }
