@@ -22,7 +22,7 @@ import jnr.ffi.annotations.SaveError;
  * The one place where Ballast drives loop devices: LOOP_CTL_GET_FREE on /dev/loop-control,
  * LOOP_CONFIGURE (Linux 5.8+) to bind a file with block size and direct I/O in one step,
  * LOOP_GET_STATUS64 to read back what the kernel kept, LOOP_SET_CAPACITY after the file grew,
- * LOOP_CLR_FD to detach, BLKGETSIZE64 for the size. Everything through jnr-ffi ioctls; errno becomes
+ * LOOP_CLR_FD to detach (LOOP_SET_STATUS64 to take back a deferred detach), BLKGETSIZE64 for the size. Everything through jnr-ffi ioctls; errno becomes
  * an {@link ErrorCode} here.
  *
  * <p>No LO_FLAGS_AUTOCLEAR: it would detach the device as soon as our own descriptor closes
@@ -33,6 +33,7 @@ import jnr.ffi.annotations.SaveError;
  */
 public final class LoopDevices {
     static final long LOOP_CLR_FD = 0x4C01;
+    static final long LOOP_SET_STATUS64 = 0x4C04;
     static final long LOOP_GET_STATUS64 = 0x4C05;
     static final long LOOP_SET_CAPACITY = 0x4C07;
     static final long LOOP_SET_DIRECT_IO = 0x4C08;
@@ -41,6 +42,7 @@ public final class LoopDevices {
     /** {@code BLKGETSIZE64 = _IOR(0x12, 114, size_t)}. */
     static final long BLKGETSIZE64 = 0x80081272L;
 
+    static final int LO_FLAGS_AUTOCLEAR = 4;
     static final int LO_FLAGS_DIRECT_IO = 16;
 
     private static final int O_RDONLY = 0;
@@ -171,8 +173,10 @@ public final class LoopDevices {
 
     /**
      * Detaches {@code loop} (LOOP_CLR_FD) and waits until the kernel released the backing file.
-     * Refuses with FAILED_PRECONDITION while the device is mounted or opened exclusively (checked
-     * by an O_EXCL open); a device that is already detached is fine (idempotent).
+     * Refuses with FAILED_PRECONDITION, changing nothing, while the device is mounted or opened
+     * exclusively (an O_EXCL open fails) or held open by another process (the kernel would only
+     * defer the detach to the last close: we take that back). A device no longer bound to
+     * {@code loop.backing()} is fine (idempotent).
      */
     public static void detach(LoopDevice loop, long timeoutMillis) {
         Path dev = loop.device();
@@ -193,14 +197,25 @@ public final class LoopDevices {
             if (errno != 0 && errno != ENXIO) {
                 throw new BallastException(ErrorCode.IO_ERROR, "LOOP_CLR_FD on " + dev + " failed: " + describe(errno));
             }
+            // As the only opener the device is now running down and LOOP_GET_STATUS64 says ENXIO. With
+            // other openers the kernel merely set LO_FLAGS_AUTOCLEAR (detach at their last close).
+            byte[] info = new byte[LoopInfoDescriptor.LENGTH];
+            if (ioctl(fd, LOOP_GET_STATUS64, info) == 0) {
+                ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
+                b.putInt(LoopInfoDescriptor.FLAGS_OFFSET, b.getInt(LoopInfoDescriptor.FLAGS_OFFSET) & ~LO_FLAGS_AUTOCLEAR);
+                int undo = ioctl(fd, LOOP_SET_STATUS64, info);
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, dev + " is open in another process; close "
+                        + "it before detaching" + (undo == 0 ? "" : " (and the deferred detach could not be taken back: "
+                        + describe(undo) + "; it happens at that process's last close)"));
+            }
         } finally {
-            Holder.LIBC.close(fd); // the last close completes a detach the kernel deferred while we held it
+            Holder.LIBC.close(fd); // the last close completes the detach
         }
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         while (backingMatches(loop)) {
             if (System.nanoTime() > deadline) {
-                throw new BallastException(ErrorCode.FAILED_PRECONDITION, dev + " still bound to " + loop.backing()
-                        + " " + timeoutMillis + " ms after LOOP_CLR_FD: another process holds it open");
+                throw new BallastException(ErrorCode.INTERNAL, dev + " still bound to " + loop.backing()
+                        + " " + timeoutMillis + " ms after LOOP_CLR_FD");
             }
             try {
                 Thread.sleep(10);

@@ -158,7 +158,8 @@ public final class FuseExport implements AutoCloseable {
             return;
         }
         long deadline = System.nanoTime() + config.closeTimeout().toNanos();
-        while (!session.ended().isDone()) {
+        while (true) {
+            // Also when the session already ended (connection aborted): a dead mount stays until unmounted.
             int errno = FuseDevice.unmount(mountpoint, 0);
             if (errno == 0 || errno == FuseDevice.EINVAL || errno == FuseDevice.ENOENT) {
                 break; // unmounted now, or already (EINVAL: not a mount point any more)

@@ -39,7 +39,6 @@ final class FuseSession implements VolumeFileOps.Replies {
     /** The reader's own hold (1) plus one per request or notification being answered; 0 = closed. */
     private final AtomicInteger holds = new AtomicInteger(1);
     private int allocated;
-    private Thread reader;
 
     FuseSession(BlockVolume volume, FuseDevice device, VolumeFileOps ops, FuseCounters counters, FuseExportConfig config) {
         this.name = volume.name();
@@ -51,7 +50,7 @@ final class FuseSession implements VolumeFileOps.Replies {
     }
 
     void start() {
-        reader = Thread.ofPlatform().name("fuse-" + name).daemon().start(this::readLoop);
+        Thread.ofPlatform().name("fuse-" + name).daemon().start(this::readLoop);
     }
 
     /** Completes when the connection is over and the descriptor closed; never fails. */

@@ -235,6 +235,29 @@ class FuseLoopDeviceTest {
     }
 
     @Test
+    void closeIsRefusedWhileTheDeviceIsOpenAndChangesNothing() throws Exception {
+        attach();
+        ByteBuffer data = ByteBuffer.allocateDirect(4096);
+        while (data.hasRemaining()) {
+            data.put((byte) 0x5a);
+        }
+        try (FileChannel ch = FileChannel.open(device.device(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            BallastException e = assertThrows(BallastException.class, device::close);
+            assertEquals(ErrorCode.FAILED_PRECONDITION, e.code(), e::getMessage);
+            // Still attached, and no detach left pending for when this descriptor closes.
+            ch.write(data.flip(), 8192);
+            ch.force(true);
+        }
+        assertEquals(SIZE, device.sizeBytes());
+        assertEquals(1, LoopDevices.boundUnder(dir.toRealPath()).size(), "still bound after the last close");
+        ByteBuffer back = ByteBuffer.allocate(4096);
+        volume.read(8192, back).join();
+        assertEquals(0x5a, back.get(4095));
+        device.close();
+        assertTrue(LoopDevices.boundUnder(dir.toRealPath()).isEmpty(), "loop devices left");
+    }
+
+    @Test
     void cleanupAfterAFailedTestLeavesNothingBehind() throws Exception {
         attach();
         String dev = device.device().toString();
