@@ -18,9 +18,10 @@ import java.util.Objects;
  *                          bound on how stale the size is when {@link FuseExport#sizeChanged()} was not called
  * @param directIo          FOPEN_DIRECT_IO (+ FOPEN_PARALLEL_DIRECT_WRITES): every open of the file
  *                          bypasses the FUSE page cache, so there is never a second cached copy of the
- *                          volume and writes do not take the inode lock. On by default: measured with
- *                          the loop driver's direct I/O on top, it writes ~1.5-1.8x faster than a
- *                          cacheable file (docs/benchmarks.md, "FUSE + loop device")
+ *                          volume and writes do not take the inode lock. On by default for that (memory,
+ *                          one copy of the truth); with the loop driver's direct I/O on top, a cacheable
+ *                          file measured the same within this machine's noise (docs/benchmarks.md,
+ *                          "FUSE + loop device")
  * @param initTimeout       how long {@link FuseExport#start} waits for the kernel's INIT
  * @param closeTimeout      how long {@link FuseExport#close()} retries a busy unmount and waits for the
  *                          connection to end
