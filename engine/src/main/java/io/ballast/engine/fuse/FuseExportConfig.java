@@ -17,11 +17,10 @@ import java.util.Objects;
  * @param attrTimeout       how long the kernel may cache the file's attributes (its size): an upper
  *                          bound on how stale the size is when {@link FuseExport#sizeChanged()} was not called
  * @param directIo          FOPEN_DIRECT_IO (+ FOPEN_PARALLEL_DIRECT_WRITES): every open of the file
- *                          bypasses the FUSE page cache, so there is never a second cached copy of the
- *                          volume and writes do not take the inode lock. On by default for that (memory,
- *                          one copy of the truth); with the loop driver's direct I/O on top, a cacheable
- *                          file measured the same within this machine's noise (docs/benchmarks.md,
- *                          "FUSE + loop device")
+ *                          bypasses the FUSE page cache. Off by default: with the loop driver's direct I/O
+ *                          on top the page cache stays empty anyway (direct reads do not fill it, direct
+ *                          writes invalidate it), and the cacheable file was ahead on most workloads in 4
+ *                          of 5 paired runs (docs/benchmarks.md, "FUSE + loop device")
  * @param initTimeout       how long {@link FuseExport#start} waits for the kernel's INIT
  * @param closeTimeout      how long {@link FuseExport#close()} retries a busy unmount and waits for the
  *                          connection to end
@@ -52,7 +51,7 @@ public record FuseExportConfig(Path device, String fileName, int maxWrite, int m
     }
 
     public static FuseExportConfig defaults() {
-        return new FuseExportConfig(Path.of("/dev/fuse"), "volume", MIB, 32, Duration.ofSeconds(1), true,
+        return new FuseExportConfig(Path.of("/dev/fuse"), "volume", MIB, 32, Duration.ofSeconds(1), false,
                 Duration.ofSeconds(10), Duration.ofSeconds(10));
     }
 

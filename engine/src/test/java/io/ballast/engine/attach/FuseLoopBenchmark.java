@@ -24,11 +24,12 @@ import org.junit.jupiter.api.Test;
  *
  * <pre>
  * ./mvnw -q -B -o test -pl engine -am -Dtest=FuseLoopBenchmark -Dsurefire.failIfNoSpecifiedTests=false \
- *     -Dballast.bench.runtime=10 -Dballast.bench.size=1G -Dballast.bench.variants=direct,cached-dio,cached-buffered
+ *     -Dballast.bench.runtime=10 -Dballast.bench.size=1G -Dballast.bench.variants=cached-dio,direct,cached-buffered
  * </pre>
- * Variants: {@code direct} (the default attach: FOPEN_DIRECT_IO on the FUSE file, loop device with
- * LO_FLAGS_DIRECT_IO), {@code cached-dio} (FUSE file cacheable, loop direct I/O),
- * {@code cached-buffered} (FUSE file cacheable, loop without direct I/O).
+ * Variants: {@code cached-dio} (the default attach: FUSE file cacheable, loop device with
+ * LO_FLAGS_DIRECT_IO), {@code direct} (FOPEN_DIRECT_IO on the FUSE file, loop direct I/O),
+ * {@code cached-buffered} (FUSE file cacheable, loop without direct I/O). A variant named twice runs
+ * twice, to show the run-to-run spread.
  */
 class FuseLoopBenchmark {
     private static final String[][] WORKLOADS = {
@@ -55,7 +56,7 @@ class FuseLoopBenchmark {
         String size = System.getProperty("ballast.bench.size", "1G");
         long bytes = Long.parseLong(size.replaceAll("[GgMm]$", "")) << (size.toUpperCase(Locale.ROOT).endsWith("G") ? 30 : 20);
         int runtime = Integer.getInteger("ballast.bench.runtime", 10);
-        List<String> variants = List.of(System.getProperty("ballast.bench.variants", "direct").split(","));
+        List<String> variants = List.of(System.getProperty("ballast.bench.variants", "cached-dio").split(","));
         HostCleanup.unmountUnder(dir.getParent());
         Sh.run(60, "rm", "-rf", dir.toString());
         Files.createDirectories(dir);
@@ -66,7 +67,7 @@ class FuseLoopBenchmark {
         Files.delete(file);
         String dioNote = "";
         for (String variant : variants) {
-            Path vdir = dir.resolve(variant);
+            Path vdir = dir.resolve(variant + "-" + results.size());
             ExecutorService io = Executors.newFixedThreadPool(8);
             try (NodeDirectory node = NodeDirectory.openOrFormat(vdir.resolve("node"), "bench", "n1")) {
                 LocalBlockVolume volume = new LocalBlockVolume("bench", node.createVolume("bench", bytes), io);
@@ -75,7 +76,11 @@ class FuseLoopBenchmark {
                         !variant.equals("cached-buffered")).attach(volume);
                 try {
                     dioNote += variant + ": loop direct I/O " + (device.directIo() ? "on" : "off") + "; ";
-                    results.put("C: " + variant, runAll(device.device().toString(), bytes, runtime));
+                    String key = "C: " + variant;
+                    for (int n = 2; results.containsKey(key); n++) {
+                        key = "C: " + variant + " #" + n; // the same variant again: shows the run-to-run spread
+                    }
+                    results.put(key, runAll(device.device().toString(), bytes, runtime));
                     dioNote += "export " + ((FuseLoopAttacher.FuseLoopDevice) device).export().stats() + "\n";
                 } finally {
                     device.close();
@@ -132,8 +137,7 @@ class FuseLoopBenchmark {
         List<String> targets = new ArrayList<>(results.keySet());
         StringBuilder s = new StringBuilder("| workload |");
         targets.forEach(t -> s.append(' ').append(t).append(" |"));
-        targets.stream().skip(1).forEach(t -> s.append(' ').append(t.substring(0, 1)).append(t.substring(2).strip())
-                .append("/A |"));
+        targets.stream().skip(1).forEach(t -> s.append(' ').append(t.substring(3)).append(" / A |"));
         s.append("\n|---|").append("---|".repeat(2 * targets.size() - 1)).append('\n');
         for (String[] w : WORKLOADS) {
             boolean seq = w[0].startsWith("seq");
