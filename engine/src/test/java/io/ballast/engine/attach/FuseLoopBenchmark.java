@@ -57,7 +57,7 @@ class FuseLoopBenchmark {
         long bytes = Long.parseLong(size.replaceAll("[GgMm]$", "")) << (size.toUpperCase(Locale.ROOT).endsWith("G") ? 30 : 20);
         int runtime = Integer.getInteger("ballast.bench.runtime", 10);
         List<String> variants = List.of(System.getProperty("ballast.bench.variants", "cached-dio").split(","));
-        HostCleanup.unmountUnder(dir.getParent());
+        HostCleanup.unmountUnder(dir); // leftovers of an interrupted run
         Sh.run(60, "rm", "-rf", dir.toString());
         Files.createDirectories(dir);
         Map<String, Map<String, Result>> results = new LinkedHashMap<>();
