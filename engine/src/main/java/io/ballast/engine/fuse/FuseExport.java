@@ -1,0 +1,203 @@
+package io.ballast.engine.fuse;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.volume.BlockVolume;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A {@link BlockVolume} served as one regular file, {@code mountpoint/fileName}, through a FUSE
+ * mount that this process serves itself over /dev/fuse (no libfuse). The file's size is the
+ * volume's; its bytes are the volume's. A loop device on that file makes the volume a kernel block
+ * device ({@code io.ballast.engine.attach.FuseLoopAttacher}).
+ *
+ * <p><b>Lifecycle.</b> {@link #start} mounts and returns once the kernel completed FUSE_INIT.
+ * {@link #close()} unmounts and returns once the connection is over; it refuses (FAILED_PRECONDITION,
+ * export left running) while the file is still open, e.g. by a loop device: stopping then would
+ * fail the I/O of everything above it. If this process dies, the kernel aborts the connection:
+ * users of the file get errors (ENOTCONN/EIO), never a hang, and the dead mount stays until unmounted.
+ *
+ * <p><b>Threading.</b> Thread-safe. One platform thread per export reads requests; replies are
+ * written from the volume's completion threads. The volume is not closed by this class.
+ *
+ * <p><b>Errors.</b> {@link BallastException}: FAILED_PRECONDITION without /dev/fuse or privileges,
+ * IO_ERROR when mount(2) fails, UNAVAILABLE when the kernel does not complete INIT in time.
+ */
+public final class FuseExport implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FuseExport.class);
+    /** Shown as the filesystem type in /proc/mounts: {@code fuse.ballast}. */
+    public static final String FS_TYPE = "fuse.ballast";
+
+    private final BlockVolume volume;
+    private final Path mountpoint;
+    private final FuseExportConfig config;
+    private final FuseSession session;
+    private final FuseCounters counters;
+    private final FuseConnectionInfo connection;
+    private boolean closed;
+
+    private FuseExport(BlockVolume volume, Path mountpoint, FuseExportConfig config, FuseSession session,
+                       FuseCounters counters, FuseConnectionInfo connection) {
+        this.volume = volume;
+        this.mountpoint = mountpoint;
+        this.config = config;
+        this.session = session;
+        this.counters = counters;
+        this.connection = connection;
+    }
+
+    /**
+     * Mounts a FUSE filesystem at {@code mountpoint} (created if absent; must be empty and not a
+     * mount point) serving {@code volume} as the file {@link #file()}. Blocks until INIT completes.
+     */
+    public static FuseExport start(BlockVolume volume, Path mountpoint, FuseExportConfig config) {
+        Objects.requireNonNull(volume, "volume");
+        Objects.requireNonNull(config, "config");
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(mp);
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot create FUSE mount point " + mp + ": " + e, e);
+        }
+        FuseDevice device = FuseDevice.open(config.device());
+        FuseCounters counters = new FuseCounters();
+        int uid = FuseDevice.uid();
+        int gid = FuseDevice.gid();
+        VolumeFileOps ops = new VolumeFileOps(volume, config, counters, uid, gid, System.currentTimeMillis());
+        FuseSession session = new FuseSession(volume, device, ops, counters, config);
+        // allow_other: the kubelet, mkfs and mount run as other processes (root, but possibly in
+        // other user namespaces); default_permissions: the kernel checks the file's mode bits.
+        String options = "fd=" + device.fd() + ",rootmode=40000,user_id=" + uid + ",group_id=" + gid
+                + ",allow_other,default_permissions,max_read=" + config.maxWrite();
+        try {
+            device.mount("ballast:" + volume.name(), mp, FS_TYPE,
+                    FuseDevice.MS_NOSUID | FuseDevice.MS_NODEV | FuseDevice.MS_NOEXEC, options);
+        } catch (RuntimeException e) {
+            device.close();
+            throw e;
+        }
+        session.start();
+        FuseConnectionInfo info;
+        try {
+            info = ops.initialized().get(config.initTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException | ExecutionException | TimeoutException e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            abandon(mp, session);
+            throw new BallastException(ErrorCode.UNAVAILABLE, "FUSE mount " + mp + " for volume " + volume.name()
+                    + " did not complete INIT: " + (e.getCause() != null ? e.getCause().getMessage() : e.toString()), e);
+        }
+        log.info("FUSE export of {} at {}: kernel FUSE {}.{}, answered 7.{}, max_write {}, max_pages {}, async DIO {}",
+                volume.name(), mp.resolve(config.fileName()), info.kernelMajor(), info.kernelMinor(), info.minor(),
+                info.maxWrite(), info.maxPages(), info.asyncDirectIo());
+        return new FuseExport(volume, mp, config, session, counters, info);
+    }
+
+    private static void abandon(Path mp, FuseSession session) {
+        FuseDevice.unmount(mp, FuseDevice.MNT_DETACH);
+        try {
+            session.ended().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("FUSE mount {} did not end after a failed start: {}", mp, e.toString());
+        }
+    }
+
+    /** The file that holds the volume's bytes. */
+    public Path file() {
+        return mountpoint.resolve(config.fileName());
+    }
+
+    public Path mountpoint() {
+        return mountpoint;
+    }
+
+    public BlockVolume volume() {
+        return volume;
+    }
+
+    /** The limits negotiated in FUSE_INIT. */
+    public FuseConnectionInfo connection() {
+        return connection;
+    }
+
+    public FuseStats stats() {
+        return counters.snapshot();
+    }
+
+    /** True until the connection ended (unmounted, aborted, or this process's reader failed). */
+    public boolean serving() {
+        return !session.ended().isDone();
+    }
+
+    /**
+     * Makes the kernel forget the file's cached attributes so the next stat sees the volume's
+     * current size (call after the volume grew). Without it the new size shows within
+     * {@link FuseExportConfig#attrTimeout()}. Returns false if the connection is over.
+     */
+    public boolean sizeChanged() {
+        return session.notifyInvalInode(FuseConstants.FILE_ID);
+    }
+
+    /**
+     * Unmounts and waits for the connection to end. Retries while the file is still open (a loop
+     * device releases it asynchronously after detach) for {@link FuseExportConfig#closeTimeout()},
+     * then fails with FAILED_PRECONDITION and keeps serving. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        long deadline = System.nanoTime() + config.closeTimeout().toNanos();
+        while (true) {
+            // Also when the session already ended (connection aborted): a dead mount stays until unmounted.
+            int errno = FuseDevice.unmount(mountpoint, 0);
+            if (errno == 0 || errno == FuseDevice.EINVAL || errno == FuseDevice.ENOENT) {
+                break; // unmounted now, or already (EINVAL: not a mount point any more)
+            }
+            if (errno != FuseDevice.EBUSY || System.nanoTime() > deadline) {
+                throw new BallastException(errno == FuseDevice.EBUSY ? ErrorCode.FAILED_PRECONDITION : ErrorCode.IO_ERROR,
+                        "cannot unmount FUSE export " + mountpoint + " of volume " + volume.name() + ": "
+                                + FuseDevice.describe(errno) + (errno == FuseDevice.EBUSY
+                                ? "; its file is still open (detach the loop device first)" : ""));
+            }
+            sleepMillis(20);
+        }
+        try {
+            session.ended().get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            throw new BallastException(ErrorCode.INTERNAL, "FUSE export " + mountpoint + " unmounted but its "
+                    + "connection has not ended (requests still in the volume?)", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BallastException(ErrorCode.UNAVAILABLE, "interrupted while closing FUSE export " + mountpoint, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e); // ended() never fails
+        }
+        closed = true;
+        log.info("FUSE export of {} at {} closed: {}", volume.name(), mountpoint, counters.snapshot());
+    }
+
+    private static void sleepMillis(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BallastException(ErrorCode.UNAVAILABLE, "interrupted", e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "FuseExport[" + volume.name() + " at " + file() + "]";
+    }
+}
