@@ -49,6 +49,9 @@ public final class DevCommand {
                 description = "The volume to create (if absent) and attach on n1 (default: ${DEFAULT-VALUE}).")
         String volume;
 
+        @Option(names = "--no-mount", description = "Do not mount the volume; serve it over NBD only (mounting needs root, /dev/fuse and loop devices).")
+        boolean noMount;
+
         @Option(names = "--base-port", defaultValue = "7100", paramLabel = "PORT",
                 description = "Node i listens on PORT+10+i (raft) and PORT+20+i (admin) on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
         int basePort;
@@ -83,18 +86,42 @@ public final class DevCommand {
                 }
                 stopped.countDown();
             }, "shutdown"));
+            String whyNoMount = noMount ? "--no-mount" : DevMountSupport.missing();
             for (int i = 1; i <= nodes; i++) {
-                running.add(NodeRuntime.start(new NodeConfig(root.resolve("n" + i), "dev", "n" + i, root.resolve("n" + i + ".sock"),
+                NodeConfig config = new NodeConfig(root.resolve("n" + i), "dev", "n" + i, root.resolve("n" + i + ".sock"),
                         null, List.of(), 4, new InetSocketAddress("127.0.0.1", basePort + 10 + i),
-                        new InetSocketAddress("127.0.0.1", basePort + 20 + i), catalog, Map.of("zone", "z" + (i % 2)))));
+                        new InetSocketAddress("127.0.0.1", basePort + 20 + i), catalog, Map.of("zone", "z" + (i % 2)));
+                if (whyNoMount == null) {
+                    config = config.withCsiEndpoint("unix://" + root.resolve("n" + i + "-csi.sock"));
+                }
+                running.add(NodeRuntime.start(config));
             }
             ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
                     "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10)));
             running.add(controller);
             ClusterBackend backend = controller.backend();
+            var out = spec.commandLine().getOut();
+            if (whyNoMount == null) {
+                DevVolume placed = DevVolume.create(backend, nodes, vol, Math.min(nodes, 3));
+                Path mountPoint = root.resolve("mnt").resolve(vol.name());
+                DevMount mount = new DevMount(root.resolve(placed.home() + "-csi.sock"), placed.id(),
+                        root.resolve("staging").resolve(vol.name()), mountPoint);
+                mount.mount();
+                running.add(mount); // unmounted first on Ctrl-C, while the nodes still run
+                out.println("ballast dev cluster ready: " + nodes + " nodes under " + root + ", CSI unix://" + controller.socket());
+                out.println("volume " + vol.name() + " (id " + placed.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
+                        + Math.min(nodes, 3) + " replicas on " + placed.placement() + ") mounted as ext4 at:");
+                out.println("  " + mountPoint + "      (ls it: hello-from-ballast.txt is on the volume)");
+                out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C unmounts and stops the cluster");
+                out.flush();
+                stopped.await();
+                return 0;
+            }
             DevVolume attached = DevVolume.createAndAttach(backend, nodes, vol, Math.min(nodes, 3));
             Files.writeString(root.resolve(vol.name() + ".uri"), attached.nbdUri() + "\n");
-            var out = spec.commandLine().getOut();
+            if (!noMount) {
+                out.println("not mounting the volume: that needs " + whyNoMount + "; serving it over NBD instead");
+            }
             out.println("ballast dev cluster ready: " + nodes + " nodes under " + root + ", CSI unix://" + controller.socket());
             out.println("volume " + vol.name() + " (id " + attached.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
                     + Math.min(nodes, 3) + " replicas on " + attached.placement() + ") attached on " + attached.home() + ":");

@@ -17,7 +17,30 @@ import java.util.Map;
  */
 record DevVolume(String id, List<String> placement, String home, String nbdUri) {
 
+    /** Creates (if absent) and publishes the volume on n1 (or its first replica's node); no attach. */
+    static DevVolume create(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas) throws InterruptedException {
+        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
+        return new DevVolume(v.id(), v.placement(), home(v), null);
+    }
+
+    private static String home(VolumeRecord v) {
+        return v.placement().contains("n1") ? "n1" : v.placement().get(0);
+    }
+
     static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas)
+            throws InterruptedException {
+        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
+        String home = home(v);
+        String id = v.id();
+        try (NodeAdminClients admins = new NodeAdminClients()) {
+            String uri = admins.call(backend.node(home).orElseThrow().adminAddress(), Duration.ofSeconds(60),
+                    "attach " + id + " on " + home,
+                    s -> s.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build())).getNbdUri();
+            return new DevVolume(id, v.placement(), home, uri);
+        }
+    }
+
+    private static VolumeRecord createAndPublish(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas)
             throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
@@ -38,14 +61,6 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
             v = backend.createVolume(new ClusterBackend.VolumeSpec(spec.name(), spec.sizeBytes(), replicas,
                     Map.of("replicas", Integer.toString(replicas)), null, null, List.of(), List.of()));
         }
-        String home = v.placement().contains("n1") ? "n1" : v.placement().get(0);
-        v = backend.publish(v.id(), home, false, true);
-        String id = v.id();
-        try (NodeAdminClients admins = new NodeAdminClients()) {
-            String uri = admins.call(backend.node(home).orElseThrow().adminAddress(), Duration.ofSeconds(60),
-                    "attach " + id + " on " + home,
-                    s -> s.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build())).getNbdUri();
-            return new DevVolume(id, v.placement(), home, uri);
-        }
+        return backend.publish(v.id(), home(v), false, true);
     }
 }

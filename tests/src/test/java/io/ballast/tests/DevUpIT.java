@@ -20,8 +20,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The README's first command, {@code ballast dev up}: a 3-node cluster with the CSI controller
- * and a replicated volume attached over NBD, on defaults; stopped with SIGTERM and started again,
- * it brings back the same volume with its data.
+ * and a replicated volume, mounted as ext4 through the CSI Node service (as root), or served over
+ * NBD ({@code --no-mount}); stopped with SIGTERM and started again, it brings back the same volume
+ * with its data.
  */
 class DevUpIT {
 
@@ -35,7 +36,7 @@ class DevUpIT {
         new Random(7).nextBytes(bytes);
         Files.write(data, bytes);
 
-        Process first = start(dir, base, "first");
+        Process first = start(dir, base, "first", "--no-mount");
         String uri = Files.readString(dir.resolve("vol1.uri")).trim();
         assertTrue(uri.startsWith("nbd+unix:///vol1-") && uri.contains(dir.resolve("n1.sock").toString()), uri);
         ExternalTool.Result info = ExternalTool.run(60, List.of("nbdinfo", "--size", uri)).assertSuccess();
@@ -43,7 +44,7 @@ class DevUpIT {
         ExternalTool.run(60, List.of("nbdcopy", "--flush", data.toString(), uri)).assertSuccess();
         stop(first);
 
-        Process second = start(dir, base, "second");
+        Process second = start(dir, base, "second", "--no-mount");
         assertEquals(uri, Files.readString(dir.resolve("vol1.uri")).trim(), "the same volume comes back");
         Path back = dir.resolveSibling("back.bin");
         ExternalTool.run(60, List.of("sh", "-c", "nbdcopy '" + uri + "' - | head -c " + bytes.length + " > " + back)).assertSuccess();
@@ -51,16 +52,40 @@ class DevUpIT {
         stop(second);
     }
 
-    private static Process start(Path dir, int base, String name) throws Exception {
+    @Test
+    void devUpMountsTheVolumeAsExt4AndUnmountsOnStop() throws Exception {
+        io.ballast.tests.harness.Privileged.requireFuseAndLoop();
+        Path dir = TestDirs.fresh("dev-mount").resolve("cluster");
+        int base = freeBase();
+        Process p = start(dir, base, "mounted");
+        Path mnt = dir.resolve("mnt").resolve("vol1");
+        assertTrue(ExternalTool.run(30, List.of("findmnt", "-n", "-o", "FSTYPE", mnt.toString())).assertSuccess()
+                .stdout().contains("ext4"));
+        assertTrue(Files.readString(mnt.resolve("hello-from-ballast.txt")).contains("replicated"));
+        byte[] bytes = new byte[2 << 20];
+        new Random(9).nextBytes(bytes);
+        Files.write(mnt.resolve("data.bin"), bytes);
+        stop(p);
+        assertTrue(ExternalTool.run(30, List.of("findmnt", mnt.toString())).exitCode() != 0, "unmounted on stop");
+        Process again = start(dir, base, "remounted");
+        assertArrayEquals(bytes, Files.readAllBytes(mnt.resolve("data.bin")));
+        stop(again);
+    }
+
+    private static Process start(Path dir, int base, String name, String... extra) throws Exception {
         Path out = dir.resolveSibling(name + ".out");
         List<String> cmd = new ArrayList<>(BallastNodeProcess.command("dev", "up", "--dir", dir.toString(),
                 "--base-port", String.valueOf(base)));
+        cmd.addAll(List.of(extra));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
             String text = Files.exists(out) ? Files.readString(out, StandardCharsets.UTF_8) : "";
-            if (text.contains("Ctrl-C stops the cluster")) {
+            if (text.contains("Ctrl-C")) {
                 assertTrue(text.contains("volume vol1") && text.contains("3 replicas"), text);
+                if (!List.of(extra).contains("--no-mount")) {
+                    assertTrue(text.contains("mounted as ext4"), text);
+                }
                 return p;
             }
             if (!p.isAlive()) {
