@@ -6,11 +6,8 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.NodeGetVolumeStatsResponse;
 import io.ballast.proto.csi.v1.VolumeCondition;
 import io.ballast.proto.csi.v1.VolumeUsage;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * NodeGetVolumeStats: bytes and inodes of a mounted filesystem (statfs through {@code stat -f}),
@@ -28,7 +25,7 @@ final class NodeStats {
         NodeGetVolumeStatsResponse.Builder b = NodeGetVolumeStatsResponse.newBuilder();
         String condition = devices.condition(s.volumeId());
         if (s.block()) {
-            long size = Long.parseLong(run(List.of("blockdev", "--getsize64",
+            long size = Long.parseLong(SystemMounter.output(List.of("blockdev", "--getsize64",
                     devices.device(s.volumeId()).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
                             "volume " + s.volumeId() + " has no device here")).toString())).trim());
             b.addUsage(VolumeUsage.newBuilder().setUnit(VolumeUsage.Unit.BYTES).setTotal(size));
@@ -37,7 +34,7 @@ final class NodeStats {
                 condition = "not mounted at " + path;
             } else {
                 // %S fundamental block size, %b total blocks, %f free, %a available to users, %c inodes, %d free inodes
-                String[] f = run(List.of("stat", "-f", "-c", "%S %b %f %a %c %d", path.toString())).trim().split("\\s+");
+                String[] f = SystemMounter.output(List.of("stat", "-f", "-c", "%S %b %f %a %c %d", path.toString())).trim().split("\\s+");
                 long bs = Long.parseLong(f[0]);
                 long total = Long.parseLong(f[1]) * bs;
                 long free = Long.parseLong(f[2]) * bs;
@@ -52,21 +49,5 @@ final class NodeStats {
         }
         boolean abnormal = !"healthy".equals(condition);
         return b.setVolumeCondition(VolumeCondition.newBuilder().setAbnormal(abnormal).setMessage(condition)).build();
-    }
-
-    private static String run(List<String> cmd) {
-        try {
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new BallastException(ErrorCode.INTERNAL, String.join(" ", cmd) + " failed: " + out.trim());
-            }
-            return out;
-        } catch (IOException e) {
-            throw new BallastException(ErrorCode.INTERNAL, "cannot run " + cmd.get(0) + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BallastException(ErrorCode.UNAVAILABLE, "interrupted", e);
-        }
     }
 }

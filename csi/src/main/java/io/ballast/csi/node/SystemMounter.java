@@ -137,6 +137,15 @@ public final class SystemMounter implements Mounter {
         LOG.info("grew the {} filesystem on {} (mounted at {})", fsType, device, mountPoint);
     }
 
+    /** Runs a tool and returns its output; INTERNAL with that output when it fails. */
+    static String output(List<String> cmd) {
+        Result r = run(cmd, false);
+        if (r.exit != 0) {
+            throw failed(String.join(" ", cmd), r);
+        }
+        return r.out;
+    }
+
     private static void check(List<String> cmd) {
         Result r = run(cmd, false);
         if (r.exit != 0) {

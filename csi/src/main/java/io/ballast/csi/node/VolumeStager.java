@@ -76,7 +76,16 @@ final class VolumeStager {
             if (fs.equals("xfs")) {
                 options.add("nouuid"); // a clone carries its source's xfs UUID; both must mount on one node
             }
-            if (mounter.mountAt(staging).isEmpty()) {
+            Optional<Mounter.Mount> there = mounter.mountAt(staging);
+            if (there.isPresent() && !there.get().source().equals(device.toString())) {
+                // A mount of a device this process no longer serves (the node plugin restarted): it
+                // only answers EIO now; replace it with the volume's current device.
+                LOG.warn("volume {}: {} is mounted from {}, not from its device {}: unmounting the stale mount",
+                        id, staging, there.get().source(), device);
+                mounter.unmount(staging);
+                there = Optional.empty();
+            }
+            if (there.isEmpty()) {
                 mounter.mount(device, staging, fs, options);
             }
         }
