@@ -5,8 +5,9 @@ import io.ballast.engine.volume.BlockVolume;
 /**
  * Makes a {@link BlockVolume} a kernel block device on this host, the seam the CSI Node service
  * stages volumes through. Implementations: {@link FuseLoopAttacher} (volume served as a file over
- * FUSE, with a loop device on it: works wherever FUSE and loop exist), later an NBD attacher
- * ({@code /dev/nbdN} connected to the node's NBD server) where the kernel has nbd.
+ * FUSE, with a loop device on it: works wherever FUSE and loop exist) and {@link NbdAttacher}
+ * ({@code /dev/nbdN} connected to the node's NBD server) where the kernel has nbd;
+ * {@link DeviceAttachers#choose} picks one.
  *
  * <p><b>Threading.</b> Implementations are thread-safe; attaching different volumes concurrently is
  * allowed. Attaching the same volume twice is the caller's mistake (the Node service holds a
