@@ -73,6 +73,11 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Serve the CSI Identity and Node services on this unix socket (kubelet's plugin socket); needs --raft-listen.")
     String csiEndpoint;
 
+    @Option(names = "--attach", defaultValue = "auto", paramLabel = "auto|nbd|fuse-loop",
+            description = "How the CSI Node service makes a volume a block device: the kernel NBD client (survives a node "
+                    + "restart by reconnecting), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
+    String attach;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -99,7 +104,10 @@ public final class NodeCommand implements Callable<Integer> {
                 parseAddress("--raft-listen", raftListen),
                 parseAddress("--admin-listen", adminListen),
                 catalog.members(spec),
-                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint);
+                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint).withAttach(attach);
+        if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
+            throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
+        }
 
         CountDownLatch stopped = new CountDownLatch(1);
         NodeRuntime node = NodeRuntime.start(config);

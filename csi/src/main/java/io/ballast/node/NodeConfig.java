@@ -16,6 +16,7 @@ import java.util.List;
  *     catalog. A node in the list hosts a catalog replica; every node heartbeats to it
  * @param labels topology labels recorded in the catalog (e.g. zone=a)
  * @param csiEndpoint {@code unix:///path} to serve the CSI Identity + Node services on; null = none
+ * @param attach how staged volumes become block devices: {@code auto}, {@code nbd}, {@code fuse-loop}
  */
 public record NodeConfig(
         Path dataDir,
@@ -29,20 +30,27 @@ public record NodeConfig(
         InetSocketAddress adminListen,
         java.util.Map<String, String> catalogMembers,
         java.util.Map<String, String> labels,
-        String csiEndpoint) {
+        String csiEndpoint,
+        String attach) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
-                labels, null);
+                labels, null, "auto");
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint);
+                catalogMembers, labels, endpoint, attach);
+    }
+
+    /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
+    public NodeConfig withAttach(String how) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, how);
     }
 
     public NodeConfig {

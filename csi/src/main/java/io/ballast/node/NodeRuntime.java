@@ -17,7 +17,7 @@ import io.ballast.csi.identity.IdentityService;
 import io.ballast.csi.node.NodeService;
 import io.ballast.csi.node.SystemMounter;
 import io.ballast.csi.server.CsiServer;
-import io.ballast.engine.attach.FuseLoopAttacher;
+import io.ballast.engine.attach.DeviceAttachers;
 import io.ballast.replication.ReplicationConfig;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -198,13 +198,16 @@ public final class NodeRuntime implements AutoCloseable {
 
     /**
      * The CSI Identity + Node services on {@code config.csiEndpoint()}: volumes staged here become
-     * loop devices over a FUSE file served by this process (mount points under DIR/run/fuse), and
-     * what is staged is recorded under DIR/csi-node.
+     * block devices ({@code --attach}: kernel NBD connected to this node's NBD socket where the kernel
+     * has nbd, else loop devices over FUSE files served by this process, mount points under
+     * DIR/run/fuse), and what is staged is recorded under DIR/csi-node.
      */
     private static void startCsiNode(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
             List<AutoCloseable> closeables) {
+        DeviceAttachers.Choice how = DeviceAttachers.choose(config.attach());
+        LOG.info("CSI Node service attaches volumes with {}: {}", how.kind(), how.reason());
         AttachedVolumeDevices devices = new AttachedVolumeDevices(replicated,
-                new FuseLoopAttacher(config.dataDir().resolve("run").resolve("fuse")));
+                how.create(config.nbdSocket(), config.dataDir().resolve("run").resolve("fuse")));
         closeables.add(devices);
         NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), config.labels()), devices,
                 new SystemMounter(), config.dataDir().resolve("csi-node"));
