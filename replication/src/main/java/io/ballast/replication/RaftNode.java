@@ -456,7 +456,8 @@ public final class RaftNode implements AutoCloseable {
         DivisionInfo info = d.getInfo();
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         RaftPeerId leader = info.getLeaderId();
-        return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), info.getCurrentRole().name(),
+        var role = info.getCurrentRole(); // null while a just-added member starts
+        return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), role == null ? "STARTING" : role.name(),
                 leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
                 info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d),
                 sm.integrity());
