@@ -46,6 +46,10 @@ public final class ControllerCommand implements Callable<Integer> {
             description = "Replicas of a node down this long are re-placed on other nodes and rebuilt. Default: ${DEFAULT-VALUE}.")
     String repairAfter;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics (/metrics) on this address: CSI calls by method and code, nodes, volume conditions, repairs, JVM.")
+    String metricsListen;
+
     @Option(names = "--repair-interval", defaultValue = "10s", paramLabel = "DURATION",
             description = "How often the repair loop looks at the catalog. Default: ${DEFAULT-VALUE}.")
     String repairInterval;
@@ -64,7 +68,7 @@ public final class ControllerCommand implements Callable<Integer> {
                     + ") must not be shorter than --down-after (" + downAfter + ")");
         }
         ControllerRuntime runtime = ControllerRuntime.start(new ControllerRuntime.Config(clusterId, members, csiEndpoint,
-                down, repair, every));
+                down, repair, every, NodeCommand.address(spec, "--metrics-listen", metricsListen)));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             runtime.close();

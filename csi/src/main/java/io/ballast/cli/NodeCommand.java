@@ -78,6 +78,10 @@ public final class NodeCommand implements Callable<Integer> {
                     + "restart by reconnecting), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
     String attach;
 
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
+            description = "Serve Prometheus metrics (/metrics) on this address: replicas' Raft progress, rebuilds and integrity, NBD traffic, JVM.")
+    String metricsListen;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -104,7 +108,8 @@ public final class NodeCommand implements Callable<Integer> {
                 parseAddress("--raft-listen", raftListen),
                 parseAddress("--admin-listen", adminListen),
                 catalog.members(spec),
-                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint).withAttach(attach);
+                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint).withAttach(attach)
+                .withMetricsListen(parseAddress("--metrics-listen", metricsListen));
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }
@@ -123,6 +128,11 @@ public final class NodeCommand implements Callable<Integer> {
     }
 
     private InetSocketAddress parseAddress(String option, String text) {
+        return address(spec, option, text);
+    }
+
+    /** Parses {@code HOST:PORT} for {@code option}; null for null; a usage error saying what is wrong. */
+    static InetSocketAddress address(CommandSpec spec, String option, String text) {
         if (text == null) {
             return null;
         }

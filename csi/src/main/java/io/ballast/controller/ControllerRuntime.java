@@ -4,6 +4,10 @@ import io.ballast.cli.BallastVersion;
 import io.ballast.csi.controller.ControllerService;
 import io.ballast.csi.identity.IdentityService;
 import io.ballast.csi.server.CsiServer;
+import io.ballast.metrics.ControllerMetrics;
+import io.ballast.metrics.MetricsEndpoint;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetSocketAddress;
 import io.ballast.replication.catalog.CatalogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,10 +28,17 @@ public final class ControllerRuntime implements AutoCloseable {
     private final CatalogClusterBackend backend;
     private final RepairLoop repair;
     private final CsiServer server;
+    private final MetricsEndpoint metrics;
 
     /** What a controller needs: the catalog, the CSI endpoint, and when nodes count as down or lost. */
     public record Config(String clusterId, Map<String, String> catalogMembers, String csiEndpoint,
-            Duration downAfter, Duration repairAfter, Duration repairInterval) {}
+            Duration downAfter, Duration repairAfter, Duration repairInterval, InetSocketAddress metricsListen) {
+
+        public Config(String clusterId, Map<String, String> catalogMembers, String csiEndpoint, Duration downAfter,
+                Duration repairAfter, Duration repairInterval) {
+            this(clusterId, catalogMembers, csiEndpoint, downAfter, repairAfter, repairInterval, null);
+        }
+    }
 
     private ControllerRuntime(Config c) {
         catalog = new CatalogClient(c.clusterId(), c.catalogMembers(), Duration.ofSeconds(20));
@@ -35,8 +46,11 @@ public final class ControllerRuntime implements AutoCloseable {
         admins = new NodeAdminClients();
         backend = new CatalogClusterBackend(catalog, probe, admins, c.downAfter(), System::currentTimeMillis);
         repair = new RepairLoop(backend::view, catalog, admins, c.repairAfter(), c.repairInterval());
+        PrometheusRegistry registry = new PrometheusRegistry();
         server = CsiServer.start(c.csiEndpoint(), List.of(
-                new IdentityService(BallastVersion.version(), backend::ready, true), new ControllerService(backend)));
+                new IdentityService(BallastVersion.version(), backend::ready, true), new ControllerService(backend)), registry);
+        ControllerMetrics.register(registry, () -> backend, repair.repaired, repair.failed);
+        metrics = c.metricsListen() == null ? null : MetricsEndpoint.start(c.metricsListen(), registry);
         repair.start();
     }
 
@@ -54,6 +68,9 @@ public final class ControllerRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
         repair.close();
         server.close();
         admins.close();

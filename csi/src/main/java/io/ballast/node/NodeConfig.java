@@ -17,6 +17,7 @@ import java.util.List;
  * @param labels topology labels recorded in the catalog (e.g. zone=a)
  * @param csiEndpoint {@code unix:///path} to serve the CSI Identity + Node services on; null = none
  * @param attach how staged volumes become block devices: {@code auto}, {@code nbd}, {@code fuse-loop}
+ * @param metricsListen where to serve Prometheus metrics; null = nowhere
  */
 public record NodeConfig(
         Path dataDir,
@@ -31,26 +32,33 @@ public record NodeConfig(
         java.util.Map<String, String> catalogMembers,
         java.util.Map<String, String> labels,
         String csiEndpoint,
-        String attach) {
+        String attach,
+        InetSocketAddress metricsListen) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
-                labels, null, "auto");
+                labels, null, "auto", null);
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach);
+                catalogMembers, labels, endpoint, attach, metricsListen);
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how);
+                catalogMembers, labels, csiEndpoint, how, metricsListen);
+    }
+
+    /** The same node serving Prometheus metrics on {@code address} (null: not). */
+    public NodeConfig withMetricsListen(InetSocketAddress address) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, attach, address);
     }
 
     public NodeConfig {

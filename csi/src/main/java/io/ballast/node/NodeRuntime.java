@@ -18,6 +18,9 @@ import io.ballast.csi.node.NodeService;
 import io.ballast.csi.node.SystemMounter;
 import io.ballast.csi.server.CsiServer;
 import io.ballast.engine.attach.DeviceAttachers;
+import io.ballast.metrics.MetricsEndpoint;
+import io.ballast.metrics.NodeMetrics;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.ballast.replication.ReplicationConfig;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -102,6 +105,15 @@ public final class NodeRuntime implements AutoCloseable {
             NbdServer nbd = new NbdServer(exports, nbdConfig);
             nbd.start();
             closeables.add(nbd);
+            if (config.metricsListen() != null) {
+                PrometheusRegistry registry = new PrometheusRegistry();
+                if (replicated != null) {
+                    NodeMetrics.register(registry, replicated, nbd);
+                }
+                MetricsEndpoint metrics = MetricsEndpoint.start(config.metricsListen(), registry);
+                closeables.add(metrics);
+                LOG.info("Prometheus metrics on http://{}:{}/metrics", config.metricsListen().getHostString(), metrics.port());
+            }
             Server admin = null;
             if (config.adminListen() != null) {
                 admin = NettyServerBuilder.forAddress(config.adminListen())

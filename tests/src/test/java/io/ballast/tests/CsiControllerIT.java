@@ -97,9 +97,14 @@ class CsiControllerIT {
         Path dir = TestDirs.fresh("csi-controller");
         cluster = new ReplicatedCluster(dir, 4, 3).start();
         Path socket = dir.resolve("csi.sock");
+        int metricsPort;
+        try (var s = new java.net.ServerSocket(0)) {
+            metricsPort = s.getLocalPort();
+        }
         controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
                 "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket,
-                "--down-after", "4s", "--repair-after", "8s", "--repair-interval", "1s")).start();
+                "--down-after", "4s", "--repair-after", "8s", "--repair-interval", "1s",
+                "--metrics-listen", "127.0.0.1:" + metricsPort)).start();
         csi = new CsiClient(socket);
         await(() -> csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
         // Every node has registered once a single-replica volume fits on n4 alone.
@@ -185,6 +190,17 @@ class CsiControllerIT {
         assertEquals(sha256(b, 16 * MIB), sha256(back, 16 * MIB), "the rebuilt replica's node reads B");
         cluster.adminStub(freshIndex).detachVolume(DetachVolumeRequest.newBuilder().setName(id).build());
 
+        // What an operator's Prometheus sees: both repairs, the calls by code, the nodes, and on the
+        // repaired replica's node its Raft progress and the NBD bytes just read.
+        String controllerMetrics = ReplicatedCluster.scrape("http://127.0.0.1:" + metricsPort + "/metrics");
+        assertSample(controllerMetrics, "ballast_repairs_total{outcome=\"done\"}", 2);
+        assertSample(controllerMetrics, "ballast_csi_calls_total{code=\"OK\",method=\"CreateSnapshot\"}", 1);
+        assertSample(controllerMetrics, "ballast_csi_calls_total{code=\"FAILED_PRECONDITION\",method=\"ControllerPublishVolume\"}", 1);
+        assertSample(controllerMetrics, "ballast_nodes{state=\"down\"}", 1);
+        String nodeMetrics = ReplicatedCluster.scrape(cluster.metricsUrl(freshIndex));
+        assertTrue(sample(nodeMetrics, "ballast_replica_applied_index{volume=\"" + id + "\"}") > 0, nodeMetrics);
+        assertTrue(sample(nodeMetrics, "ballast_nbd_read_bytes_total") >= 16 * MIB, nodeMetrics);
+
         // Delete: refused while published, then while a snapshot depends on it; then everything goes.
         assertCode(Status.Code.FAILED_PRECONDITION, () -> csi.controller().deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(id).build()));
         csi.controller().controllerUnpublishVolume(ControllerUnpublishVolumeRequest.newBuilder().setVolumeId(id).setNodeId(home).build());
@@ -198,6 +214,20 @@ class CsiControllerIT {
             int i = Integer.parseInt(n.substring(1)) - 1;
             assertCode(Status.Code.NOT_FOUND, () -> cluster.adminStub(i).getVolume(GetVolumeRequest.newBuilder().setName(id).build()));
         }
+    }
+
+    /** The value of one sample line ({@code name{labels} value}) of a Prometheus text exposition. */
+    private static double sample(String exposition, String series) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).trim().split(" ")[0]);
+            }
+        }
+        throw new AssertionError("no sample " + series + " in:\n" + exposition);
+    }
+
+    private static void assertSample(String exposition, String series, double expected) {
+        assertEquals(expected, sample(exposition, series), series);
     }
 
     private static void copy(String from, String to) {

@@ -59,6 +59,12 @@ public final class CsiServer implements AutoCloseable {
      * binding fails.
      */
     public static CsiServer start(String endpoint, List<BindableService> services) {
+        return start(endpoint, services, null);
+    }
+
+    /** As {@link #start(String, List)}, counting and timing every call in {@code metrics} (null: not). */
+    public static CsiServer start(String endpoint, List<BindableService> services,
+            io.prometheus.metrics.model.registry.PrometheusRegistry metrics) {
         Path socket = socketPath(endpoint);
         if (!Epoll.isAvailable()) {
             throw new BallastException(ErrorCode.UNAVAILABLE, "unix socket transport needs Linux epoll: "
@@ -70,7 +76,9 @@ public final class CsiServer implements AutoCloseable {
         NettyServerBuilder builder = NettyServerBuilder.forAddress(new DomainSocketAddress(socket.toString()))
                 .channelType(EpollServerDomainSocketChannel.class).bossEventLoopGroup(boss).workerEventLoopGroup(workers);
         CallLogInterceptor log = new CallLogInterceptor();
-        services.forEach(s -> builder.addService(ServerInterceptors.intercept(s, log)));
+        CallMetricsInterceptor counted = metrics == null ? null : new CallMetricsInterceptor(metrics);
+        services.forEach(s -> builder.addService(counted == null ? ServerInterceptors.intercept(s, log)
+                : ServerInterceptors.intercept(s, log, counted)));
         try {
             Server server = builder.build().start();
             LOG.info("CSI services {} listening on unix://{}",

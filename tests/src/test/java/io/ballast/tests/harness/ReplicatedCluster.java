@@ -51,6 +51,8 @@ public final class ReplicatedCluster implements AutoCloseable {
                     "--raft-listen", raftAddress(i), "--admin-listen", admin(i)));
             if (catalogMembers > 0) {
                 args.addAll(List.of("--catalog", catalogArg(catalogMembers), "--label", "zone=z" + (i % 2)));
+                metricsPorts.add(freePort());
+                args.addAll(List.of("--metrics-listen", "127.0.0.1:" + metricsPorts.get(i)));
             }
             if (csiNodes) {
                 args.addAll(List.of("--csi-endpoint", "unix://" + csiSocket(i)));
@@ -60,6 +62,29 @@ public final class ReplicatedCluster implements AutoCloseable {
     }
 
     public static final String CLUSTER_ID = "test";
+    private final List<Integer> metricsPorts = new ArrayList<>();
+
+    /** Node i's Prometheus endpoint (clusters with a catalog serve metrics). */
+    public String metricsUrl(int i) {
+        return "http://127.0.0.1:" + metricsPorts.get(i) + "/metrics";
+    }
+
+    /** GET of a Prometheus endpoint: the text exposition. */
+    public static String scrape(String url) {
+        try (var client = java.net.http.HttpClient.newHttpClient()) {
+            var r = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new AssertionError(url + " answered " + r.statusCode());
+            }
+            return r.body();
+        } catch (java.io.IOException e) {
+            throw new AssertionError("cannot scrape " + url + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
     private Path dir;
 
     /** The unix socket of node i's CSI Node service (when started with CSI). */

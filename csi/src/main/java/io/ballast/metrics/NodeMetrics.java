@@ -1,0 +1,76 @@
+package io.ballast.metrics;
+
+import io.ballast.engine.nbd.NbdServer;
+import io.ballast.node.ReplicatedVolumes;
+import io.ballast.replication.GroupStatus;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * A storage node's metrics, read from its live state at each scrape (nothing is counted twice):
+ * per replica (label {@code volume}) its Raft progress, role, rebuild copy and integrity; and the
+ * NBD server's traffic and errors. A replica that vanishes mid-scrape is skipped.
+ */
+public final class NodeMetrics {
+    private NodeMetrics() {}
+
+    public static void register(PrometheusRegistry registry, ReplicatedVolumes volumes, NbdServer nbd) {
+        replicaGauge(registry, volumes, "ballast_replica_commit_index", "Highest Raft log index known committed", GroupStatus::commitIndex);
+        replicaGauge(registry, volumes, "ballast_replica_applied_index", "Highest Raft log index applied to this replica", GroupStatus::appliedIndex);
+        replicaGauge(registry, volumes, "ballast_replica_is_leader", "1 when this node leads the volume's Raft group",
+                s -> "LEADER".equals(s.role()) ? 1 : 0);
+        replicaGauge(registry, volumes, "ballast_replica_rebuild_done_bytes", "Bytes copied by this replica's current or last rebuild",
+                s -> s.rebuildBytesDone());
+        replicaGauge(registry, volumes, "ballast_replica_rebuild_total_bytes", "Bytes to copy in this replica's current or last rebuild",
+                s -> s.rebuildBytesTotal());
+        replicaGauge(registry, volumes, "ballast_replica_unrepairable_blocks", "Blocks failing their checksum here with no healthy copy",
+                s -> s.integrity().unrepairableBlocks());
+        CounterWithCallback.builder().name("ballast_replica_corrupt_blocks_found_total")
+                .help("Blocks found failing their checksum by a read or scrub (since the node started)").labelNames("volume")
+                .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().corruptBlocksFound(), name))).register(registry);
+        CounterWithCallback.builder().name("ballast_replica_blocks_repaired_total")
+                .help("Blocks rewritten from a healthy replica's copy (since the node started)").labelNames("volume")
+                .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().blocksRepaired(), name))).register(registry);
+        GaugeWithCallback.builder().name("ballast_volume_attached").help("1 for each volume whose frontend is on this node")
+                .labelNames("volume").callback(cb -> {
+                    for (String name : volumes.names()) {
+                        if (volumes.attachedVolume(name) != null) {
+                            cb.call(1, name);
+                        }
+                    }
+                }).register(registry);
+        CounterWithCallback.builder().name("ballast_nbd_requests_total").help("NBD requests served")
+                .callback(cb -> cb.call(nbd.stats().requests())).register(registry);
+        CounterWithCallback.builder().name("ballast_nbd_read_bytes_total").help("Bytes read by NBD clients")
+                .callback(cb -> cb.call(nbd.stats().bytesRead())).register(registry);
+        CounterWithCallback.builder().name("ballast_nbd_written_bytes_total").help("Bytes written by NBD clients")
+                .callback(cb -> cb.call(nbd.stats().bytesWritten())).register(registry);
+        CounterWithCallback.builder().name("ballast_nbd_errors_total").help("NBD requests answered with an error, by errno")
+                .labelNames("errno").callback(cb -> nbd.stats().errorsByErrno().forEach((errno, n) -> cb.call(n, String.valueOf(errno))))
+                .register(registry);
+    }
+
+    private static void replicaGauge(PrometheusRegistry registry, ReplicatedVolumes volumes, String name, String help,
+            ToDoubleFunction<GroupStatus> value) {
+        GaugeWithCallback.builder().name(name).help(help).labelNames("volume")
+                .callback(cb -> each(volumes, (volume, s) -> cb.call(value.applyAsDouble(s), volume))).register(registry);
+    }
+
+    private static void each(ReplicatedVolumes volumes, BiConsumer<String, GroupStatus> f) {
+        List<String> names = new ArrayList<>(volumes.names());
+        for (String name : names) {
+            GroupStatus s;
+            try {
+                s = volumes.status(name);
+            } catch (RuntimeException e) {
+                continue; // removed while we looked
+            }
+            f.accept(name, s);
+        }
+    }
+}
