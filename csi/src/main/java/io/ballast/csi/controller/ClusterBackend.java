@@ -39,6 +39,11 @@ public interface ClusterBackend {
 
     Optional<VolumeRecord> volume(String volumeId);
 
+    /**
+     * The volume created under {@code name}, once its creation has finished. A volume whose
+     * creation was interrupted (crash, timeout) is not returned: {@link #createVolume} with the same
+     * spec resumes it.
+     */
     Optional<VolumeRecord> volumeByName(String name);
 
     /**
@@ -47,8 +52,9 @@ public interface ClusterBackend {
      * data before returning. Every replica is on a node satisfying one requisite segment (a node
      * satisfies a segment when it carries all its labels, {@link io.ballast.csi.Topologies#matches});
      * nodes satisfying an earlier preferred segment are chosen first when they have room.
-     * ALREADY_EXISTS when the name is taken (the caller checks compatibility with
-     * {@link #volumeByName} first); NOT_FOUND for a missing source; NO_SPACE when placement fails.
+     * ALREADY_EXISTS when the name is taken by a finished volume (the caller checks compatibility with
+     * {@link #volumeByName} first) or by an interrupted creation with another spec; the same spec as
+     * an interrupted creation resumes it. NOT_FOUND for a missing source; NO_SPACE when placement fails.
      */
     VolumeRecord createVolume(VolumeSpec spec);
 
