@@ -127,6 +127,12 @@ public final class RepairLoop implements AutoCloseable {
             nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
                     s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
                             .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
+        } catch (BallastException e) {
+            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
+                throw e;
+            }
+            // An earlier pass added it and failed after (e.g. removing the dead member): carry on.
+            LOG.info("volume {}: {} is already a member holding its replica; finishing the repair", v.getId(), target);
         } finally {
             poll.cancel(false);
         }

@@ -3,6 +3,9 @@ package io.ballast.node;
 import io.ballast.engine.error.BallastException;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogState;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
 import io.ballast.replication.catalog.CatalogClient;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -70,7 +73,7 @@ public final class CatalogAgent implements AutoCloseable {
             }
             catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
             if (beats++ % CLEANUP_EVERY == 0) {
-                deleteReplicasOfDeletedVolumes(n.getReplicasList());
+                deleteLeftoverReplicas(n.getReplicasList());
             }
             if (failing) {
                 LOG.info("catalog heartbeat of {} goes through again", n.getNodeId());
@@ -87,20 +90,36 @@ public final class CatalogAgent implements AutoCloseable {
     }
 
     /**
-     * Deletes the local replicas of volumes the catalog lists as deleted: this node was down (or
-     * unreachable) when the controller deleted them. Ids are never reused, so this cannot hit a
-     * newer volume of the same name.
+     * Deletes local replicas the catalog says this node no longer holds, left behind while it was
+     * down or unreachable: replicas of deleted volumes (tombstones; ids are never reused, so this
+     * cannot hit a newer volume of the same name), and replicas the repair loop re-placed elsewhere
+     * (the volume is available, no repair is running, and its placement leaves this node out; the
+     * repair loop records its work before adding a node and clears it only after the placement
+     * names the new node, so a replica being added is never taken for a leftover). Volumes the
+     * catalog does not know (made through the admin API directly) are left alone.
      */
-    private void deleteReplicasOfDeletedVolumes(java.util.List<String> local) {
-        var deleted = new java.util.HashSet<>(catalog.read().getDeletedVolumeIdsList());
+    private void deleteLeftoverReplicas(java.util.List<String> local) {
+        CatalogState state = catalog.read();
+        var deleted = new java.util.HashSet<>(state.getDeletedVolumeIdsList());
+        java.util.Map<String, CatalogVolume> known = new java.util.HashMap<>();
+        state.getVolumesList().forEach(v -> known.put(v.getId(), v));
         for (String name : local) {
+            CatalogVolume v = known.get(name);
+            String why = null;
             if (deleted.contains(name)) {
-                try {
-                    volumes.deleteLocalReplica(name);
-                    LOG.info("deleted the replica of {}: the volume was deleted while this node was away", name);
-                } catch (BallastException e) {
-                    LOG.warn("replica of deleted volume {} stays: {}", name, e.getMessage());
-                }
+                why = "the volume was deleted while this node was away";
+            } else if (v != null && v.getState() == CatalogVolumeState.CATALOG_VOLUME_AVAILABLE && v.getRepair().isEmpty()
+                    && !v.getPlacementList().contains(record.getNodeId())) {
+                why = "its replica was re-placed on " + v.getPlacementList() + " while this node was away";
+            }
+            if (why == null) {
+                continue;
+            }
+            try {
+                volumes.deleteLocalReplica(name);
+                LOG.info("deleted the leftover replica of {}: {}", name, why);
+            } catch (BallastException e) {
+                LOG.warn("leftover replica of {} stays ({}): {}", name, why, e.getMessage());
             }
         }
     }

@@ -201,6 +201,17 @@ class CsiControllerIT {
         assertTrue(sample(nodeMetrics, "ballast_replica_applied_index{volume=\"" + id + "\"}") > 0, nodeMetrics);
         assertTrue(sample(nodeMetrics, "ballast_nbd_read_bytes_total") >= 16 * MIB, nodeMetrics);
 
+        // The lost node comes back: its leftover replica (re-placed meanwhile) is deleted, not revived.
+        cluster.node(victimIndex).start();
+        await(() -> {
+            try {
+                cluster.adminStub(victimIndex).getVolume(GetVolumeRequest.newBuilder().setName(id).build());
+                return false;
+            } catch (StatusRuntimeException e) {
+                return e.getStatus().getCode() == Status.Code.NOT_FOUND;
+            }
+        }, 60, "the returning node deletes its leftover replica of " + id);
+
         // Delete: refused while published, then while a snapshot depends on it; then everything goes.
         assertCode(Status.Code.FAILED_PRECONDITION, () -> csi.controller().deleteVolume(DeleteVolumeRequest.newBuilder().setVolumeId(id).build()));
         csi.controller().controllerUnpublishVolume(ControllerUnpublishVolumeRequest.newBuilder().setVolumeId(id).setNodeId(home).build());
