@@ -103,11 +103,22 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
         shared = null;
     }
 
+    /**
+     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
+     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
+     * configured with one port made Ratis terminate the test JVM (bind failure).
+     */
     private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        for (int attempt = 0; ; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
+
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     /** The shared backend, handed to each test without being closed by it. */
     private record NotClosing(ClusterBackend delegate) implements ClusterBackend {

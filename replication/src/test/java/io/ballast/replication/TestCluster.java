@@ -34,11 +34,22 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    /**
+     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
+     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
+     * configured with one port made Ratis terminate the test JVM (bind failure).
+     */
+    static synchronized int freePort() throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
+                    return s.getLocalPort();
+                }
+            }
         }
     }
+
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     Map<String, String> peers() {
         Map<String, String> m = new LinkedHashMap<>();

@@ -170,14 +170,25 @@ public final class ReplicatedCluster implements AutoCloseable {
         return ExternalTool.run(120, BallastNodeProcess.command(cmd.toArray(String[]::new)));
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            fail("no free port: " + e);
-            return -1;
+    /**
+     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
+     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
+     * configured with one port made Ratis terminate the test JVM (bind failure).
+     */
+    private static synchronized int freePort() {
+        for (int attempt = 0; ; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
+                    return s.getLocalPort();
+                }
+            } catch (IOException e) {
+                fail("no free port: " + e);
+                return -1;
+            }
         }
     }
+
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     @Override
     public void close() {
