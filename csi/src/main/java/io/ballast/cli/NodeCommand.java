@@ -74,8 +74,8 @@ public final class NodeCommand implements Callable<Integer> {
     String csiEndpoint;
 
     @Option(names = "--attach", defaultValue = "auto", paramLabel = "auto|nbd|fuse-loop",
-            description = "How the CSI Node service makes a volume a block device: the kernel NBD client (survives a node "
-                    + "restart by reconnecting), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
+            description = "How the CSI Node service makes a volume a block device: the kernel NBD client (where the kernel has "
+                    + "the nbd module), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
     String attach;
 
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",

@@ -123,16 +123,18 @@ public final class CatalogClusterBackend implements ClusterBackend {
                 .setReplicas(spec.replicas()).putAllParameters(spec.parameters())
                 .setSourceSnapshotId(nz(spec.sourceSnapshotId())).setSourceVolumeId(nz(spec.sourceVolumeId()))
                 .setCreateMillis(clock.getAsLong()).build();
+        if (existing.isPresent() && existing.get().getState() != CatalogVolumeState.CATALOG_VOLUME_CREATING) {
+            throw taken(existing.get());
+        }
+        CatalogSnapshot source = cloneSource(spec, id); // a volume clone takes its temporary snapshot here, once
         CatalogVolume v;
-        if (existing.isPresent() && existing.get().getState() == CatalogVolumeState.CATALOG_VOLUME_CREATING) {
+        if (existing.isPresent()) {
             // An interrupted creation: resume with the recorded placement (the catalog refuses other parameters).
             v = catalog.submit(CatalogCommand.newBuilder().setCreateVolume(wanted.toBuilder()
                     .addAllPlacement(existing.get().getPlacementList())).build()).getVolume();
             LOG.info("volume {} ({}): resuming its creation on {}", id, spec.name(), v.getPlacementList());
-        } else if (existing.isPresent()) {
-            throw taken(existing.get());
         } else {
-            List<String> placement = place(view, spec, id);
+            List<String> placement = place(view, spec, source);
             v = catalog.submit(CatalogCommand.newBuilder().setCreateVolume(wanted.toBuilder().addAllPlacement(placement))
                     .build()).getVolume();
             if (v.getState() != CatalogVolumeState.CATALOG_VOLUME_CREATING) {
@@ -141,13 +143,14 @@ public final class CatalogClusterBackend implements ClusterBackend {
             LOG.info("volume {} ({}): {} bytes, {} replicas placed on {}", id, spec.name(), spec.sizeBytes(),
                     spec.replicas(), placement);
         }
-        createReplicas(view, v, cloneSource(spec, id));
+        createReplicas(view, v, source);
         catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder().setVolumeId(id)
                 .setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
         if (spec.sourceVolumeId() != null) {
-            snapshotOps.delete(cloneSource(spec, id).getId()); // the temporary snapshot of a volume clone
+            snapshotOps.delete(source.getId()); // the temporary snapshot of a volume clone
         }
-        return view().volume(id).map(x -> view().record(x)).orElseThrow(() -> new BallastException(ErrorCode.UNAVAILABLE,
+        ClusterView after = view();
+        return after.volume(id).map(after::record).orElseThrow(() -> new BallastException(ErrorCode.UNAVAILABLE,
                 "volume " + id + " was deleted while it was being created"));
     }
 
@@ -160,8 +163,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
      * Distinct up nodes with room in the requested topology. A clone's first node is its seed: a
      * node holding a complete copy of the source snapshot, which fills the new volume.
      */
-    private List<String> place(ClusterView view, VolumeSpec spec, String id) {
-        CatalogSnapshot source = cloneSource(spec, id);
+    private List<String> place(ClusterView view, VolumeSpec spec, CatalogSnapshot source) {
         if (source == null) {
             return Placement.choose(view.candidates(), spec.replicas(), spec.sizeBytes(), spec.requisite(),
                     spec.preferred(), Set.of(), Set.of());

@@ -22,6 +22,7 @@ import java.util.Optional;
  * backend's terms, with each volume's condition derived from its replicas' nodes.
  */
 final class ClusterView {
+    // Not thread-safe (lazily computed candidates): one view serves one operation or one scrape.
     final CatalogState state;
     private final long nowMillis;
     private final Duration downAfter;
@@ -49,8 +50,17 @@ final class ClusterView {
         return Optional.ofNullable(nodes.get(nodeId));
     }
 
+    private List<Placement.Candidate> candidates;
+
     /** Placement candidates: available = min(free disk, capacity - provisioned sizes placed there). */
     List<Placement.Candidate> candidates() {
+        if (candidates == null) {
+            candidates = computeCandidates();
+        }
+        return candidates;
+    }
+
+    private List<Placement.Candidate> computeCandidates() {
         Map<String, Long> provisioned = new HashMap<>();
         for (CatalogVolume v : state.getVolumesList()) {
             for (String n : v.getPlacementList()) {
@@ -62,7 +72,7 @@ final class ClusterView {
             long available = Math.min(n.getFreeBytes(), n.getCapacityBytes() - provisioned.getOrDefault(n.getNodeId(), 0L));
             out.add(new Placement.Candidate(n.getNodeId(), n.getLabelsMap(), up(n.getNodeId()), Math.max(0, available)));
         }
-        return out;
+        return List.copyOf(out);
     }
 
     Optional<CatalogVolume> volume(String id) {
