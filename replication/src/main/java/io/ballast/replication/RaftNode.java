@@ -126,6 +126,14 @@ public final class RaftNode implements AutoCloseable {
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, c.snapshotEveryEntries());
+        // No snapshot when a server stops. Ratis 3.3 livelocks a follower whose snapshot index is
+        // exactly one below the leader's first log entry: the leader cannot name the entry before
+        // the follower's next one, notifies it to install a snapshot, the follower answers "already
+        // installed", for ever (CatalogReplicationTest hung so in CI). A stopping leader's final
+        // snapshot at its last index, with the next leader's log starting at the new term's first
+        // entry, made that likely; without it a restarted replica replays its log, or, behind the
+        // leader's purged log, is rebuilt through notifyInstallSnapshotFromLeader.
+        RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.ThreadPool.setServerCached(p, false);
         RaftServerConfigKeys.ThreadPool.setServerSize(p, c.serverThreads());
