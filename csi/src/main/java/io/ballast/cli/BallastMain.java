@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = BallastVersion.class,
         description = "Replicated block storage for Kubernetes.",
-        subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, VolumeCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, VolumeCommand.class, FdKeeperCommand.class, CommandLine.HelpCommand.class})
 public final class BallastMain {
 
     public static void main(String[] args) {

@@ -78,6 +78,13 @@ public final class NodeCommand implements Callable<Integer> {
                     + "the nbd module), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
     String attach;
 
+    @Option(names = "--fd-keeper", paramLabel = "PATH|none",
+            description = "Socket of the descriptor keeper, a small process that holds the FUSE connections of staged volumes "
+                    + "so that mounted filesystems wait for a restarted node instead of failing. One is started there when none "
+                    + "answers (in Kubernetes run it as a container of its own: 'ballast fd-keeper'). Default: DIR/run/fd-keeper.sock; "
+                    + "'none': no keeper.")
+    String fdKeeper;
+
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics (/metrics) on this address: replicas' Raft progress, rebuilds and integrity, NBD traffic, JVM.")
     String metricsListen;
@@ -109,7 +116,9 @@ public final class NodeCommand implements Callable<Integer> {
                 parseAddress("--admin-listen", adminListen),
                 catalog.members(spec),
                 CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint).withAttach(attach)
-                .withMetricsListen(parseAddress("--metrics-listen", metricsListen));
+                .withMetricsListen(parseAddress("--metrics-listen", metricsListen))
+                .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
+                        : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath());
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }

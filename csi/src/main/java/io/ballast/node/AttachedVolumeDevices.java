@@ -83,10 +83,19 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
         return volumes.status(volumeId).integrity().condition();
     }
 
-    /** Detaches every device (node shutdown): mounts on them stop working, so this logs loudly. */
+    /**
+     * Node shutdown. A device that outlives this process (its FUSE connection held by the descriptor
+     * keeper, or a reconnecting NBD device) is left as it is: its I/O waits for the next start, which
+     * takes it over. Any other is detached, and a filesystem still mounted on it gets I/O errors, so
+     * that is logged loudly.
+     */
     @Override
     public void close() {
         for (String id : List.copyOf(attached.keySet())) {
+            if (attached.get(id).outlivesProcess()) {
+                LOG.info("node stopping: {} stays attached for the next start of this node", attached.get(id).describe());
+                continue;
+            }
             LOG.warn("node stopping: detaching {} (a filesystem still mounted on it gets I/O errors)", id);
             try {
                 detach(id);

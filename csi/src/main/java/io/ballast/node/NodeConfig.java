@@ -18,6 +18,8 @@ import java.util.List;
  * @param csiEndpoint {@code unix:///path} to serve the CSI Identity + Node services on; null = none
  * @param attach how staged volumes become block devices: {@code auto}, {@code nbd}, {@code fuse-loop}
  * @param metricsListen where to serve Prometheus metrics; null = nowhere
+ * @param fdKeeper the descriptor keeper's socket, which holds FUSE connections across restarts of
+ *     this process (one is started there when none answers); null = no keeper
  */
 public record NodeConfig(
         Path dataDir,
@@ -33,32 +35,39 @@ public record NodeConfig(
         java.util.Map<String, String> labels,
         String csiEndpoint,
         String attach,
-        InetSocketAddress metricsListen) {
+        InetSocketAddress metricsListen,
+        Path fdKeeper) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
-                labels, null, "auto", null);
+                labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"));
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach, metricsListen);
+                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper);
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how, metricsListen);
+                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper);
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, address);
+                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper);
+    }
+
+    /** The same node with its descriptor keeper on {@code socket} (null: none). */
+    public NodeConfig withFdKeeper(Path socket) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket);
     }
 
     public NodeConfig {

@@ -18,6 +18,7 @@ import io.ballast.csi.node.NodeService;
 import io.ballast.csi.node.SystemMounter;
 import io.ballast.csi.server.CsiServer;
 import io.ballast.engine.attach.DeviceAttachers;
+import io.ballast.engine.keeper.FdKeeperClient;
 import io.ballast.metrics.MetricsEndpoint;
 import io.ballast.metrics.NodeMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -219,7 +220,8 @@ public final class NodeRuntime implements AutoCloseable {
         DeviceAttachers.Choice how = DeviceAttachers.choose(config.attach());
         LOG.info("CSI Node service attaches volumes with {}: {}", how.kind(), how.reason());
         AttachedVolumeDevices devices = new AttachedVolumeDevices(replicated,
-                how.create(config.nbdSocket(), config.dataDir().resolve("run").resolve("fuse")));
+                how.create(config.nbdSocket(), config.dataDir().resolve("run").resolve("fuse"),
+                        config.fdKeeper() == null ? null : new FdKeeperClient(config.fdKeeper(), true)));
         closeables.add(devices);
         NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), config.labels()), devices,
                 new SystemMounter(), config.dataDir().resolve("csi-node"));
@@ -227,6 +229,7 @@ public final class NodeRuntime implements AutoCloseable {
                 new IdentityService(BallastVersion.version(), () -> true, false), node));
         closeables.add(csi::close);
         LOG.info("CSI Node service on {}", csi.socket());
+        node.resumeStaged();
     }
 
     /** One line for logs and the ready message. */

@@ -48,6 +48,9 @@ import java.util.TreeMap;
 public final class NodeService extends NodeGrpc.NodeImplBase {
     /** Loop devices per node we are willing to use (the kernel's default max_loop is unbounded). */
     static final long MAX_VOLUMES = 128;
+    /** How long {@link #resumeStaged} keeps trying a volume whose replica group has no quorum. */
+    static final java.time.Duration RESUME_FOR = java.time.Duration.ofMinutes(10);
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(NodeService.class);
 
     private final NodeRecord self;
     private final VolumeDevices devices;
@@ -66,6 +69,57 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         this.mounter = mounter;
         this.staged = new StagedVolumes(stateDir);
         this.stats = new NodeStats(mounter);
+    }
+
+    /**
+     * After a restart of this process: attaches every volume recorded as staged here again, in the
+     * background, retrying while its replica group has no quorum yet. Kubelet does not stage a
+     * mounted volume a second time, so without this its filesystem would wait (FUSE connection kept
+     * by the descriptor keeper, NBD device in its dead-connection timeout) for nobody. The device
+     * attachers take over what the earlier process left (same device, same mount).
+     */
+    public void resumeStaged() {
+        List<Staged> all = staged.all();
+        if (all.isEmpty()) {
+            return;
+        }
+        LOG.info("resuming {} volume(s) staged before this start: {}", all.size(), all.stream().map(Staged::volumeId).toList());
+        for (Staged s : all) {
+            Thread.ofVirtual().name("resume-" + s.volumeId()).start(() -> resume(s));
+        }
+    }
+
+    private void resume(Staged s) {
+        String id = s.volumeId();
+        long start = System.nanoTime();
+        long lastLog = 0;
+        while (System.nanoTime() - start < RESUME_FOR.toNanos()) {
+            try {
+                Path device = inFlight.call("resume", List.of("volume " + id), () -> devices.attach(id));
+                LOG.info("volume {} resumed on {} after {} ms", id, device, (System.nanoTime() - start) / 1_000_000);
+                if (!s.block()) {
+                    mounter.mountAt(s.stagingPath()).filter(m -> !m.source().equals(device.toString())).ifPresent(m ->
+                            LOG.warn("volume {}: {} is mounted from {}, not from {}: that mount fails until the volume "
+                                    + "is staged again", id, s.stagingPath(), m.source(), device));
+                }
+                return;
+            } catch (BallastException e) {
+                if (e.code() == ErrorCode.NOT_FOUND) {
+                    LOG.warn("volume {} was staged here but this node holds no replica of it any more: {}", id, e.getMessage());
+                    return;
+                }
+                if (System.nanoTime() - lastLog > 30_000_000_000L) {
+                    LOG.info("volume {} cannot be resumed yet ({}): retrying", id, e.getMessage());
+                    lastLog = System.nanoTime();
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+        LOG.error("volume {} could not be resumed within {}; it is attached again when staged again", id, RESUME_FOR);
     }
 
     // https://github.com/container-storage-interface/spec/blob/v1.11.0/spec.md#nodegetinfo

@@ -61,6 +61,11 @@ final class StagedVolumes {
         return Optional.ofNullable(cache.get(volumeId));
     }
 
+    /** Every staged volume. */
+    java.util.List<Staged> all() {
+        return java.util.List.copyOf(cache.values());
+    }
+
     /** The staged volume published at {@code target}, if any. */
     Optional<Staged> publishedAt(Path target) {
         return cache.values().stream().filter(s -> s.publications().containsKey(target.toString())).findFirst();

@@ -26,6 +26,14 @@ public interface AttachedDevice extends AutoCloseable {
      */
     long refreshCapacity();
 
+    /**
+     * True when the device keeps its I/O waiting if this process dies, for the next process's
+     * {@link DeviceAttacher#attach} of the volume to take it over (so a node shutdown leaves it).
+     */
+    default boolean outlivesProcess() {
+        return false;
+    }
+
     /** One line for logs and status: device, path, mode. */
     String describe();
 

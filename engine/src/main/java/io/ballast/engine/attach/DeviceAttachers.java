@@ -2,6 +2,8 @@ package io.ballast.engine.attach;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.fuse.FuseExportConfig;
+import io.ballast.engine.keeper.FdKeeperClient;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
@@ -62,9 +64,11 @@ public final class DeviceAttachers {
          *
          * @param nbdSocket  the node's NBD server socket (for nbd)
          * @param fuseRunDir where FUSE mount points are made (for fuse-loop)
+         * @param keeper     holds FUSE connections across restarts (for fuse-loop); null: none
          */
-        public DeviceAttacher create(Path nbdSocket, Path fuseRunDir) {
-            return kind.equals(NBD) ? new NbdAttacher(nbdSocket) : new FuseLoopAttacher(fuseRunDir);
+        public DeviceAttacher create(Path nbdSocket, Path fuseRunDir, FdKeeperClient keeper) {
+            return kind.equals(NBD) ? new NbdAttacher(nbdSocket)
+                    : new FuseLoopAttacher(fuseRunDir, FuseExportConfig.defaults(), true, keeper);
         }
     }
 

@@ -236,6 +236,27 @@ public final class LoopDevices {
         }
     }
 
+    /**
+     * The loop device bound to {@code file}, read back from sysfs: how a restarted node finds the
+     * device an earlier process of it bound (the device outlives the process).
+     */
+    public static Optional<LoopDevice> boundTo(Path file) {
+        for (int n : boundUnder(file)) {
+            Optional<Path> backing = backingFile(n).filter(file::equals);
+            if (backing.isPresent()) {
+                int blockSize;
+                try {
+                    blockSize = Integer.parseInt(Files.readString(
+                            Path.of("/sys/block/loop" + n + "/queue/logical_block_size")).strip());
+                } catch (IOException | NumberFormatException e) {
+                    throw new BallastException(ErrorCode.IO_ERROR, "cannot read the block size of /dev/loop" + n + ": " + e, e);
+                }
+                return Optional.of(new LoopDevice(deviceNode(n), n, file, blockSize, directIoInEffect(n)));
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Bound loop devices whose backing file lies at or under {@code path} (sysfs), for cleanup and status. */
     public static List<Integer> boundUnder(Path path) {
         List<Integer> found = new ArrayList<>();

@@ -235,6 +235,12 @@ public final class NbdAttacher implements DeviceAttacher, AutoCloseable {
             return volume.name();
         }
 
+        /** With netlink the kernel holds the I/O for the dead-connection timeout; the next process reconnects. */
+        @Override
+        public boolean outlivesProcess() {
+            return k.canReconnect();
+        }
+
         @Override
         public boolean directIo() {
             return true;

@@ -20,4 +20,30 @@ public record FuseConnectionInfo(int kernelMajor, int kernelMinor, int minor, lo
     public boolean asyncDirectIo() {
         return (flags & FuseConstants.INIT_ASYNC_DIO) != 0;
     }
+
+    /** True when the kernel can resend requests a dead server left unanswered (Linux 6.9+). */
+    public boolean kernelResends() {
+        return (kernelFlags & FuseConstants.INIT_HAS_RESEND) != 0;
+    }
+
+    /** One token (no spaces) that {@link #decode} reads back: kept with the connection across restarts. */
+    public String encode() {
+        return kernelMajor + "," + kernelMinor + "," + minor + "," + kernelFlags + "," + flags + "," + maxWrite + ","
+                + maxPages + "," + maxReadahead + "," + maxBackground;
+    }
+
+    /** The inverse of {@link #encode}; IllegalArgumentException for anything else. */
+    public static FuseConnectionInfo decode(String s) {
+        String[] f = s.split(",");
+        if (f.length != 9) {
+            throw new IllegalArgumentException("not an encoded FUSE connection: '" + s + "'");
+        }
+        try {
+            return new FuseConnectionInfo(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]),
+                    Long.parseLong(f[3]), Integer.parseInt(f[4]), Integer.parseInt(f[5]), Integer.parseInt(f[6]),
+                    Integer.parseInt(f[7]), Integer.parseInt(f[8]));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not an encoded FUSE connection: '" + s + "'", e);
+        }
+    }
 }

@@ -65,6 +65,10 @@ final class FuseConstants {
 
     // enum fuse_notify_code: sent as the out header's error field with unique = 0.
     static final int NOTIFY_INVAL_INODE = 2;
+    /** Linux 6.9+: move every request read but not answered back to the queue, to be read again. */
+    static final int NOTIFY_RESEND = 7;
+    /** INIT flags2 bit (bit 39 of the 64-bit flags): the kernel understands {@link #NOTIFY_RESEND}. */
+    static final long INIT_HAS_RESEND = 1L << 39;
 
     // Linux errno values used in replies (positive here; negated on the wire).
     static final int ENOENT = 2;

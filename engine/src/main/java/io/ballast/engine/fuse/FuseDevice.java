@@ -85,6 +85,11 @@ final class FuseDevice implements AutoCloseable {
         return new FuseDevice(fd);
     }
 
+    /** Serves an open /dev/fuse descriptor this process got from elsewhere (a connection taken over). */
+    static FuseDevice adopt(int fd) {
+        return new FuseDevice(fd);
+    }
+
     int fd() {
         return fd;
     }

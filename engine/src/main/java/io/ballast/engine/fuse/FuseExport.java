@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
  * {@link #close()} unmounts and returns once the connection is over; it refuses (FAILED_PRECONDITION,
  * export left running) while the file is still open, e.g. by a loop device: stopping then would
  * fail the I/O of everything above it. If this process dies, the kernel aborts the connection:
- * users of the file get errors (ENOTCONN/EIO), never a hang, and the dead mount stays until unmounted.
+ * users of the file get errors (ENOTCONN/EIO), never a hang, and the dead mount stays until unmounted;
+ * unless another process holds a copy of {@link #deviceFd()} (the descriptor keeper): then the kernel
+ * queues the requests until a new process takes the connection over with {@link #resume}.
  *
  * <p><b>Threading.</b> Thread-safe. One platform thread per export reads requests; replies are
  * written from the volume's completion threads. The volume is not closed by this class.
@@ -102,6 +104,77 @@ public final class FuseExport implements AutoCloseable {
         return new FuseExport(volume, mp, config, session, counters, info);
     }
 
+    /**
+     * Serves a connection that an earlier process of this node mounted at {@code mountpoint} and
+     * that a descriptor keeper held while nobody served it ({@code fd}: this process's copy, which
+     * the export now owns). No mount and no INIT: the kernel did those with the earlier process,
+     * whose answers are {@code info}. The kernel is asked to resend the requests the earlier process
+     * had read but not answered; the writes among them are simply done again (same bytes, same
+     * offsets), and nothing acknowledged is lost: an acknowledgement left only after the volume had it.
+     */
+    public static FuseExport resume(BlockVolume volume, Path mountpoint, FuseExportConfig config, int fd,
+                                    FuseConnectionInfo info) {
+        Objects.requireNonNull(volume, "volume");
+        Path mp = mountpoint.toAbsolutePath().normalize();
+        FuseDevice device = FuseDevice.adopt(fd);
+        FuseCounters counters = new FuseCounters();
+        VolumeFileOps ops = new VolumeFileOps(volume, config, counters, FuseDevice.uid(), FuseDevice.gid(),
+                System.currentTimeMillis());
+        FuseSession session = new FuseSession(volume, device, ops, counters, config);
+        session.start();
+        boolean resent = session.notifyResend();
+        if (!resent && !info.kernelResends()) {
+            log.warn("FUSE export of {} at {}: the kernel cannot resend requests (needs Linux 6.9); any that the "
+                    + "earlier process had read stay unanswered", volume.name(), mp);
+        }
+        log.info("FUSE export of {} at {} taken over from an earlier process{}", volume.name(), mp,
+                resent ? "; the kernel resends what it left unanswered" : "");
+        return new FuseExport(volume, mp, config, session, counters, info);
+    }
+
+    /** True when {@code mountpoint} is a FUSE mount of ours ({@value #FS_TYPE}) in this mount namespace. */
+    public static boolean isMounted(Path mountpoint) {
+        String mp = mountpoint.toAbsolutePath().normalize().toString();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                // id parent major:minor root mountpoint options... - fstype source superoptions
+                String[] f = line.split(" ");
+                int dash = line.indexOf(" - ");
+                if (f.length > 4 && dash > 0 && unescape(f[4]).equals(mp)
+                        && line.substring(dash + 3).startsWith(FS_TYPE + " ")) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot read /proc/self/mountinfo: " + e, e);
+        }
+    }
+
+    /** Detaches a mount of ours left at {@code mountpoint} by a process that is gone (lazily: it may be busy). */
+    public static void clearLeftover(Path mountpoint) {
+        if (isMounted(mountpoint)) {
+            int errno = FuseDevice.unmount(mountpoint, FuseDevice.MNT_DETACH);
+            log.warn("removed the leftover FUSE mount {} of an earlier process{}", mountpoint,
+                    errno == 0 ? "" : ": " + FuseDevice.describe(errno));
+        }
+    }
+
+    /** mountinfo escapes space, tab, newline and backslash as octal. */
+    private static String unescape(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
     private static void abandon(Path mp, FuseSession session) {
         FuseDevice.unmount(mp, FuseDevice.MNT_DETACH);
         try {
@@ -122,6 +195,11 @@ public final class FuseExport implements AutoCloseable {
 
     public BlockVolume volume() {
         return volume;
+    }
+
+    /** The /dev/fuse descriptor served, for a descriptor keeper to hold a copy of. */
+    public int deviceFd() {
+        return session.deviceFd();
     }
 
     /** The limits negotiated in FUSE_INIT. */

@@ -155,6 +155,12 @@ final class FuseReplies {
         return total;
     }
 
+    /** FUSE_NOTIFY_RESEND: a bare header; the kernel resends what it had handed out unanswered. */
+    static int notifyResend(ByteBuffer b) {
+        OutHeaderDescriptor.put(b, OutHeaderDescriptor.LENGTH, NOTIFY_RESEND, 0);
+        return OutHeaderDescriptor.LENGTH;
+    }
+
     private static void zero(ByteBuffer b, int from, int length) {
         for (int i = 0; i < length; i++) {
             b.put(from + i, (byte) 0);

@@ -53,6 +53,11 @@ final class FuseSession implements VolumeFileOps.Replies {
         Thread.ofPlatform().name("fuse-" + name).daemon().start(this::readLoop);
     }
 
+    /** The /dev/fuse descriptor served (valid until {@link #ended()}). */
+    int deviceFd() {
+        return device.fd();
+    }
+
     /** Completes when the connection is over and the descriptor closed; never fails. */
     CompletableFuture<Void> ended() {
         return ended;
@@ -132,6 +137,28 @@ final class FuseSession implements VolumeFileOps.Replies {
             if (errno != 0 && errno != FuseDevice.ENOENT) {
                 log.warn("FUSE {}: FUSE_NOTIFY_INVAL_INODE refused: {}", name, FuseDevice.describe(errno));
                 return errno != FuseDevice.ENODEV;
+            }
+            return true;
+        } finally {
+            release();
+        }
+    }
+
+    /**
+     * Tells the kernel to hand out again every request it gave a reader that never answered (the
+     * process that served this connection before us died). Returns false when the connection is
+     * over or the kernel refused (older than 6.9: those requests then never complete).
+     */
+    boolean notifyResend() {
+        if (!hold()) {
+            return false;
+        }
+        try {
+            ByteBuffer b = ByteBuffer.allocateDirect(64).order(ByteOrder.LITTLE_ENDIAN);
+            int errno = device.write(FuseDevice.pointer(b), FuseReplies.notifyResend(b));
+            if (errno != 0) {
+                log.warn("FUSE {}: FUSE_NOTIFY_RESEND refused: {}", name, FuseDevice.describe(errno));
+                return false;
             }
             return true;
         } finally {

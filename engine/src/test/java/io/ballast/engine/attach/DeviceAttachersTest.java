@@ -86,8 +86,8 @@ class DeviceAttachersTest {
     @Test
     void choiceCreatesTheMatchingAttacher() {
         Path dir = Path.of("/run/ballast-test");
-        assertInstanceOf(NbdAttacher.class, new DeviceAttachers.Choice("nbd", "").create(dir.resolve("nbd.sock"), dir));
-        assertInstanceOf(FuseLoopAttacher.class, new DeviceAttachers.Choice("fuse-loop", "").create(dir, dir));
+        assertInstanceOf(NbdAttacher.class, new DeviceAttachers.Choice("nbd", "").create(dir.resolve("nbd.sock"), dir, null));
+        assertInstanceOf(FuseLoopAttacher.class, new DeviceAttachers.Choice("fuse-loop", "").create(dir, dir, null));
     }
 
     @Test
