@@ -43,8 +43,9 @@ import org.junit.jupiter.api.Test;
  * Volumes reaching a "pod" the way kubelet drives the CSI Node service, on real kernel devices:
  * a 3-replica volume staged as ext4 (FUSE file + loop device, mkfs, mount) and published by bind
  * mount; fio writes and verifies files there while a replica node is killed with kill -9 and the
- * Raft leader (moved off the pod's node first) is killed too; the filesystem sees no error and is
- * clean (e2fsck) after unstage. A block volume is published as a device file and verified with fio;
+ * Raft leader (moved off the pod's node first) is killed too, and then the pod's node itself (the
+ * node plugin, which serves the FUSE file) is killed and restarted under I/O; the filesystem sees no
+ * error and is clean (e2fsck) after unstage. A block volume is published as a device file and verified with fio;
  * an xfs volume grows online after a controller + node expansion and repairs clean.
  */
 class NodeServiceIT {
@@ -152,6 +153,31 @@ class NodeServiceIT {
         ExternalTool.Result done = fio.get();
         done.assertSuccess();
         assertTrue(done.stdout().contains("\"error\" : 0"), done.stdout());
+
+        // The node plugin itself (the pod's node: it serves the FUSE file under the loop device) is
+        // killed -9 under I/O and restarted. Its descriptor keeper holds the FUSE connection, so the
+        // kernel queues the I/O instead of failing it; the restarted node resumes the staged volume,
+        // takes the connection over, the kernel resends what was unanswered, and fio sees no error.
+        BallastNodeProcess home = cluster.node(fs.homeIndex());
+        Path keeperPid = home.dataDir().resolve("run").resolve("fd-keeper.sock.pid");
+        assertTrue(Files.exists(keeperPid), "staging started a descriptor keeper: " + keeperPid);
+        long keeper = Long.parseLong(Files.readString(keeperPid).strip());
+        CompletableFuture<ExternalTool.Result> fio2 = CompletableFuture.supplyAsync(() -> ExternalTool.run(600, List.of("fio",
+                "--name=restart", "--directory=" + target, "--rw=randwrite", "--bs=4k", "--size=32m", "--numjobs=2",
+                "--time_based", "--runtime=20", "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c",
+                "--verify_fatal=1", "--fsync_on_close=1", "--output-format=json")));
+        Thread.sleep(3000);
+        long logFrom = Files.size(home.log());
+        home.kill9();
+        Thread.sleep(1000);
+        home.start();
+        ExternalTool.Result restarted = fio2.get();
+        restarted.assertSuccess();
+        assertTrue(restarted.stdout().contains("\"error\" : 0"), restarted.stdout());
+        assertTrue(ProcessHandle.of(keeper).map(ProcessHandle::isAlive).orElse(false), "the same keeper held on");
+        String restartLog = home.logText().substring((int) logFrom);
+        assertTrue(restartLog.contains("took over /dev/loop"), "the restarted node took the device over:\n" + restartLog);
+        node = csi(cluster.csiSocket(fs.homeIndex()));
 
         var stats = node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(fs.id())
                 .setVolumePath(target.toString()).build());

@@ -154,7 +154,7 @@ public final class FdKeeperClient {
         if (Files.isExecutable(Path.of("/usr/bin/setsid"))) {
             cmd.add("/usr/bin/setsid"); // own session: not in the node's process group
         }
-        cmd.addAll(List.of(java, "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        cmd.addAll(List.of(java, "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), FdKeeper.class.getName(), "--socket", socket.toString()));
         Path logFile = socket.resolveSibling(socket.getFileName() + ".log");
         try {

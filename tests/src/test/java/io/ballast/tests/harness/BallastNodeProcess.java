@@ -209,10 +209,25 @@ public final class BallastNodeProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Kills the node, and the descriptor keeper it may have started (which outlives it on purpose):
+     * a FUSE mount the keeper held would otherwise wait for ever for a node that never comes back;
+     * without the keeper its I/O fails and the test's cleanup can unmount it.
+     */
     @Override
     public void close() {
         if (isAlive()) {
             kill9();
+        }
+        Path keeperPid = dataDir.resolve("run").resolve("fd-keeper.sock.pid");
+        try {
+            if (Files.exists(keeperPid)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(keeperPid).strip()))
+                        .filter(h -> h.info().commandLine().map(c -> c.contains("FdKeeper")).orElse(false))
+                        .ifPresent(ProcessHandle::destroyForcibly);
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no keeper to stop
         }
     }
 }
