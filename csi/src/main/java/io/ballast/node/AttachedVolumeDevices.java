@@ -92,8 +92,10 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
     @Override
     public void close() {
         for (String id : List.copyOf(attached.keySet())) {
-            if (attached.get(id).outlivesProcess()) {
-                LOG.info("node stopping: {} stays attached for the next start of this node", attached.get(id).describe());
+            AttachedDevice d = attached.get(id);
+            if (d.outlivesProcess()) {
+                d.leave();
+                LOG.info("node stopping: {} stays attached for the next start of this node", d.describe());
                 continue;
             }
             LOG.warn("node stopping: detaching {} (a filesystem still mounted on it gets I/O errors)", id);

@@ -164,12 +164,20 @@ class NodeServiceIT {
         long keeper = Long.parseLong(Files.readString(keeperPid).strip());
         CompletableFuture<ExternalTool.Result> fio2 = CompletableFuture.supplyAsync(() -> ExternalTool.run(600, List.of("fio",
                 "--name=restart", "--directory=" + target, "--rw=randwrite", "--bs=4k", "--size=32m", "--numjobs=2",
-                "--time_based", "--runtime=20", "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c",
+                "--time_based", "--runtime=30", "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c",
                 "--verify_fatal=1", "--fsync_on_close=1", "--output-format=json")));
         Thread.sleep(3000);
         long logFrom = Files.size(home.log());
         home.kill9();
         Thread.sleep(1000);
+        home.start();
+        await(() -> home.logText().substring((int) logFrom).contains("NodeService - volume " + fs.id() + " resumed"),
+                60, "the node resumed the volume after kill -9");
+        // And a clean stop (SIGTERM) under I/O: the node leaves the device to its successor rather
+        // than failing what is in flight while its volumes close.
+        Thread.sleep(2000);
+        long logFrom2 = Files.size(home.log());
+        home.stop();
         home.start();
         ExternalTool.Result restarted = fio2.get();
         restarted.assertSuccess();
@@ -177,6 +185,9 @@ class NodeServiceIT {
         assertTrue(ProcessHandle.of(keeper).map(ProcessHandle::isAlive).orElse(false), "the same keeper held on");
         String restartLog = home.logText().substring((int) logFrom);
         assertTrue(restartLog.contains("took over /dev/loop"), "the restarted node took the device over:\n" + restartLog);
+        String stopLog = home.logText().substring((int) logFrom2);
+        assertTrue(stopLog.contains("stays attached for the next start"), "a clean stop leaves the device:\n" + stopLog);
+        assertTrue(stopLog.contains("NodeService - volume " + fs.id() + " resumed"), "and the next start resumes it:\n" + stopLog);
         node = csi(cluster.csiSocket(fs.homeIndex()));
 
         var stats = node.node().nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder().setVolumeId(fs.id())

@@ -34,6 +34,13 @@ public interface AttachedDevice extends AutoCloseable {
         return false;
     }
 
+    /**
+     * This process is stopping and leaves a device that {@link #outlivesProcess()} to the next one:
+     * stop serving it without detaching, so that nothing in flight is failed by the volume closing.
+     */
+    default void leave() {
+    }
+
     /** One line for logs and status: device, path, mode. */
     String describe();
 

@@ -180,6 +180,13 @@ public final class FuseLoopAttacher implements DeviceAttacher {
         }
 
         @Override
+        public void leave() {
+            if (outlivesProcess()) {
+                export.abandon();
+            }
+        }
+
+        @Override
         public Path device() {
             return loop.device();
         }

@@ -132,6 +132,16 @@ public final class FuseExport implements AutoCloseable {
         return new FuseExport(volume, mp, config, session, counters, info);
     }
 
+    /**
+     * Stops serving without ending the connection, for a process that is stopping while a
+     * descriptor keeper holds the connection: requests wait for the successor's {@link #resume}.
+     * Never call it without a keeper: the requests would wait for ever.
+     */
+    public void abandon() {
+        session.abandon();
+        log.info("FUSE export of {} at {} left for the next process (the descriptor keeper holds it)", volume.name(), mountpoint);
+    }
+
     /** True when {@code mountpoint} is a FUSE mount of ours ({@value #FS_TYPE}) in this mount namespace. */
     public static boolean isMounted(Path mountpoint) {
         String mp = mountpoint.toAbsolutePath().normalize().toString();

@@ -38,6 +38,8 @@ final class FuseSession implements VolumeFileOps.Replies {
     private final CompletableFuture<Void> ended = new CompletableFuture<>();
     /** The reader's own hold (1) plus one per request or notification being answered; 0 = closed. */
     private final AtomicInteger holds = new AtomicInteger(1);
+    /** Set when this process hands the connection to its successor: see {@link #abandon()}. */
+    private volatile boolean abandoned;
     private int allocated;
 
     FuseSession(BlockVolume volume, FuseDevice device, VolumeFileOps ops, FuseCounters counters, FuseExportConfig config) {
@@ -68,6 +70,10 @@ final class FuseSession implements VolumeFileOps.Replies {
             while (true) {
                 FuseBuffer buf = take();
                 int n = device.read(buf.pointer, buf.capacity());
+                if (abandoned) {
+                    give(buf); // unanswered: the kernel resends it to the process that takes over
+                    return;
+                }
                 if (n < 0) {
                     give(buf);
                     log.info("FUSE {}: connection ended by the kernel", name);
@@ -99,6 +105,10 @@ final class FuseSession implements VolumeFileOps.Replies {
 
     @Override
     public void reply(FuseBuffer buf, int length) {
+        if (abandoned && buf.bytes.getInt(OutHeaderDescriptor.ERROR_OFFSET) != 0) {
+            done(buf); // most likely the volume closing under us: leave it for the successor to redo
+            return;
+        }
         int errno = device.write(buf.pointer, length);
         if (errno != 0) {
             if (errno == FuseDevice.ENOENT || errno == FuseDevice.ENODEV) {
@@ -142,6 +152,16 @@ final class FuseSession implements VolumeFileOps.Replies {
         } finally {
             release();
         }
+    }
+
+    /**
+     * This process is stopping and a descriptor keeper holds the connection for its successor: from
+     * now on no request is taken up and no error is answered (the volume is about to close, which
+     * would fail what is in flight). What stays unanswered the kernel resends to the successor
+     * ({@link #notifyResend()}); successes still completing are answered, they are real.
+     */
+    void abandon() {
+        abandoned = true;
     }
 
     /**
