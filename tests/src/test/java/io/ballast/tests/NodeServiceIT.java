@@ -34,6 +34,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -87,16 +88,21 @@ class NodeServiceIT {
         return c;
     }
 
-    private record Volume(String id, String home, int homeIndex, List<String> placement) {}
+    private record Volume(String id, String home, int homeIndex, List<String> placement, Map<String, String> context) {}
 
     private Volume create(CsiClient ctl, String name, long bytes, VolumeCapability cap) {
+        return create(ctl, name, bytes, cap, Map.of());
+    }
+
+    private Volume create(CsiClient ctl, String name, long bytes, VolumeCapability cap, Map<String, String> parameters) {
         var v = ctl.controller().createVolume(CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(cap)
-                .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(bytes)).putParameters("replicas", "3").build()).getVolume();
+                .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(bytes)).putParameters("replicas", "3")
+                .putAllParameters(parameters).build()).getVolume();
         List<String> placement = v.getAccessibleTopologyList().stream().map(t -> t.getSegmentsOrThrow(NODE_KEY)).toList();
         String home = placement.get(0);
         ctl.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(v.getVolumeId())
                 .setNodeId(home).setVolumeCapability(cap).build());
-        return new Volume(v.getVolumeId(), home, Integer.parseInt(home.substring(1)) - 1, placement);
+        return new Volume(v.getVolumeId(), home, Integer.parseInt(home.substring(1)) - 1, placement, v.getVolumeContextMap());
     }
 
     @Test
@@ -116,15 +122,18 @@ class NodeServiceIT {
                 60, "all nodes registered");
 
         // ext4: stage (format + mount), publish (bind), and again (idempotent).
-        Volume fs = create(ctl, "pvc-ext4", 256 * MIB, mount("ext4"));
+        Volume fs = create(ctl, "pvc-ext4", 256 * MIB, mount("ext4"), Map.of("mkfsOptions", "-L pvcdata -m 0"));
         CsiClient node = csi(cluster.csiSocket(fs.homeIndex()));
         Path staging = dir.resolve("staging-ext4");
         Path target = dir.resolve("pod1").resolve("data");
         NodeStageVolumeRequest stage = NodeStageVolumeRequest.newBuilder().setVolumeId(fs.id())
-                .setStagingTargetPath(staging.toString()).setVolumeCapability(mount("ext4")).build();
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(mount("ext4")).putAllVolumeContext(fs.context()).build();
         node.node().nodeStageVolume(stage);
         mounts.add(staging);
         node.node().nodeStageVolume(stage);
+        String loop = ExternalTool.run(30, List.of("findmnt", "-n", "-o", "SOURCE", staging.toString())).assertSuccess().stdout().strip();
+        assertEquals("pvcdata", ExternalTool.run(30, List.of("blkid", "-s", "LABEL", "-o", "value", loop)).assertSuccess()
+                .stdout().strip(), "the StorageClass's mkfsOptions reached mkfs");
         NodePublishVolumeRequest publish = NodePublishVolumeRequest.newBuilder().setVolumeId(fs.id())
                 .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(mount("ext4")).build();
         node.node().nodePublishVolume(publish);

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.csi.MkfsOptions;
 import io.ballast.csi.VolumeCapabilities;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
@@ -10,7 +11,8 @@ import java.util.TreeMap;
  * The StorageClass parameters Ballast understands, parsed once:
  * <ul>
  *   <li>{@value #REPLICAS}: number of replicas, 1..{@value #MAX_REPLICAS}, default {@value #DEFAULT_REPLICAS};</li>
- *   <li>{@value #FS_TYPE}: ext4 or xfs, the filesystem for mount access (optional).</li>
+ *   <li>{@value #FS_TYPE}: ext4 or xfs, the filesystem for mount access (optional);</li>
+ *   <li>{@value io.ballast.csi.MkfsOptions#KEY}: extra mkfs arguments for the first stage (optional, {@link MkfsOptions}).</li>
  * </ul>
  * Keys under {@value #SIDECAR_PREFIX} are added by the CSI sidecars (PVC name and namespace, ...):
  * they are accepted and ignored, so they never make two requests for one volume look different.
@@ -19,8 +21,9 @@ import java.util.TreeMap;
  *
  * @param replicas  the replica count
  * @param fsType    "" when not given
+ * @param mkfsOptions "" when not given
  */
-public record VolumeParameters(int replicas, String fsType) {
+public record VolumeParameters(int replicas, String fsType, String mkfsOptions) {
     public static final String REPLICAS = "replicas";
     public static final String FS_TYPE = "fsType";
     public static final String SIDECAR_PREFIX = "csi.storage.k8s.io/";
@@ -31,6 +34,7 @@ public record VolumeParameters(int replicas, String fsType) {
     public static VolumeParameters parse(Map<String, String> params, String field) {
         int replicas = DEFAULT_REPLICAS;
         String fsType = "";
+        String mkfs = "";
         for (Map.Entry<String, String> e : new TreeMap<>(params).entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
@@ -45,11 +49,12 @@ public record VolumeParameters(int replicas, String fsType) {
                     }
                     fsType = value;
                 }
+                case MkfsOptions.KEY -> mkfs = String.join(" ", MkfsOptions.parse(value, field));
                 default -> throw invalid(field + ": unknown parameter '" + key + "'; Ballast understands "
-                        + REPLICAS + " and " + FS_TYPE + " (and ignores " + SIDECAR_PREFIX + "* keys)");
+                        + REPLICAS + ", " + FS_TYPE + " and " + MkfsOptions.KEY + " (and ignores " + SIDECAR_PREFIX + "* keys)");
             }
         }
-        return new VolumeParameters(replicas, fsType);
+        return new VolumeParameters(replicas, fsType, mkfs);
     }
 
     private static int parseReplicas(String value, String field) {
@@ -76,12 +81,16 @@ public record VolumeParameters(int replicas, String fsType) {
         if (!fsType.isEmpty()) {
             m.put(FS_TYPE, fsType);
         }
+        if (!mkfsOptions.isEmpty()) {
+            m.put(MkfsOptions.KEY, mkfsOptions);
+        }
         return m;
     }
 
     /** The parameters recorded with an existing volume, read back leniently (a volume made outside CSI may lack them). */
     public static VolumeParameters of(ClusterBackend.VolumeRecord volume) {
-        return new VolumeParameters(volume.replicas(), volume.parameters().getOrDefault(FS_TYPE, ""));
+        return new VolumeParameters(volume.replicas(), volume.parameters().getOrDefault(FS_TYPE, ""),
+                volume.parameters().getOrDefault(MkfsOptions.KEY, ""));
     }
 
     private static BallastException invalid(String message) {

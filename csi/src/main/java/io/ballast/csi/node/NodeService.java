@@ -1,6 +1,7 @@
 package io.ballast.csi.node;
 
 import io.ballast.csi.CsiCalls;
+import io.ballast.csi.MkfsOptions;
 import io.ballast.csi.Topologies;
 import io.ballast.csi.VolumeCapabilities;
 import io.ballast.csi.controller.ClusterBackend.NodeRecord;
@@ -154,8 +155,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             }
             VolumeCapability cap = r.getVolumeCapability();
             VolumeCapabilities.requireSupported(cap, "volume_capability");
+            List<String> mkfs = MkfsOptions.parse(r.getVolumeContextOrDefault(MkfsOptions.KEY, ""), "volume_context");
             return inFlight.call("NodeStageVolume", List.of("volume " + id), () -> {
-                new VolumeStager(devices, mounter, staged).stage(id, staging, cap);
+                new VolumeStager(devices, mounter, staged).stage(id, staging, cap, mkfs);
                 return NodeStageVolumeResponse.getDefaultInstance();
             });
         });

@@ -35,7 +35,8 @@ final class VolumeStager {
         this.staged = staged;
     }
 
-    void stage(String id, Path staging, VolumeCapability cap) {
+    /** @param mkfsOptions extra mkfs arguments, used only when the volume is formatted now */
+    void stage(String id, Path staging, VolumeCapability cap, List<String> mkfsOptions) {
         boolean block = cap.hasBlock();
         String fs = block ? "" : cap.getMount().getFsType().isEmpty() ? DEFAULT_FS : cap.getMount().getFsType();
         boolean readonly = VolumeCapabilities.readerOnly(cap.getAccessMode().getMode());
@@ -64,7 +65,7 @@ final class VolumeStager {
                     throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + id
                             + " holds no filesystem and is staged read-only: it cannot be formatted");
                 }
-                mounter.format(device, fs, List.of());
+                mounter.format(device, fs, mkfsOptions);
             } else if (!found.get().equals(fs)) {
                 throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + id + " holds a " + found.get()
                         + " filesystem, not the " + fs + " asked for");

@@ -167,6 +167,11 @@ class ControllerCreateVolumeTest {
         }
         assertRefused(Code.INVALID_ARGUMENT, CsiRequests.create("pvc-1").putParameters("fsType", "btrfs"));
         assertRefused(Code.INVALID_ARGUMENT, CsiRequests.create("pvc-1").putParameters("fsType", "xfs")); // capability says ext4
+        for (String mkfs : List.of("-L `id`", "data", "-m 0 && reboot")) {
+            assertRefused(Code.INVALID_ARGUMENT, CsiRequests.create("pvc-1").putParameters("mkfsOptions", mkfs));
+        }
+        assertEquals(Map.of("replicas", "1", "mkfsOptions", "-m 0 -L data"), create(CsiRequests.create("pvc-m")
+                .putParameters("mkfsOptions", "  -m 0   -L data ")).getVolumeContextMap());
         Volume v = create(CsiRequests.create("pvc-1").putParameters("replicas", "2").putParameters("fsType", "xfs")
                 .clearVolumeCapabilities().addVolumeCapabilities(mount(Mode.SINGLE_NODE_WRITER, ""))
                 .putParameters("csi.storage.k8s.io/pvc/name", "data").putParameters("csi.storage.k8s.io/pvc/namespace", "db"));

@@ -127,6 +127,12 @@ class NodeServiceBadInputTest {
         assertCode(Status.Code.INVALID_ARGUMENT, () -> node.nodeStageVolume(NodeStageVolumeRequest.newBuilder()
                 .setVolumeId("v").setStagingTargetPath(staging).setVolumeCapability(VolumeCapability.newBuilder()
                         .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(Mode.SINGLE_NODE_WRITER))).build()));
+        for (String mkfs : List.of("-L $(reboot)", "/dev/sda", "-m 0; rm", "-a -b -c -d -e -f -g -h -i -j -k -l -m -n -o -p -q")) {
+            Status bad = assertCode(Status.Code.INVALID_ARGUMENT, () -> node.nodeStageVolume(NodeStageVolumeRequest.newBuilder()
+                    .setVolumeId("v").setStagingTargetPath(staging).setVolumeCapability(RWO)
+                    .putVolumeContext("mkfsOptions", mkfs).build()));
+            assertTrue(bad.getDescription().contains("mkfsOptions"), bad.getDescription());
+        }
         assertFalse(Files.exists(Path.of(staging)), "no staging directory was made");
     }
 
