@@ -7,6 +7,8 @@ import io.ballast.proto.csi.v1.NodeUnpublishVolumeRequest;
 import io.ballast.proto.csi.v1.NodeUnstageVolumeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -49,14 +51,38 @@ final class DevMount implements AutoCloseable {
 
     /** Stages and publishes; on first use leaves a note in the new filesystem. */
     void mount() throws java.io.IOException {
-        node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
-                .setStagingTargetPath(staging.toString()).setVolumeCapability(ext4()).build());
-        node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId)
-                .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(ext4()).build());
+        retryingAborted(() -> node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(ext4()).build()));
+        retryingAborted(() -> node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(ext4()).build()));
         Path hello = target.resolve("hello-from-ballast.txt");
         if (!Files.exists(hello)) {
             Files.writeString(hello, "This file lives on Ballast volume " + volumeId
                     + ": ext4 on a loop device over a FUSE file, every write replicated by Raft to 3 nodes.\n");
+        }
+    }
+
+    /**
+     * Retries a call refused with ABORTED (another operation on the volume is running: after a crash
+     * of an earlier {@code dev up}, the node resuming the volume it had staged), as kubelet does.
+     */
+    private static void retryingAborted(Runnable call) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {
+            try {
+                call.run();
+                return;
+            } catch (StatusRuntimeException e) {
+                if (e.getStatus().getCode() != Status.Code.ABORTED || System.nanoTime() > deadline) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting to stage the volume", e);
+            }
         }
     }
 

@@ -69,7 +69,26 @@ class DevUpIT {
         assertTrue(ExternalTool.run(30, List.of("findmnt", mnt.toString())).exitCode() != 0, "unmounted on stop");
         Process again = start(dir, base, "remounted");
         assertArrayEquals(bytes, Files.readAllBytes(mnt.resolve("data.bin")));
-        stop(again);
+        try {
+            // A crash (kill -9) leaves the mount to the descriptor keeper; the next dev up resumes it.
+            Files.writeString(mnt.resolve("before-crash.txt"), "written before kill -9\n");
+            ExternalTool.run(30, List.of("sync")).assertSuccess();
+            again.destroyForcibly().waitFor();
+            assertEquals(0, ExternalTool.run(30, List.of("findmnt", mnt.toString())).exitCode(), "the mount outlives the crash");
+            Process afterCrash = start(dir, base, "after-crash");
+            assertArrayEquals(bytes, Files.readAllBytes(mnt.resolve("data.bin")));
+            assertEquals("written before kill -9\n", Files.readString(mnt.resolve("before-crash.txt")));
+            Files.writeString(mnt.resolve("after-crash.txt"), "the volume takes writes again\n");
+            stop(afterCrash);
+            assertTrue(ExternalTool.run(30, List.of("findmnt", mnt.toString())).exitCode() != 0, "unmounted on stop");
+        } finally {
+            // Whatever failed above, leave no mount waiting for a node that will not come back.
+            ExternalTool.run(30, List.of("umount", "-l", mnt.toString()));
+            Path keeperPid = dir.resolve("n1").resolve("run").resolve("fd-keeper.sock.pid");
+            if (Files.exists(keeperPid)) {
+                ProcessHandle.of(Long.parseLong(Files.readString(keeperPid).strip())).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
     }
 
     private static Process start(Path dir, int base, String name, String... extra) throws Exception {
