@@ -1,6 +1,7 @@
 package io.ballast.engine.fuse;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -158,6 +159,21 @@ class FuseCodecTest {
         assertEquals(("60000000 00000000 0400000000000000"
                 + "0080010000000000 0000000000000000 0000000000000000 0200000000000000 0000000000000000"
                 + "00100000 ff000000 00100000 00000000" + "00".repeat(24)).replace(" ", ""), Hex.dump(b, 96));
+    }
+
+    @Test
+    void notifyResendAndTheConnectionNote() {
+        ByteBuffer b = Hex.buffer("", 64);
+        assertEquals(16, FuseReplies.notifyResend(b));
+        assertEquals("10000000 07000000 0000000000000000".replace(" ", ""), Hex.dump(b, 16)); // len 16, code 7, unique 0
+        var info = new FuseConnectionInfo(7, 45, 38, (1L << 39) | 0x8000, 0x8000, 1 << 20, 256, 131072, 64);
+        assertTrue(info.kernelResends());
+        assertEquals(info, FuseConnectionInfo.decode(info.encode()));
+        assertFalse(info.encode().contains(" "));
+        assertFalse(new FuseConnectionInfo(7, 38, 38, 0x8000, 0x8000, 1 << 20, 256, 131072, 64).kernelResends());
+        for (String bad : new String[] {"", "1,2,3", "a,b,c,d,e,f,g,h,i", "1,2,3,4,5,6,7,8,9,10"}) {
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> FuseConnectionInfo.decode(bad));
+        }
     }
 
     @Test

@@ -92,6 +92,37 @@ class FuseExportTest {
     }
 
     @Test
+    void aSuccessorTakesTheConnectionOverAndTheKernelResendsWhatWasLeft() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(export.connection().kernelResends(),
+                "needs a kernel that resends FUSE requests (Linux 6.9+)");
+        byte[] data = new byte[8192];
+        new Random(3).nextBytes(data);
+        volume.write(0, ByteBuffer.wrap(data), false).join();
+        // What the descriptor keeper holds: another reference to the same connection.
+        int kept = io.ballast.engine.keeper.ProcessFds.copyFrom(io.ballast.engine.keeper.ProcessFds.pid(), export.deviceFd());
+        export.abandon(); // as a stopping node does; a killed one just stops answering
+        java.util.concurrent.CompletableFuture<byte[]> read = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try (FileChannel ch = FileChannel.open(export.file(), StandardOpenOption.READ)) {
+                ByteBuffer b = ByteBuffer.allocate(data.length);
+                while (b.hasRemaining() && ch.read(b, b.position()) >= 0) {
+                    // until full
+                }
+                return b.array();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        Thread.sleep(500);
+        assertFalse(read.isDone(), "nobody answers: the kernel holds the requests for a successor");
+        FuseExport successor = FuseExport.resume(volume, export.mountpoint(), FuseExportConfig.defaults(), kept,
+                export.connection());
+        export = successor; // teardown unmounts through it
+        assertArrayEquals(data, read.get(10, java.util.concurrent.TimeUnit.SECONDS),
+                "the request the first session read and left was resent to the successor and answered");
+        assertTrue(successor.serving());
+    }
+
+    @Test
     void closeUnmountsAndEndsTheConnection() throws IOException {
         export.close();
         assertFalse(export.serving());
