@@ -151,8 +151,15 @@ public final class FuseLoopAttacher implements DeviceAttacher {
             return Optional.empty();
         }
         FuseExport export = FuseExport.resume(volume, mountpoint, fuseConfig, kept.get().fd(), info);
-        Optional<LoopDevice> bound = LoopDevices.boundTo(export.file());
-        LoopDevice loop = bound.isPresent() ? bound.get() : LoopDevices.attach(export.file(), volume.blockSize(), directIo);
+        Optional<LoopDevice> bound;
+        LoopDevice loop;
+        try {
+            bound = LoopDevices.boundTo(export.file());
+            loop = bound.isPresent() ? bound.get() : LoopDevices.attach(export.file(), volume.blockSize(), directIo);
+        } catch (RuntimeException e) {
+            export.abandon(); // stop serving: the keeper still holds the connection for the next attempt
+            throw e;
+        }
         FuseLoopDevice device = new FuseLoopDevice(export, loop, detachTimeoutMillis, keeper);
         log.info("took over {}{}", device.describe(), bound.isPresent() ? "" : " (its loop device was gone: bound anew)");
         return Optional.of(device);
