@@ -12,10 +12,11 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = BallastVersion.class,
         description = {
-            "Hold the FUSE connections of volumes staged on this node, so that a restart of 'ballast node' leaves mounted",
-            "filesystems waiting for it instead of failing them. 'ballast node' starts one by itself when none answers on",
-            "its --fd-keeper socket; in Kubernetes run this as a container of its own in the node pod (shared process",
-            "namespace, CAP_SYS_PTRACE) so it outlives the node container's restarts.",
+            "Hold the FUSE connections of the volumes staged on this node.",
+            "While it holds them, a restart of 'ballast node' leaves mounted filesystems waiting instead of failing.",
+            "'ballast node' starts one itself when none answers on its --fd-keeper socket.",
+            "In Kubernetes run it as a container of its own in the node pod",
+            "(shared process namespace, CAP_SYS_PTRACE): it outlives restarts of the node container.",
             "",
             "Example:",
             "  ballast fd-keeper --socket /var/lib/ballast/run/fd-keeper.sock --idle-exit 0"})
