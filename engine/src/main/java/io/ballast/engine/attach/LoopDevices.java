@@ -2,6 +2,7 @@ package io.ballast.engine.attach;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.sys.Libc;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,12 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.In;
-import jnr.ffi.annotations.Out;
-import jnr.ffi.annotations.SaveError;
 
 /**
  * The one place where Ballast drives loop devices: LOOP_CTL_GET_FREE on /dev/loop-control,
@@ -57,31 +52,6 @@ public final class LoopDevices {
     private static final int S_IFBLK = 0060000;
     private static final int ATTEMPTS = 8;
 
-    /** The libc subset we use. Public only because jnr-ffi generates an implementation of it. */
-    public interface LibC {
-        @SaveError
-        int open(String path, int flags, int mode);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        int ioctl(int fd, long request, long arg);
-
-        @SaveError
-        int ioctl(int fd, long request, @In @Out byte[] arg);
-
-        @SaveError
-        int mknod(String path, int mode, long dev);
-
-        String strerror(int errno);
-    }
-
-    private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
-    }
-
     private LoopDevices() {
     }
 
@@ -92,17 +62,17 @@ public final class LoopDevices {
      */
     public static LoopDevice attach(Path file, int blockSize, boolean directIo) {
         Path control = Path.of("/dev/loop-control");
-        int ctl = Holder.LIBC.open(control.toString(), O_RDWR | O_CLOEXEC, 0);
+        int ctl = Libc.C.open(control.toString(), O_RDWR | O_CLOEXEC, 0);
         if (ctl < 0) {
             throw new BallastException(ErrorCode.FAILED_PRECONDITION, "open " + control + " failed: "
-                    + describe(lastErrno()) + "; loop devices need the loop module and root");
+                    + describe(Libc.errno()) + "; loop devices need the loop module and root");
         }
         int backing = open(file, O_RDWR);
         try {
             for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
-                int n = Holder.LIBC.ioctl(ctl, LOOP_CTL_GET_FREE, 0L);
+                int n = Libc.C.ioctl(ctl, LOOP_CTL_GET_FREE, 0L);
                 if (n < 0) {
-                    throw new BallastException(ErrorCode.IO_ERROR, "LOOP_CTL_GET_FREE failed: " + describe(lastErrno()));
+                    throw new BallastException(ErrorCode.IO_ERROR, "LOOP_CTL_GET_FREE failed: " + describe(Libc.errno()));
                 }
                 Path dev = deviceNode(n);
                 int fd = open(dev, O_RDWR);
@@ -123,14 +93,14 @@ public final class LoopDevices {
                     boolean dio = (flags(fd, dev) & LO_FLAGS_DIRECT_IO) != 0;
                     return new LoopDevice(dev, n, file, blockSize, dio);
                 } finally {
-                    Holder.LIBC.close(fd);
+                    Libc.C.close(fd);
                 }
             }
             throw new BallastException(ErrorCode.IO_ERROR, "no free loop device after " + ATTEMPTS
                     + " attempts (other processes keep taking them)");
         } finally {
-            Holder.LIBC.close(backing);
-            Holder.LIBC.close(ctl);
+            Libc.C.close(backing);
+            Libc.C.close(ctl);
         }
     }
 
@@ -157,7 +127,7 @@ public final class LoopDevices {
             }
             return size(fd, loop.device());
         } finally {
-            Holder.LIBC.close(fd);
+            Libc.C.close(fd);
         }
     }
 
@@ -167,7 +137,7 @@ public final class LoopDevices {
         try {
             return size(fd, device);
         } finally {
-            Holder.LIBC.close(fd);
+            Libc.C.close(fd);
         }
     }
 
@@ -180,9 +150,9 @@ public final class LoopDevices {
      */
     public static void detach(LoopDevice loop, long timeoutMillis) {
         Path dev = loop.device();
-        int fd = Holder.LIBC.open(dev.toString(), O_RDONLY | O_EXCL | O_CLOEXEC, 0);
+        int fd = Libc.C.open(dev.toString(), O_RDONLY | O_EXCL | O_CLOEXEC, 0);
         if (fd < 0) {
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno == EBUSY) {
                 throw new BallastException(ErrorCode.FAILED_PRECONDITION, dev + " is in use (mounted or held "
                         + "open exclusively); unmount it before detaching");
@@ -209,7 +179,7 @@ public final class LoopDevices {
                         + describe(undo) + "; it happens at that process's last close)"));
             }
         } finally {
-            Holder.LIBC.close(fd); // the last close completes the detach
+            Libc.C.close(fd); // the last close completes the detach
         }
         long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
         while (backingMatches(loop)) {
@@ -307,27 +277,27 @@ public final class LoopDevices {
         Path dev = Path.of("/dev/loop" + n);
         if (!Files.exists(dev)) {
             long devT = ((long) LOOP_MAJOR << 8) | (n & 0xff) | ((long) (n & ~0xff) << 12);
-            if (Holder.LIBC.mknod(dev.toString(), S_IFBLK | 0660, devT) != 0 && !Files.exists(dev)) {
-                throw new BallastException(ErrorCode.IO_ERROR, "mknod " + dev + " failed: " + describe(lastErrno()));
+            if (Libc.C.mknod(dev.toString(), S_IFBLK | 0660, devT) != 0 && !Files.exists(dev)) {
+                throw new BallastException(ErrorCode.IO_ERROR, "mknod " + dev + " failed: " + describe(Libc.errno()));
             }
         }
         return dev;
     }
 
     private static int open(Path path, int mode) {
-        int fd = Holder.LIBC.open(path.toString(), mode | O_CLOEXEC, 0);
+        int fd = Libc.C.open(path.toString(), mode | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "open " + path + " failed: " + describe(lastErrno()));
+            throw new BallastException(ErrorCode.IO_ERROR, "open " + path + " failed: " + describe(Libc.errno()));
         }
         return fd;
     }
 
     private static int ioctl(int fd, long request, long arg) {
         while (true) {
-            if (Holder.LIBC.ioctl(fd, request, arg) >= 0) {
+            if (Libc.C.ioctl(fd, request, arg) >= 0) {
                 return 0;
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno != EINTR) {
                 return errno;
             }
@@ -336,10 +306,10 @@ public final class LoopDevices {
 
     private static int ioctl(int fd, long request, byte[] arg) {
         while (true) {
-            if (Holder.LIBC.ioctl(fd, request, arg) >= 0) {
+            if (Libc.C.ioctl(fd, request, arg) >= 0) {
                 return 0;
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno != EINTR) {
                 return errno;
             }
@@ -347,10 +317,6 @@ public final class LoopDevices {
     }
 
     private static String describe(int errno) {
-        return "errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
-    }
-
-    private static int lastErrno() {
-        return LastError.getLastError(Holder.RUNTIME);
+        return Libc.describe(errno);
     }
 }

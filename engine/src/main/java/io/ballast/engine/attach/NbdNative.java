@@ -3,6 +3,7 @@ package io.ballast.engine.attach;
 import io.ballast.engine.attach.NetlinkCodec.Message;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.sys.Libc;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -14,12 +15,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.In;
-import jnr.ffi.annotations.Out;
-import jnr.ffi.annotations.SaveError;
 
 /**
  * The one place where Ballast makes the syscalls of the NBD attach path, through jnr-ffi: the
@@ -67,58 +62,6 @@ public final class NbdNative {
     private static final int SUN_PATH_LENGTH = 108;
     private static final int RECV_BUFFER = 64 * 1024;
 
-    /** The libc subset we use. Public only because jnr-ffi generates an implementation of it. */
-    public interface LibC {
-        @SaveError
-        int socket(int domain, int type, int protocol);
-
-        @SaveError
-        int bind(int fd, @In byte[] addr, int length);
-
-        @SaveError
-        int connect(int fd, @In byte[] addr, int length);
-
-        @SaveError
-        long sendto(int fd, @In byte[] buf, long length, int flags, @In byte[] addr, int addrLength);
-
-        @SaveError
-        long recv(int fd, @Out byte[] buf, long length, int flags);
-
-        @SaveError
-        long read(int fd, @Out byte[] buf, long length);
-
-        @SaveError
-        long write(int fd, @In byte[] buf, long length);
-
-        @SaveError
-        int setsockopt(int fd, int level, int option, @In byte[] value, int length);
-
-        @SaveError
-        int getsockopt(int fd, int level, int option, @Out byte[] value, @In @Out int[] length);
-
-        @SaveError
-        int ioctl(int fd, long request, long arg);
-
-        @SaveError
-        int open(String path, int flags, int mode);
-
-        @SaveError
-        int dup(int fd);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        int mknod(String path, int mode, long dev);
-
-        String strerror(int errno);
-    }
-
-    private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
-    }
-
     private NbdNative() {
     }
 
@@ -140,17 +83,17 @@ public final class NbdNative {
         }
 
         static GenlSocket open(long timeoutMillis) {
-            int fd = Holder.LIBC.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+            int fd = Libc.C.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
             if (fd < 0) {
                 throw new BallastException(ErrorCode.FAILED_PRECONDITION, "socket(AF_NETLINK, NETLINK_GENERIC) "
-                        + "failed: " + describe(lastErrno()));
+                        + "failed: " + describe(Libc.errno()));
             }
             GenlSocket s = new GenlSocket(fd);
             try {
                 ByteBuffer addr = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putShort((short) AF_NETLINK);
-                if (Holder.LIBC.bind(fd, addr.array(), 12) != 0) {
+                if (Libc.C.bind(fd, addr.array(), 12) != 0) {
                     throw new BallastException(ErrorCode.IO_ERROR, "bind of a netlink socket failed: "
-                            + describe(lastErrno()));
+                            + describe(Libc.errno()));
                 }
                 // Ask for capped acks with the kernel's own error text; old kernels refuse: fine.
                 setInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
@@ -174,8 +117,8 @@ public final class NbdNative {
             int s = seq.incrementAndGet();
             byte[] msg = request.apply(s);
             byte[] kernel = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putShort((short) AF_NETLINK).array();
-            while (Holder.LIBC.sendto(fd, msg, msg.length, 0, kernel, kernel.length) < 0) {
-                int errno = lastErrno();
+            while (Libc.C.sendto(fd, msg, msg.length, 0, kernel, kernel.length) < 0) {
+                int errno = Libc.errno();
                 if (errno != EINTR) {
                     throw new BallastException(ErrorCode.IO_ERROR, what + ": netlink send failed: " + describe(errno));
                 }
@@ -193,18 +136,18 @@ public final class NbdNative {
         void join(int group) {
             if (!setInt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)) {
                 throw new BallastException(ErrorCode.IO_ERROR, "joining netlink multicast group " + group
-                        + " failed: " + describe(lastErrno()));
+                        + " failed: " + describe(Libc.errno()));
             }
         }
 
         /** The messages of the next datagram; UNAVAILABLE on timeout. */
         List<Message> receive(String what) {
             while (true) {
-                long n = Holder.LIBC.recv(fd, buffer, buffer.length, 0);
+                long n = Libc.C.recv(fd, buffer, buffer.length, 0);
                 if (n >= 0) {
                     return NetlinkCodec.split(buffer.clone(), (int) n);
                 }
-                int errno = lastErrno();
+                int errno = Libc.errno();
                 if (errno == EAGAIN) {
                     throw new BallastException(ErrorCode.UNAVAILABLE, what + ": the kernel did not answer in time");
                 }
@@ -218,7 +161,7 @@ public final class NbdNative {
         public synchronized void close() {
             if (!closed) {
                 closed = true;
-                Holder.LIBC.close(fd);
+                Libc.C.close(fd);
             }
         }
     }
@@ -232,15 +175,15 @@ public final class NbdNative {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "unix socket path longer than "
                     + (SUN_PATH_LENGTH - 1) + " bytes: " + path);
         }
-        int fd = Holder.LIBC.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = Libc.C.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "socket(AF_UNIX) failed: " + describe(lastErrno()));
+            throw new BallastException(ErrorCode.IO_ERROR, "socket(AF_UNIX) failed: " + describe(Libc.errno()));
         }
         ByteBuffer addr = ByteBuffer.allocate(2 + SUN_PATH_LENGTH).order(ByteOrder.nativeOrder());
         addr.putShort((short) AF_UNIX).put(name);
         int errno = 0;
-        while (Holder.LIBC.connect(fd, addr.array(), 2 + name.length + 1) != 0) {
-            errno = lastErrno();
+        while (Libc.C.connect(fd, addr.array(), 2 + name.length + 1) != 0) {
+            errno = Libc.errno();
             if (errno != EINTR) {
                 break;
             }
@@ -258,9 +201,9 @@ public final class NbdNative {
     static void writeFully(int fd, byte[] data) {
         byte[] rest = data;
         while (rest.length > 0) {
-            long n = Holder.LIBC.write(fd, rest, rest.length);
+            long n = Libc.C.write(fd, rest, rest.length);
             if (n < 0) {
-                int errno = lastErrno();
+                int errno = Libc.errno();
                 if (errno == EINTR) {
                     continue;
                 }
@@ -274,9 +217,9 @@ public final class NbdNative {
         int done = 0;
         byte[] chunk = new byte[into.length];
         while (done < into.length) {
-            long n = Holder.LIBC.read(fd, chunk, into.length - done);
+            long n = Libc.C.read(fd, chunk, into.length - done);
             if (n < 0) {
-                int errno = lastErrno();
+                int errno = Libc.errno();
                 if (errno == EINTR) {
                     continue;
                 }
@@ -300,8 +243,8 @@ public final class NbdNative {
     static void setReceiveTimeout(int fd, long millis) {
         ByteBuffer tv = ByteBuffer.allocate(16).order(ByteOrder.nativeOrder())
                 .putLong(millis / 1000).putLong((millis % 1000) * 1000);
-        if (Holder.LIBC.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv.array(), 16) != 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "setsockopt(SO_RCVTIMEO) failed: " + describe(lastErrno()));
+        if (Libc.C.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv.array(), 16) != 0) {
+            throw new BallastException(ErrorCode.IO_ERROR, "setsockopt(SO_RCVTIMEO) failed: " + describe(Libc.errno()));
         }
     }
 
@@ -309,24 +252,24 @@ public final class NbdNative {
     static long receiveTimeoutMillis(int fd) {
         byte[] tv = new byte[16];
         int[] len = {16};
-        if (Holder.LIBC.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, len) != 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "getsockopt(SO_RCVTIMEO) failed: " + describe(lastErrno()));
+        if (Libc.C.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, len) != 0) {
+            throw new BallastException(ErrorCode.IO_ERROR, "getsockopt(SO_RCVTIMEO) failed: " + describe(Libc.errno()));
         }
         ByteBuffer b = ByteBuffer.wrap(tv).order(ByteOrder.nativeOrder());
         return b.getLong(0) * 1000 + b.getLong(8) / 1000;
     }
 
     static int dup(int fd) {
-        int copy = Holder.LIBC.dup(fd);
+        int copy = Libc.C.dup(fd);
         if (copy < 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "dup failed: " + describe(lastErrno()));
+            throw new BallastException(ErrorCode.IO_ERROR, "dup failed: " + describe(Libc.errno()));
         }
         return copy;
     }
 
     static void close(int fd) {
         if (fd >= 0) {
-            Holder.LIBC.close(fd);
+            Libc.C.close(fd);
         }
     }
 
@@ -335,17 +278,17 @@ public final class NbdNative {
     /** Opens /dev/nbdN read-write ({@code exclusive}: O_EXCL, which fails EBUSY while mounted). Returns fd or -errno. */
     static int openDevice(int index, boolean exclusive) {
         Path dev = deviceNode(index);
-        int fd = Holder.LIBC.open(dev.toString(), O_RDWR | O_CLOEXEC | (exclusive ? O_EXCL : 0), 0);
-        return fd >= 0 ? fd : -lastErrno();
+        int fd = Libc.C.open(dev.toString(), O_RDWR | O_CLOEXEC | (exclusive ? O_EXCL : 0), 0);
+        return fd >= 0 ? fd : -Libc.errno();
     }
 
     /** ioctl on an nbd device; returns 0 or the errno (EINTR retried). */
     static int ioctl(int fd, long request, long arg) {
         while (true) {
-            if (Holder.LIBC.ioctl(fd, request, arg) >= 0) {
+            if (Libc.C.ioctl(fd, request, arg) >= 0) {
                 return 0;
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno != EINTR) {
                 return errno;
             }
@@ -354,7 +297,7 @@ public final class NbdNative {
 
     /** NBD_DO_IT: blocks the calling thread while the device runs; returns 0 or the errno it ended with. */
     static int doIt(int fd) {
-        return Holder.LIBC.ioctl(fd, NBD_DO_IT, 0L) >= 0 ? 0 : lastErrno();
+        return Libc.C.ioctl(fd, NBD_DO_IT, 0L) >= 0 ? 0 : Libc.errno();
     }
 
     // ------------------------------------------------------------------ sysfs and device nodes
@@ -407,22 +350,18 @@ public final class NbdNative {
         long major = Long.parseLong(mm[0]);
         long minor = Long.parseLong(mm[1]);
         long devT = ((major & 0xfff) << 8) | (minor & 0xff) | ((minor & ~0xffL) << 12);
-        if (Holder.LIBC.mknod(dev.toString(), S_IFBLK | 0660, devT) != 0 && !Files.exists(dev)) {
-            throw new BallastException(ErrorCode.IO_ERROR, "mknod " + dev + " failed: " + describe(lastErrno()));
+        if (Libc.C.mknod(dev.toString(), S_IFBLK | 0660, devT) != 0 && !Files.exists(dev)) {
+            throw new BallastException(ErrorCode.IO_ERROR, "mknod " + dev + " failed: " + describe(Libc.errno()));
         }
         return dev;
     }
 
     private static boolean setInt(int fd, int level, int option, int value) {
         byte[] v = ByteBuffer.allocate(4).order(ByteOrder.nativeOrder()).putInt(value).array();
-        return Holder.LIBC.setsockopt(fd, level, option, v, 4) == 0;
+        return Libc.C.setsockopt(fd, level, option, v, 4) == 0;
     }
 
     static String describe(int errno) {
-        return "errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
-    }
-
-    private static int lastErrno() {
-        return LastError.getLastError(Holder.RUNTIME);
+        return Libc.describe(errno);
     }
 }

@@ -2,13 +2,10 @@ package io.ballast.engine.fuse;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.sys.Libc;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.SaveError;
 
 /**
  * The one place where the FUSE export calls the C library: {@code /dev/fuse} (open, read, write,
@@ -36,38 +33,6 @@ final class FuseDevice implements AutoCloseable {
     private static final int O_RDWR = 0x2;
     private static final int O_CLOEXEC = 0x80000;
 
-    /** The libc subset we use. Public only because jnr-ffi generates an implementation of it. */
-    public interface LibC {
-        @SaveError
-        int open(String path, int flags, int mode);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        long read(int fd, Pointer buf, long count);
-
-        @SaveError
-        long write(int fd, Pointer buf, long count);
-
-        @SaveError
-        int mount(String source, String target, String filesystemType, long flags, String data);
-
-        @SaveError
-        int umount2(String target, int flags);
-
-        int getuid();
-
-        int getgid();
-
-        String strerror(int errno);
-    }
-
-    private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
-    }
-
     private final int fd;
 
     private FuseDevice(int fd) {
@@ -76,9 +41,9 @@ final class FuseDevice implements AutoCloseable {
 
     /** Opens {@code /dev/fuse}: a new, not yet mounted connection. */
     static FuseDevice open(Path device) {
-        int fd = Holder.LIBC.open(device.toString(), O_RDWR | O_CLOEXEC, 0);
+        int fd = Libc.C.open(device.toString(), O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            int errno = lastErrno();
+            int errno = Libc.errno();
             throw new BallastException(ErrorCode.FAILED_PRECONDITION, "open " + device + " failed: " + describe(errno)
                     + "; the FUSE export needs the fuse kernel module and root (CAP_SYS_ADMIN)");
         }
@@ -99,7 +64,7 @@ final class FuseDevice implements AutoCloseable {
         if (!buffer.isDirect()) {
             throw new IllegalArgumentException("FUSE buffers must be direct");
         }
-        return Pointer.wrap(Holder.RUNTIME, buffer);
+        return Pointer.wrap(Libc.RUNTIME, buffer);
     }
 
     /**
@@ -109,11 +74,11 @@ final class FuseDevice implements AutoCloseable {
      */
     int read(Pointer buf, int capacity) {
         while (true) {
-            long n = Holder.LIBC.read(fd, buf, capacity);
+            long n = Libc.C.read(fd, buf, capacity);
             if (n >= 0) {
                 return (int) n;
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             switch (errno) {
                 case EINTR, EAGAIN, ENOENT -> {
                 }
@@ -132,14 +97,14 @@ final class FuseDevice implements AutoCloseable {
      */
     int write(Pointer buf, int length) {
         while (true) {
-            long n = Holder.LIBC.write(fd, buf, length);
+            long n = Libc.C.write(fd, buf, length);
             if (n == length) {
                 return 0;
             }
             if (n >= 0) {
                 return EINVAL; // the kernel takes a reply whole or not at all
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno != EINTR) {
                 return errno;
             }
@@ -148,8 +113,8 @@ final class FuseDevice implements AutoCloseable {
 
     /** mount(2) this connection at {@code target}; {@code options} must contain {@code fd=}{@link #fd()}. */
     void mount(String source, Path target, String type, long flags, String options) {
-        if (Holder.LIBC.mount(source, target.toString(), type, flags, options) != 0) {
-            int errno = lastErrno();
+        if (Libc.C.mount(source, target.toString(), type, flags, options) != 0) {
+            int errno = Libc.errno();
             throw new BallastException(ErrorCode.IO_ERROR, "mount -t " + type + " -o " + options + " " + target
                     + " failed: " + describe(errno));
         }
@@ -157,32 +122,28 @@ final class FuseDevice implements AutoCloseable {
 
     /** umount2(2); returns 0 or the errno (EBUSY: still in use; EINVAL: not a mount point). */
     static int unmount(Path target, int flags) {
-        if (Holder.LIBC.umount2(target.toString(), flags) == 0) {
+        if (Libc.C.umount2(target.toString(), flags) == 0) {
             return 0;
         }
-        return lastErrno();
+        return Libc.errno();
     }
 
     static int uid() {
-        return Holder.LIBC.getuid();
+        return Libc.C.getuid();
     }
 
     static int gid() {
-        return Holder.LIBC.getgid();
+        return Libc.C.getgid();
     }
 
     static String describe(int errno) {
-        return "errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
-    }
-
-    private static int lastErrno() {
-        return LastError.getLastError(Holder.RUNTIME);
+        return Libc.describe(errno);
     }
 
     @Override
     public void close() {
-        if (Holder.LIBC.close(fd) != 0) {
-            throw new BallastException(ErrorCode.IO_ERROR, "close /dev/fuse failed: " + describe(lastErrno()));
+        if (Libc.C.close(fd) != 0) {
+            throw new BallastException(ErrorCode.IO_ERROR, "close /dev/fuse failed: " + describe(Libc.errno()));
         }
     }
 }

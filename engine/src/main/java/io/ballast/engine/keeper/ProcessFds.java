@@ -2,10 +2,7 @@ package io.ballast.engine.keeper;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.SaveError;
+import io.ballast.engine.sys.Libc;
 
 /**
  * Copies an open file descriptor out of another process: pidfd_open(2) then pidfd_getfd(2)
@@ -24,24 +21,6 @@ public final class ProcessFds {
     private static final int EBADF = 9;
     private static final int ENOSYS = 38;
 
-    /** The libc subset used. Public only because jnr-ffi generates an implementation of it. */
-    public interface LibC {
-        @SaveError
-        long syscall(long number, long a1, long a2, long a3);
-
-        @SaveError
-        int close(int fd);
-
-        int getpid();
-
-        String strerror(int errno);
-    }
-
-    private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
-    }
-
     private ProcessFds() {
     }
 
@@ -52,24 +31,24 @@ public final class ProcessFds {
      *                          FAILED_PRECONDITION without ptrace permission or on a kernel older than 5.6
      */
     public static int copyFrom(long pid, int fd) {
-        long pidfd = Holder.LIBC.syscall(SYS_PIDFD_OPEN, pid, 0, 0);
+        long pidfd = Libc.C.syscall(SYS_PIDFD_OPEN, pid, 0, 0);
         if (pidfd < 0) {
-            throw failure("pidfd_open(" + pid + ")", errno());
+            throw failure("pidfd_open(" + pid + ")", Libc.errno());
         }
         try {
-            long copy = Holder.LIBC.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0);
+            long copy = Libc.C.syscall(SYS_PIDFD_GETFD, pidfd, fd, 0);
             if (copy < 0) {
-                throw failure("pidfd_getfd(pid " + pid + ", fd " + fd + ")", errno());
+                throw failure("pidfd_getfd(pid " + pid + ", fd " + fd + ")", Libc.errno());
             }
             return (int) copy;
         } finally {
-            Holder.LIBC.close((int) pidfd);
+            Libc.C.close((int) pidfd);
         }
     }
 
     /** close(2); errors are returned, not thrown (there is nothing a caller could do about them). */
     public static int close(int fd) {
-        return Holder.LIBC.close(fd) == 0 ? 0 : errno();
+        return Libc.C.close(fd) == 0 ? 0 : Libc.errno();
     }
 
     /** This process's id as the kernel knows it. */
@@ -78,7 +57,7 @@ public final class ProcessFds {
     }
 
     private static BallastException failure(String call, int errno) {
-        String what = call + " failed: errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
+        String what = call + " failed: " + Libc.describe(errno);
         return switch (errno) {
             case ESRCH, EBADF -> new BallastException(ErrorCode.NOT_FOUND, what);
             case EPERM -> new BallastException(ErrorCode.FAILED_PRECONDITION, what
@@ -86,9 +65,5 @@ public final class ProcessFds {
             case ENOSYS -> new BallastException(ErrorCode.FAILED_PRECONDITION, what + "; the kernel needs to be 5.6 or later");
             default -> new BallastException(ErrorCode.IO_ERROR, what);
         };
-    }
-
-    private static int errno() {
-        return LastError.getLastError(Holder.RUNTIME);
     }
 }

@@ -2,13 +2,10 @@ package io.ballast.engine.store;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.sys.Libc;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.Runtime;
-import jnr.ffi.annotations.Out;
 import jnr.ffi.annotations.SaveError;
 
 /**
@@ -55,60 +52,28 @@ public final class NativeIo {
     /** Returned by {@link NativeFile#fallocate} when the filesystem does not support the mode. */
     public static final int UNSUPPORTED = -1;
 
-    /** The libc subset we use. Public only because jnr-ffi generates an implementation of it. */
-    public interface LibC {
-        @SaveError
-        int open(String path, int flags, int mode);
-
-        @SaveError
-        int close(int fd);
-
-        @SaveError
-        int fallocate(int fd, int mode, long offset, long length);
-
-        @SaveError
-        int fstat(int fd, @Out byte[] statBuffer);
-
-        @SaveError
-        long lseek(int fd, long offset, int whence);
-
-        @SaveError
-        int ioctl(int fd, long request, int arg);
-
-        String strerror(int errno);
-    }
-
-    private static final class Holder {
-        static final LibC LIBC = LibraryLoader.create(LibC.class).load("c");
-        static final Runtime RUNTIME = Runtime.getRuntime(LIBC);
-    }
-
     private NativeIo() {}
 
     /** Opens {@code path} read-write for fallocate/fstat; the caller closes the result. */
     public static NativeFile open(Path path) {
-        int fd = Holder.LIBC.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
+        int fd = Libc.C.open(path.toString(), O_RDWR | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw error(lastErrno(), "open " + path);
+            throw error(Libc.errno(), "open " + path);
         }
         return new NativeFile(path, fd);
     }
 
     /** Opens {@code path} read-only (the source of a copy, a snapshot's files); the caller closes it. */
     public static NativeFile openReadOnly(Path path) {
-        int fd = Holder.LIBC.open(path.toString(), O_RDONLY | O_CLOEXEC, 0);
+        int fd = Libc.C.open(path.toString(), O_RDONLY | O_CLOEXEC, 0);
         if (fd < 0) {
-            throw error(lastErrno(), "open " + path + " read-only");
+            throw error(Libc.errno(), "open " + path + " read-only");
         }
         return new NativeFile(path, fd);
     }
 
-    private static int lastErrno() {
-        return LastError.getLastError(Holder.RUNTIME);
-    }
-
     static BallastException error(int errno, String what) {
-        String text = what + " failed: errno " + errno + " (" + Holder.LIBC.strerror(errno) + ")";
+        String text = what + " failed: " + Libc.describe(errno);
         return switch (errno) {
             case ENOSPC -> new BallastException(ErrorCode.NO_SPACE, text + "; free space on the node's disk");
             default -> new BallastException(ErrorCode.IO_ERROR, text);
@@ -131,10 +96,10 @@ public final class NativeIo {
          */
         public int fallocate(int mode, long offset, long length) {
             while (true) {
-                if (Holder.LIBC.fallocate(fd, mode, offset, length) == 0) {
+                if (Libc.C.fallocate(fd, mode, offset, length) == 0) {
                     return 0;
                 }
-                int errno = lastErrno();
+                int errno = Libc.errno();
                 if (errno == EINTR) {
                     continue;
                 }
@@ -161,11 +126,11 @@ public final class NativeIo {
         }
 
         private long seek(long from, int whence) {
-            long r = Holder.LIBC.lseek(fd, from, whence);
+            long r = Libc.C.lseek(fd, from, whence);
             if (r >= 0) {
                 return r;
             }
-            int errno = lastErrno();
+            int errno = Libc.errno();
             if (errno == ENXIO) {
                 return -1;
             }
@@ -180,10 +145,10 @@ public final class NativeIo {
          */
         public boolean cloneFrom(NativeFile source) {
             while (true) {
-                if (Holder.LIBC.ioctl(fd, FICLONE, source.fd) == 0) {
+                if (Libc.C.ioctl(fd, FICLONE, source.fd) == 0) {
                     return true;
                 }
-                int errno = lastErrno();
+                int errno = Libc.errno();
                 if (errno == EINTR) {
                     continue;
                 }
@@ -197,16 +162,16 @@ public final class NativeIo {
         /** Bytes the filesystem has allocated for this file ({@code st_blocks * 512}). */
         public long allocatedBytes() {
             byte[] buf = new byte[STAT_BUFFER_SIZE];
-            if (Holder.LIBC.fstat(fd, buf) != 0) {
-                throw error(lastErrno(), "fstat " + path);
+            if (Libc.C.fstat(fd, buf) != 0) {
+                throw error(Libc.errno(), "fstat " + path);
             }
             return ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder()).getLong(STAT_BLOCKS_OFFSET) * 512;
         }
 
         @Override
         public void close() {
-            if (Holder.LIBC.close(fd) != 0) {
-                throw error(lastErrno(), "close " + path);
+            if (Libc.C.close(fd) != 0) {
+                throw error(Libc.errno(), "close " + path);
             }
         }
     }
