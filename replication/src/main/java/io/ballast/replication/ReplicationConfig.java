@@ -40,12 +40,11 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final Duration CLIENT_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
     public static final int CLIENT_RETRIES_DEFAULT = 50;
     /**
-     * 256 KiB: a volume's log entries are ~60-byte references (the data is in the entry journal,
-     * {@link VolumeEntryData}), so a segment holds ~4000 of them. Purge works on whole segments and
-     * the journal keeps the data of every entry the log still holds: a larger segment would keep
-     * more data on disk (8 MiB, the size when the log carried the data, would be ~140k entries).
+     * 8 MiB: Ratis caches up to 6 closed segments' entries on the heap (parsed copies), so segment
+     * size bounds that memory; with 32 MiB segments a node restarted by ReplicatedFailoverIT ran
+     * out of its 512 MiB heap replaying its log. Purge also works on whole segments.
      */
-    public static final long SEGMENT_SIZE_MAX_DEFAULT = 256L << 10;
+    public static final long SEGMENT_SIZE_MAX_DEFAULT = 8L << 20;
     public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
     public static final int SERVER_THREADS_DEFAULT = 4;
     public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);

@@ -26,7 +26,7 @@ final class TestCluster implements AutoCloseable {
         nodes = new RaftNode[n];
         for (int i = 0; i < n; i++) {
             configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", freePort())
-                    .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(4 << 10)
+                    .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(1 << 20)
                     .withPreservedEntries(0); // tests of rebuild need the log purged right behind snapshots
         }
         for (int i = 0; i < n; i++) {
