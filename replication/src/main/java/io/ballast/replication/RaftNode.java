@@ -116,6 +116,12 @@ public final class RaftNode implements AutoCloseable {
         // replicas). Raft's safety does not need a persisted commit index; a restarted server
         // learns it from the leader (a 1-member group: from its first commit in the new term).
         RaftServerConfigKeys.Log.setLogMetadataEnabled(p, false);
+        // Large volume writes are stateMachineData (VolumeEntryData): Ratis's cache keeps entries
+        // without it (the state machine caches it), and waits for the data to be durable in the
+        // entry journal before it writes the log entry (sync policy), so a log entry on disk always
+        // has its data on disk.
+        RaftServerConfigKeys.Log.StateMachineData.setCachingEnabled(p, true);
+        RaftServerConfigKeys.Log.StateMachineData.setSync(p, true);
         // A kill -9 while the log worker wrote an entry can leave its tail unwritten (the buffered
         // channel writes a large entry in pieces): the open segment ends in an entry whose checksum
         // reads as the preallocation's zeroes. Such an entry was never fsynced, so never counted

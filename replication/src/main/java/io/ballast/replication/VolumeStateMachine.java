@@ -28,6 +28,7 @@ import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachineStorage;
 import org.apache.ratis.statemachine.TransactionContext;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,6 +67,8 @@ import org.slf4j.LoggerFactory;
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
     static final int MAX_READ = ReplicaQueries.MAX_READ;
+    /** Holds the largest entry ({@link ReplicationConfig#MAX_ENTRY_BYTES}) several times over. */
+    static final long JOURNAL_FILE_SIZE = 32L << 20;
 
     private final NodeDirectory node;
     private final Function<RaftGroup, RaftClient> clients;
@@ -81,6 +84,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** Highest ATTACH epoch admitted by startTransaction here (early fencing on the leader). */
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
+    private final VolumeEntryData entryData = new VolumeEntryData();
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
      * Write side: held by a repair while it checks the applied index and writes a fetched block
@@ -106,6 +110,8 @@ final class VolumeStateMachine extends BaseStateMachine {
         super.initialize(server, groupId, raftStorage);
         getLifeCycle().startAndTransition(() -> {
             storage.init(raftStorage);
+            entryData.open(raftStorage.getStorageDir().getStateMachineDir().toPath().resolve("journal"),
+                    JOURNAL_FILE_SIZE, () -> division().getRaftLog().getStartIndex(), getId().toString());
             snapshots.init(raftStorage.getStorageDir().getStateMachineDir().toPath());
             for (String name : node.volumeNames()) {
                 if (RaftNode.groupIdOf(name).equals(groupId)) {
@@ -200,6 +206,11 @@ final class VolumeStateMachine extends BaseStateMachine {
                 IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
     }
 
+    /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
+    int journaledEntries() {
+        return entryData.journaledEntries();
+    }
+
     long appliedIndex() {
         TermIndex t = getLastAppliedTermIndex();
         return t == null ? -1 : t.getIndex();
@@ -239,14 +250,27 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     @Override
     public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
-        TransactionContext trx = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request).build();
+        TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
         try {
-            validate(decode(request.getMessage().getContent().asReadOnlyByteBuffer()));
+            ByteString content = request.getMessage().getContent();
+            Entry e = decode(content.asReadOnlyByteBuffer());
+            validate(e);
+            if (e.kind() == KIND_OPS && VolumeEntryData.journaled(content)) {
+                // The bytes go to the entry journal beside the Raft log (VolumeEntryData).
+                b.setLogData(VolumeEntryData.reference(content)).setStateMachineData(content);
+            }
+            return b.build();
         } catch (BallastException e) {
             LOG.debug("{}: refused request: {}", getId(), e.toString());
+            TransactionContext trx = b.build();
             trx.setException(RatisErrors.refusal(e));
+            return trx;
         }
-        return trx;
+    }
+
+    @Override
+    public DataApi data() {
+        return entryData;
     }
 
     private void validate(Entry e) {
@@ -305,7 +329,9 @@ final class VolumeStateMachine extends BaseStateMachine {
         Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
         guard.lock();
         try {
-            statuses = apply(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
+            ByteString logData = entry.getStateMachineLogEntry().getLogData();
+            ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
+            statuses = apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -489,6 +515,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         if (s != null) {
             s.close();
         }
+        entryData.close();
         BallastException closed = new BallastException(ErrorCode.UNAVAILABLE, "replica closed");
         waiters.values().forEach(f -> f.completeExceptionally(closed));
         waiters.clear();

@@ -106,6 +106,71 @@ class ReplicationTest {
         v.close();
     }
 
+    private static byte[] bytes(long seed, int n) {
+        byte[] b = new byte[n];
+        new java.util.Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /**
+     * Writes of 512 KiB go to the entry journal beside the log (4 KiB ones stay in the log): a
+     * follower away catches up (the leader sends their data from its cache or journal), a restart of
+     * every node replays them from the journals, and a new leader serves them.
+     */
+    @Test
+    void largeWritesLiveInTheJournalThroughCatchUpRestartAndFailover() throws Exception {
+        ReplicatedBlockVolume v = create("big", 100_000);
+        int chunk = 512 << 10;
+        byte[] expected = new byte[(int) SIZE];
+        long seed = 0;
+        for (int round = 0; round < 3; round++) {
+            if (round == 1) {
+                cluster.stop((cluster.leader("big") + 1) % 3);
+            }
+            for (int off = 0; off < SIZE; off += chunk) {
+                byte[] b = bytes(++seed, chunk);
+                System.arraycopy(b, 0, expected, off, chunk);
+                await(v.write(off, ByteBuffer.wrap(b), false));
+                byte[] small = block(++seed); // a log-carried entry between journaled ones
+                System.arraycopy(small, 0, expected, off + B, B);
+                await(v.write(off + B, ByteBuffer.wrap(small), false));
+            }
+        }
+        for (int i = 0; i < 3; i++) {
+            if (cluster.nodes[i] == null) {
+                cluster.start(i);
+            }
+        }
+        assertReplicasIdentical("big");
+        int leader = cluster.leader("big");
+        assertTrue(cluster.nodes[leader].stateMachine("big").journaledEntries() >= 8 * 3, "journaled entries on the leader");
+        v.close();
+
+        for (int i = 0; i < 3; i++) {
+            cluster.stop(i);
+        }
+        for (int i = 0; i < 3; i++) {
+            cluster.start(i);
+        }
+        // An attach commits in the new term, and with it everything before: replay must get there.
+        cluster.nodes[cluster.leader("big")].openVolume("big", 2).close();
+        assertReplicasIdentical("big");
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(expected, cluster.content(i, "big"), "node " + i + " after replaying its log and journal");
+        }
+        int old = cluster.leader("big");
+        cluster.stop(old);
+        ReplicatedBlockVolume after = cluster.nodes[cluster.leader("big")].openVolume("big", 3);
+        byte[] b = bytes(++seed, chunk);
+        await(after.write(0, ByteBuffer.wrap(b), true));
+        byte[] back = new byte[chunk];
+        await(after.read(0, ByteBuffer.wrap(back)));
+        assertArrayEquals(b, back);
+        after.close();
+        cluster.start(old);
+        assertReplicasIdentical("big");
+    }
+
     @Test
     void entriesGoStraightToTheLocalLeaderElseThroughTheClient() throws Exception {
         ReplicatedBlockVolume onLeader = create("route", 100_000);
