@@ -80,7 +80,7 @@ public final class RaftNode implements AutoCloseable {
                 .setProperties(serverProperties(config, node))
                 .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
-                        : new VolumeStateMachine(node, this::newClient, background))
+                        : new VolumeStateMachine(node, this::newClient, background, config.snapshotEveryBytes()))
                 .build();
     }
 

@@ -23,11 +23,12 @@ import java.util.Objects;
  * @param maxInFlight          group commit: log entries in flight per volume handle
  * @param preservedEntries     log entries kept behind each snapshot, so a replica away briefly
  *                             catches up from the log instead of by a full block copy
+ * @param snapshotEveryBytes   also snapshot after this many bytes of volume log entries applied
  */
 public record ReplicationConfig(String nodeId, String host, int port, Duration electionTimeoutMin,
         Duration electionTimeoutMax, Duration rpcRequestTimeout, Duration clientRequestTimeout, int clientRetries,
         long segmentSizeMax, long snapshotEveryEntries, int serverThreads, int batchMaxBytes, int batchMaxOps,
-        int maxInFlight, long preservedEntries) {
+        int maxInFlight, long preservedEntries, long snapshotEveryBytes) {
 
     /**
      * 0.6-1.2 s: leader killed under fio 64k QD8 on 3 local nodes, longest write stall 1.2-2.2 s
@@ -52,7 +53,18 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     /** Upper bound of one log entry's payload; RaftNode sizes the log's write and appender buffers from it. */
     public static final int MAX_ENTRY_BYTES = 8 << 20;
     public static final int MAX_IN_FLIGHT_DEFAULT = 8;
-    public static final long PRESERVED_ENTRIES_DEFAULT = 8192;
+    /**
+     * 1024: enough for a replica away a few seconds under load (ReplicatedFailoverIT: 64 KiB QD8
+     * writes, ~100-200 entries/s) to catch up from the log. The log, and the entry journal beside
+     * it, keep this many entries behind the snapshot whatever their size: at 8192 entries of up to
+     * 4 MiB (1 MiB sequential writes) a replica kept up to 32 GiB and benchmarks filled the disk.
+     */
+    public static final long PRESERVED_ENTRIES_DEFAULT = 1024;
+    /**
+     * 1 GiB: Ratis triggers snapshots by entry count (every {@link #SNAPSHOT_EVERY_ENTRIES_DEFAULT}),
+     * and 2048 entries of up to 4 MiB would keep 8 GiB of log and entry journal between two purges.
+     */
+    public static final long SNAPSHOT_EVERY_BYTES_DEFAULT = 1L << 30;
 
     public ReplicationConfig {
         Objects.requireNonNull(nodeId, "nodeId");
@@ -70,25 +82,32 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
         return new ReplicationConfig(nodeId, host, port, ELECTION_TIMEOUT_MIN_DEFAULT, ELECTION_TIMEOUT_MAX_DEFAULT,
                 RPC_REQUEST_TIMEOUT_DEFAULT, CLIENT_REQUEST_TIMEOUT_DEFAULT, CLIENT_RETRIES_DEFAULT,
                 SEGMENT_SIZE_MAX_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, SERVER_THREADS_DEFAULT,
-                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, PRESERVED_ENTRIES_DEFAULT);
+                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, PRESERVED_ENTRIES_DEFAULT,
+                SNAPSHOT_EVERY_BYTES_DEFAULT);
     }
 
     public ReplicationConfig withSnapshotEveryEntries(long entries) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, entries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, preservedEntries);
+                batchMaxOps, maxInFlight, preservedEntries, snapshotEveryBytes);
     }
 
     public ReplicationConfig withSegmentSizeMax(long bytes) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, bytes, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, preservedEntries);
+                batchMaxOps, maxInFlight, preservedEntries, snapshotEveryBytes);
     }
 
     public ReplicationConfig withPreservedEntries(long entries) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, entries);
+                batchMaxOps, maxInFlight, entries, snapshotEveryBytes);
+    }
+
+    public ReplicationConfig withSnapshotEveryBytes(long bytes) {
+        return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
+                clientRequestTimeout, clientRetries, segmentSizeMax, snapshotEveryEntries, serverThreads, batchMaxBytes,
+                batchMaxOps, maxInFlight, preservedEntries, bytes);
     }
 
     public String address() {

@@ -24,14 +24,15 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  *
  * <p><b>Why only large ones</b> (measured, docs/benchmarks.md): the journal writes each byte once,
  * with O_DIRECT and the hardware CRC, where Ratis's log fills new page-cache pages twice, so 1 MiB
- * sequential writes ran 1.6-2.2x faster with 3 replicas. But each entry then waits for its journal
+ * sequential writes ran up to 2x faster with 3 replicas. But each entry then waits for its journal
  * write before its log write, on every replica: 4 KiB writes at QD1 lost 0.7-1 ms per write and
  * QD32 random writes up to a third of their rate. Above ~256 KiB the bytes cost more than the wait.
  *
- * <p><b>Why the reference is 4 KiB</b> and not 8 bytes: Ratis purges whole segments, and the
+ * <p><b>Why the reference is 32 KiB</b> and not 8 bytes: Ratis purges whole segments, and the
  * journal keeps the data of every entry the log still holds. With tiny references a segment
  * (8 MiB) would hold ~100k entries and stay open, so nothing would be purged while only large
- * writes came; at 4 KiB it holds 2048, about what it held of 4 KiB-write entries before.
+ * writes came; at 32 KiB it holds 256 (at most 1 GiB of data), for a log write of 1-3 % of the
+ * entry's bytes.
  *
  * <p>Ratis calls {@link #write} on every replica as it appends an entry (and, with the sync policy,
  * waits for it before writing the log entry), {@link #read} when the leader sends an entry its
@@ -41,7 +42,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  */
 final class VolumeEntryData implements StateMachine.DataApi {
     static final int REF_MAGIC = 0x42414C44; // "BALD"
-    static final int REF_BYTES = 4096;
+    static final int REF_BYTES = 32 << 10;
     /** Entries of at least this many encoded bytes go to the journal. */
     static final int MIN_BYTES = 256 << 10;
     static final long CACHE_BYTES = 32L << 20;

@@ -71,6 +71,8 @@ final class VolumeStateMachine extends BaseStateMachine {
     static final long JOURNAL_FILE_SIZE = 32L << 20;
 
     private final NodeDirectory node;
+    /** Log bytes (entries' encoded size) applied between two snapshots at most, give or take a request. */
+    private final long snapshotEveryBytes;
     private final Function<RaftGroup, RaftClient> clients;
     private final Executor background;
     private final SnapshotFile.Storage storage = new SnapshotFile.Storage();
@@ -85,6 +87,8 @@ final class VolumeStateMachine extends BaseStateMachine {
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
     private final VolumeEntryData entryData = new VolumeEntryData();
+    private final java.util.concurrent.atomic.AtomicLong bytesSinceSnapshot = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicBoolean snapshotAsked = new java.util.concurrent.atomic.AtomicBoolean();
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
      * Write side: held by a repair while it checks the applied index and writes a fetched block
@@ -97,8 +101,10 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
 
-    VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background) {
+    VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
+            long snapshotEveryBytes) {
         this.node = node;
+        this.snapshotEveryBytes = snapshotEveryBytes;
         this.clients = clients;
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
@@ -332,6 +338,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             statuses = apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
+            snapshotWhenLogGrows(body.size());
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -437,8 +444,30 @@ final class VolumeStateMachine extends BaseStateMachine {
         return storage;
     }
 
+    /**
+     * Asks Ratis for a snapshot of this replica once {@link #snapshotEveryBytes} were applied
+     * since the last one: its own trigger counts entries (every 2048), and 2048 entries of up to
+     * 4 MiB would keep 8 GiB of log and journal between two purges.
+     */
+    private void snapshotWhenLogGrows(int entryBytes) {
+        if (bytesSinceSnapshot.addAndGet(entryBytes) < snapshotEveryBytes || !snapshotAsked.compareAndSet(false, true)) {
+            return;
+        }
+        background.execute(() -> {
+            try (RaftClient client = clients.apply(division().getGroup())) {
+                client.getSnapshotManagementApi(getId()).create(1, 60_000);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
+                        bytesSinceSnapshot.get(), e.toString());
+            } finally {
+                snapshotAsked.set(false);
+            }
+        });
+    }
+
     @Override
     public long takeSnapshot() throws IOException {
+        bytesSinceSnapshot.set(0);
         TermIndex last = getLastAppliedTermIndex();
         LocalBlockStore s = store;
         if (last == null || s == null) {

@@ -171,6 +171,30 @@ class ReplicationTest {
         assertReplicasIdentical("big");
     }
 
+    /**
+     * Snapshots come every few MiB of log too, not only every N entries, so the log and the entry
+     * journal are purged and recycled under large writes (1 GiB by default; 2 MiB here).
+     */
+    @Test
+    void aBytesWorthOfLargeWritesTriggersASnapshotAndTheJournalIsRecycled() throws Exception {
+        cluster = new TestCluster(tmp, 3, 100_000, c -> c.withSnapshotEveryBytes(2 << 20));
+        cluster.nodes[0].createReplicaGroup("purge", SIZE, cluster.peers());
+        ReplicatedBlockVolume v = cluster.nodes[cluster.leader("purge")].openVolume("purge", 1);
+        int chunk = 512 << 10;
+        for (int i = 0; i < 160; i++) { // 80 MiB: 160 journaled entries, 5 MiB of 32 KiB references
+            await(v.write((long) i * chunk % SIZE, ByteBuffer.wrap(bytes(i, chunk)), false));
+        }
+        assertReplicasIdentical("purge");
+        for (int i = 0; i < 3; i++) {
+            VolumeStateMachine sm = cluster.nodes[i].stateMachine("purge");
+            int node = i;
+            TestCluster.await(() -> sm.getLatestSnapshot() != null && sm.division().getRaftLog().getStartIndex() > 0,
+                    "node " + node + " snapshotted and purged");
+            assertTrue(sm.journaledEntries() < 160, "node " + i + " journal recycled: " + sm.journaledEntries() + " entries");
+        }
+        v.close();
+    }
+
     @Test
     void entriesGoStraightToTheLocalLeaderElseThroughTheClient() throws Exception {
         ReplicatedBlockVolume onLeader = create("route", 100_000);

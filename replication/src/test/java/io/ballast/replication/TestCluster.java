@@ -20,6 +20,11 @@ final class TestCluster implements AutoCloseable {
     final RaftNode[] nodes;
 
     TestCluster(Path root, int n, long snapshotEveryEntries) throws IOException {
+        this(root, n, snapshotEveryEntries, c -> c);
+    }
+
+    TestCluster(Path root, int n, long snapshotEveryEntries, java.util.function.UnaryOperator<ReplicationConfig> tune)
+            throws IOException {
         this.root = root;
         configs = new ReplicationConfig[n];
         dirs = new NodeDirectory[n];
@@ -28,6 +33,7 @@ final class TestCluster implements AutoCloseable {
             configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", freePort())
                     .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(1 << 20)
                     .withPreservedEntries(0); // tests of rebuild need the log purged right behind snapshots
+            configs[i] = tune.apply(configs[i]);
         }
         for (int i = 0; i < n; i++) {
             start(i);
