@@ -52,8 +52,8 @@ import org.slf4j.LoggerFactory;
  * zeroes to a multiple of 4 KiB (O_DIRECT's alignment; see {@link #openDirect}). A record is
  * found by (index, term): by Raft's log matching property two entries with the same index and
  * term are the same entry, so any valid record with that pair holds the right data, even a stale
- * one left by a truncation. Recovery scans each file from its start while records are valid and
- * of the generation of the file's first record.
+ * one left by a truncation. Recovery scans each file's record headers from its start while they
+ * are of the generation of the file's first record; {@link #read} checks the CRC.
  *
  * <p><b>Recycling.</b> A file whose records all lie below the Raft log's start index (purged after
  * a snapshot) is renamed to the next generation and written again from its start: its blocks are
@@ -151,7 +151,13 @@ final class EntryDataJournal implements Closeable {
         }
     }
 
-    /** Reads the valid records of {@code f} from its start into {@link #records}. */
+    /**
+     * Reads the record headers of {@code f} from its start into {@link #records}, up to the first
+     * that is not a record of the file's generation. Only headers: a restart must not read every
+     * retained byte, and {@link #read} checks each record's CRC anyway. A record torn by a crash
+     * (header written, data not) was never fdatasync'ed, so no log entry refers to it, and nothing
+     * after it in the file was written.
+     */
     private void scan(JournalFile f) throws IOException {
         ByteBuffer h = ByteBuffer.allocate(HEADER);
         long pos = 0;
@@ -159,7 +165,6 @@ final class EntryDataJournal implements Closeable {
         while (pos + HEADER <= size) {
             h.clear();
             readFully(f.channel, h, pos);
-            h.flip();
             if (h.getInt(0) != MAGIC) {
                 break;
             }
@@ -167,12 +172,7 @@ final class EntryDataJournal implements Closeable {
             long generation = h.getLong(8);
             long index = h.getLong(16);
             long term = h.getLong(24);
-            if (len < 0 || pos + HEADER + len > size || (f.generation >= 0 && generation != f.generation)) {
-                break;
-            }
-            ByteBuffer data = ByteBuffer.allocate(len);
-            readFully(f.channel, data, pos + HEADER);
-            if (crc(h, data.flip()) != h.getInt(CRC_AT)) {
+            if (len < 0 || pos + padded(len) > size || (f.generation >= 0 && generation != f.generation)) {
                 break;
             }
             f.generation = generation;
