@@ -52,6 +52,7 @@ final class VolumeEntryData implements StateMachine.DataApi {
 
     private final ConcurrentSkipListMap<Long, Cached> cache = new ConcurrentSkipListMap<>();
     private final AtomicLong cachedBytes = new AtomicLong();
+    private final AtomicLong journalReads = new AtomicLong();
     private volatile EntryDataJournal journal;
 
     /** Whether an entry of these encoded bytes goes to the journal. */
@@ -87,7 +88,12 @@ final class VolumeEntryData implements StateMachine.DataApi {
         ByteString data = entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
         if (data.isEmpty()) {
             Cached c = cache.get(entry.getIndex());
-            data = c != null && c.term() == entry.getTerm() ? c.data() : journal().read(entry.getIndex(), entry.getTerm());
+            if (c != null && c.term() == entry.getTerm()) {
+                data = c.data();
+            } else {
+                journalReads.incrementAndGet();
+                data = journal().read(entry.getIndex(), entry.getTerm());
+            }
         }
         int expected = entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer().getInt(4);
         if (data.size() != expected) {
@@ -143,6 +149,11 @@ final class VolumeEntryData implements StateMachine.DataApi {
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }
+    }
+
+    /** Entries whose data had to be read back from the journal (not cached): tests, status. */
+    long journalReads() {
+        return journalReads.get();
     }
 
     /** Entries whose data the journal holds (tests, status). */

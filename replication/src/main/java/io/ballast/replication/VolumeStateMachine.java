@@ -12,6 +12,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -47,6 +50,10 @@ import org.slf4j.LoggerFactory;
  *   is fsynced by {@link #takeSnapshot()} ({@code checkpoint()}), after which the log is purged;
  *   on restart the log after the snapshot is replayed over the store (in-order overwrites converge;
  *   RESIZE to a size already reached is a no-op).
+ *   <li><b>Large writes</b> (an OPS entry of 256 KiB or more) are Ratis stateMachineData: kept in
+ *   the replica's entry journal, with a reference in the log ({@link VolumeEntryData}); apply reads
+ *   them from its cache or the journal. Snapshots come every 2048 entries (Ratis) or after
+ *   {@code snapshotEveryBytes} of entries ({@link #snapshotWhenLogGrows}), so log and journal stay bounded.
  *   <li><b>Snapshot</b> = the checkpointed store + a small file {@code snapshot.<term>_<index>}
  *   ({@link SnapshotFile}) holding the writer epoch, in the Ratis state machine directory.
  *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
@@ -87,8 +94,8 @@ final class VolumeStateMachine extends BaseStateMachine {
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
     private final VolumeEntryData entryData = new VolumeEntryData();
-    private final java.util.concurrent.atomic.AtomicLong bytesSinceSnapshot = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicBoolean snapshotAsked = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicLong bytesSinceSnapshot = new AtomicLong();
+    private final AtomicBoolean snapshotAsked = new AtomicBoolean();
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
      * Write side: held by a repair while it checks the applied index and writes a fetched block
@@ -215,6 +222,11 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
     int journaledEntries() {
         return entryData.journaledEntries();
+    }
+
+    /** Entries this replica read back from its entry journal (replay, catch-up of a follower). */
+    long journalReads() {
+        return entryData.journalReads();
     }
 
     long appliedIndex() {
@@ -453,16 +465,20 @@ final class VolumeStateMachine extends BaseStateMachine {
         if (bytesSinceSnapshot.addAndGet(entryBytes) < snapshotEveryBytes || !snapshotAsked.compareAndSet(false, true)) {
             return;
         }
-        background.execute(() -> {
-            try (RaftClient client = clients.apply(division().getGroup())) {
-                client.getSnapshotManagementApi(getId()).create(1, 60_000);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
-                        bytesSinceSnapshot.get(), e.toString());
-            } finally {
-                snapshotAsked.set(false);
-            }
-        });
+        try {
+            background.execute(() -> {
+                try (RaftClient client = clients.apply(division().getGroup())) {
+                    client.getSnapshotManagementApi(getId()).create(1, 60_000);
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
+                            bytesSinceSnapshot.get(), e.toString());
+                } finally {
+                    snapshotAsked.set(false);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            snapshotAsked.set(false); // the node is stopping
+        }
     }
 
     @Override
