@@ -109,8 +109,9 @@ final class VolumeEntryData implements StateMachine.DataApi {
             return CompletableFuture.completedFuture(null);
         }
         ByteString data = entry.getStateMachineLogEntry().getStateMachineEntry().getStateMachineData();
-        cache.put(entry.getIndex(), new Cached(entry.getTerm(), data));
-        for (long bytes = cachedBytes.addAndGet(data.size()); bytes > CACHE_BYTES; ) {
+        Cached replaced = cache.put(entry.getIndex(), new Cached(entry.getTerm(), data));
+        long bytes = cachedBytes.addAndGet(data.size() - (replaced == null ? 0 : replaced.data().size()));
+        while (bytes > CACHE_BYTES) {
             Map.Entry<Long, Cached> oldest = cache.pollFirstEntry();
             if (oldest == null) {
                 break;

@@ -13,8 +13,11 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.zip.CRC32C;
 
-/** Small file helpers shared by the store: crash-safe replace, directory fsync, error mapping. */
-final class Durable {
+/**
+ * Small file helpers shared by the store: crash-safe replace, directory fsync, error mapping.
+ * {@link #fsyncDirectory} is public for the replication module's files (the entry journal).
+ */
+public final class Durable {
     private Durable() {}
 
     /** CRC32C of {@code buf} from {@code from} (inclusive) to {@code to} (exclusive), positions untouched. */
@@ -49,7 +52,7 @@ final class Durable {
     }
 
     /** Makes the directory's entries (creations, renames, deletions) durable. */
-    static void fsyncDirectory(Path dir) {
+    public static void fsyncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException e) {
