@@ -155,7 +155,7 @@ public final class FdKeeperClient {
             cmd.add("/usr/bin/setsid"); // own session: not in the node's process group
         }
         cmd.addAll(List.of(java, "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
-                "-cp", System.getProperty("java.class.path"), FdKeeper.class.getName(), "--socket", socket.toString()));
+                "-Dsun.misc.unsafe.memory.access=allow", "-cp", System.getProperty("java.class.path"), FdKeeper.class.getName(), "--socket", socket.toString()));
         Path logFile = socket.resolveSibling(socket.getFileName() + ".log");
         try {
             Files.createDirectories(socket.getParent());

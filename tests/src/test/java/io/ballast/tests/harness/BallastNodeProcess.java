@@ -83,11 +83,9 @@ public final class BallastNodeProcess implements AutoCloseable {
         // caches log segments on the heap). Exit on OutOfMemoryError: a node whose Raft threads
         // died of it keeps its sockets open and looks alive; a dead one is what tests can see.
         List<String> cmd = new ArrayList<>(List.of(javaBinary(), "-Xmx1g", "-XX:+UseParallelGC",
-                "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED"));
-        if (Runtime.version().feature() >= 23) {
-            // jffi and Netty use sun.misc.Unsafe; JDK 24+ warns on every start without this.
-            cmd.add("--sun-misc-unsafe-memory-access=allow");
-        }
+                "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
+                // jffi and Netty use sun.misc.Unsafe: JDK 24+ warns without this; 21-22 ignore the property.
+                "-Dsun.misc.unsafe.memory.access=allow"));
         cmd.addAll(List.of("-jar", jar().toString()));
         cmd.addAll(List.of(args));
         return cmd;
