@@ -72,10 +72,12 @@ public final class VolumeCommand {
     }
 
     static void print(PrintWriter out, Volume v) {
-        out.printf("%s  size=%s  leader=%s  attached=%s%n", v.getName(),
+        out.printf("%s  size=%s  leader=%s  attached=%s%s%n", v.getName(),
                 v.getSizeBytes() > 0 ? ByteSize.format(v.getSizeBytes()) : "?",
                 v.getLeaderNodeId().isEmpty() ? "none" : v.getLeaderNodeId(),
-                v.getAttachedNodeId().isEmpty() ? "-" : v.getAttachedNodeId());
+                v.getAttachedNodeId().isEmpty() ? "-" : v.getAttachedNodeId(),
+                v.getFencedNodeId().isEmpty() ? "" : "  fenced=" + v.getFencedNodeId()
+                        + " (attached elsewhere since; its requests fail: detach it, or attach there again)");
         if (v.getMembersCount() > 0) {
             out.printf("  members %s%n", String.join(" ", v.getMembersList().stream()
                     .map(p -> p.getNodeId() + "=" + p.getRaftAddress()).toList()));

@@ -96,7 +96,7 @@ final class CloneFiller {
         try {
             if (!raft.nodeId().equals(raft.status(name).leaderId())) {
                 try {
-                    raft.transferLeadership(name, raft.nodeId()); // entries then go straight to the local leader
+                    raft.transferLeadership(name, raft.nodeId(), java.time.Duration.ofSeconds(5)); // entries then go straight to the local leader
                 } catch (BallastException e) {
                     LOG.info("clone {}: filling through the remote leader ({})", name, e.getMessage());
                 }

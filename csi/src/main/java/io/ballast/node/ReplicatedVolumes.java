@@ -11,6 +11,7 @@ import io.ballast.replication.GroupStatus;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.ReplicatedBlockVolume;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,6 +32,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatedVolumes.class);
     /** Attach retries when a concurrent attach elsewhere took the epoch we picked. */
     private static final int ATTACH_ATTEMPTS = 5;
+    /**
+     * How long an attach waits for its replica to catch up before moving leadership here; past it
+     * the volume is served through the remote leader (locality is an optimisation, and moving
+     * leadership to a lagging replica stalls every write until it catches up).
+     */
+    private static final Duration ATTACH_CATCH_UP_WAIT = Duration.ofSeconds(5);
+    /** The same wait for an operator's {@code volume lead}, which then fails with the lag it saw. */
+    private static final Duration LEAD_CATCH_UP_WAIT = Duration.ofSeconds(20);
 
     private final RaftNode raft;
     private final NodeDirectory directory;
@@ -134,19 +143,29 @@ public final class ReplicatedVolumes implements AutoCloseable {
 
     /**
      * Opens the volume here with a writer epoch above every earlier one (fencing the previous
-     * frontend), moves leadership here when possible, and exports it over NBD. Idempotent.
+     * frontend), moves leadership here when its replica is up to date, and exports it over NBD.
+     * Idempotent while the handle attached here is still the writer; a handle fenced by an attach
+     * elsewhere since is closed and replaced (NBD sessions opened on it keep failing; new ones get
+     * the new handle).
      */
     public ReplicatedBlockVolume attach(String name) {
         synchronized (lock(name)) {
             ReplicatedBlockVolume current = attached.get(name);
-            if (current != null) {
+            if (current != null && !current.fenced()) {
                 return current;
+            }
+            if (current != null) {
+                LOG.info("volume {}: the handle attached here with writer epoch {} was fenced by an attach elsewhere; "
+                        + "attaching anew", name, current.writerEpoch());
+                attached.remove(name);
+                exports.remove(name);
+                current.close();
             }
             ReplicatedBlockVolume volume = openWithFreshEpoch(name);
             GroupStatus status = raft.status(name);
             if (!raft.nodeId().equals(status.leaderId())) {
                 try {
-                    raft.transferLeadership(name, raft.nodeId());
+                    raft.transferLeadership(name, raft.nodeId(), ATTACH_CATCH_UP_WAIT);
                 } catch (BallastException e) {
                     // Locality is an optimisation: the volume works through a remote leader too.
                     LOG.warn("volume {}: could not move leadership to {}: {}", name, raft.nodeId(), e.getMessage());
@@ -259,8 +278,9 @@ public final class ReplicatedVolumes implements AutoCloseable {
         raft.scrub(name); // not awaited: it runs in the background and logs its own outcome
     }
 
+    /** Moves leadership to {@code target} once its replica has caught up (see {@link RaftNode#transferLeadership}). */
     public void transferLeadership(String name, String target) {
-        raft.transferLeadership(name, target);
+        raft.transferLeadership(name, target, LEAD_CATCH_UP_WAIT);
     }
 
     public String nbdUri(String name) {

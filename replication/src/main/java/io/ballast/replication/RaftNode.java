@@ -96,6 +96,12 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /**
+     * Leader lease / minimum election timeout. Ratis's default (0.9) leaves 10 % for the leader's
+     * and followers' clocks to run at different rates: with the 600 ms minimum, 60 ms.
+     */
+    static final double LEASE_RATIO = 0.9;
+
     static RaftProperties serverProperties(ReplicationConfig c, NodeDirectory node) {
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(node.path().resolve("raft").toFile()));
@@ -148,6 +154,16 @@ public final class RaftNode implements AutoCloseable {
         // leader's purged log, is rebuilt through notifyInstallSnapshotFromLeader.
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        // Linearizable reads (ReadFence, the catalog's queries): a read index confirmed by the
+        // leader's lease (no round trip while a majority acked a heartbeat sent less than 0.9 x the
+        // minimum election timeout ago), else by a heartbeat round. The lease is safe because a
+        // follower that heard from its leader within the minimum election timeout refuses pre-votes,
+        // so no other leader can be elected before the lease runs out (docs/architecture.md, "read
+        // fence": the timing assumption). Pre-vote is Ratis's default; set here because the lease needs it.
+        RaftServerConfigKeys.Read.setOption(p, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+        RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
+        RaftServerConfigKeys.Read.setLeaderLeaseTimeoutRatio(p, LEASE_RATIO);
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
         RaftServerConfigKeys.ThreadPool.setServerCached(p, false);
         RaftServerConfigKeys.ThreadPool.setServerSize(p, c.serverThreads());
         RaftServerConfigKeys.ThreadPool.setClientCached(p, false);
@@ -395,7 +411,7 @@ public final class RaftNode implements AutoCloseable {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
-                new LocalLeaderSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS)), sm, writerEpoch, config, io);
+                new LocalSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS)), sm, writerEpoch, config, io);
         try {
             v.attach();
         } catch (RuntimeException e) {
@@ -405,15 +421,14 @@ public final class RaftNode implements AutoCloseable {
         return v;
     }
 
-    /** Asks the volume's leader to hand leadership to {@code targetNodeId} (e.g. the attaching node). */
-    public void transferLeadership(String volume, String targetNodeId) {
+    /**
+     * Moves the volume's leadership to {@code targetNodeId} (e.g. the attaching node) once its replica
+     * has caught up, waiting up to {@code catchUpWait} ({@link LeadershipMover}).
+     */
+    public void transferLeadership(String volume, String targetNodeId, java.time.Duration catchUpWait) {
         RaftServer.Division d = division(volume);
         try (RaftClient client = newClient(d.getGroup())) {
-            RaftClientReply r = client.admin().transferLeadership(RaftPeerId.valueOf(targetNodeId), 5000);
-            BallastException e = RatisErrors.of(r, "transfer leadership of " + volume + " to " + targetNodeId);
-            if (e != null) {
-                throw e;
-            }
+            new LeadershipMover(d).moveTo(client, volume, RaftPeerId.valueOf(targetNodeId), catchUpWait);
         } catch (IOException e) {
             throw RatisErrors.map(e, "transfer leadership of " + volume);
         }

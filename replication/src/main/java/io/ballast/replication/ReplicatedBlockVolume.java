@@ -35,7 +35,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * and fsynced on a majority) and applied on the leader, so an acknowledged write is on a
  * majority's disk. Writes larger than {@code batchMaxBytes} are split (and may be partially
  * applied on failure, like a disk). Entries go straight to this node's Raft server while it leads
- * the group ({@link LocalLeaderSubmitter}), else through the async Ratis client.
+ * the group ({@link LocalSubmitter}), else through the async Ratis client.
  *
  * <p><b>FLUSH / FUA.</b> Since acknowledgement already means durable on a majority, {@link #flush()}
  * has nothing to wait for (every previously acknowledged write is committed) and completes at once,
@@ -43,15 +43,21 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * (and the leader's) ack ({@code raft.server.log.unsafe-flush.enabled=false}, which {@link RaftNode}
  * sets). Flushes therefore cover every connection ({@link #flushCoversAllConnections()}).
  *
- * <p><b>Reads</b> come from this node's replica once it has applied the index of the last
- * acknowledged write of this handle (read-your-writes; this handle is the only writer). If the
- * local replica lags longer than the retry budget (25 s, as for writes), the read fails UNAVAILABLE.
+ * <p><b>Reads</b> come from this node's replica once the {@link ReadFence} has confirmed, in a round
+ * that began after the read arrived, that this handle is still the volume's writer: a read index
+ * from the leader, applied here, at which the writer epoch is still this handle's. So a read sees
+ * every write acknowledged to anyone before it began, and a frontend fenced by an attach elsewhere
+ * never answers with older data, however long it was paused. The replica also waits for the index of
+ * this handle's last acknowledged write (read-your-writes). If no round succeeds within the retry
+ * budget (25 s, as for writes), the read fails UNAVAILABLE.
  * A block failing its checksum here is repaired from a peer before the read completes
  * ({@link BlockRepairer}); with no healthy copy anywhere the read fails CORRUPTION.
  *
- * <p><b>Fencing.</b> Opening appends ATTACH(epoch); a later handle with a higher epoch fences this
- * one: its writes fail FAILED_PRECONDITION (refused on the leader, or ignored on apply when they
- * raced the ATTACH).
+ * <p><b>Fencing.</b> Opening appends ATTACH(epoch) and returns only once this replica has applied it
+ * with this epoch still the volume's. A later handle with a higher epoch fences this one: its
+ * writes fail FAILED_PRECONDITION (refused on the leader, or ignored on apply when they raced the
+ * ATTACH), and so do its reads (the read fence). Once fenced, a handle stays fenced ({@link #fenced()}):
+ * every request fails at once, and its node's status and the next attach there see it.
  *
  * <p><b>Errors.</b> UNAVAILABLE when no quorum answers in time (after the client's retries),
  * FAILED_PRECONDITION when fenced or closed, OUT_OF_RANGE / INVALID_ARGUMENT for bad ranges.
@@ -63,11 +69,12 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     /** Replaced when Ratis closes it for good (AlreadyClosedException after a leader change). */
     private volatile RaftClient client;
     /** Entries go straight to this node's server while it leads the group (the usual case). */
-    private final LocalLeaderSubmitter leaderHere;
+    private final LocalSubmitter leaderHere;
     private final VolumeStateMachine local;
     private final long epoch;
     private final ReplicationConfig config;
     private final Executor readExecutor;
+    private final ReadFence fence;
     private final AtomicLong lastAcked = new AtomicLong(-1);
     private final AtomicLong entriesSent = new AtomicLong();
     private final AtomicLong requestsSent = new AtomicLong();
@@ -86,8 +93,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      */
     static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
     private static final long RETRY_PAUSE_MS = 100;
+    /** One read-fence round's wait for a read index (then asked again, within the budget). */
+    private static final long FENCE_ROUND_TIMEOUT_MS = 1000;
 
-    ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalLeaderSubmitter leaderHere,
+    ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalSubmitter leaderHere,
             VolumeStateMachine local, long epoch, ReplicationConfig config, Executor readExecutor) {
         this.name = name;
         this.clients = clients;
@@ -98,6 +107,18 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         this.config = config;
         this.readExecutor = readExecutor;
         this.queue = new GroupCommitQueue(config);
+        this.fence = new ReadFence(name, epoch, this::fenceRound, local::epoch, RETRY_BUDGET_NANOS);
+    }
+
+    /** One read-fence round: the epoch this replica applied at a fresh, leader-confirmed read index. */
+    private CompletableFuture<ByteBuffer> fenceRound() {
+        return leaderHere.read(message(VolumeLogLayout.queryFence()), FENCE_ROUND_TIMEOUT_MS).thenApply(reply -> {
+            BallastException e = RatisErrors.of(reply, "read index for " + name);
+            if (e != null) {
+                throw e;
+            }
+            return reply.getMessage().getContent().asReadOnlyByteBuffer();
+        });
     }
 
     void attach() {
@@ -126,6 +147,25 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             throw new BallastException(ErrorCode.UNAVAILABLE, "attach " + name + ": the local replica did not apply index "
                     + lastAcked.get() + " in time", e);
         }
+        // A handle must carry the epoch the volume has: should a newer ATTACH have landed before ours
+        // was applied here (another node attaching at the same moment), this one is already fenced.
+        if (local.epoch() != epoch) {
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "attach " + name + ": epoch " + epoch
+                    + " superseded by " + local.epoch() + " before it was applied here");
+        }
+    }
+
+    /**
+     * True once a newer attachment superseded this handle: every request fails FAILED_PRECONDITION,
+     * and the node replaces the handle on its next attach.
+     */
+    public boolean fenced() {
+        return fence.fenced();
+    }
+
+    /** Read-fence rounds run so far (each confirms the writer epoch for the reads that waited for it). */
+    public long fenceRounds() {
+        return fence.rounds();
     }
 
     public long writerEpoch() {
@@ -172,8 +212,9 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         }
         // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
         // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
-        return local.waitApplied(lastAcked.get()).copy()
-                .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS)
+        return fence.confirm()
+                .thenCompose(confirmed -> local.waitApplied(lastAcked.get()).copy()
+                        .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS))
                 .thenRunAsync(() -> local.repairer.readRepairing(offset, dst), readExecutor)
                 .exceptionallyCompose(t -> CompletableFuture.failedFuture(
                         BallastException.of(t).code() == ErrorCode.INTERNAL
@@ -223,6 +264,9 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private CompletableFuture<Void> submit(Op op) {
         try {
             checkOpen();
+            if (fence.fenced()) {
+                throw fence.fencedError();
+            }
             BlockOps.checkRange(op, size());
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
@@ -296,7 +340,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     }
 
     private void complete(List<Pending> batch, RaftClientReply reply, Throwable t) {
-        BallastException failure = t != null ? RatisErrors.map(t, "write to " + name) : RatisErrors.of(reply, "write to " + name);
+        BallastException failure = fencedRefusal(t != null ? RatisErrors.map(t, "write to " + name)
+                : RatisErrors.of(reply, "write to " + name));
         if (failure != null) {
             if (batch.size() > 1 && (failure.code() == ErrorCode.OUT_OF_RANGE || failure.code() == ErrorCode.INVALID_ARGUMENT)) {
                 // One bad request refused the whole entry: resend each alone so only it fails.
@@ -318,13 +363,24 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             CompletableFuture<Void> f = batch.get(i).done();
             switch (s) {
                 case ST_OK -> f.complete(null);
-                case ST_FENCED -> f.completeExceptionally(new BallastException(ErrorCode.FAILED_PRECONDITION,
-                        name + ": fenced, writer epoch " + epoch + " was superseded"));
+                case ST_FENCED -> {
+                    fence.supersede(Math.max(local.epoch(), epoch + 1));
+                    f.completeExceptionally(fence.fencedError());
+                }
                 case ST_OUT_OF_RANGE -> f.completeExceptionally(new BallastException(ErrorCode.OUT_OF_RANGE, name + ": out of range"));
                 case ST_PRECONDITION -> f.completeExceptionally(new BallastException(ErrorCode.FAILED_PRECONDITION, name + ": refused"));
                 default -> f.completeExceptionally(new BallastException(ErrorCode.INVALID_ARGUMENT, name + ": malformed request"));
             }
         }
+    }
+
+    /** A refusal by the leader's epoch check ("fenced: ...") marks this handle fenced; others pass through. */
+    private BallastException fencedRefusal(BallastException failure) {
+        if (failure != null && failure.code() == ErrorCode.FAILED_PRECONDITION && failure.getMessage().contains("fenced:")) {
+            fence.supersede(Math.max(local.epoch(), epoch + 1));
+            return fence.fencedError();
+        }
+        return failure;
     }
 
     /**

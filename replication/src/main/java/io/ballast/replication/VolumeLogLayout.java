@@ -37,7 +37,7 @@ import java.util.zip.CRC32C;
  *  DELETE_SNAPSHOT body: snapshot id (UTF-8)
  *  CREATE_CLONE body: size (8) + name length (2) + volume name + source "volume@snapshot" (rest)
  *  FILLED body: source "volume@snapshot" (the clone's fill from it is complete)
- *  QUERY_INFO: empty.  QUERY_READ: one record (type READ) without data; flags bit1 (SPARSE):
+ *  QUERY_INFO, QUERY_FENCE: empty.  QUERY_READ: one record (type READ) without data; flags bit1 (SPARSE):
  *  an all-zero range is answered with an empty reply.
  * </pre>
  *
@@ -63,6 +63,8 @@ final class VolumeLogLayout {
     static final byte KIND_FILLED = 7;
     static final byte KIND_QUERY_INFO = 10;
     static final byte KIND_QUERY_READ = 11;
+    /** The read fence's question: the writer epoch this replica has applied (reply: epoch 8 + applied index 8). */
+    static final byte KIND_QUERY_FENCE = 12;
 
     static final byte OP_WRITE = 1;
     static final byte OP_TRIM = 2;
@@ -141,6 +143,10 @@ final class VolumeLogLayout {
 
     static ByteBuffer queryInfo() {
         return finish(begin(KIND_QUERY_INFO, 0, 0, 0));
+    }
+
+    static ByteBuffer queryFence() {
+        return finish(begin(KIND_QUERY_FENCE, 0, 0, 0));
     }
 
     static ByteBuffer queryRead(long offset, int length) {
@@ -252,7 +258,7 @@ final class VolumeLogLayout {
                 body.position(body.position() + nameLen);
                 return new Entry(kind, epoch, List.of(), name, size, utf8(body));
             }
-            case KIND_ATTACH, KIND_QUERY_INFO -> {
+            case KIND_ATTACH, KIND_QUERY_INFO, KIND_QUERY_FENCE -> {
                 return new Entry(kind, epoch, List.of(), null, 0);
             }
             case KIND_OPS, KIND_QUERY_READ -> {

@@ -133,7 +133,7 @@ class MembershipTest {
         cluster = new TestCluster(tmp, 3, 100_000);
         cluster.nodes[0].createReplicaGroup("l", SIZE, cluster.peers(0, 1, 2));
         ReplicatedBlockVolume v = cluster.nodes[0].openVolume("l", 1); // the frontend stays on n0
-        cluster.nodes[0].transferLeadership("l", "n1");
+        cluster.nodes[0].transferLeadership("l", "n1", java.time.Duration.ofSeconds(10));
         TestCluster.await(() -> "n1".equals(cluster.nodes[0].status("l").leaderId()), "n1 leads");
         await(v.write(0, ByteBuffer.wrap(block(1)), false));
 

@@ -2,6 +2,7 @@ package io.ballast.replication;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.engine.store.NodeDirectory;
 import java.nio.file.Path;
@@ -24,6 +25,9 @@ class RaftNodePropertiesTest {
             assertEquals(SizeInBytes.valueOf(c.segmentSizeMax()), RaftServerConfigKeys.Log.segmentSizeMax(p));
             assertFalse(RaftServerConfigKeys.Log.logMetadataEnabled(p), "no METADATA entry per commit");
             assertFalse(RaftServerConfigKeys.Log.unsafeFlushEnabled(p), "the log is fsynced before an entry counts");
+            assertEquals(RaftServerConfigKeys.Read.Option.LINEARIZABLE, RaftServerConfigKeys.Read.option(p), "read fence");
+            assertTrue(RaftServerConfigKeys.Read.leaderLeaseEnabled(p), "read index without a round trip");
+            assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
 
             System.setProperty("raft.server.log.segment.size.max", "64MB");
             try {

@@ -340,7 +340,12 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             b.setClone(c);
         });
         if (attached != null) {
-            b.setSizeBytes(attached.size()).setAttachedNodeId(volumes.nodeId());
+            b.setSizeBytes(attached.size());
+            if (attached.fenced()) {
+                b.setFencedNodeId(volumes.nodeId());
+            } else {
+                b.setAttachedNodeId(volumes.nodeId());
+            }
         }
         return b.build();
     }

@@ -29,6 +29,7 @@ public final class BallastNodeProcess implements AutoCloseable {
     private final Path log;
     /** null: a node ({@code ballast node --data-dir ...}); else the verb run with only {@link #extraArgs}. */
     private final String verb;
+    private final List<String> jvmArgs = new ArrayList<>();
     private Process process;
 
     public BallastNodeProcess(String name, Path dataDir, List<String> extraArgs) {
@@ -113,8 +114,10 @@ public final class BallastNodeProcess implements AutoCloseable {
             throw new IllegalStateException(name + " is already running");
         }
         List<String> cmd = new ArrayList<>(commandPrefix);
-        cmd.addAll(verb == null ? command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString())
-                : command(verb));
+        List<String> jvm = verb == null ? command("node", "--data-dir", dataDir.toString(), "--nbd-socket", socket.toString())
+                : command(verb);
+        jvm.addAll(1, jvmArgs); // right after the java binary
+        cmd.addAll(jvm);
         cmd.addAll(extraArgs);
         try {
             Files.createDirectories(dataDir.getParent());
@@ -147,6 +150,29 @@ public final class BallastNodeProcess implements AutoCloseable {
     private String readLogFrom(long offset) throws IOException {
         byte[] all = Files.readAllBytes(log);
         return new String(all, (int) Math.min(offset, all.length), (int) Math.max(0, all.length - offset), StandardCharsets.UTF_8);
+    }
+
+    /** JVM options added to this node's command line from its next {@link #start()} on. */
+    public BallastNodeProcess jvmArgs(String... args) {
+        jvmArgs.addAll(List.of(args));
+        return this;
+    }
+
+    /** SIGSTOP: the whole JVM freezes as in a long GC pause or a frozen VM; sockets stay open. */
+    public void pause() {
+        signal("STOP");
+    }
+
+    /** SIGCONT after {@link #pause()}. */
+    public void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String sig) {
+        if (process == null || !process.isAlive()) {
+            throw new IllegalStateException(name + " is not running");
+        }
+        ExternalTool.run(10, "kill", "-" + sig, Long.toString(process.pid())).assertSuccess();
     }
 
     public boolean isAlive() {

@@ -101,6 +101,12 @@ public final class ReplicatedCluster implements AutoCloseable {
         return String.join(",", m);
     }
 
+    /** JVM options for every node from its next start on (e.g. a test-only switch). */
+    public ReplicatedCluster jvmArgs(String... args) {
+        nodes.forEach(n -> n.jvmArgs(args));
+        return this;
+    }
+
     public ReplicatedCluster start() {
         nodes.forEach(BallastNodeProcess::start);
         return this;

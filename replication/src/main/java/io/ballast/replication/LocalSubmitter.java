@@ -12,8 +12,9 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.server.RaftServer;
 
 /**
- * Hands a volume's log entries straight to this node's Raft server when this node leads the
- * volume's group: the common case, since leadership follows the attachment.
+ * Hands a volume's requests straight to this node's Raft server, with no gRPC hop: log entries
+ * when this node leads the volume's group (the common case, since leadership follows the
+ * attachment), and the read fence's linearizable reads whatever this node's role ({@link #read}).
  *
  * <p><b>Why.</b> Through the Ratis client an entry travels client -> gRPC over loopback -> server
  * and the reply back the same way: a protobuf copy of the payload each way and four thread
@@ -31,17 +32,40 @@ import org.apache.ratis.server.RaftServer;
  * a short timeout would append every slow entry twice under overload and feed the overload.
  * Retry-cache identity: one client id per handle, increasing call ids. Thread-safe.
  */
-final class LocalLeaderSubmitter {
+final class LocalSubmitter {
     private final RaftServer server;
     private final RaftServer.Division division;
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
     private final long timeoutMs;
 
-    LocalLeaderSubmitter(RaftServer server, RaftServer.Division division, Duration timeout) {
+    LocalSubmitter(RaftServer server, RaftServer.Division division, Duration timeout) {
         this.server = server;
         this.division = division;
         this.timeoutMs = timeout.toMillis();
+    }
+
+    /**
+     * A linearizable read-only query answered by this node's replica: Ratis takes a read index from
+     * the leader (this node, or the leader over one RPC when this node follows), confirms it by the
+     * leader's lease or a heartbeat round, waits for this replica to apply it, then asks the state
+     * machine. Fails (NotLeader, ReadIndex, timeout) when no leader can confirm in {@code timeoutMs}.
+     */
+    CompletableFuture<RaftClientReply> read(Message query, long timeoutMs) {
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(clientId)
+                .setServerId(server.getId())
+                .setGroupId(division.getGroup().getGroupId())
+                .setCallId(callIds.incrementAndGet())
+                .setMessage(query)
+                .setType(RaftClientRequest.readRequestType())
+                .setTimeoutMs(timeoutMs)
+                .build();
+        try {
+            return server.submitClientRequestAsync(request).orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** The reply of the entry, or null when this node is not the volume's ready leader. */
