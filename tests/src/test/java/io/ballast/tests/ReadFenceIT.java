@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -144,7 +145,7 @@ class ReadFenceIT {
             cluster.node(w).pause();
             try {
                 if (pause == Pause.SHORTER_THAN_LEASE) {
-                    attachElsewhere = CompletableFuture.runAsync(() -> attach(b));
+                    attachElsewhere = CompletableFuture.runAsync(() -> attach(b), Executors.newSingleThreadExecutor());
                     Thread.sleep(200); // below the 540 ms lease (0.9 x the 600 ms minimum election timeout)
                     cluster.node(w).resume();
                     attachElsewhere.get(60, TimeUnit.SECONDS);
