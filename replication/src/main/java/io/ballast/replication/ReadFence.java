@@ -128,6 +128,10 @@ final class ReadFence {
     }
 
     private void run(CompletableFuture<Void> round, long since) {
+        if (fenced()) {
+            finish(round, fencedError()); // a queued round after the fence fell: nothing to confirm
+            return;
+        }
         rounds.incrementAndGet();
         CompletableFuture<ByteBuffer> answer;
         try {

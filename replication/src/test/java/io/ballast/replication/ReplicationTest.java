@@ -2,6 +2,7 @@ package io.ballast.replication;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -295,6 +296,15 @@ class ReplicationTest {
         ReplicatedBlockVolume b = cluster.nodes[cluster.leader("fence")].openVolume("fence", 2);
         BallastException e = assertThrows(BallastException.class, () -> await(a.write(B, ByteBuffer.wrap(block(2)), false)));
         assertEquals(ErrorCode.FAILED_PRECONDITION, e.code(), e.getMessage());
+        // Reads are fenced like writes: the superseded handle answers none, and says it is fenced.
+        assertTrue(a.fenced(), "the superseded handle knows it");
+        BallastException read = assertThrows(BallastException.class, () -> await(a.read(0, ByteBuffer.allocate(B))));
+        assertEquals(ErrorCode.FAILED_PRECONDITION, read.code(), read.getMessage());
+        assertFalse(b.fenced());
+        ByteBuffer back = ByteBuffer.allocate(B);
+        await(b.read(0, back));
+        assertArrayEquals(block(1), back.array(), "the new writer reads through its own fence");
+        assertTrue(b.fenceRounds() >= 1, "reads go through fence rounds");
         await(b.write(2L * B, ByteBuffer.wrap(block(3)), false));
         BallastException stale = assertThrows(BallastException.class,
                 () -> cluster.nodes[0].openVolume("fence", 2));
