@@ -208,7 +208,8 @@ public final class ReplicatedVolumes implements AutoCloseable {
             if (volume != null) {
                 exports.remove(name);
                 volume.close();
-                LOG.info("volume {} detached", name);
+                LOG.info("volume {} detached ({} reads confirmed by {} read-fence rounds)", name, volume.reads(),
+                        volume.fenceRounds());
             }
         }
     }

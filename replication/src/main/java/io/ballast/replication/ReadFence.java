@@ -4,6 +4,8 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -27,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * acknowledged to anyone before the round began is then applied locally; if a newer attachment
  * exists, its ATTACH is too, and the epoch says so. A read waits for a round that <em>began after
  * the read arrived</em>: one round is in flight at a time and all reads that arrive meanwhile share
- * the next one, so QD32 pays about one confirmation per round trip, not one per read.
+ * the next one, so QD32 pays about one confirmation per round trip, not one per read. Rounds start
+ * on a pool thread ({@link #startOpenRound}).
  *
  * <p><b>Outcomes.</b> Our epoch: the read proceeds. A newer epoch: fenced for good; this read and
  * every later request fail FAILED_PRECONDITION (EIO at the kernel), never data. No leader or no
@@ -53,14 +56,20 @@ final class ReadFence {
     private final long budgetNanos;
     private final AtomicLong rounds = new AtomicLong();
 
-    /** Guarded by this: the round in flight (null when idle) and the one reads wait for next. */
-    private CompletableFuture<Void> inFlight;
-    private CompletableFuture<Void> next;
+    /** Where rounds start: off the reader's thread, so that reads arriving meanwhile join the round. */
+    private final Executor starter;
+    /**
+     * Guarded by this. {@code open}: the round reads join, not started yet (its check runs after
+     * every joiner arrived); {@code inFlight}: the round whose check runs. At most one of each.
+     */
+    private CompletableFuture<Void> open;
+    private boolean inFlight;
     private volatile long supersededBy;
 
     ReadFence(String name, long epoch, Supplier<CompletableFuture<ByteBuffer>> check, LongSupplier localEpoch,
-            long budgetNanos) {
+            long budgetNanos, Executor starter) {
         this.name = name;
+        this.starter = starter;
         this.epoch = epoch;
         this.check = check;
         this.localEpoch = localEpoch;
@@ -109,22 +118,49 @@ final class ReadFence {
             return CompletableFuture.completedFuture(null);
         }
         CompletableFuture<Void> waitFor;
-        boolean start = false;
+        boolean schedule = false;
         synchronized (this) {
-            if (inFlight == null) {
-                inFlight = waitFor = new CompletableFuture<>();
-                start = true;
-            } else {
-                if (next == null) {
-                    next = new CompletableFuture<>();
-                }
-                waitFor = next;
+            if (open == null) {
+                open = new CompletableFuture<>();
+                schedule = !inFlight; // else it starts when the round in flight finishes
             }
+            waitFor = open;
         }
-        if (start) {
-            run(waitFor, System.nanoTime());
+        if (schedule) {
+            startOpenRound();
         }
         return waitFor;
+    }
+
+    /**
+     * Starts the open round on the starter: every read that joined it arrived before its check
+     * begins. Started off the reader's thread because on the leader a check completes inline (lease,
+     * no I/O): started inline, each read of a burst would pay its own round (measured: one round
+     * per read, QD32 randread at 0.16x of unfenced).
+     */
+    private void startOpenRound() {
+        try {
+            starter.execute(() -> {
+                CompletableFuture<Void> round;
+                synchronized (this) {
+                    round = open;
+                    open = null;
+                    inFlight = round != null;
+                }
+                if (round != null) {
+                    run(round, System.nanoTime());
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            CompletableFuture<Void> round;
+            synchronized (this) {
+                round = open;
+                open = null;
+            }
+            if (round != null) {
+                round.completeExceptionally(new BallastException(ErrorCode.UNAVAILABLE, name + ": node stopping"));
+            }
+        }
     }
 
     private void run(CompletableFuture<Void> round, long since) {
@@ -171,19 +207,18 @@ final class ReadFence {
 
     /** Completes a round, then starts the one that reads arrived for meanwhile, if any. */
     private void finish(CompletableFuture<Void> round, BallastException failure) {
-        CompletableFuture<Void> following;
+        boolean next;
         synchronized (this) {
-            following = next;
-            next = null;
-            inFlight = following;
+            inFlight = false;
+            next = open != null;
         }
         if (failure == null) {
             round.complete(null);
         } else {
             round.completeExceptionally(failure);
         }
-        if (following != null) {
-            run(following, System.nanoTime());
+        if (next) {
+            startOpenRound();
         }
     }
 }

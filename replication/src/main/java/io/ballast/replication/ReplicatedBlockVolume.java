@@ -80,6 +80,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong requestsSent = new AtomicLong();
     private final AtomicLong entriesSentLocally = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
+    private final AtomicLong reads = new AtomicLong();
     private volatile long knownSize;
 
     /** Guarded by this. */
@@ -107,7 +108,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         this.config = config;
         this.readExecutor = readExecutor;
         this.queue = new GroupCommitQueue(config);
-        this.fence = new ReadFence(name, epoch, this::fenceRound, local::epoch, RETRY_BUDGET_NANOS);
+        this.fence = new ReadFence(name, epoch, this::fenceRound, local::epoch, RETRY_BUDGET_NANOS, readExecutor);
     }
 
     /** One read-fence round: the epoch this replica applied at a fresh, leader-confirmed read index. */
@@ -163,6 +164,11 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         return fence.fenced();
     }
 
+    /** Reads asked of this handle (the fence's rounds are shared among them). */
+    public long reads() {
+        return reads.get();
+    }
+
     /** Read-fence rounds run so far (each confirms the writer epoch for the reads that waited for it). */
     public long fenceRounds() {
         return fence.rounds();
@@ -210,6 +216,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }
+        reads.incrementAndGet();
         // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
         // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
         return fence.confirm()

@@ -36,7 +36,7 @@ class ReadFenceTest {
                 rounds.add(f);
             }
             return f;
-        }, localEpoch::get, budgetNanos);
+        }, localEpoch::get, budgetNanos, Runnable::run); // rounds start inline: the test steps them
     }
 
     private CompletableFuture<ByteBuffer> round(int i) {
