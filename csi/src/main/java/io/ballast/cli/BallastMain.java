@@ -1,5 +1,6 @@
 package io.ballast.cli;
 
+import io.ballast.csi.identity.BallastVersion;
 import io.ballast.engine.error.BallastException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,6 +1,7 @@
 package io.ballast.cli;
 
-import io.ballast.controller.ControllerRuntime;
+import io.ballast.csi.identity.BallastVersion;
+import io.ballast.daemon.ControllerRuntime;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;

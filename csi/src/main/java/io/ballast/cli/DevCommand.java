@@ -1,10 +1,11 @@
 package io.ballast.cli;
 
-import io.ballast.controller.ControllerRuntime;
-import io.ballast.csi.controller.ClusterBackend;
-import io.ballast.node.NodeConfig;
-import io.ballast.node.NodeRuntime;
-import io.ballast.node.VolumeSpec;
+import io.ballast.csi.identity.BallastVersion;
+import io.ballast.daemon.ControllerRuntime;
+import io.ballast.cluster.ClusterBackend;
+import io.ballast.daemon.NodeConfig;
+import io.ballast.daemon.NodeRuntime;
+import io.ballast.daemon.VolumeSpec;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;

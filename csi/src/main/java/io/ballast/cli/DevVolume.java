@@ -1,11 +1,11 @@
 package io.ballast.cli;
 
-import io.ballast.controller.NodeAdminClients;
-import io.ballast.csi.controller.ClusterBackend;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.NodeAdminClients;
+import io.ballast.cluster.ClusterBackend;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import io.ballast.node.VolumeSpec;
+import io.ballast.daemon.VolumeSpec;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import java.time.Duration;
 import java.util.List;

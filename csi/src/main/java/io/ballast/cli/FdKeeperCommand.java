@@ -1,5 +1,6 @@
 package io.ballast.cli;
 
+import io.ballast.csi.identity.BallastVersion;
 import io.ballast.engine.keeper.FdKeeper;
 import java.nio.file.Path;
 import java.time.Duration;

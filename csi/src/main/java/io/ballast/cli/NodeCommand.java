@@ -1,8 +1,9 @@
 package io.ballast.cli;
 
-import io.ballast.node.NodeConfig;
-import io.ballast.node.NodeRuntime;
-import io.ballast.node.VolumeSpec;
+import io.ballast.csi.identity.BallastVersion;
+import io.ballast.daemon.NodeConfig;
+import io.ballast.daemon.NodeRuntime;
+import io.ballast.daemon.VolumeSpec;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;

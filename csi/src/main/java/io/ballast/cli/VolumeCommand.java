@@ -1,5 +1,6 @@
 package io.ballast.cli;
 
+import io.ballast.csi.identity.BallastVersion;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;

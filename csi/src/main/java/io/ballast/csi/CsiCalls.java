@@ -1,7 +1,6 @@
 package io.ballast.csi;
 
 import io.ballast.engine.error.BallastException;
-import io.ballast.node.admin.GrpcErrors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;

@@ -1,6 +1,6 @@
 package io.ballast.csi;
 
-import io.ballast.csi.controller.ClusterBackend.NodeRecord;
+import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.Topology;

@@ -1,6 +1,6 @@
 package io.ballast.metrics;
 
-import io.ballast.csi.controller.ClusterBackend;
+import io.ballast.cluster.ClusterBackend;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

@@ -1,7 +1,7 @@
 package io.ballast.metrics;
 
 import io.ballast.engine.nbd.NbdServer;
-import io.ballast.node.ReplicatedVolumes;
+import io.ballast.volumes.ReplicatedVolumes;
 import io.ballast.replication.GroupStatus;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import io.ballast.node.admin.GrpcErrors;
+import io.ballast.csi.GrpcErrors;
 import io.grpc.Status;
 import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.Test;

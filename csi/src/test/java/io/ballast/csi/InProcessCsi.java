@@ -3,7 +3,7 @@ package io.ballast.csi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.ballast.csi.controller.ClusterBackend;
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.controller.ControllerService;
 import io.ballast.csi.identity.IdentityService;
 import io.ballast.csi.server.CallLogInterceptor;

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.ratis.RatisErrors;
 import static io.ballast.replication.VolumeLogLayout.ST_EXISTS;
 import static io.ballast.replication.VolumeLogLayout.ST_OK;
 

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeDirectory;
@@ -187,7 +188,7 @@ public final class RaftNode implements AutoCloseable {
 
     /** The catalog's Raft group id: one catalog per cluster, the same on every node. */
     public static RaftGroupId catalogGroupId(String clusterId) {
-        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("ballast-catalog:" + clusterId).getBytes(StandardCharsets.UTF_8)));
+        return CatalogStateMachine.groupIdOf(clusterId);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.nio.ByteBuffer;

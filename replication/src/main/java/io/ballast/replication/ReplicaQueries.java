@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.ratis.RatisErrors;
 import static io.ballast.replication.VolumeLogLayout.*;
 
 import io.ballast.engine.error.BallastException;

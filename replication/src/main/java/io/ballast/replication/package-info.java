@@ -6,6 +6,8 @@
  * fenced handle. Rebuild of a lost replica is a block copy from the leader
  * ({@link io.ballast.replication.SnapshotCopier}). Ratis's shaded types
  * ({@code org.apache.ratis.thirdparty}) never appear in public signatures; Ratis exceptions become
- * {@link io.ballast.engine.error.BallastException}s in one place ({@code RatisErrors}).
+ * {@link io.ballast.engine.error.BallastException}s in one place ({@code ratis.RatisErrors}).
  */
 package io.ballast.replication;
+
+import io.ballast.replication.ratis.RatisErrors;

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.ratis.RatisErrors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

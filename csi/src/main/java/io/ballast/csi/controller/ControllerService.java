@@ -1,11 +1,13 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
+import io.ballast.csi.InFlight;
 import io.ballast.csi.CsiCalls;
 import io.ballast.csi.Topologies;
 import io.ballast.csi.VolumeCapabilities;
-import io.ballast.csi.controller.ClusterBackend.NodeRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeSpec;
+import io.ballast.cluster.ClusterBackend.NodeRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.VolumeSpec;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CapacityRange;
@@ -57,7 +59,7 @@ import java.util.Optional;
  * nothing and costs no catalog round trip), then takes the {@link InFlight} keys of what it mutates
  * (volume id, or the volume/snapshot name being created): a concurrent operation on the same key is
  * ABORTED at once. Domain errors from the backend keep their code; the translation to gRPC codes is
- * {@link io.ballast.node.admin.GrpcErrors}, applied by {@link CsiCalls}. Secrets are never read.
+ * {@link io.ballast.csi.GrpcErrors}, applied by {@link CsiCalls}. Secrets are never read.
  *
  * <p>Threading: handlers run on gRPC executor threads, any number at once; the service keeps no
  * state besides the in-flight set, and the backend is thread-safe. Snapshot RPCs are delegated to

@@ -4,7 +4,7 @@ import static io.ballast.csi.controller.ControllerService.invalid;
 import static io.ballast.csi.controller.ControllerService.labels;
 
 import io.ballast.csi.VolumeCapabilities;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CapacityRange;

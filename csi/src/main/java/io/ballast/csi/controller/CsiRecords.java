@@ -2,10 +2,10 @@ package io.ballast.csi.controller;
 
 import com.google.protobuf.Timestamp;
 import io.ballast.csi.Topologies;
-import io.ballast.csi.controller.ClusterBackend.Attachment;
-import io.ballast.csi.controller.ClusterBackend.NodeRecord;
-import io.ballast.csi.controller.ClusterBackend.SnapshotRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.Attachment;
+import io.ballast.cluster.ClusterBackend.NodeRecord;
+import io.ballast.cluster.ClusterBackend.SnapshotRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.proto.csi.v1.Snapshot;
 import io.ballast.proto.csi.v1.Volume;
 import io.ballast.proto.csi.v1.VolumeCondition;

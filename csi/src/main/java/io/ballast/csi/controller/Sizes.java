@@ -1,7 +1,7 @@
 package io.ballast.csi.controller;
 
 import io.ballast.csi.Topologies;
-import io.ballast.csi.controller.ClusterBackend.NodeRecord;
+import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CapacityRange;

@@ -1,7 +1,7 @@
 package io.ballast.csi.controller;
 
 import io.ballast.csi.VolumeCapabilities;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import java.util.List;

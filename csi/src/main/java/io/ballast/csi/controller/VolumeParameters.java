@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.MkfsOptions;
 import io.ballast.csi.VolumeCapabilities;
 import io.ballast.engine.error.BallastException;

@@ -33,8 +33,8 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     private final boolean controller;
 
     /** The controller's identity: this build's version, ready when the backend is. */
-    public static IdentityService forController(io.ballast.csi.controller.ClusterBackend backend) {
-        return new IdentityService(io.ballast.cli.BallastVersion.version(), backend::ready, true);
+    public static IdentityService forController(io.ballast.cluster.ClusterBackend backend) {
+        return new IdentityService(io.ballast.csi.identity.BallastVersion.version(), backend::ready, true);
     }
 
     /**

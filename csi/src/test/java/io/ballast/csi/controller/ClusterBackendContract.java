@@ -1,16 +1,17 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ballast.csi.controller.ClusterBackend.Attachment;
-import io.ballast.csi.controller.ClusterBackend.NodeRecord;
-import io.ballast.csi.controller.ClusterBackend.SnapshotRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeSpec;
+import io.ballast.cluster.ClusterBackend.Attachment;
+import io.ballast.cluster.ClusterBackend.NodeRecord;
+import io.ballast.cluster.ClusterBackend.SnapshotRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.VolumeSpec;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.util.ArrayList;

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
 import static io.ballast.csi.InProcessCsi.assertCode;
 import static io.ballast.csi.controller.CsiRequests.GIB;
 import static io.ballast.csi.controller.CsiRequests.block;
@@ -11,8 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.csi.InProcessCsi;
-import io.ballast.csi.controller.ClusterBackend.SnapshotRecord;
-import io.ballast.csi.controller.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend.SnapshotRecord;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.proto.csi.v1.GetCapacityRequest;
 import io.ballast.proto.csi.v1.GetCapacityResponse;
 import io.ballast.proto.csi.v1.ListSnapshotsRequest;

@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.csi.InProcessCsi;
-import io.ballast.csi.controller.ClusterBackend.Attachment;
+import io.ballast.cluster.ClusterBackend.Attachment;
 import io.ballast.proto.csi.v1.ControllerExpandVolumeRequest;
 import io.ballast.proto.csi.v1.ControllerGetCapabilitiesRequest;
 import io.ballast.proto.csi.v1.ControllerGetVolumeRequest;

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.csi.InFlight;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.Topologies;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.cluster.ClusterBackend;
 import java.util.List;
 import java.util.Map;
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.ballast.cli.BallastVersion;
 import io.ballast.csi.InProcessCsi;
 import io.ballast.csi.controller.InMemoryClusterBackend;
 import io.ballast.proto.csi.v1.GetPluginCapabilitiesRequest;

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * A {@link BlockVolume} served as one regular file, {@code mountpoint/fileName}, through a FUSE
  * mount that this process serves itself over /dev/fuse (no libfuse). The file's size is the
  * volume's; its bytes are the volume's. A loop device on that file makes the volume a kernel block
- * device ({@code io.ballast.engine.attach.FuseLoopAttacher}).
+ * device (the attach package's FuseLoopAttacher).
  *
  * <p><b>Lifecycle.</b> {@link #start} mounts and returns once the kernel completed FUSE_INIT.
  * {@link #close()} unmounts and returns once the connection is over; it refuses (FAILED_PRECONDITION,

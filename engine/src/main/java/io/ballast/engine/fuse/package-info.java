@@ -2,7 +2,7 @@
  * The FUSE export: a {@link io.ballast.engine.volume.BlockVolume} served as one regular file under a
  * FUSE mount, speaking the kernel's FUSE protocol over /dev/fuse directly (jnr-ffi for open, read,
  * write, mount; no libfuse, no FUSE library). A loop device on that file makes the volume a block
- * device ({@link io.ballast.engine.attach.FuseLoopAttacher}).
+ * device (the attach package's FuseLoopAttacher).
  *
  * <p>Entry points: {@link io.ballast.engine.fuse.FuseExport}, {@link io.ballast.engine.fuse.FuseExportConfig},
  * {@link io.ballast.engine.fuse.FuseConnectionInfo}, {@link io.ballast.engine.fuse.FuseStats}. Domain errors

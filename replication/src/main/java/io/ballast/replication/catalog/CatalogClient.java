@@ -5,8 +5,7 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
-import io.ballast.replication.RaftNode;
-import io.ballast.replication.RatisErrors;
+import io.ballast.replication.ratis.RatisErrors;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -54,7 +53,7 @@ public final class CatalogClient implements AutoCloseable {
         int retries = (int) Math.max(1, retryBudget.toMillis() / sleepMs);
         this.client = RaftClient.newBuilder()
                 .setProperties(p)
-                .setRaftGroup(RaftGroup.valueOf(RaftNode.catalogGroupId(clusterId), peers))
+                .setRaftGroup(RaftGroup.valueOf(CatalogStateMachine.groupIdOf(clusterId), peers))
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(retries,
                         TimeDuration.valueOf(sleepMs, TimeUnit.MILLISECONDS)))

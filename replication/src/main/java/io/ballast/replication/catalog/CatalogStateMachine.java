@@ -46,6 +46,12 @@ import org.slf4j.LoggerFactory;
  * ({@link #QUERY_STATE_AT}) and stores it as its snapshot.
  */
 public final class CatalogStateMachine extends BaseStateMachine {
+    /** The catalog's Raft group id: one catalog per cluster, a name-based UUID the same on every node. */
+    public static RaftGroupId groupIdOf(String clusterId) {
+        return RaftGroupId.valueOf(java.util.UUID.nameUUIDFromBytes(
+                ("ballast-catalog:" + clusterId).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(CatalogStateMachine.class);
     /** Query: the state only. */
     static final byte QUERY_STATE = 'S';

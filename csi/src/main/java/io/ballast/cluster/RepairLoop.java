@@ -1,0 +1,198 @@
+package io.ballast.cluster;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.proto.v1.AddReplicaRequest;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.GetVolumeRequest;
+import io.ballast.proto.v1.Peer;
+import io.ballast.proto.v1.RemoveReplicaRequest;
+import io.ballast.proto.v1.SetPlacement;
+import io.ballast.proto.v1.SetRepair;
+import io.ballast.replication.catalog.CatalogClient;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Re-places the replicas of nodes that have been down longer than {@code repairAfter}: for each
+ * such replica a new node is chosen ({@link Placement}, never one already holding the volume), added
+ * to the volume's group by a surviving replica's node (it is rebuilt by block copy, then votes),
+ * the dead member is removed, and the catalog's placement is swapped (compare and set). While it
+ * runs, the volume's {@code repair} field says what is happening, with the copy's progress, and
+ * its condition is abnormal.
+ *
+ * <p>One repair at a time (bounded load on the survivors). Threading: one scheduler thread.
+ * A failed step is logged and counted; the next tick starts over from the catalog.
+ */
+public final class RepairLoop implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(RepairLoop.class);
+    static final Duration ADD_DEADLINE = Duration.ofMinutes(11);
+
+    private final Supplier<ClusterView> views;
+    private final CatalogClient catalog;
+    private final NodeAdminClients nodes;
+    private final Duration repairAfter;
+    private final Duration interval;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("repair-loop").factory());
+    private final ScheduledExecutorService progress = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("repair-progress").factory());
+    private final AtomicLong repaired = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+
+    /** A loop over the catalog views of {@code backend}. */
+    public RepairLoop(CatalogClusterBackend backend, CatalogClient catalog, NodeAdminClients nodes, Duration repairAfter,
+            Duration interval) {
+        this(backend::view, catalog, nodes, repairAfter, interval);
+    }
+
+    /** Replicas re-placed so far (metrics). */
+    public AtomicLong repaired() {
+        return repaired;
+    }
+
+    /** Repair steps that failed so far (metrics). */
+    public AtomicLong failed() {
+        return failed;
+    }
+
+    RepairLoop(Supplier<ClusterView> views, CatalogClient catalog, NodeAdminClients nodes, Duration repairAfter,
+            Duration interval) {
+        this.views = views;
+        this.catalog = catalog;
+        this.nodes = nodes;
+        this.repairAfter = repairAfter;
+        this.interval = interval;
+    }
+
+    public void start() {
+        timer.scheduleWithFixedDelay(this::tick, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+        LOG.info("repair loop: replicas on nodes silent for {} s are re-placed", repairAfter.toSeconds());
+    }
+
+    void tick() {
+        ClusterView view;
+        try {
+            view = views.get();
+        } catch (BallastException e) {
+            LOG.debug("repair loop: catalog not readable: {}", e.getMessage());
+            return;
+        }
+        for (CatalogVolume v : view.state.getVolumesList()) {
+            if (v.getState() != CatalogVolumeState.CATALOG_VOLUME_AVAILABLE) {
+                continue;
+            }
+            List<String> dead = v.getPlacementList().stream()
+                    .filter(n -> !view.up(n) && view.silentSeconds(n) * 1000 >= repairAfter.toMillis()).toList();
+            try {
+                if (dead.isEmpty()) {
+                    if (!v.getRepair().isEmpty() && v.getPlacementList().stream().allMatch(view::up)) {
+                        setRepair(v.getId(), "");
+                    }
+                    continue;
+                }
+                repair(view, v, dead.get(0));
+                return; // one at a time; the next tick sees the new catalog
+            } catch (BallastException | java.util.concurrent.CompletionException e) {
+                failed.incrementAndGet();
+                LOG.warn("repair of volume {} (replica on {}): {}", v.getId(), dead.isEmpty() ? "-" : dead.get(0),
+                        e.getMessage());
+                try {
+                    setRepair(v.getId(), "failed, retrying: " + e.getMessage());
+                } catch (BallastException ignored) {
+                    // the catalog itself is unavailable: the next tick retries
+                }
+            }
+        }
+    }
+
+    private void repair(ClusterView view, CatalogVolume v, String deadNode) {
+        List<String> survivors = v.getPlacementList().stream().filter(view::up).toList();
+        if (survivors.isEmpty()) {
+            setRepair(v.getId(), "waiting: no replica on a live node to copy from");
+            return;
+        }
+        String target;
+        try {
+            target = Placement.choose(view.candidates(), 1, v.getSizeBytes(), List.of(), List.of(),
+                    new HashSet<>(v.getPlacementList()), Set.of()).get(0);
+        } catch (BallastException e) {
+            setRepair(v.getId(), "waiting for a node to hold a new replica: " + e.getMessage());
+            return;
+        }
+        CatalogNode via = view.node(survivors.get(0)).orElseThrow();
+        CatalogNode to = view.node(target).orElseThrow();
+        String what = "replacing the replica on " + deadNode + " (down " + view.silentSeconds(deadNode) + " s) by one on " + target;
+        LOG.info("volume {}: {}", v.getId(), what);
+        setRepair(v.getId(), what);
+        var poll = progress.scheduleWithFixedDelay(() -> reportCopy(v.getId(), to, what), 2, 2, TimeUnit.SECONDS);
+        try {
+            nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
+                    s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
+                            .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
+        } catch (BallastException e) {
+            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
+                throw e;
+            }
+            // An earlier pass added it and failed after (e.g. removing the dead member): carry on.
+            LOG.info("volume {}: {} is already a member holding its replica; finishing the repair", v.getId(), target);
+        } finally {
+            poll.cancel(false);
+        }
+        nodes.call(via.getAdminAddress(), CatalogClusterBackend.CALL_DEADLINE, "remove " + deadNode + " from " + v.getId(),
+                s -> s.removeReplica(RemoveReplicaRequest.newBuilder().setName(v.getId())
+                        .setReplica(Peer.newBuilder().setNodeId(deadNode)).build()));
+        List<String> placement = new ArrayList<>(v.getPlacementList());
+        placement.set(placement.indexOf(deadNode), target);
+        catalog.submit(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId(v.getId())
+                .addAllExpected(v.getPlacementList()).addAllPlacement(placement)).build());
+        setRepair(v.getId(), "");
+        repaired.incrementAndGet();
+        LOG.info("volume {}: replica re-placed from {} to {}; placement now {}", v.getId(), deadNode, target, placement);
+    }
+
+    /** The new replica's block copy progress, as its node reports it. */
+    private void reportCopy(String volumeId, CatalogNode target, String what) {
+        try {
+            var vol = nodes.call(target.getAdminAddress(), Duration.ofSeconds(5), "status of " + volumeId,
+                    s -> s.getVolume(GetVolumeRequest.newBuilder().setName(volumeId).build())).getVolume();
+            for (var r : vol.getReplicaStatusList()) {
+                if (r.getNodeId().equals(target.getNodeId()) && r.getRebuildBytesTotal() > 0) {
+                    setRepair(volumeId, what + ": copied " + (r.getRebuildBytesDone() >> 20) + " of "
+                            + (r.getRebuildBytesTotal() >> 20) + " MiB");
+                }
+            }
+        } catch (BallastException e) {
+            LOG.debug("repair progress of {}: {}", volumeId, e.getMessage());
+        }
+    }
+
+    private void setRepair(String volumeId, String text) {
+        catalog.submit(CatalogCommand.newBuilder().setSetRepair(SetRepair.newBuilder().setVolumeId(volumeId)
+                .setRepair(text)).build());
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        progress.shutdownNow();
+    }
+
+    /** Runs one pass now and waits for it (tests). */
+    CompletableFuture<Void> runOnce() {
+        return CompletableFuture.runAsync(this::tick, timer);
+    }
+}

@@ -1,0 +1,133 @@
+package io.ballast.daemon;
+
+import io.ballast.volumes.ReplicatedVolumes;
+import io.ballast.engine.error.BallastException;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogState;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.replication.catalog.CatalogClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this node's record in the catalog fresh: a heartbeat (addresses, topology labels,
+ * capacity and free space of the data directory) every {@link #INTERVAL}. The controller judges a
+ * node down when its heartbeat is older than its repair threshold.
+ *
+ * <p>Threading: one scheduler thread. A failed heartbeat (no catalog quorum yet, e.g. while the
+ * members start) is logged once per outage and retried on the next tick; it never stops the node.
+ */
+public final class CatalogAgent implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CatalogAgent.class);
+    public static final Duration INTERVAL = Duration.ofSeconds(2);
+
+    /** Deleted volumes are looked for every this many heartbeats. */
+    private static final int CLEANUP_EVERY = 5;
+
+    private final CatalogClient catalog;
+    private final ReplicatedVolumes volumes;
+    private final CatalogNode.Builder record;
+    private final Path dataDir;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("catalog-heartbeat").factory());
+    private volatile boolean failing;
+    private long beats;
+
+    public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
+            Map<String, String> labels, Path dataDir) {
+        this.catalog = catalog;
+        this.volumes = volumes;
+        this.dataDir = dataDir;
+        this.record = CatalogNode.newBuilder().setNodeId(nodeId).setAdminAddress(adminAddress)
+                .setRaftAddress(raftAddress).putAllLabels(labels);
+    }
+
+    public void start() {
+        timer.scheduleWithFixedDelay(this::beat, 0, INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    private void beat() {
+        try {
+            var store = Files.getFileStore(dataDir);
+            CatalogNode.Builder n = record.clone().setCapacityBytes(store.getTotalSpace())
+                    .setFreeBytes(store.getUsableSpace()).setHeartbeatMillis(System.currentTimeMillis());
+            for (String name : volumes.names()) {
+                n.addReplicas(name);
+                try {
+                    var integrity = volumes.status(name).integrity();
+                    if (!integrity.healthy()) {
+                        n.putDegradedReplicas(name, integrity.condition());
+                    }
+                } catch (BallastException e) {
+                    // removed meanwhile
+                }
+            }
+            catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
+            if (beats++ % CLEANUP_EVERY == 0) {
+                deleteLeftoverReplicas(n.getReplicasList());
+            }
+            if (failing) {
+                LOG.info("catalog heartbeat of {} goes through again", n.getNodeId());
+                failing = false;
+            }
+        } catch (BallastException | IOException e) {
+            if (!failing) {
+                LOG.warn("catalog heartbeat failed (retrying every {} s): {}", INTERVAL.toSeconds(), e.getMessage());
+                failing = true;
+            }
+        } catch (RuntimeException e) {
+            LOG.error("catalog heartbeat: unexpected error (retrying)", e);
+        }
+    }
+
+    /**
+     * Deletes local replicas the catalog says this node no longer holds, left behind while it was
+     * down or unreachable: replicas of deleted volumes (tombstones; ids are never reused, so this
+     * cannot hit a newer volume of the same name), and replicas the repair loop re-placed elsewhere
+     * (the volume is available, no repair is running, and its placement leaves this node out; the
+     * repair loop records its work before adding a node and clears it only after the placement
+     * names the new node, so a replica being added is never taken for a leftover). Volumes the
+     * catalog does not know (made through the admin API directly) are left alone.
+     */
+    private void deleteLeftoverReplicas(java.util.List<String> local) {
+        CatalogState state = catalog.read();
+        var deleted = new java.util.HashSet<>(state.getDeletedVolumeIdsList());
+        java.util.Map<String, CatalogVolume> known = new java.util.HashMap<>();
+        state.getVolumesList().forEach(v -> known.put(v.getId(), v));
+        for (String name : local) {
+            CatalogVolume v = known.get(name);
+            String why = null;
+            if (deleted.contains(name)) {
+                why = "the volume was deleted while this node was away";
+            } else if (v != null && v.getState() == CatalogVolumeState.CATALOG_VOLUME_AVAILABLE && v.getRepair().isEmpty()
+                    && !v.getPlacementList().contains(record.getNodeId())) {
+                why = "its replica was re-placed on " + v.getPlacementList() + " while this node was away";
+            }
+            if (why == null) {
+                continue;
+            }
+            try {
+                volumes.deleteLocalReplica(name);
+                LOG.info("deleted the leftover replica of {}: {}", name, why);
+            } catch (BallastException e) {
+                LOG.warn("leftover replica of {} stays ({}): {}", name, why, e.getMessage());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+        catalog.close();
+    }
+}

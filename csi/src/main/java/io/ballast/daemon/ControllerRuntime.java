@@ -1,0 +1,81 @@
+package io.ballast.daemon;
+
+import io.ballast.cluster.CatalogClusterBackend;
+import io.ballast.cluster.NodeAdminClients;
+import io.ballast.cluster.RepairLoop;
+import io.ballast.csi.identity.BallastVersion;
+import io.ballast.csi.controller.ControllerService;
+import io.ballast.csi.identity.IdentityService;
+import io.ballast.csi.server.CsiServer;
+import io.ballast.metrics.ControllerMetrics;
+import io.ballast.metrics.MetricsEndpoint;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.net.InetSocketAddress;
+import io.ballast.replication.catalog.CatalogClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The composition root of {@code ballast controller}: catalog clients, the catalog-backed CSI
+ * backend, the repair loop, and the CSI server (Identity + Controller) on a unix socket.
+ * {@link #close()} stops them in reverse order.
+ */
+public final class ControllerRuntime implements AutoCloseable {
+    private final CatalogClient catalog;
+    private final CatalogClient probe;
+    private final NodeAdminClients admins;
+    private final CatalogClusterBackend backend;
+    private final RepairLoop repair;
+    private final CsiServer server;
+    private final MetricsEndpoint metrics;
+
+    /** What a controller needs: the catalog, the CSI endpoint, and when nodes count as down or lost. */
+    public record Config(String clusterId, Map<String, String> catalogMembers, String csiEndpoint,
+            Duration downAfter, Duration repairAfter, Duration repairInterval, InetSocketAddress metricsListen) {
+
+        public Config(String clusterId, Map<String, String> catalogMembers, String csiEndpoint, Duration downAfter,
+                Duration repairAfter, Duration repairInterval) {
+            this(clusterId, catalogMembers, csiEndpoint, downAfter, repairAfter, repairInterval, null);
+        }
+    }
+
+    private ControllerRuntime(Config c) {
+        catalog = new CatalogClient(c.clusterId(), c.catalogMembers(), Duration.ofSeconds(20));
+        probe = new CatalogClient(c.clusterId(), c.catalogMembers(), Duration.ofMillis(500));
+        admins = new NodeAdminClients();
+        backend = new CatalogClusterBackend(catalog, probe, admins, c.downAfter(), System::currentTimeMillis);
+        repair = new RepairLoop(backend, catalog, admins, c.repairAfter(), c.repairInterval());
+        PrometheusRegistry registry = new PrometheusRegistry();
+        server = CsiServer.start(c.csiEndpoint(), List.of(
+                new IdentityService(BallastVersion.version(), backend::ready, true), new ControllerService(backend)), registry);
+        ControllerMetrics.register(registry, () -> backend, repair.repaired(), repair.failed());
+        metrics = c.metricsListen() == null ? null : MetricsEndpoint.start(c.metricsListen(), registry);
+        repair.start();
+    }
+
+    public static ControllerRuntime start(Config config) {
+        return new ControllerRuntime(config);
+    }
+
+    public Path socket() {
+        return server.socket();
+    }
+
+    public CatalogClusterBackend backend() {
+        return backend;
+    }
+
+    @Override
+    public void close() {
+        if (metrics != null) {
+            metrics.close();
+        }
+        repair.close();
+        server.close();
+        admins.close();
+        catalog.close();
+        probe.close();
+    }
+}

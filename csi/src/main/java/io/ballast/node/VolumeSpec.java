@@ -1,5 +1,0 @@
-package io.ballast.node;
-
-/** A volume the node should have: created at start when absent. */
-public record VolumeSpec(String name, long sizeBytes) {
-}

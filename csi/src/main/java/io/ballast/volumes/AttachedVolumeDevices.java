@@ -1,0 +1,109 @@
+package io.ballast.volumes;
+
+import io.ballast.csi.node.VolumeDevices;
+import io.ballast.engine.attach.AttachedDevice;
+import io.ballast.engine.attach.DeviceAttacher;
+import io.ballast.engine.error.BallastException;
+import io.ballast.replication.ReplicatedBlockVolume;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link VolumeDevices} of a storage node: the volume is attached here as the replicated volume's
+ * frontend (a fresh writer epoch fences any earlier one), then made a kernel block device by the
+ * node's {@link DeviceAttacher} (FUSE file + loop device, or NBD).
+ *
+ * <p>Threading: thread-safe; the Node service serialises operations on one volume.
+ */
+public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AttachedVolumeDevices.class);
+
+    private final ReplicatedVolumes volumes;
+    private final DeviceAttacher attacher;
+    private final Map<String, AttachedDevice> attached = new ConcurrentHashMap<>();
+
+    public AttachedVolumeDevices(ReplicatedVolumes volumes, DeviceAttacher attacher) {
+        this.volumes = volumes;
+        this.attacher = attacher;
+    }
+
+    @Override
+    public Path attach(String volumeId) {
+        AttachedDevice d = attached.get(volumeId);
+        if (d != null) {
+            return d.device();
+        }
+        ReplicatedBlockVolume v = volumes.attach(volumeId); // NOT_FOUND without a replica here
+        try {
+            d = attacher.attach(v);
+        } catch (RuntimeException e) {
+            volumes.detach(volumeId);
+            throw e;
+        }
+        attached.put(volumeId, d);
+        LOG.info("volume {} is block device {} ({})", volumeId, d.device(), d.describe());
+        return d.device();
+    }
+
+    @Override
+    public void detach(String volumeId) {
+        AttachedDevice d = attached.remove(volumeId);
+        if (d != null) {
+            try {
+                d.close();
+            } catch (Exception e) {
+                attached.put(volumeId, d);
+                throw BallastException.of(e);
+            }
+        }
+        volumes.detach(volumeId);
+    }
+
+    @Override
+    public Optional<Path> device(String volumeId) {
+        return Optional.ofNullable(attached.get(volumeId)).map(AttachedDevice::device);
+    }
+
+    @Override
+    public long refreshSize(String volumeId) {
+        AttachedDevice d = attached.get(volumeId);
+        if (d == null) {
+            throw new BallastException(io.ballast.engine.error.ErrorCode.NOT_FOUND, "volume " + volumeId + " is not attached here");
+        }
+        return d.refreshCapacity();
+    }
+
+    @Override
+    public String condition(String volumeId) {
+        return volumes.status(volumeId).integrity().condition();
+    }
+
+    /**
+     * Node shutdown. A device that outlives this process (its FUSE connection held by the descriptor
+     * keeper, or a reconnecting NBD device) is left as it is: its I/O waits for the next start, which
+     * takes it over. Any other is detached, and a filesystem still mounted on it gets I/O errors, so
+     * that is logged loudly.
+     */
+    @Override
+    public void close() {
+        for (String id : List.copyOf(attached.keySet())) {
+            AttachedDevice d = attached.get(id);
+            if (d.outlivesProcess()) {
+                d.leave();
+                LOG.info("node stopping: {} stays attached for the next start of this node", d.describe());
+                continue;
+            }
+            LOG.warn("node stopping: detaching {} (a filesystem still mounted on it gets I/O errors)", id);
+            try {
+                detach(id);
+            } catch (RuntimeException e) {
+                LOG.warn("detach of {} at shutdown: {}", id, e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.ballast.cluster;
+
+import io.ballast.cluster.CatalogClusterBackend;
+import io.ballast.cluster.NodeAdminClients;
+import io.ballast.cluster.ClusterBackend;
+import io.ballast.csi.controller.ClusterBackendContract;
+import io.ballast.daemon.NodeConfig;
+import io.ballast.daemon.NodeRuntime;
+import io.ballast.replication.catalog.CatalogClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+
+/**
+ * The real backend (catalog group + storage nodes' admin APIs) held to the same contract as the
+ * in-memory one the CSI conformance tests use: three in-process {@code ballast node} runtimes that
+ * host the catalog and heartbeat to it, started once for the class; each test begins from an empty
+ * catalog (the previous test's volumes and snapshots are deleted through the backend itself).
+ */
+class CatalogClusterBackendTest extends ClusterBackendContract {
+    private static final List<NodeRuntime> NODES = new ArrayList<>();
+    private static Path root;
+    private static List<Map<String, String>> labels;
+    private static CatalogClient catalog;
+    private static CatalogClient probe;
+    private static NodeAdminClients admins;
+    private static CatalogClusterBackend shared;
+
+    @Override
+    protected ClusterBackend newBackend(List<Map<String, String>> nodeLabels) throws Exception {
+        if (shared == null) {
+            start(nodeLabels);
+        } else if (!nodeLabels.equals(labels)) {
+            throw new IllegalStateException("the shared cluster was started with labels " + labels);
+        }
+        clear(shared);
+        return new NotClosing(shared);
+    }
+
+    private static void start(List<Map<String, String>> nodeLabels) throws IOException, InterruptedException {
+        labels = nodeLabels;
+        root = Files.createTempDirectory("catalog-backend");
+        Map<String, String> members = new LinkedHashMap<>();
+        List<Integer> ports = new ArrayList<>();
+        for (int i = 0; i < nodeLabels.size(); i++) {
+            ports.add(freePort());
+            members.put("n" + (i + 1), "127.0.0.1:" + ports.get(i));
+        }
+        for (int i = 0; i < nodeLabels.size(); i++) {
+            Path dir = root.resolve("n" + (i + 1));
+            NODES.add(NodeRuntime.start(new NodeConfig(dir, "contract", "n" + (i + 1), root.resolve("n" + (i + 1) + ".sock"),
+                    null, List.of(), 2, new InetSocketAddress("127.0.0.1", ports.get(i)),
+                    new InetSocketAddress("127.0.0.1", 0), members, nodeLabels.get(i))));
+        }
+        catalog = new CatalogClient("contract", members, Duration.ofSeconds(20));
+        probe = new CatalogClient("contract", members, Duration.ofMillis(500));
+        admins = new NodeAdminClients();
+        shared = new CatalogClusterBackend(catalog, probe, admins, Duration.ofSeconds(10), System::currentTimeMillis);
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                if (shared.nodes().size() == nodeLabels.size() && shared.nodes().stream().allMatch(ClusterBackend.NodeRecord::up)) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // no catalog leader yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("the nodes did not register in the catalog within 60 s");
+    }
+
+    /** Deletes what a previous test left, in the order the backend's rules allow. */
+    private static void clear(ClusterBackend b) {
+        for (var v : b.volumes()) {
+            b.unpublish(v.id(), null);
+        }
+        for (var s : b.snapshots()) {
+            b.deleteSnapshot(s.id());
+        }
+        for (var v : b.volumes()) {
+            b.deleteVolume(v.id());
+        }
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (admins != null) {
+            admins.close();
+            catalog.close();
+            probe.close();
+        }
+        for (int i = NODES.size() - 1; i >= 0; i--) {
+            NODES.get(i).close();
+        }
+        NODES.clear();
+        shared = null;
+    }
+
+    /**
+     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
+     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
+     * configured with one port made Ratis terminate the test JVM (bind failure).
+     */
+    private static int freePort() throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
+                    return s.getLocalPort();
+                }
+            }
+        }
+    }
+
+    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
+
+    /** The shared backend, handed to each test without being closed by it. */
+    private record NotClosing(ClusterBackend delegate) implements ClusterBackend {
+        public boolean ready() { return delegate.ready(); }
+        public List<NodeRecord> nodes() { return delegate.nodes(); }
+        public java.util.Optional<NodeRecord> node(String id) { return delegate.node(id); }
+        public List<VolumeRecord> volumes() { return delegate.volumes(); }
+        public java.util.Optional<VolumeRecord> volume(String id) { return delegate.volume(id); }
+        public java.util.Optional<VolumeRecord> volumeByName(String name) { return delegate.volumeByName(name); }
+        public VolumeRecord createVolume(VolumeSpec spec) { return delegate.createVolume(spec); }
+        public void deleteVolume(String id) { delegate.deleteVolume(id); }
+        public VolumeRecord expandVolume(String id, long size) { return delegate.expandVolume(id, size); }
+        public VolumeRecord publish(String id, String node, boolean ro, boolean ex) { return delegate.publish(id, node, ro, ex); }
+        public void unpublish(String id, String node) { delegate.unpublish(id, node); }
+        public List<SnapshotRecord> snapshots() { return delegate.snapshots(); }
+        public java.util.Optional<SnapshotRecord> snapshot(String id) { return delegate.snapshot(id); }
+        public java.util.Optional<SnapshotRecord> snapshotByName(String name) { return delegate.snapshotByName(name); }
+        public SnapshotRecord createSnapshot(String source, String name) { return delegate.createSnapshot(source, name); }
+        public void deleteSnapshot(String id) { delegate.deleteSnapshot(id); }
+    }
+}

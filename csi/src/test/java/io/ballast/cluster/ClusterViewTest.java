@@ -1,0 +1,66 @@
+package io.ballast.cluster;
+
+import io.ballast.cluster.ClusterView;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogState;
+import io.ballast.proto.v1.CatalogVolume;
+import io.ballast.proto.v1.CatalogVolumeState;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** A volume's condition as the CSI controller reports it, from what the catalog knows. */
+class ClusterViewTest {
+    private static final long NOW = 1_000_000;
+
+    private static CatalogNode.Builder node(String id, long heartbeat) {
+        return CatalogNode.newBuilder().setNodeId(id).setAdminAddress("a:1").setRaftAddress("a:2")
+                .setCapacityBytes(10L << 30).setFreeBytes(8L << 30).setHeartbeatMillis(heartbeat);
+    }
+
+    private static CatalogVolume.Builder volume() {
+        return CatalogVolume.newBuilder().setId("v").setName("v").setSizeBytes(1L << 30).setReplicas(3)
+                .addPlacement("n1").addPlacement("n2").addPlacement("n3").setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE);
+    }
+
+    private static ClusterView view(CatalogVolume.Builder v, CatalogNode.Builder... nodes) {
+        CatalogState.Builder s = CatalogState.newBuilder().addVolumes(v);
+        for (CatalogNode.Builder n : nodes) {
+            s.addNodes(n);
+        }
+        return new ClusterView(s.build(), NOW, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void healthyWhenEveryReplicaNodeIsUp() {
+        ClusterView view = view(volume(), node("n1", NOW - 1000), node("n2", NOW), node("n3", NOW - 9000));
+        var r = view.record(view.state.getVolumes(0));
+        assertFalse(r.abnormal(), r.condition());
+        assertEquals("healthy", r.condition());
+    }
+
+    @Test
+    void abnormalWithTheReasonWhenANodeIsSilentOrAReplicaDegraded() {
+        ClusterView view = view(volume(), node("n1", NOW), node("n2", NOW - 42_000),
+                node("n3", NOW).putDegradedReplicas("v", "degraded: 2 unrepairable blocks"));
+        var r = view.record(view.state.getVolumes(0));
+        assertTrue(r.abnormal());
+        assertTrue(r.condition().contains("n2 unreachable (no heartbeat for 42 s)"), r.condition());
+        assertTrue(r.condition().contains("n3 degraded: 2 unrepairable blocks"), r.condition());
+    }
+
+    @Test
+    void spaceAccountingIsThick() {
+        ClusterView view = view(volume(), node("n1", NOW), node("n2", NOW), node("n3", NOW), node("n4", NOW));
+        var byId = new java.util.HashMap<String, Long>();
+        view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
+        assertEquals(8L << 30, byId.get("n4"));          // free space bounds an empty node
+        assertEquals(8L << 30, byId.get("n1"));          // 10 GiB - 1 GiB placed > 8 GiB free
+        view = view(volume().setSizeBytes(9L << 30), node("n1", NOW), node("n4", NOW));
+        view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
+        assertEquals(1L << 30, byId.get("n1"));          // 10 GiB - 9 GiB provisioned
+    }
+}

@@ -1,0 +1,54 @@
+package io.ballast.cluster;
+
+import io.ballast.cluster.Placement;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.cluster.Placement.Candidate;
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class PlacementTest {
+    private static final long G = 1L << 30;
+
+    private static Candidate node(String id, String zone, long free) {
+        return new Candidate(id, zone == null ? Map.of() : Map.of("zone", zone), true, free);
+    }
+
+    @Test
+    void spreadsAcrossZonesBeforeFillingOne() {
+        List<Candidate> nodes = List.of(node("a1", "a", 9 * G), node("a2", "a", 8 * G), node("b1", "b", 2 * G),
+                node("c1", "c", 1 * G));
+        List<String> chosen = Placement.choose(nodes, 3, G, List.of(), List.of(), Set.of(), Set.of());
+        assertEquals(Set.of("a1", "b1", "c1"), new HashSet<>(chosen));
+        assertEquals("a1", chosen.get(0)); // most space first
+    }
+
+    @Test
+    void honoursRequisiteAndPreferredTopologyAndFavouredNodes() {
+        List<Candidate> nodes = List.of(node("a1", "a", 9 * G), node("b1", "b", 5 * G), node("b2", "b", 4 * G),
+                node("c1", "c", 9 * G));
+        List<String> chosen = Placement.choose(nodes, 1, G, List.of(Map.of("zone", "b"), Map.of("zone", "c")),
+                List.of(Map.of("node", "b2")), Set.of(), Set.of());
+        assertEquals(List.of("b2"), chosen);
+        assertEquals(List.of("b1"), Placement.choose(nodes, 1, G, List.of(Map.of("zone", "b")), List.of(), Set.of(), Set.of()));
+        assertEquals(List.of("b2"), Placement.choose(nodes, 1, G, List.of(Map.of("zone", "b")), List.of(), Set.of(), Set.of("b2")));
+    }
+
+    @Test
+    void tooFewNodesSaysWhatIsMissing() {
+        List<Candidate> nodes = List.of(node("n1", null, 9 * G), new Candidate("n2", Map.of(), false, 9 * G),
+                node("n3", null, G / 2), node("n4", null, 9 * G));
+        BallastException e = assertThrows(BallastException.class,
+                () -> Placement.choose(nodes, 3, G, List.of(), List.of(), Set.of("n4"), Set.of()));
+        assertEquals(ErrorCode.NO_SPACE, e.code());
+        assertTrue(e.getMessage().contains("n2 is down") && e.getMessage().contains("n3 has"), e.getMessage());
+        assertEquals(List.of("n1", "n4"), Placement.choose(nodes, 2, G, List.of(), List.of(), Set.of(), Set.of()));
+    }
+}
