@@ -191,8 +191,4 @@ public final class RepairLoop implements AutoCloseable {
         progress.shutdownNow();
     }
 
-    /** Runs one pass now and waits for it (tests). */
-    CompletableFuture<Void> runOnce() {
-        return CompletableFuture.runAsync(this::tick, timer);
-    }
 }

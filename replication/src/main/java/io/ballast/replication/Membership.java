@@ -246,7 +246,7 @@ final class Membership {
             if (r.isSuccess()) {
                 return true;
             }
-            if (String.valueOf(r.getException()).contains("AlreadyExists")) {
+            if (RatisErrors.alreadyExists(r)) {
                 return false;
             }
             throw unreachable(RatisErrors.of(r, "add group of " + volume + " on " + nodeId), nodeId, group);

@@ -213,7 +213,7 @@ public final class RaftNode implements AutoCloseable {
         try (RaftClient client = newClient(group)) {
             RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
             BallastException e = RatisErrors.of(r, "join the catalog group");
-            if (e != null && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+            if (e != null && !RatisErrors.alreadyExists(r)) {
                 throw e;
             }
             LOG.info("joined the catalog group {} with members {}", gid, members);
@@ -295,7 +295,7 @@ public final class RaftNode implements AutoCloseable {
             for (RaftPeer peer : group.getPeers()) {
                 try {
                     RaftClientReply r = client.getGroupManagementApi(peer.getId()).add(group);
-                    if (!r.isSuccess() && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+                    if (!r.isSuccess() && !RatisErrors.alreadyExists(r)) {
                         throw RatisErrors.of(r, "add group of " + volume + " on " + peer.getId());
                     }
                 } catch (AlreadyExistsException e) {
@@ -321,7 +321,7 @@ public final class RaftNode implements AutoCloseable {
         try (RaftClient client = newClient(group)) {
             RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
             BallastException e = RatisErrors.of(r, "join group of " + volume);
-            if (e != null && !String.valueOf(r.getException()).contains("AlreadyExists")) {
+            if (e != null && !RatisErrors.alreadyExists(r)) {
                 throw e;
             }
         } catch (AlreadyExistsException e) {

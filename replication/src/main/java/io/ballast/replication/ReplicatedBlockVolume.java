@@ -80,7 +80,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong entriesSent = new AtomicLong();
     private final AtomicLong requestsSent = new AtomicLong();
     private final AtomicLong entriesSentLocally = new AtomicLong();
-    private final AtomicLong retries = new AtomicLong();
     private final AtomicLong reads = new AtomicLong();
     private volatile long knownSize;
 
@@ -417,7 +416,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             RaftClient old = broken;
             CompletableFuture.runAsync(() -> closeQuietly(old));
         }
-        retries.incrementAndGet();
         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS).execute(() -> {
             synchronized (this) {
                 queue.entryDone();
@@ -442,11 +440,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } catch (IOException | RuntimeException e) {
             // the client was already broken; nothing to recover
         }
-    }
-
-    /** Batches requeued after a leader change or lost quorum (metrics). */
-    public long retries() {
-        return retries.get();
     }
 
     private static Message message(ByteBuffer b) {

@@ -55,18 +55,6 @@ public record FuseExportConfig(Path device, String fileName, int maxWrite, int m
                 Duration.ofSeconds(10), Duration.ofSeconds(10));
     }
 
-    public FuseExportConfig withFileName(String name) {
-        return new FuseExportConfig(device, name, maxWrite, maxInFlight, attrTimeout, directIo, initTimeout, closeTimeout);
-    }
-
-    public FuseExportConfig withMaxWrite(int bytes) {
-        return new FuseExportConfig(device, fileName, bytes, maxInFlight, attrTimeout, directIo, initTimeout, closeTimeout);
-    }
-
-    public FuseExportConfig withMaxInFlight(int n) {
-        return new FuseExportConfig(device, fileName, maxWrite, n, attrTimeout, directIo, initTimeout, closeTimeout);
-    }
-
     public FuseExportConfig withDirectIo(boolean on) {
         return new FuseExportConfig(device, fileName, maxWrite, maxInFlight, attrTimeout, on, initTimeout, closeTimeout);
     }

@@ -234,11 +234,4 @@ final class FuseSession implements VolumeFileOps.Replies {
             free.notifyAll();
         }
     }
-
-    /** For tests: buffers allocated so far. */
-    int allocatedBuffers() {
-        synchronized (free) {
-            return allocated;
-        }
-    }
 }

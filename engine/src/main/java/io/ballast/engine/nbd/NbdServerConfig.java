@@ -42,19 +42,8 @@ public record NbdServerConfig(Path unixSocket, String tcpHost, Integer tcpPort, 
                 DEFAULT_MAX_IN_FLIGHT_REQUESTS, 2L * NbdConstants.DEFAULT_MAX_PAYLOAD);
     }
 
-    /** Listens on TCP only, with default limits. */
-    public static NbdServerConfig tcp(String host, int port) {
-        return new NbdServerConfig(null, host, port, NbdConstants.DEFAULT_MAX_PAYLOAD, defaultWorkers(),
-                DEFAULT_MAX_IN_FLIGHT_REQUESTS, 2L * NbdConstants.DEFAULT_MAX_PAYLOAD);
-    }
-
     public NbdServerConfig withTcp(String host, int port) {
         return new NbdServerConfig(unixSocket, host, port, maxPayload, workerThreads, maxInFlightRequests,
-                maxInFlightBytes);
-    }
-
-    public NbdServerConfig withUnixSocket(Path socket) {
-        return new NbdServerConfig(socket, tcpHost, tcpPort, maxPayload, workerThreads, maxInFlightRequests,
                 maxInFlightBytes);
     }
 

@@ -54,11 +54,6 @@ public final class ChecksumFileLayout {
         return HEADER_LENGTH + block * SLOT_SIZE;
     }
 
-    /** File length holding slots for {@code blocks} blocks. */
-    public static long fileLength(long blocks) {
-        return slotOffset(blocks);
-    }
-
     /** The slot value for a block with the given CRC32C. */
     public static int slotOf(int blockCrc) {
         return blockCrc ^ ZERO_BLOCK_CRC;

@@ -60,14 +60,6 @@ public final class Durable {
         }
     }
 
-    static void fsyncFile(Path file) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.force(true);
-        } catch (IOException e) {
-            throw ioError("fsync " + file, e);
-        }
-    }
-
     static ByteBuffer readAll(Path file, int maxBytes) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();

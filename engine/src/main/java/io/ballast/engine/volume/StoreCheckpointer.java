@@ -6,7 +6,6 @@ import java.util.Collection;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +22,6 @@ public final class StoreCheckpointer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StoreCheckpointer.class);
 
     private final ScheduledExecutorService timer;
-    private final AtomicLong checkpoints = new AtomicLong();
-    private final AtomicLong failures = new AtomicLong();
 
     public StoreCheckpointer(Duration interval, Supplier<? extends Collection<LocalBlockStore>> stores) {
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -37,21 +34,11 @@ public final class StoreCheckpointer implements AutoCloseable {
             for (LocalBlockStore store : stores.get()) {
                 try {
                     store.retireIdleRegions();
-                    checkpoints.incrementAndGet();
                 } catch (RuntimeException e) {
-                    failures.incrementAndGet();
                     LOG.warn("checkpoint of volume {} failed (will retry): {}", store.name(), e.toString());
                 }
             }
         }, ms, ms, TimeUnit.MILLISECONDS);
-    }
-
-    public long checkpoints() {
-        return checkpoints.get();
-    }
-
-    public long failures() {
-        return failures.get();
     }
 
     /** Stops the timer and waits for a running checkpoint to finish. */

@@ -122,28 +122,4 @@ class ConcurrencyTest {
         }
     }
 
-    /** Not a benchmark: logs a rough 4 KiB random write/read rate so regressions are visible in logs. */
-    @Test
-    void logsRough4kThroughput() throws Exception {
-        long blocks = 2048; // 8 MiB: deleting a bigger, fragmented file costs seconds on a discard mount
-        try (LocalBlockStore s = StoreTesting.newStore(tmp, blocks * B, DirtyBitmapLayout.DEFAULT_REGION_SHIFT)) {
-            ByteBuffer buf = ByteBuffer.allocateDirect(B);
-            SplittableRandom rnd = new SplittableRandom(1);
-            int ops = 10_000;
-            long t0 = System.nanoTime();
-            for (int i = 0; i < ops; i++) {
-                fill(buf.clear(), i + 1, 0);
-                s.write(rnd.nextLong(blocks) * B, buf);
-            }
-            long t1 = System.nanoTime();
-            s.flush();
-            long t2 = System.nanoTime();
-            for (int i = 0; i < ops; i++) {
-                s.read(rnd.nextLong(blocks) * B, buf.clear());
-            }
-            long t3 = System.nanoTime();
-            log.info("1 thread, page cache: 4k random write {} ops/s, flush {} ms, 4k random read {} ops/s",
-                    ops * 1_000_000_000L / (t1 - t0), (t2 - t1) / 1_000_000, ops * 1_000_000_000L / (t3 - t2));
-        }
-    }
 }

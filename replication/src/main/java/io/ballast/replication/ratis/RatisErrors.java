@@ -7,6 +7,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 
 /**
@@ -31,6 +32,16 @@ public final class RatisErrors {
             return null;
         }
         return map(reply.getException(), what);
+    }
+
+    /** True when the reply failed because the group already exists on the asked server (an idempotent add). */
+    public static boolean alreadyExists(RaftClientReply reply) {
+        for (Throwable c = reply.getException(); c != null; c = c.getCause()) {
+            if (c instanceof AlreadyExistsException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Maps any failure of a Ratis call. Unknown causes with no quorum in sight: UNAVAILABLE. */
