@@ -228,7 +228,7 @@ public final class NodeRuntime implements AutoCloseable {
         NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), config.labels()), devices,
                 new SystemMounter(), config.dataDir().resolve("csi-node"));
         CsiServer csi = CsiServer.start(config.csiEndpoint(), List.of(
-                new IdentityService(BallastVersion.version(), () -> true, false), node));
+                new IdentityService(BallastVersion.version(), () -> true), node));
         closeables.add(csi::close);
         LOG.info("CSI Node service on {}", csi.socket());
         node.resumeStaged();

@@ -30,22 +30,19 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
 
     private final String version;
     private final BooleanSupplier ready;
-    private final boolean controller;
 
     /** The controller's identity: this build's version, ready when the backend is. */
     public static IdentityService forController(io.ballast.cluster.ClusterBackend backend) {
-        return new IdentityService(io.ballast.csi.identity.BallastVersion.version(), backend::ready, true);
+        return new IdentityService(BallastVersion.version(), backend::ready);
     }
 
     /**
      * @param version     vendor_version, e.g. {@code BallastVersion.version()}
      * @param ready       the readiness check (for the controller: {@code backend::ready})
-     * @param controller  whether this process serves the Controller service (advertised as a capability)
      */
-    public IdentityService(String version, BooleanSupplier ready, boolean controller) {
+    public IdentityService(String version, BooleanSupplier ready) {
         this.version = Objects.requireNonNull(version);
         this.ready = Objects.requireNonNull(ready);
-        this.controller = controller;
     }
 
     // https://github.com/container-storage-interface/spec/blob/v1.11.0/spec.md#getplugininfo
@@ -59,9 +56,10 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
     public void getPluginCapabilities(GetPluginCapabilitiesRequest request, StreamObserver<GetPluginCapabilitiesResponse> out) {
         CsiCalls.unary(out, () -> {
             var b = GetPluginCapabilitiesResponse.newBuilder();
-            if (controller) {
-                b.addCapabilities(service(PluginCapability.Service.Type.CONTROLLER_SERVICE));
-            }
+            // Every instance answers alike, node or controller (CSI: "all instances of the same version
+            // of a plugin SHALL return the same set of capabilities, regardless of ... which RPCs
+            // the instance serves"): a CO asking a node's socket must still learn there is a controller.
+            b.addCapabilities(service(PluginCapability.Service.Type.CONTROLLER_SERVICE));
             // volumes are reachable only from nodes in their placement's topology
             b.addCapabilities(service(PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS));
             b.addCapabilities(PluginCapability.newBuilder().setVolumeExpansion(

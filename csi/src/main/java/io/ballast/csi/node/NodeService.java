@@ -238,14 +238,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     public void nodeGetVolumeStats(NodeGetVolumeStatsRequest r, StreamObserver<NodeGetVolumeStatsResponse> out) {
         CsiCalls.unary(out, () -> {
             String id = required(r.getVolumeId(), "volume_id");
-            Path path = path(r.getVolumePath(), "volume_path");
-            Staged s = staged.get(id).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
-                    "volume " + id + " is not staged on node " + self.nodeId()));
-            boolean known = path.equals(s.stagingPath()) || s.publications().containsKey(path.toString());
-            if (!known) {
-                throw new BallastException(ErrorCode.NOT_FOUND, "volume " + id + " is not published at " + path);
-            }
-            return stats.of(s, path, devices);
+            String volumePath = required(r.getVolumePath(), "volume_path");
+            Staged s = stagedAt(id, volumePath);
+            return stats.of(s, Path.of(volumePath).normalize(), devices);
         });
     }
 
@@ -254,7 +249,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     public void nodeExpandVolume(NodeExpandVolumeRequest r, StreamObserver<NodeExpandVolumeResponse> out) {
         CsiCalls.unary(out, () -> {
             String id = required(r.getVolumeId(), "volume_id");
-            Path path = path(r.getVolumePath(), "volume_path");
+            String volumePath = required(r.getVolumePath(), "volume_path");
+            stagedAt(id, volumePath); // NOT_FOUND first: the spec's error for a volume that is not there
+            Path path = Path.of(volumePath).normalize();
             if (r.hasCapacityRange() && (r.getCapacityRange().getRequiredBytes() < 0 || r.getCapacityRange().getLimitBytes() < 0)) {
                 throw invalid("capacity_range must not be negative");
             }
@@ -275,6 +272,24 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
                 return NodeExpandVolumeResponse.newBuilder().setCapacityBytes(size).build();
             });
         });
+    }
+
+    /**
+     * The volume staged here and known at {@code volumePath} (its staging path or a publication),
+     * else NOT_FOUND, also for a path that could never be one (relative, with ".."): the spec answers
+     * NOT_FOUND when the volume does not exist on the given path, whatever the path looks like.
+     */
+    private Staged stagedAt(String id, String volumePath) {
+        Staged s = staged.get(id).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
+                "volume " + id + " is not staged on node " + self.nodeId()));
+        boolean wellFormed = volumePath.startsWith("/") && volumePath.indexOf('\0') < 0
+                && !List.of(volumePath.split("/")).contains("..");
+        Path path = wellFormed ? Path.of(volumePath).normalize() : null;
+        if (path == null || !(path.equals(s.stagingPath()) || s.publications().containsKey(path.toString()))) {
+            throw new BallastException(ErrorCode.NOT_FOUND, "volume " + id + " is not staged or published at '"
+                    + volumePath + "' on node " + self.nodeId());
+        }
+        return s;
     }
 
     private static String required(String value, String field) {

@@ -65,8 +65,17 @@ class IdentityServiceTest {
     }
 
     @Test
-    void aNodeOnlyIdentityDoesNotAdvertiseTheControllerService() throws Exception {
-        var service = new IdentityService("1.2.3", () -> true, false);
+    void everyInstanceAdvertisesTheSameCapabilitiesIncludingTheControllerService() throws Exception {
+        // The node's socket and the controller's answer alike (CSI spec): a CO that asks a node
+        // must still learn that a Controller service exists and call ControllerPublish first.
+        var node = capabilities(new IdentityService("1.2.3", () -> true));
+        var controller = capabilities(new IdentityService("1.2.3", () -> false));
+        assertEquals(controller, node);
+        assertTrue(node.getCapabilitiesList().stream().anyMatch(c -> c.hasService()
+                && c.getService().getType() == PluginCapability.Service.Type.CONTROLLER_SERVICE));
+    }
+
+    private static io.ballast.proto.csi.v1.GetPluginCapabilitiesResponse capabilities(IdentityService service) {
         var replies = new java.util.ArrayList<io.ballast.proto.csi.v1.GetPluginCapabilitiesResponse>();
         service.getPluginCapabilities(GetPluginCapabilitiesRequest.getDefaultInstance(), new io.grpc.stub.StreamObserver<>() {
             @Override
@@ -84,7 +93,6 @@ class IdentityServiceTest {
             }
         });
         assertEquals(1, replies.size());
-        assertTrue(replies.get(0).getCapabilitiesList().stream().noneMatch(c -> c.hasService()
-                && c.getService().getType() == PluginCapability.Service.Type.CONTROLLER_SERVICE));
+        return replies.get(0);
     }
 }

@@ -164,6 +164,12 @@ class NodeServiceBadInputTest {
                 .setVolumeId("nope").setVolumePath("/mnt/x").build()));
         assertCode(Status.Code.INVALID_ARGUMENT, () -> node.nodeExpandVolume(NodeExpandVolumeRequest.newBuilder()
                 .setVolumeId("nope").build()));
+        // The volume is looked up before the path's shape is judged: an unknown volume is NOT_FOUND
+        // whatever path comes with it (NodeExpandVolume has no absolute-path rule at all).
+        assertCode(Status.Code.NOT_FOUND, () -> node.nodeGetVolumeStats(NodeGetVolumeStatsRequest.newBuilder()
+                .setVolumeId("nope").setVolumePath("relative/x").build()));
+        assertCode(Status.Code.NOT_FOUND, () -> node.nodeExpandVolume(NodeExpandVolumeRequest.newBuilder()
+                .setVolumeId("nope").setVolumePath("relative/x").build()));
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.ballast.cli;
+package io.ballast.csi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

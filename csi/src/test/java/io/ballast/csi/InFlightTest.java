@@ -1,4 +1,4 @@
-package io.ballast.csi.controller;
+package io.ballast.csi;
 
 import io.ballast.csi.InFlight;
 import static org.junit.jupiter.api.Assertions.assertEquals;
