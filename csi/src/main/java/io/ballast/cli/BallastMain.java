@@ -2,6 +2,7 @@ package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.engine.error.BallastException;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,6 +18,11 @@ import picocli.CommandLine.Command;
 public final class BallastMain {
 
     public static void main(String[] args) {
+        // Libraries that log through java.util.logging (Ratis's shaded gRPC and Netty) go to the same
+        // SLF4J backend and levels as everything else (simplelogger.properties), not to stderr in
+        // JUL's own two-line format.
+        SLF4JBridgeHandler.removeHandlersForRootLogger();
+        SLF4JBridgeHandler.install();
         System.exit(run(args));
     }
 

@@ -134,9 +134,8 @@ class PartitionIT {
         String n3Log = nodes.get(2).logText();
         assertTrue(!REBUILD.matcher(n3Log).find(), "n3 was rebuilt from a snapshot instead of catching up from the log:\n"
                 + grep(n3Log, REBUILD));
-        Pattern toN3 = Pattern.compile("->n3-\\S*: notifyInstallSnapshot");
-        String n1Log = nodes.get(0).logText();
-        assertTrue(!toN3.matcher(n1Log).find(), "n1 asked n3 to install a snapshot:\n" + grep(n1Log, toN3));
+        // (n3's own line "asks for a snapshot install ... rebuilding from it" is the evidence of a
+        // rebuild; the leader's Ratis INFO lines are no longer logged.)
         long phase1Ms = msSince(t1);
 
         // ---- 2. the frontend alone (a minority) never acknowledges a write ----------------------
