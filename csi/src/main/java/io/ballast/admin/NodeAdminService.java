@@ -2,6 +2,7 @@ package io.ballast.admin;
 
 import io.ballast.csi.GrpcErrors;
 import io.ballast.engine.error.BallastException;
+import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeIdentity;
 import io.ballast.volumes.ReplicatedVolumes;
@@ -25,6 +26,8 @@ import io.ballast.proto.v1.DeleteVolumeRequest;
 import io.ballast.proto.v1.DeleteVolumeResponse;
 import io.ballast.proto.v1.DetachVolumeRequest;
 import io.ballast.proto.v1.DetachVolumeResponse;
+import io.ballast.proto.v1.GetClusterStateRequest;
+import io.ballast.proto.v1.GetClusterStateResponse;
 import io.ballast.proto.v1.GetNodeInfoRequest;
 import io.ballast.proto.v1.GetNodeInfoResponse;
 import io.ballast.proto.v1.GetVolumeRequest;
@@ -77,12 +80,28 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     private final NodeIdentity identity;
     private final Path dataDir;
     private final String version;
+    /** The catalog this node belongs to, or null for a node started without {@code --catalog}. */
+    private final CatalogClient catalog;
 
-    public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version) {
+    public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version,
+            CatalogClient catalog) {
         this.volumes = volumes;
         this.identity = identity;
         this.dataDir = dataDir;
         this.version = version;
+        this.catalog = catalog;
+    }
+
+    @Override
+    public void getClusterState(GetClusterStateRequest request, StreamObserver<GetClusterStateResponse> out) {
+        call("GetClusterState", "", out, () -> {
+            if (catalog == null) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "node " + identity.nodeId()
+                        + " was started without --catalog and knows no cluster; ask a node of a cluster");
+            }
+            return GetClusterStateResponse.newBuilder().setState(catalog.read())
+                    .setNowMillis(System.currentTimeMillis()).setNodeId(identity.nodeId()).build();
+        });
     }
 
     @Override

@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = BallastVersion.class,
         description = "Replicated block storage for Kubernetes.",
-        subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, VolumeCommand.class, FdKeeperCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, StatusCommand.class, VolumeCommand.class,
+            FdKeeperCommand.class, CommandLine.HelpCommand.class})
 public final class BallastMain {
 
     public static void main(String[] args) {
@@ -34,6 +35,10 @@ public final class BallastMain {
             if (ex instanceof BallastException be) {
                 cmd.getErr().println(cmd.getCommandName() + ": " + be.code() + ": " + be.getMessage());
                 return 1;
+            }
+            if (ex instanceof CliFailure f) {
+                cmd.getErr().println("ballast " + cmd.getCommandName() + ": " + f.getMessage());
+                return f.exitCode();
             }
             throw ex;
         });

@@ -45,4 +45,22 @@ public final class ByteSize {
         }
         return unit < 0 ? bytes + "B" : v + String.valueOf(UNITS.charAt(unit)) + "iB";
     }
+
+    /** For reading, not parsing: 70336151552 -> "65.5 GiB", 1073741824 -> "1 GiB", 512 -> "512 B". */
+    public static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        int unit = 0;
+        double v = bytes / 1024.0;
+        while (v >= 1024 && unit < UNITS.length() - 1) {
+            v /= 1024;
+            unit++;
+        }
+        String n = String.format(Locale.ROOT, "%.1f", v);
+        if (n.endsWith(".0")) {
+            n = n.substring(0, n.length() - 2);
+        }
+        return n + " " + UNITS.charAt(unit) + "iB";
+    }
 }

@@ -62,8 +62,8 @@ public final class DevCommand {
             if (nodes < 1 || nodes > 5) {
                 throw new ParameterException(spec.commandLine(), "--nodes must be 1 to 5, got " + nodes);
             }
-            if (basePort < 1 || basePort + 25 > 65535) {
-                throw new ParameterException(spec.commandLine(), "--base-port must leave room for 25 ports below 65536");
+            if (basePort < 1 || basePort + 35 > 65535) {
+                throw new ParameterException(spec.commandLine(), "--base-port must leave room for 35 ports below 65536");
             }
             VolumeSpec vol = NodeCommand.parseVolume(spec, "--volume", volume);
             Path root = dir.toAbsolutePath();
@@ -95,11 +95,19 @@ public final class DevCommand {
                 if (whyNoMount == null) {
                     config = config.withCsiEndpoint("unix://" + root.resolve("n" + i + "-csi.sock"));
                 }
+                config = config.withMetricsListen(new InetSocketAddress("127.0.0.1", basePort + 30 + i));
                 running.add(NodeRuntime.start(config));
             }
             ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
-                    "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10)));
+                    "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10),
+                    new InetSocketAddress("127.0.0.1", basePort + 30)));
             running.add(controller);
+            // The CLI run from this directory finds the cluster here (ClusterAddress); elsewhere: --cluster.
+            List<String> admins = new ArrayList<>();
+            for (int i = 1; i <= nodes; i++) {
+                admins.add("127.0.0.1:" + (basePort + 20 + i));
+            }
+            Files.writeString(root.resolve("cluster"), String.join(",", admins) + "\n");
             ClusterBackend backend = controller.backend();
             var out = spec.commandLine().getOut();
             if (whyNoMount == null) {
@@ -113,6 +121,7 @@ public final class DevCommand {
                 out.println("volume " + vol.name() + " (id " + placed.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
                         + Math.min(nodes, 3) + " replicas on " + placed.placement() + ") mounted as ext4 at:");
                 out.println("  " + mountPoint + "      (ls it: hello-from-ballast.txt is on the volume)");
+                printTryLines(out, root, admins, vol);
                 out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C unmounts and stops the cluster");
                 out.flush();
                 stopped.await();
@@ -127,10 +136,24 @@ public final class DevCommand {
             out.println("volume " + vol.name() + " (id " + attached.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
                     + Math.min(nodes, 3) + " replicas on " + attached.placement() + ") attached on " + attached.home() + ":");
             out.println("  " + attached.nbdUri() + "      (also in " + root.resolve(vol.name() + ".uri") + ")");
-            out.println("logs: " + root.resolve("ballast.log") + "; admin API of node i: 127.0.0.1:" + (basePort + 20) + "+i; Ctrl-C stops the cluster");
+            printTryLines(out, root, admins, vol);
+            out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C stops the cluster");
             out.flush();
             stopped.await();
             return 0;
+        }
+
+        /** What to try next: the cluster view (from this directory, or with --cluster) and the metrics. */
+        private void printTryLines(java.io.PrintWriter out, Path root, List<String> admins, VolumeSpec vol) {
+            boolean here = root.equals(ClusterAddress.DEV_FILE.toAbsolutePath().getParent());
+            out.println("try: bin/ballast status" + (here ? "" : " --cluster " + String.join(",", admins))
+                    + "      (also: bin/ballast volume status " + vol.name() + "; admin APIs " + String.join(" ", admins) + ")");
+            List<String> urls = new ArrayList<>();
+            urls.add("http://127.0.0.1:" + (basePort + 30) + "/metrics (controller)");
+            for (int i = 1; i <= nodes; i++) {
+                urls.add("http://127.0.0.1:" + (basePort + 30 + i) + "/metrics (n" + i + ")");
+            }
+            out.println("metrics: " + String.join(", ", urls));
         }
     }
 }

@@ -59,8 +59,9 @@ final class ReplicaCommands {
         @Override
         public Integer call() {
             Peer peer = parse(spec, replica, true);
+            String id = parent.resolve(name);
             return parent.withAdmin(spec, ADD_DEADLINE_SECONDS, (stub, out) -> {
-                AddReplicaResponse r = stub.addReplica(AddReplicaRequest.newBuilder().setName(name).setReplica(peer).build());
+                AddReplicaResponse r = stub.addReplica(AddReplicaRequest.newBuilder().setName(id).setReplica(peer).build());
                 out.println((r.getRejoined() ? "re-joined " : "added ") + peer.getNodeId() + " to " + name
                         + (r.getRejoined() ? " (it had lost its replica; it was rebuilt from the leader)" : ""));
                 VolumeCommand.print(out, r.getVolume());
@@ -84,8 +85,9 @@ final class ReplicaCommands {
         @Override
         public Integer call() {
             Peer peer = parse(spec, replica, false);
+            String id = parent.resolve(name);
             return parent.withAdmin(spec, (stub, out) -> {
-                RemoveReplicaResponse r = stub.removeReplica(RemoveReplicaRequest.newBuilder().setName(name).setReplica(peer).build());
+                RemoveReplicaResponse r = stub.removeReplica(RemoveReplicaRequest.newBuilder().setName(id).setReplica(peer).build());
                 out.println("removed " + peer.getNodeId() + " from " + name + (r.getDataDeleted()
                         ? "; its replica is deleted"
                         : "; its replica could not be deleted (" + r.getCleanupError() + "): delete it on that node"));

@@ -57,8 +57,9 @@ final class SnapshotCommands {
 
         @Override
         public Integer call() {
+            String volumeId = parent.volume.resolve(name);
             return parent.volume.withAdmin(spec, CREATE_DEADLINE_SECONDS, (stub, out) -> {
-                CreateSnapshotResponse r = stub.createSnapshot(CreateSnapshotRequest.newBuilder().setVolume(name)
+                CreateSnapshotResponse r = stub.createSnapshot(CreateSnapshotRequest.newBuilder().setVolume(volumeId)
                         .setSnapshotId(id).build());
                 out.println((r.getCreated() ? "created " : "exists ") + name + "@" + id);
                 print(out, r.getSnapshot());
@@ -77,8 +78,9 @@ final class SnapshotCommands {
 
         @Override
         public Integer call() {
+            String volumeId = parent.volume.resolve(name);
             return parent.volume.withAdmin(spec, (stub, out) -> {
-                stub.deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume(name).setSnapshotId(id).build());
+                stub.deleteSnapshot(DeleteSnapshotRequest.newBuilder().setVolume(volumeId).setSnapshotId(id).build());
                 out.println("deleted " + name + "@" + id);
             });
         }
@@ -95,8 +97,9 @@ final class SnapshotCommands {
 
         @Override
         public Integer call() {
+            String volumeId = parent.volume.resolve(name);
             return parent.volume.withAdmin(spec, (stub, out) -> stub.listSnapshots(
-                    ListSnapshotsRequest.newBuilder().setVolume(name).build()).getSnapshotsList().forEach(s -> print(out, s)));
+                    ListSnapshotsRequest.newBuilder().setVolume(volumeId).build()).getSnapshotsList().forEach(s -> print(out, s)));
         }
     }
 }

@@ -2,6 +2,8 @@ package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
 import io.ballast.proto.v1.CreateVolumeResponse;
@@ -26,6 +28,7 @@ import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,7 +37,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "volume",
         mixinStandardHelpOptions = true,
         versionProvider = BallastVersion.class,
-        description = "Create, attach and inspect replicated volumes through a node's admin API.",
+        description = {"Create, attach and inspect replicated volumes.",
+            "Volumes are named as you or Kubernetes named them (the CSI name) or by id. Without --admin, the cluster",
+            "is asked (--cluster, else $BALLAST_CLUSTER, else ./ballast-dev/cluster) and the node holding the",
+            "volume's leader does the work; with --admin, that node does."},
         subcommands = {
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
             VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
@@ -42,9 +48,62 @@ import picocli.CommandLine.Model.CommandSpec;
             VolumeCommand.Scrub.class, SnapshotCommands.class})
 public final class VolumeCommand {
 
-    @Option(names = "--admin", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:7001", scope = picocli.CommandLine.ScopeType.INHERIT,
-            description = "Admin API of the node to talk to (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--admin", paramLabel = "HOST:PORT", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Admin API of the node to talk to (node-local views; without it, the cluster chooses).")
     String admin;
+
+    @Option(names = "--cluster", paramLabel = "HOST:PORT[,...]", scope = picocli.CommandLine.ScopeType.INHERIT,
+            description = "Admin address(es) of any of the cluster's nodes (default: $BALLAST_CLUSTER, else ./ballast-dev/cluster).")
+    String cluster;
+
+    /** The node the last {@link #resolve} chose, when --admin was not given. */
+    private String chosen;
+
+    /**
+     * The volume's id for the name or id the user gave. Without --admin, asks the cluster and chooses
+     * the node to talk to: the one leading the volume's group, else an up node holding a replica.
+     * With --admin, that node maps the name if it belongs to a cluster; else the name is its group name.
+     */
+    String resolve(String nameOrId) {
+        if (admin != null) {
+            try {
+                return ClusterConnection.open(ClusterAddress.of(admin, "--admin")).volume(nameOrId)
+                        .map(CatalogVolume::getId).orElse(nameOrId);
+            } catch (CliFailure e) {
+                return nameOrId; // a node without a catalog, or unreachable: the call itself will say
+            }
+        }
+        ClusterConnection c = ClusterConnection.open(ClusterAddress.resolve(cluster));
+        CatalogVolume v = c.requireVolume(nameOrId);
+        chosen = nodeFor(c, v);
+        return v.getId();
+    }
+
+    /** The admin address of the node to ask about {@code v}: its leader's, else an up replica's. */
+    private static String nodeFor(ClusterConnection c, CatalogVolume v) {
+        long now = c.state().getNowMillis();
+        List<CatalogNode> holders = v.getPlacementList().stream().map(c::node).flatMap(java.util.Optional::stream)
+                .filter(n -> now - n.getHeartbeatMillis() < UP_WITHIN_MILLIS).toList();
+        return holders.stream().filter(n -> n.getLeadingList().contains(v.getId())).findFirst()
+                .or(() -> holders.stream().findFirst())
+                .map(CatalogNode::getAdminAddress)
+                .orElseThrow(() -> new CliFailure(1, "no node holding a replica of " + v.getName() + " (" + v.getId()
+                        + ") is up (placement " + v.getPlacementList() + "); `ballast status` shows the nodes"));
+    }
+
+    /** A node counts as up for choosing whom to ask when it sent a heartbeat within this long. */
+    private static final long UP_WITHIN_MILLIS = 10_000;
+
+    /** The node to talk to: --admin, else the one the last resolve chose, else any node of the cluster. */
+    private String target() {
+        if (admin != null) {
+            return admin;
+        }
+        if (chosen == null) {
+            chosen = ClusterConnection.open(ClusterAddress.resolve(cluster)).answeredAt();
+        }
+        return chosen;
+    }
 
     /** Runs {@code call} against the admin API; gRPC errors print their code and message, exit 1. */
     int withAdmin(CommandSpec spec, AdminCall call) {
@@ -53,15 +112,24 @@ public final class VolumeCommand {
 
     /** As {@link #withAdmin(CommandSpec, AdminCall)}, waiting up to {@code deadlineSeconds} for the answer. */
     int withAdmin(CommandSpec spec, long deadlineSeconds, AdminCall call) {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(admin).usePlaintext().build();
+        String address = target();
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(address).usePlaintext().build();
         PrintWriter out = spec.commandLine().getOut();
         try {
             call.run(NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS), out);
             out.flush();
             return 0;
         } catch (StatusRuntimeException e) {
+            boolean unreachable = e.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED
+                    || (e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
+                        && (e.getStatus().getDescription() == null || e.getStatus().getDescription().startsWith("io exception")));
+            if (unreachable) {
+                spec.commandLine().getErr().println("ballast volume: cannot reach the node at " + address + ": "
+                        + ClusterConnection.describe(e) + "; check that a Ballast node runs there and that this is its admin address");
+                return CliFailure.UNREACHABLE;
+            }
             spec.commandLine().getErr().println("ballast volume: " + e.getStatus().getCode() + ": "
-                    + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "node at " + admin + " did not answer"));
+                    + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "node at " + address + " did not answer"));
             return 1;
         } finally {
             channel.shutdownNow();
@@ -157,8 +225,9 @@ public final class VolumeCommand {
 
         @Override
         public Integer call() {
+            String id = parent.resolve(name);
             return parent.withAdmin(spec, (stub, out) -> {
-                AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(name).build());
+                AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build());
                 out.println(r.getNbdUri());
             });
         }
@@ -172,33 +241,57 @@ public final class VolumeCommand {
 
         @Override
         public Integer call() {
+            String id = parent.resolve(name);
             return parent.withAdmin(spec, (stub, out) -> {
-                stub.detachVolume(DetachVolumeRequest.newBuilder().setName(name).build());
+                stub.detachVolume(DetachVolumeRequest.newBuilder().setName(id).build());
                 out.println("detached " + name);
             });
         }
     }
 
-    @Command(name = "status", mixinStandardHelpOptions = true, description = "Show a volume's replica group as the --admin node sees it.")
+    @Command(name = "status", mixinStandardHelpOptions = true,
+            description = "Show a volume's replica group as its leader's node (or the --admin node) sees it.")
     static final class Status implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
-        @Option(names = "--name", required = true) String name;
+        @Option(names = "--name", description = "The volume's name or id (or give it as the argument).") String name;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "NAME", description = "The volume's name or id.") String positional;
 
         @Override
         public Integer call() {
+            String given = name != null ? name : positional;
+            if (given == null) {
+                throw new ParameterException(spec.commandLine(), "which volume? give its name (or id) as the argument or with --name");
+            }
+            String id = parent.resolve(given);
             return parent.withAdmin(spec, (stub, out) ->
-                    print(out, stub.getVolume(GetVolumeRequest.newBuilder().setName(name).build()).getVolume()));
+                    print(out, stub.getVolume(GetVolumeRequest.newBuilder().setName(id).build()).getVolume()));
         }
     }
 
-    @Command(name = "list", mixinStandardHelpOptions = true, description = "List the volumes with a replica on the --admin node.")
+    @Command(name = "list", mixinStandardHelpOptions = true,
+            description = "List every volume of the cluster; with --admin, those with a replica on that node.")
     static final class ListVolumes implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
 
         @Override
         public Integer call() {
+            if (parent.admin == null) {
+                ClusterConnection c = ClusterConnection.open(ClusterAddress.resolve(parent.cluster));
+                var out = spec.commandLine().getOut();
+                for (CatalogVolume v : c.state().getState().getVolumesList()) {
+                    out.printf("%s  id=%s  size=%s  replicas=%d (%s)  attached=%s%n", v.getName(), v.getId(),
+                            ByteSize.format(v.getSizeBytes()), v.getReplicas(), String.join(" ", v.getPlacementList()),
+                            v.getAttachmentsCount() == 0 ? "-" : String.join(" ",
+                                    v.getAttachmentsList().stream().map(a -> a.getNodeId()).toList()));
+                }
+                if (c.state().getState().getVolumesCount() == 0) {
+                    out.println("no volumes");
+                }
+                out.flush();
+                return 0;
+            }
             return parent.withAdmin(spec, (stub, out) -> {
                 String token = "";
                 do {
@@ -219,8 +312,9 @@ public final class VolumeCommand {
 
         @Override
         public Integer call() {
+            String id = parent.resolve(name);
             return parent.withAdmin(spec, (stub, out) -> {
-                stub.transferLeadership(TransferLeadershipRequest.newBuilder().setName(name).setTargetNodeId(target).build());
+                stub.transferLeadership(TransferLeadershipRequest.newBuilder().setName(id).setTargetNodeId(target).build());
                 out.println("leadership of " + name + " moved to " + target);
             });
         }
@@ -239,10 +333,11 @@ public final class VolumeCommand {
         @Override
         public Integer call() {
             int[] exit = {0};
+            String id = parent.resolve(name);
             int rpc = parent.withAdmin(spec, (stub, out) -> {
-                GetVolumeRequest get = GetVolumeRequest.newBuilder().setName(name).build();
+                GetVolumeRequest get = GetVolumeRequest.newBuilder().setName(id).build();
                 ReplicaIntegrity before = stub.getVolume(get).getVolume().getIntegrity();
-                ReplicaIntegrity now = stub.scrubVolume(ScrubVolumeRequest.newBuilder().setName(name).build())
+                ReplicaIntegrity now = stub.scrubVolume(ScrubVolumeRequest.newBuilder().setName(id).build())
                         .getVolume().getIntegrity();
                 if (noWait) {
                     out.println("scrub of " + name + " started");

@@ -4,6 +4,7 @@ import io.ballast.volumes.ReplicatedVolumes;
 import io.ballast.engine.error.BallastException;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.RebuildProgress;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
@@ -64,9 +65,17 @@ public final class CatalogAgent implements AutoCloseable {
             for (String name : volumes.names()) {
                 n.addReplicas(name);
                 try {
-                    var integrity = volumes.status(name).integrity();
+                    var status = volumes.status(name);
+                    var integrity = status.integrity();
                     if (!integrity.healthy()) {
                         n.putDegradedReplicas(name, integrity.condition());
+                    }
+                    if (record.getNodeId().equals(status.leaderId())) {
+                        n.addLeading(name);
+                    }
+                    if (status.rebuildBytesTotal() > 0 && status.rebuildBytesDone() < status.rebuildBytesTotal()) {
+                        n.putRebuilds(name, RebuildProgress.newBuilder().setBytesDone(status.rebuildBytesDone())
+                                .setBytesTotal(status.rebuildBytesTotal()).build());
                     }
                 } catch (BallastException e) {
                     // removed meanwhile

@@ -119,9 +119,15 @@ public final class NodeRuntime implements AutoCloseable {
             }
             Server admin = null;
             if (config.adminListen() != null) {
+                // Reads the catalog for GetClusterState (ballast status); short budget: a CLI is waiting.
+                CatalogClient catalogReader = config.catalogMembers().isEmpty() ? null
+                        : new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(5));
+                if (catalogReader != null) {
+                    closeables.add(catalogReader);
+                }
                 admin = NettyServerBuilder.forAddress(config.adminListen())
                         .addService(new NodeAdminService(replicated, directory.identity(), config.dataDir(),
-                                BallastVersion.version()))
+                                BallastVersion.version(), catalogReader))
                         .build().start();
                 Server started = admin;
                 closeables.add(() -> started.shutdown().awaitTermination(5, TimeUnit.SECONDS));

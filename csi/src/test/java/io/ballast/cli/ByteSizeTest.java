@@ -30,4 +30,12 @@ class ByteSizeTest {
         assertEquals("1536B", ByteSize.format(1536));
         assertEquals("0B", ByteSize.format(0));
     }
+
+    @Test
+    void humanSizesForReading() {
+        assertEquals("512 B", ByteSize.human(512));
+        assertEquals("1 GiB", ByteSize.human(1L << 30));
+        assertEquals("65.5 GiB", ByteSize.human(70_329_139_200L));
+        assertEquals("1.5 KiB", ByteSize.human(1536));
+    }
 }

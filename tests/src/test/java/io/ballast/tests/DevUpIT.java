@@ -91,7 +91,7 @@ class DevUpIT {
         }
     }
 
-    private static Process start(Path dir, int base, String name, String... extra) throws Exception {
+    static Process start(Path dir, int base, String name, String... extra) throws Exception {
         Path out = dir.resolveSibling(name + ".out");
         List<String> cmd = new ArrayList<>(BallastNodeProcess.command("dev", "up", "--dir", dir.toString(),
                 "--base-port", String.valueOf(base)));
@@ -117,7 +117,7 @@ class DevUpIT {
         return p;
     }
 
-    private static void stop(Process p) throws InterruptedException {
+    static void stop(Process p) throws InterruptedException {
         p.destroy(); // SIGTERM: the shutdown hook closes nodes and controller cleanly
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
@@ -125,12 +125,13 @@ class DevUpIT {
         }
     }
 
-    /** A base port whose node ports (base+11..13 raft, base+21..23 admin) can be bound right now. */
-    private static int freeBase() throws Exception {
+    /** A base port whose ports (base+11..13 raft, base+21..23 admin, base+30..33 metrics) can be bound right now. */
+    static int freeBase() throws Exception {
         Random r = new Random();
         for (int attempt = 0; attempt < 100; attempt++) {
             int base = 20000 + r.nextInt(30000);
-            if (bindable(base + 11, base + 12, base + 13, base + 21, base + 22, base + 23)) {
+            if (bindable(base + 11, base + 12, base + 13, base + 21, base + 22, base + 23, base + 30, base + 31, base + 32,
+                    base + 33)) {
                 return base;
             }
         }

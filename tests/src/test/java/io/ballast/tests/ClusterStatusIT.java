@@ -1,0 +1,174 @@
+package io.ballast.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.ballast.proto.csi.v1.CapacityRange;
+import io.ballast.proto.csi.v1.CreateVolumeRequest;
+import io.ballast.proto.csi.v1.ProbeRequest;
+import io.ballast.proto.csi.v1.VolumeCapability;
+import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.CsiClient;
+import io.ballast.tests.harness.ReplicatedCluster;
+import io.ballast.tests.harness.TestDirs;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The cluster-wide CLI (issue 11): {@code ballast status} and {@code ballast volume ...} find the
+ * cluster with no address flag when run where {@code dev up} runs, accept the name the user gave,
+ * see a killed node turn a volume degraded within the down-after time, and say which address they
+ * tried, what failed and what to check (exit 2) when nothing answers.
+ */
+class ClusterStatusIT {
+    private ReplicatedCluster cluster;
+    private BallastNodeProcess controller;
+    private CsiClient csi;
+
+    /** What a CLI run printed and returned. */
+    record Cli(int exit, String out, String err) {
+    }
+
+    @AfterEach
+    void stop() {
+        if (csi != null) {
+            csi.close();
+        }
+        if (controller != null) {
+            controller.close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void fromTheDevUpDirectoryStatusAndVolumeStatusNeedNoAddress() throws Exception {
+        Path cwd = TestDirs.fresh("status-dev");
+        int base = DevUpIT.freeBase();
+        Process dev = DevUpIT.start(cwd.resolve("ballast-dev"), base, "dev", "--no-mount");
+        try {
+            String devOut = Files.readString(cwd.resolve("dev.out"));
+            assertTrue(devOut.contains("try: bin/ballast status") && devOut.contains("metrics: http://127.0.0.1:"), devOut);
+            Cli status = awaitCli(cwd, out -> out.contains("healthy"), 30, "status");
+            System.out.println("ballast status (dev up, run from its directory):\n" + status.out());
+            assertTrue(status.out().contains("3 nodes (3 up)"), status.out());
+            assertTrue(status.out().matches("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\(n1 n2 n3\\)\\s+n1\\s+n1\\s+healthy.*"),
+                    "vol1: 3 replicas, leader and attachment on n1, healthy:\n" + status.out());
+            Cli volume = cli(cwd, "volume", "status", "vol1");
+            assertEquals(0, volume.exit(), volume.err());
+            assertTrue(volume.out().startsWith("vol1-") && volume.out().contains("attached=n1"), volume.out());
+            assertTrue(volume.out().contains("members n1=") && volume.out().contains(" n2=") && volume.out().contains(" n3="),
+                    "three replicas:\n" + volume.out());
+            Cli list = cli(cwd, "volume", "list");
+            assertTrue(list.out().startsWith("vol1  id=vol1-") && list.out().contains("replicas=3 (n1 n2 n3)"), list.out());
+            Cli json = cli(cwd, "status", "--output", "json");
+            assertTrue(json.out().contains("\"condition\": \"healthy\"") && json.out().contains("\"answeredBy\""), json.out());
+        } finally {
+            DevUpIT.stop(dev);
+        }
+    }
+
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void aKilledNodeTurnsItsVolumesDegradedAndADeadAddressExitsTwo() throws Exception {
+        Path dir = TestDirs.fresh("status-kill");
+        cluster = new ReplicatedCluster(dir, 3, 3).start();
+        Path socket = dir.resolve("csi.sock");
+        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
+                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket)).start();
+        csi = new CsiClient(socket);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue()) {
+            assertTrue(System.nanoTime() < deadline, "controller not ready");
+            Thread.sleep(200);
+        }
+        VolumeCapability rwo = VolumeCapability.newBuilder().setBlock(VolumeCapability.BlockVolume.getDefaultInstance())
+                .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER))
+                .build();
+        String id = null;
+        while (id == null) { // nodes register with their first heartbeats
+            try {
+                id = csi.controller().createVolume(CreateVolumeRequest.newBuilder().setName("pvc-status")
+                        .addVolumeCapabilities(rwo).setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(64L << 20))
+                        .putParameters("replicas", "3").build()).getVolume().getVolumeId();
+            } catch (io.grpc.StatusRuntimeException e) {
+                assertTrue(System.nanoTime() < deadline, "CreateVolume: " + e);
+                Thread.sleep(500);
+            }
+        }
+        String both = cluster.admin(0) + "," + cluster.admin(1);
+        Cli healthy = awaitCli(dir, out -> out.contains("pvc-status") && out.contains("healthy"), 30, "status", "--cluster", both);
+        assertTrue(healthy.out().contains(id), healthy.out());
+        Cli byName = cli(dir, "volume", "status", "pvc-status", "--cluster", both);
+        assertEquals(0, byName.exit(), byName.err());
+        assertTrue(byName.out().startsWith(id), "the CSI name resolves to the id:\n" + byName.out());
+
+        cluster.node(2).kill9();
+        long killed = System.nanoTime();
+        Cli degraded = awaitCli(dir, out -> out.contains("n3 down"), 30, "status", "--cluster", both);
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
+        System.out.println("ballast status " + seconds + " s after n3 was killed:\n" + degraded.out());
+        assertTrue(seconds <= 10 + 2 + 3, "degraded after " + seconds + " s; down-after is 10 s, heartbeats every 2 s");
+        assertTrue(degraded.out().contains("degraded: n3 down"), degraded.out());
+
+        int dead;
+        try (ServerSocket s = new ServerSocket(0)) {
+            dead = s.getLocalPort();
+        }
+        Cli refused = cli(dir, "status", "--cluster", "127.0.0.1:" + dead);
+        assertEquals(2, refused.exit(), refused.out() + refused.err());
+        assertTrue(refused.err().contains("127.0.0.1:" + dead) && refused.err().contains("nothing answers there")
+                && refused.err().contains("check that a Ballast node runs there"), refused.err());
+        assertTrue(!refused.err().contains("io exception"), refused.err());
+        Cli noAddress = cli(dir, "status");
+        assertEquals(2, noAddress.exit(), noAddress.err());
+        assertTrue(noAddress.err().contains("no cluster address"), noAddress.err());
+    }
+
+    /** Runs the CLI until its output satisfies {@code done} (exit 0), for up to {@code seconds}. */
+    private static Cli awaitCli(Path cwd, java.util.function.Predicate<String> done, int seconds, String... args)
+            throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        Cli last;
+        do {
+            last = cli(cwd, args);
+            if (last.exit() == 0 && done.test(last.out())) {
+                return last;
+            }
+            Thread.sleep(500);
+        } while (System.nanoTime() < deadline);
+        fail("ballast " + String.join(" ", args) + " did not show it within " + seconds + " s; last (exit " + last.exit()
+                + "):\n" + last.out() + last.err());
+        return last;
+    }
+
+    /** {@code ballast ARGS} run in {@code cwd}, without BALLAST_CLUSTER from this environment. */
+    private static Cli cli(Path cwd, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(BallastNodeProcess.command(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile());
+        pb.environment().remove("BALLAST_CLUSTER");
+        Path out = Files.createTempFile(cwd, "cli", ".out");
+        Path err = Files.createTempFile(cwd, "cli", ".err");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            fail("ballast " + String.join(" ", args) + " did not finish in 60 s");
+        }
+        Cli r = new Cli(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
+        Files.delete(out);
+        Files.delete(err);
+        return r;
+    }
+}
