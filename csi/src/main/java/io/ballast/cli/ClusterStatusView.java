@@ -28,13 +28,21 @@ final class ClusterStatusView {
         long now = r.getNowMillis();
         ClusterStatus.Builder b = ClusterStatus.newBuilder().setAnsweredBy(r.getNodeId());
         Map<String, Boolean> up = new HashMap<>();
+        // Leadership as the nodes' last heartbeats (every 2 s) report it; when two up nodes both claim
+        // a group (one has just handed it over), the fresher heartbeat wins.
         Map<String, String> leaderOf = new HashMap<>();
+        Map<String, Long> claimedAt = new HashMap<>();
         for (CatalogNode n : r.getState().getNodesList()) {
             long silent = Math.max(0, (now - n.getHeartbeatMillis()) / 1000);
             boolean isUp = now - n.getHeartbeatMillis() < downAfter.toMillis();
             up.put(n.getNodeId(), isUp);
             if (isUp) {
-                n.getLeadingList().forEach(v -> leaderOf.put(v, n.getNodeId()));
+                for (String v : n.getLeadingList()) {
+                    if (claimedAt.getOrDefault(v, Long.MIN_VALUE) < n.getHeartbeatMillis()) {
+                        claimedAt.put(v, n.getHeartbeatMillis());
+                        leaderOf.put(v, n.getNodeId());
+                    }
+                }
             }
             b.addNodes(ClusterStatus.Node.newBuilder().setNodeId(n.getNodeId()).setUp(isUp).setSilentSeconds(silent)
                     .setAdminAddress(n.getAdminAddress()).setZone(n.getLabelsOrDefault("zone", ""))

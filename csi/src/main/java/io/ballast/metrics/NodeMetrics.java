@@ -2,7 +2,9 @@ package io.ballast.metrics;
 
 import io.ballast.engine.nbd.NbdServer;
 import io.ballast.volumes.ReplicatedVolumes;
+import io.ballast.replication.FrontendStats;
 import io.ballast.replication.GroupStatus;
+import io.ballast.replication.ReplicatedBlockVolume;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -44,6 +46,20 @@ public final class NodeMetrics {
                         }
                     }
                 }).register(registry);
+        frontendCounter(registry, volumes, "ballast_volume_reads_total", "Reads served by this node's frontend of the volume",
+                f -> f.reads());
+        frontendCounter(registry, volumes, "ballast_volume_read_bytes_total", "Bytes read through this node's frontend",
+                f -> f.readBytes());
+        frontendCounter(registry, volumes, "ballast_volume_read_seconds_total",
+                "Sum of read latencies (mean latency = rate of this / rate of reads)", FrontendStats::readSeconds);
+        frontendCounter(registry, volumes, "ballast_volume_writes_total", "Writes acknowledged or failed by this node's frontend",
+                f -> f.writes());
+        frontendCounter(registry, volumes, "ballast_volume_written_bytes_total", "Bytes written through this node's frontend",
+                f -> f.writeBytes());
+        frontendCounter(registry, volumes, "ballast_volume_write_seconds_total",
+                "Sum of write latencies (commit on a majority; mean = rate of this / rate of writes)", FrontendStats::writeSeconds);
+        frontendCounter(registry, volumes, "ballast_volume_errors_total", "Reads and writes answered with an error",
+                f -> f.errors());
         CounterWithCallback.builder().name("ballast_nbd_requests_total").help("NBD requests served")
                 .callback(cb -> cb.call(nbd.stats().requests())).register(registry);
         CounterWithCallback.builder().name("ballast_nbd_read_bytes_total").help("Bytes read by NBD clients")
@@ -53,6 +69,18 @@ public final class NodeMetrics {
         CounterWithCallback.builder().name("ballast_nbd_errors_total").help("NBD requests answered with an error, by errno")
                 .labelNames("errno").callback(cb -> nbd.stats().errorsByErrno().forEach((errno, n) -> cb.call(n, String.valueOf(errno))))
                 .register(registry);
+    }
+
+    private static void frontendCounter(PrometheusRegistry registry, ReplicatedVolumes volumes, String name, String help,
+            ToDoubleFunction<FrontendStats> value) {
+        CounterWithCallback.builder().name(name).help(help).labelNames("volume").callback(cb -> {
+            for (String volume : volumes.names()) {
+                ReplicatedBlockVolume v = volumes.attachedVolume(volume);
+                if (v != null) {
+                    cb.call(value.applyAsDouble(v.stats()), volume);
+                }
+            }
+        }).register(registry);
     }
 
     private static void replicaGauge(PrometheusRegistry registry, ReplicatedVolumes volumes, String name, String help,

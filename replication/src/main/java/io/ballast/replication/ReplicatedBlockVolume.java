@@ -81,6 +81,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong requestsSent = new AtomicLong();
     private final AtomicLong entriesSentLocally = new AtomicLong();
     private final AtomicLong reads = new AtomicLong();
+    private final FrontendStats stats = new FrontendStats();
     private volatile long knownSize;
 
     /** Guarded by this. */
@@ -217,15 +218,23 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             return CompletableFuture.failedFuture(e);
         }
         reads.incrementAndGet();
+        long start = System.nanoTime();
+        int length = dst.remaining();
         // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
         // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
         return fence.confirm()
                 .thenCompose(confirmed -> local.waitApplied(lastAcked.get()).copy()
                         .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS))
                 .thenRunAsync(() -> local.repairer.readRepairing(offset, dst), readExecutor)
-                .exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                .exceptionallyCompose(t -> CompletableFuture.<Void>failedFuture(
                         BallastException.of(t).code() == ErrorCode.INTERNAL
-                                ? RatisErrors.map(t, "read " + name) : BallastException.of(t)));
+                                ? RatisErrors.map(t, "read " + name) : BallastException.of(t)))
+                .whenComplete((v, t) -> stats.read(length, start, t == null));
+    }
+
+    /** Reads and writes as this handle's clients saw them (metrics). */
+    public FrontendStats stats() {
+        return stats;
     }
 
     @Override
@@ -233,7 +242,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         // No copy: the caller keeps src until completion (BlockVolume contract), and encoding the
         // log entry copies the bytes once, from a duplicate.
         ByteBuffer data = src.duplicate();
-        return submit(new Op(OP_WRITE, (byte) 0, offset, data.remaining(), data));
+        long start = System.nanoTime();
+        int length = data.remaining();
+        return submit(new Op(OP_WRITE, (byte) 0, offset, length, data))
+                .whenComplete((v, t) -> stats.write(length, start, t == null));
     }
 
     @Override

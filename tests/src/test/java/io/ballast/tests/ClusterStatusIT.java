@@ -10,6 +10,7 @@ import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.CsiClient;
+import io.ballast.tests.harness.RawNbdClient;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
 import java.io.IOException;
@@ -19,7 +20,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -64,8 +69,10 @@ class ClusterStatusIT {
             Cli status = awaitCli(cwd, out -> out.contains("healthy"), 30, "status");
             System.out.println("ballast status (dev up, run from its directory):\n" + status.out());
             assertTrue(status.out().contains("3 nodes (3 up)"), status.out());
-            assertTrue(status.out().matches("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\(n1 n2 n3\\)\\s+n1\\s+n1\\s+healthy.*"),
-                    "vol1: 3 replicas, leader and attachment on n1, healthy:\n" + status.out());
+            // The leader column is as of the nodes' last heartbeats (every 2 s): it may still name the
+            // node that led before the attach moved leadership to n1.
+            assertTrue(status.out().matches("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\(n1 n2 n3\\)\\s+n[123]\\s+n1\\s+healthy.*"),
+                    "vol1: 3 replicas, a leader, attached on n1, healthy:\n" + status.out());
             Cli volume = cli(cwd, "volume", "status", "vol1");
             assertEquals(0, volume.exit(), volume.err());
             assertTrue(volume.out().startsWith("vol1-") && volume.out().contains("attached=n1"), volume.out());
@@ -86,8 +93,13 @@ class ClusterStatusIT {
         Path dir = TestDirs.fresh("status-kill");
         cluster = new ReplicatedCluster(dir, 3, 3).start();
         Path socket = dir.resolve("csi.sock");
+        int controllerMetrics;
+        try (ServerSocket s = new ServerSocket(0)) {
+            controllerMetrics = s.getLocalPort();
+        }
         controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
-                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket)).start();
+                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket,
+                "--metrics-listen", "127.0.0.1:" + controllerMetrics)).start();
         csi = new CsiClient(socket);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (!csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue()) {
@@ -115,6 +127,34 @@ class ClusterStatusIT {
         assertEquals(0, byName.exit(), byName.err());
         assertTrue(byName.out().startsWith(id), "the CSI name resolves to the id:\n" + byName.out());
 
+        // The Grafana dashboard queries only metrics that the nodes and the controller export: attach
+        // the volume and move some bytes so that per-volume series exist, then scrape everything.
+        cluster.cli(0, "attach", "--name", id).assertSuccess();
+        try (RawNbdClient nbd = RawNbdClient.connect(cluster.node(0).socket()).handshake(id)) {
+            nbd.request(0, RawNbdClient.CMD_WRITE, 1, 0, 4096, new byte[4096]);
+            assertEquals(0, nbd.reply(0).error());
+            nbd.read(0, 4096);
+            nbd.request(0, RawNbdClient.CMD_READ, 2, 1L << 40, 4096, null); // beyond the end: an NBD error (errno series)
+            assertTrue(nbd.reply(4096).error() != 0, "a read past the end fails");
+        }
+        StringBuilder exposition = new StringBuilder(ReplicatedCluster.scrape("http://127.0.0.1:" + controllerMetrics + "/metrics"));
+        for (int i = 0; i < 3; i++) {
+            exposition.append(ReplicatedCluster.scrape(cluster.metricsUrl(i)));
+        }
+        Set<String> exported = new TreeSet<>();
+        for (String line : exposition.toString().split("\n")) {
+            Matcher m = SAMPLE.matcher(line);
+            if (m.lookingAt()) {
+                exported.add(m.group(1));
+            }
+        }
+        Set<String> queried = dashboardMetrics(Path.of("..", "deploy", "grafana", "ballast-dashboard.json"));
+        assertTrue(queried.size() >= 15, "the dashboard queries " + queried);
+        Set<String> missing = new TreeSet<>(queried);
+        missing.removeAll(exported);
+        assertEquals(Set.of(), missing, "metrics the dashboard queries that no node or controller exports (exported: "
+                + exported + ")");
+
         cluster.node(2).kill9();
         long killed = System.nanoTime();
         Cli degraded = awaitCli(dir, out -> out.contains("n3 down"), 30, "status", "--cluster", both);
@@ -135,6 +175,24 @@ class ClusterStatusIT {
         Cli noAddress = cli(dir, "status");
         assertEquals(2, noAddress.exit(), noAddress.err());
         assertTrue(noAddress.err().contains("no cluster address"), noAddress.err());
+    }
+
+    /** The metric name of a sample line of the text exposition (comments excluded). */
+    private static final Pattern SAMPLE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]");
+    /** Names of Ballast metrics inside a PromQL expression. */
+    private static final Pattern METRIC = Pattern.compile("\\b(ballast_[a-z0-9_]+)\\b");
+
+    /** Every metric name the dashboard's queries ("expr" fields) use. */
+    static Set<String> dashboardMetrics(Path dashboard) throws IOException {
+        Set<String> names = new TreeSet<>();
+        Matcher expr = Pattern.compile("\"expr\": \"((?:[^\"\\\\]|\\\\.)*)\"").matcher(Files.readString(dashboard));
+        while (expr.find()) {
+            Matcher m = METRIC.matcher(expr.group(1));
+            while (m.find()) {
+                names.add(m.group(1));
+            }
+        }
+        return names;
     }
 
     /** Runs the CLI until its output satisfies {@code done} (exit 0), for up to {@code seconds}. */
