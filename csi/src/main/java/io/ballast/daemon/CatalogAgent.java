@@ -113,7 +113,15 @@ public final class CatalogAgent implements AutoCloseable {
         var deleted = new java.util.HashSet<>(state.getDeletedVolumeIdsList());
         java.util.Map<String, CatalogVolume> known = new java.util.HashMap<>();
         state.getVolumesList().forEach(v -> known.put(v.getId(), v));
-        for (String name : local) {
+        // Also the deleted volumes whose group runs here without a name (it never applied its
+        // CREATE): groups() cannot list those, the group id can.
+        java.util.Set<String> candidates = new java.util.LinkedHashSet<>(local);
+        for (String id : deleted) {
+            if (volumes.raft().hostsGroup(id)) {
+                candidates.add(id);
+            }
+        }
+        for (String name : candidates) {
             CatalogVolume v = known.get(name);
             String why = null;
             if (deleted.contains(name)) {

@@ -261,7 +261,7 @@ public final class ReplicatedVolumes implements AutoCloseable {
                 throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + name
                         + " is attached on this node; detach it first");
             }
-            if (!raft.groups().contains(name)) {
+            if (!raft.hostsGroup(name)) { // by group id: a group that has not applied CREATE yet counts too
                 return;
             }
             raft.removeGroup(name);

@@ -383,6 +383,22 @@ public final class RaftNode implements AutoCloseable {
         return Membership.members(division(volume), volume);
     }
 
+    /**
+     * True while this node's Raft server has the volume's group, also before the group has applied
+     * the volume's CREATE (then {@link #groups()} does not list it yet: the name comes with CREATE).
+     * Deletion must go by this, or a delete that arrives between the group's start and that apply
+     * would find nothing and leave the group running for ever (issue 14).
+     */
+    public boolean hostsGroup(String volume) {
+        RaftGroupId wanted = groupIdOf(volume);
+        for (RaftGroupId gid : server.getGroupIds()) {
+            if (gid.equals(wanted)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Names of the volumes with a replica group on this node. */
     public List<String> groups() {
         List<String> names = new ArrayList<>();

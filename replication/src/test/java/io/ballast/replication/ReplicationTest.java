@@ -291,6 +291,20 @@ class ReplicationTest {
     }
 
     @Test
+    void aGroupThatHasNotAppliedItsCreateIsStillFoundAndRemoved() throws Exception {
+        // The state a fast create+delete met on one node (issue 14): the group runs there, but the
+        // CREATE entry that names the volume has not been applied (here: never sent).
+        cluster = new TestCluster(tmp, 1, 100_000);
+        RaftNode node = cluster.nodes[0];
+        node.joinGroup("early", cluster.peers());
+        assertTrue(node.hostsGroup("early"), "the group runs here");
+        assertFalse(node.groups().contains("early"), "but has no name yet");
+        node.removeGroup("early");
+        assertFalse(node.hostsGroup("early"), "removed by its id");
+        assertFalse(node.hostsGroup("never-created"));
+    }
+
+    @Test
     void laterHandleFencesEarlierOne() throws Exception {
         ReplicatedBlockVolume a = create("fence", 100_000);
         await(a.write(0, ByteBuffer.wrap(block(1)), false));
