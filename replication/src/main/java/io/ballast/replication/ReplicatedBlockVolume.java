@@ -63,6 +63,11 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * <p><b>Errors.</b> UNAVAILABLE when no quorum answers in time (after the client's retries),
  * FAILED_PRECONDITION when fenced or closed, OUT_OF_RANGE / INVALID_ARGUMENT for bad ranges.
  * Threading: thread-safe; futures complete on Ratis client threads or the node's read pool.
+ *
+ * <p>Size: over 450 lines because queueing, sending, retrying and acknowledging a write share one
+ * monitor and one ordering rule (the last acknowledged index before the reply), which a split would
+ * spread over classes; batching lives in {@link GroupCommitQueue}, the read side in {@link ReadFence},
+ * counters in {@link FrontendStats}.
  */
 public final class ReplicatedBlockVolume implements BlockVolume {
     private final String name;

@@ -9,13 +9,8 @@ import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -54,7 +49,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Large writes</b> (an OPS entry of 256 KiB or more) are Ratis stateMachineData: kept in
  *   the replica's entry journal, with a reference in the log ({@link VolumeEntryData}); apply reads
  *   them from its cache or the journal. Snapshots come every 2048 entries (Ratis) or after
- *   {@code snapshotEveryBytes} of entries ({@link #snapshotWhenLogGrows}), so log and journal stay bounded.
+ *   {@code snapshotEveryBytes} of entries ({@link LogGrowthTrigger}), so log and journal stay bounded.
  *   <li><b>Snapshot</b> = the checkpointed store + a small file {@code snapshot.<term>_<index>}
  *   ({@link SnapshotFile}) holding the writer epoch, in the Ratis state machine directory.
  *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
@@ -71,6 +66,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The volume's store is found by name: the group id is {@link RaftNode#groupIdOf} the name.
  * It is opened in {@link #initialize}, created on applying CREATE or by a rebuild.
+ *
+ * <p>Size: over 450 lines because Ratis's StateMachine contract is one class whose hooks
+ * (initialize, pause/reinitialize, startTransaction, apply, query, snapshot, install) share the
+ * (epoch, applied index) pair under one lock; jobs with state of their own live beside it
+ * ({@link AppliedIndexWaiters}, {@link LogGrowthTrigger}, {@link BlockRepairer}, {@link ReplicaScrub},
+ * {@link ReplicaSnapshots}, {@link SnapshotCopier}, {@link VolumeEntryData}). Next to move out: the
+ * rebuild hand-over in {@link #notifyInstallSnapshotFromLeader}.
  */
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
@@ -79,14 +81,12 @@ final class VolumeStateMachine extends BaseStateMachine {
     static final long JOURNAL_FILE_SIZE = 32L << 20;
 
     private final NodeDirectory node;
-    /** Log bytes (entries' encoded size) applied between two snapshots at most, give or take a request. */
-    private final long snapshotEveryBytes;
     private final Function<RaftGroup, RaftClient> clients;
     private final Executor background;
     private final SnapshotFile.Storage storage = new SnapshotFile.Storage();
     /** Guards (epoch, lastApplied) so the rebuild info is a consistent pair. */
     private final Object applyLock = new Object();
-    private final ConcurrentSkipListMap<Long, CompletableFuture<Void>> waiters = new ConcurrentSkipListMap<>();
+    private final AppliedIndexWaiters waiters = new AppliedIndexWaiters(this::appliedIndex);
 
     private volatile LocalBlockStore store;
     private volatile String volumeName;
@@ -95,8 +95,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
     private final VolumeEntryData entryData = new VolumeEntryData();
-    private final AtomicLong bytesSinceSnapshot = new AtomicLong();
-    private final AtomicBoolean snapshotAsked = new AtomicBoolean();
+    private final LogGrowthTrigger logGrowth;
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
      * Write side: held by a repair while it checks the applied index and writes a fetched block
@@ -112,7 +111,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
             long snapshotEveryBytes) {
         this.node = node;
-        this.snapshotEveryBytes = snapshotEveryBytes;
+        this.logGrowth = new LogGrowthTrigger(snapshotEveryBytes, background, this::requestSnapshot);
         this.clients = clients;
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
@@ -166,7 +165,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             epoch = s.epoch();
             setLastAppliedTermIndex(s.termIndex());
         }
-        completeWaiters(s.termIndex().getIndex());
+        waiters.advanced(s.termIndex().getIndex());
         LOG.info("{}: loaded snapshot {} (epoch {})", getId(), s.termIndex(), s.epoch());
     }
 
@@ -237,22 +236,7 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     /** Completes once this replica has applied {@code index} (read-your-writes). */
     CompletableFuture<Void> waitApplied(long index) {
-        if (appliedIndex() >= index) {
-            return CompletableFuture.completedFuture(null);
-        }
-        CompletableFuture<Void> f = waiters.computeIfAbsent(index, i -> new CompletableFuture<>());
-        if (appliedIndex() >= index) {
-            completeWaiters(appliedIndex());
-        }
-        return f;
-    }
-
-    private void completeWaiters(long applied) {
-        for (Map.Entry<Long, CompletableFuture<Void>> e; (e = waiters.firstEntry()) != null && e.getKey() <= applied; ) {
-            if (waiters.remove(e.getKey(), e.getValue())) {
-                e.getValue().complete(null);
-            }
-        }
+        return waiters.await(index);
     }
 
     @Override
@@ -261,7 +245,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         synchronized (applyLock) {
             updated = super.updateLastAppliedTermIndex(term, index);
         }
-        completeWaiters(index);
+        waiters.advanced(index);
         return updated;
     }
 
@@ -351,7 +335,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             statuses = apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
-            snapshotWhenLogGrows(body.size());
+            logGrowth.applied(body.size());
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -457,34 +441,19 @@ final class VolumeStateMachine extends BaseStateMachine {
         return storage;
     }
 
-    /**
-     * Asks Ratis for a snapshot of this replica once {@link #snapshotEveryBytes} were applied
-     * since the last one: its own trigger counts entries (every 2048), and 2048 entries of up to
-     * 4 MiB would keep 8 GiB of log and journal between two purges.
-     */
-    private void snapshotWhenLogGrows(int entryBytes) {
-        if (bytesSinceSnapshot.addAndGet(entryBytes) < snapshotEveryBytes || !snapshotAsked.compareAndSet(false, true)) {
-            return;
-        }
-        try {
-            background.execute(() -> {
-                try (RaftClient client = clients.apply(division().getGroup())) {
-                    client.getSnapshotManagementApi(getId()).create(1, 60_000);
-                } catch (IOException | RuntimeException e) {
-                    LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
-                            bytesSinceSnapshot.get(), e.toString());
-                } finally {
-                    snapshotAsked.set(false);
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            snapshotAsked.set(false); // the node is stopping
+    /** Asks Ratis for a snapshot now ({@link LogGrowthTrigger}); blocking, on the background pool. */
+    private void requestSnapshot() {
+        try (RaftClient client = clients.apply(division().getGroup())) {
+            client.getSnapshotManagementApi(getId()).create(1, 60_000);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
+                    logGrowth.bytesSinceSnapshot(), e.toString());
         }
     }
 
     @Override
     public long takeSnapshot() throws IOException {
-        bytesSinceSnapshot.set(0);
+        logGrowth.snapshotTaken();
         TermIndex last = getLastAppliedTermIndex();
         LocalBlockStore s = store;
         if (last == null || s == null) {
@@ -563,8 +532,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         }
         entryData.close();
         BallastException closed = new BallastException(ErrorCode.UNAVAILABLE, "replica closed");
-        waiters.values().forEach(f -> f.completeExceptionally(closed));
-        waiters.clear();
+        waiters.failAll(closed);
         getLifeCycle().checkStateAndClose();
         super.close();
     }

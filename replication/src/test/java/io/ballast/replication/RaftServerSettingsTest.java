@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The Ratis settings a node runs with, and the operator's -Draft.* overrides (README). */
-class RaftNodePropertiesTest {
+class RaftServerSettingsTest {
     @TempDir
     Path tmp;
 
@@ -21,7 +21,7 @@ class RaftNodePropertiesTest {
     void defaultsAndJvmPropertyOverrides() {
         try (NodeDirectory dir = NodeDirectory.openOrFormat(tmp.resolve("n"), "c", "n1")) {
             ReplicationConfig c = ReplicationConfig.defaults("n1", "127.0.0.1", 0);
-            RaftProperties p = RaftNode.serverProperties(c, dir);
+            RaftProperties p = RaftServerSettings.of(c, dir);
             assertEquals(SizeInBytes.valueOf(c.segmentSizeMax()), RaftServerConfigKeys.Log.segmentSizeMax(p));
             assertFalse(RaftServerConfigKeys.Log.logMetadataEnabled(p), "no METADATA entry per commit");
             assertFalse(RaftServerConfigKeys.Log.unsafeFlushEnabled(p), "the log is fsynced before an entry counts");
@@ -32,7 +32,7 @@ class RaftNodePropertiesTest {
             System.setProperty("raft.server.log.segment.size.max", "64MB");
             try {
                 assertEquals(SizeInBytes.valueOf("64MB"),
-                        RaftServerConfigKeys.Log.segmentSizeMax(RaftNode.serverProperties(c, dir)), "-D override applied last");
+                        RaftServerConfigKeys.Log.segmentSizeMax(RaftServerSettings.of(c, dir)), "-D override applied last");
             } finally {
                 System.clearProperty("raft.server.log.segment.size.max");
             }
