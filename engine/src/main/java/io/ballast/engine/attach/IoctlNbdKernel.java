@@ -1,5 +1,7 @@
 package io.ballast.engine.attach;
 
+import static io.ballast.engine.sys.Errno.EBUSY;
+
 import static io.ballast.engine.attach.NbdNative.*;
 
 import io.ballast.engine.error.BallastException;

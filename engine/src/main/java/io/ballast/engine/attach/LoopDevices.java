@@ -1,5 +1,10 @@
 package io.ballast.engine.attach;
 
+import static io.ballast.engine.sys.Errno.EBUSY;
+import static io.ballast.engine.sys.Errno.EINTR;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.ENXIO;
+
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.sys.Libc;
@@ -44,10 +49,6 @@ public final class LoopDevices {
     private static final int O_RDWR = 2;
     private static final int O_EXCL = 0x80;
     private static final int O_CLOEXEC = 0x80000;
-    private static final int ENXIO = 6;
-    private static final int EINTR = 4;
-    private static final int EBUSY = 16;
-    private static final int EINVAL = 22;
     private static final int LOOP_MAJOR = 7;
     private static final int S_IFBLK = 0060000;
     private static final int ATTEMPTS = 8;

@@ -1,5 +1,9 @@
 package io.ballast.engine.attach;
 
+import static io.ballast.engine.sys.Errno.EAGAIN;
+import static io.ballast.engine.sys.Errno.EBUSY;
+import static io.ballast.engine.sys.Errno.EINTR;
+
 import io.ballast.engine.attach.NetlinkCodec.Message;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
@@ -56,9 +60,6 @@ public final class NbdNative {
     static final int O_EXCL = 0x80;
     static final int O_CLOEXEC = 0x80000;
     static final int S_IFBLK = 0060000;
-    static final int EINTR = 4;
-    static final int EAGAIN = 11;
-    static final int EBUSY = 16;
     private static final int SUN_PATH_LENGTH = 108;
     private static final int RECV_BUFFER = 64 * 1024;
 

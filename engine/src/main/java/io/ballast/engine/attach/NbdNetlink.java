@@ -1,5 +1,14 @@
 package io.ballast.engine.attach;
 
+import static io.ballast.engine.sys.Errno.EACCES;
+import static io.ballast.engine.sys.Errno.EBUSY;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.ENODEV;
+import static io.ballast.engine.sys.Errno.ENOENT;
+import static io.ballast.engine.sys.Errno.ENOSPC;
+import static io.ballast.engine.sys.Errno.EOPNOTSUPP;
+import static io.ballast.engine.sys.Errno.EPERM;
+
 import io.ballast.engine.attach.NetlinkCodec.Attrs;
 import io.ballast.engine.attach.NetlinkCodec.Builder;
 import io.ballast.engine.attach.NetlinkCodec.Message;
@@ -62,11 +71,6 @@ final class NbdNetlink {
     /** NBD_ATTR_INDEX value meaning "any free device". */
     static final int ANY_INDEX = -1;
 
-    static final int ENOENT = 2;
-    static final int EPERM = 1;
-    static final int EBUSY = 16;
-    static final int EINVAL = 22;
-    static final int EACCES = 13;
 
     /**
      * What NBD_CMD_CONNECT configures.

@@ -71,20 +71,6 @@ final class FuseConstants {
     static final long INIT_HAS_RESEND = 1L << 39;
 
     // Linux errno values used in replies (positive here; negated on the wire).
-    static final int ENOENT = 2;
-    static final int EIO = 5;
-    static final int EBADF = 9;
-    static final int EACCES = 13;
-    static final int ENODEV = 19;
-    static final int ENOTDIR = 20;
-    static final int EISDIR = 21;
-    static final int EINVAL = 22;
-    static final int EFBIG = 27;
-    static final int ENOSPC = 28;
-    static final int EROFS = 30;
-    static final int EPROTO = 71;
-    static final int ENOSYS = 38;
-    static final int EOPNOTSUPP = 95;
 
     // struct stat modes.
     static final int S_IFDIR = 0040000;

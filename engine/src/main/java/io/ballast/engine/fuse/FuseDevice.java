@@ -1,5 +1,12 @@
 package io.ballast.engine.fuse;
 
+import static io.ballast.engine.sys.Errno.EAGAIN;
+import static io.ballast.engine.sys.Errno.EBUSY;
+import static io.ballast.engine.sys.Errno.EINTR;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.ENODEV;
+import static io.ballast.engine.sys.Errno.ENOENT;
+
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.sys.Libc;
@@ -18,12 +25,6 @@ import jnr.ffi.Pointer;
  * that ordering.
  */
 final class FuseDevice implements AutoCloseable {
-    static final int ENOENT = 2;
-    static final int EINTR = 4;
-    static final int EAGAIN = 11;
-    static final int EBUSY = 16;
-    static final int ENODEV = 19;
-    static final int EINVAL = 22;
 
     static final long MS_NOSUID = 2;
     static final long MS_NODEV = 4;

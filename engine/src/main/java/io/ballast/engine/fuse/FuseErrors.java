@@ -1,5 +1,10 @@
 package io.ballast.engine.fuse;
 
+import static io.ballast.engine.sys.Errno.EFBIG;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.EIO;
+import static io.ballast.engine.sys.Errno.ENOSPC;
+
 import static io.ballast.engine.fuse.FuseConstants.*;
 
 import io.ballast.engine.error.BallastException;

@@ -1,5 +1,7 @@
 package io.ballast.engine.fuse;
 
+import io.ballast.engine.sys.Errno;
+
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.volume.BlockVolume;
@@ -249,13 +251,13 @@ public final class FuseExport implements AutoCloseable {
         while (true) {
             // Also when the session already ended (connection aborted): a dead mount stays until unmounted.
             int errno = FuseDevice.unmount(mountpoint, 0);
-            if (errno == 0 || errno == FuseDevice.EINVAL || errno == FuseDevice.ENOENT) {
+            if (errno == 0 || errno == Errno.EINVAL || errno == Errno.ENOENT) {
                 break; // unmounted now, or already (EINVAL: not a mount point any more)
             }
-            if (errno != FuseDevice.EBUSY || System.nanoTime() > deadline) {
-                throw new BallastException(errno == FuseDevice.EBUSY ? ErrorCode.FAILED_PRECONDITION : ErrorCode.IO_ERROR,
+            if (errno != Errno.EBUSY || System.nanoTime() > deadline) {
+                throw new BallastException(errno == Errno.EBUSY ? ErrorCode.FAILED_PRECONDITION : ErrorCode.IO_ERROR,
                         "cannot unmount FUSE export " + mountpoint + " of volume " + volume.name() + ": "
-                                + FuseDevice.describe(errno) + (errno == FuseDevice.EBUSY
+                                + FuseDevice.describe(errno) + (errno == Errno.EBUSY
                                 ? "; its file is still open (detach the loop device first)" : ""));
             }
             sleepMillis(20);

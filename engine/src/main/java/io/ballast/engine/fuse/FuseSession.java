@@ -1,5 +1,7 @@
 package io.ballast.engine.fuse;
 
+import io.ballast.engine.sys.Errno;
+
 import io.ballast.engine.volume.BlockVolume;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -88,7 +90,7 @@ final class FuseSession implements VolumeFileOps.Replies {
                     // A bug in a handler must not leave the kernel waiting for ever.
                     log.error("FUSE {}: handling {} failed", name, request, e);
                     if (request.unique() != 0) {
-                        reply(buf, FuseReplies.error(buf.bytes, request.unique(), FuseConstants.EIO));
+                        reply(buf, FuseReplies.error(buf.bytes, request.unique(), Errno.EIO));
                     } else {
                         noReply(buf);
                     }
@@ -111,7 +113,7 @@ final class FuseSession implements VolumeFileOps.Replies {
         }
         int errno = device.write(buf.pointer, length);
         if (errno != 0) {
-            if (errno == FuseDevice.ENOENT || errno == FuseDevice.ENODEV) {
+            if (errno == Errno.ENOENT || errno == Errno.ENODEV) {
                 log.debug("FUSE {}: reply dropped (errno {}): request interrupted or connection gone", name, errno);
             } else {
                 counters.errors.increment();
@@ -144,9 +146,9 @@ final class FuseSession implements VolumeFileOps.Replies {
             ByteBuffer b = ByteBuffer.allocateDirect(64).order(ByteOrder.LITTLE_ENDIAN);
             int length = FuseReplies.notifyInvalInodeAttributes(b, ino);
             int errno = device.write(FuseDevice.pointer(b), length);
-            if (errno != 0 && errno != FuseDevice.ENOENT) {
+            if (errno != 0 && errno != Errno.ENOENT) {
                 log.warn("FUSE {}: FUSE_NOTIFY_INVAL_INODE refused: {}", name, FuseDevice.describe(errno));
-                return errno != FuseDevice.ENODEV;
+                return errno != Errno.ENODEV;
             }
             return true;
         } finally {

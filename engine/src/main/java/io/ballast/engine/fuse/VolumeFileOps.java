@@ -1,5 +1,15 @@
 package io.ballast.engine.fuse;
 
+import static io.ballast.engine.sys.Errno.EFBIG;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.EIO;
+import static io.ballast.engine.sys.Errno.EISDIR;
+import static io.ballast.engine.sys.Errno.ENOENT;
+import static io.ballast.engine.sys.Errno.ENOSYS;
+import static io.ballast.engine.sys.Errno.ENOTDIR;
+import static io.ballast.engine.sys.Errno.EOPNOTSUPP;
+import static io.ballast.engine.sys.Errno.EPROTO;
+
 import static io.ballast.engine.fuse.FuseConstants.*;
 
 import io.ballast.engine.volume.BlockVolume;

@@ -1,5 +1,10 @@
 package io.ballast.engine.keeper;
 
+import static io.ballast.engine.sys.Errno.EBADF;
+import static io.ballast.engine.sys.Errno.ENOSYS;
+import static io.ballast.engine.sys.Errno.EPERM;
+import static io.ballast.engine.sys.Errno.ESRCH;
+
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.sys.Libc;
@@ -16,10 +21,6 @@ import io.ballast.engine.sys.Libc;
 public final class ProcessFds {
     private static final long SYS_PIDFD_OPEN = 434; // same number on x86_64 and aarch64
     private static final long SYS_PIDFD_GETFD = 438;
-    private static final int EPERM = 1;
-    private static final int ESRCH = 3;
-    private static final int EBADF = 9;
-    private static final int ENOSYS = 38;
 
     private ProcessFds() {
     }

@@ -1,5 +1,15 @@
 package io.ballast.engine.store;
 
+import static io.ballast.engine.sys.Errno.EINTR;
+import static io.ballast.engine.sys.Errno.EINVAL;
+import static io.ballast.engine.sys.Errno.EIO;
+import static io.ballast.engine.sys.Errno.ENOSPC;
+import static io.ballast.engine.sys.Errno.ENOSYS;
+import static io.ballast.engine.sys.Errno.ENOTTY;
+import static io.ballast.engine.sys.Errno.ENXIO;
+import static io.ballast.engine.sys.Errno.EOPNOTSUPP;
+import static io.ballast.engine.sys.Errno.EXDEV;
+
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.sys.Libc;
@@ -27,15 +37,6 @@ public final class NativeIo {
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
     static final int FALLOC_FL_ZERO_RANGE = 0x10;
 
-    static final int EINTR = 4;
-    static final int EIO = 5;
-    static final int ENOSPC = 28;
-    static final int ENOSYS = 38;
-    static final int EOPNOTSUPP = 95;
-    static final int ENXIO = 6;
-    static final int EXDEV = 18;
-    static final int EINVAL = 22;
-    static final int ENOTTY = 25;
 
     static final int SEEK_DATA = 3;
     static final int SEEK_HOLE = 4;

@@ -1,5 +1,7 @@
 package io.ballast.engine.attach;
 
+import io.ballast.engine.sys.Errno;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -136,7 +138,7 @@ class NbdAttacherFlowTest {
     @Test
     void noNbdOnTheHostIsAnActionableFailure() {
         try (NbdAttacher none = new NbdAttacher(server.socket, NbdAttachConfig.defaults(), () -> {
-            throw NbdNetlink.failure("resolving generic netlink family 'nbd'", NbdNetlink.ENOENT, null);
+            throw NbdNetlink.failure("resolving generic netlink family 'nbd'", Errno.ENOENT, null);
         })) {
             BallastException e = assertThrows(BallastException.class, () -> none.attach(server.volume));
             assertEquals(ErrorCode.FAILED_PRECONDITION, e.code());

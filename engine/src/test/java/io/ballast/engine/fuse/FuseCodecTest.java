@@ -1,5 +1,7 @@
 package io.ballast.engine.fuse;
 
+import io.ballast.engine.sys.Errno;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -113,7 +115,7 @@ class FuseCodecTest {
     @Test
     void errorAndEmptyReplies() {
         ByteBuffer b = Hex.buffer("", 256);
-        assertEquals(16, FuseReplies.error(b, 0x0102030405060708L, FuseConstants.ENOSYS));
+        assertEquals(16, FuseReplies.error(b, 0x0102030405060708L, Errno.ENOSYS));
         assertEquals("10000000" + "daffffff" + "0807060504030201", Hex.dump(b, 16));
         assertEquals(16, FuseReplies.empty(b, 5));
         assertEquals("10000000" + "00000000" + "0500000000000000", Hex.dump(b, 16));

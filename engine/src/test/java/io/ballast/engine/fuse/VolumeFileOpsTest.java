@@ -1,5 +1,7 @@
 package io.ballast.engine.fuse;
 
+import io.ballast.engine.sys.Errno;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -116,7 +118,7 @@ class VolumeFileOpsTest {
     @Test
     void initRefusesAnOldOrForeignProtocol() {
         long u = init(7, 27, 0);
-        assertEquals(-FuseConstants.EPROTO, reply(u).error());
+        assertEquals(-Errno.EPROTO, reply(u).error());
         ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
                 () -> ops.initialized().get());
         assertTrue(e.getCause().getMessage().contains("7.27"), e.getCause().getMessage());
@@ -130,7 +132,7 @@ class VolumeFileOpsTest {
         assertEquals(FuseConstants.FILE_ID, e.getLong(0));
         assertEquals(8 * MIB, e.getLong(40 + 8));
         long missing = send(FuseConstants.LOOKUP, FuseConstants.ROOT_ID, body(3).put(0, "x\0\0".getBytes()));
-        assertEquals(-FuseConstants.ENOENT, reply(missing).error());
+        assertEquals(-Errno.ENOENT, reply(missing).error());
         volume.resize(12 * MIB).join();
         long g = send(FuseConstants.GETATTR, FuseConstants.FILE_ID, body(16));
         assertEquals(12 * MIB, reply(g).le().getLong(16 + 8), "GETATTR reads the volume's size now");
@@ -138,7 +140,7 @@ class VolumeFileOpsTest {
         long s = send(FuseConstants.STATFS, FuseConstants.ROOT_ID, body(0));
         assertEquals(12 * MIB / 4096, reply(s).le().getLong(0));
         long unknown = send(9 /* MKDIR */, FuseConstants.ROOT_ID, body(8));
-        assertEquals(-FuseConstants.ENOSYS, reply(unknown).error());
+        assertEquals(-Errno.ENOSYS, reply(unknown).error());
     }
 
     @Test
@@ -158,7 +160,7 @@ class VolumeFileOpsTest {
         long beyond = read(8 * MIB, 4096);
         assertEquals(0, reply(beyond).body().length);
         long outside = write(8 * MIB - 10, new byte[20]);
-        assertEquals(-FuseConstants.EFBIG, reply(outside).error());
+        assertEquals(-Errno.EFBIG, reply(outside).error());
     }
 
     @Test
@@ -188,7 +190,7 @@ class VolumeFileOpsTest {
         slow.complete(null);
         assertEquals(List.of(second, first), replies.stream().map(Reply::unique).toList());
         long w = write(0, new byte[4096]);
-        assertEquals(-FuseConstants.EIO, reply(w).error());
+        assertEquals(-Errno.EIO, reply(w).error());
         assertEquals(1, counters.snapshot().errors());
     }
 
@@ -207,7 +209,7 @@ class VolumeFileOpsTest {
         assertEquals(List.of(true, false), zeroCalls.stream().map(MemoryBlockVolume.Call::mayPunchHole).toList());
         long allocate = send(FuseConstants.FALLOCATE, FuseConstants.FILE_ID,
                 body(32).putLong(0, 1).putLong(8, 0).putLong(16, 4096).putInt(24, 0));
-        assertEquals(-FuseConstants.EOPNOTSUPP, reply(allocate).error());
+        assertEquals(-Errno.EOPNOTSUPP, reply(allocate).error());
     }
 
     @Test
