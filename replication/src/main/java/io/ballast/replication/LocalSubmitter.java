@@ -52,20 +52,7 @@ final class LocalSubmitter {
      * machine. Fails (NotLeader, ReadIndex, timeout) when no leader can confirm in {@code timeoutMs}.
      */
     CompletableFuture<RaftClientReply> read(Message query, long timeoutMs) {
-        RaftClientRequest request = RaftClientRequest.newBuilder()
-                .setClientId(clientId)
-                .setServerId(server.getId())
-                .setGroupId(division.getGroup().getGroupId())
-                .setCallId(callIds.incrementAndGet())
-                .setMessage(query)
-                .setType(RaftClientRequest.readRequestType())
-                .setTimeoutMs(timeoutMs)
-                .build();
-        try {
-            return server.submitClientRequestAsync(request).orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
-        } catch (IOException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+        return send(query, RaftClientRequest.readRequestType(), timeoutMs);
     }
 
     /** The reply of the entry, or null when this node is not the volume's ready leader. */
@@ -73,17 +60,21 @@ final class LocalSubmitter {
         if (!division.getInfo().isLeaderReady()) {
             return null;
         }
+        return send(message, RaftClientRequest.writeRequestType(), timeoutMs);
+    }
+
+    private CompletableFuture<RaftClientReply> send(Message message, RaftClientRequest.Type type, long timeout) {
         RaftClientRequest request = RaftClientRequest.newBuilder()
                 .setClientId(clientId)
                 .setServerId(server.getId())
                 .setGroupId(division.getGroup().getGroupId())
                 .setCallId(callIds.incrementAndGet())
                 .setMessage(message)
-                .setType(RaftClientRequest.writeRequestType())
-                .setTimeoutMs(timeoutMs)
+                .setType(type)
+                .setTimeoutMs(timeout)
                 .build();
         try {
-            return server.submitClientRequestAsync(request).orTimeout(timeoutMs, TimeUnit.MILLISECONDS);
+            return server.submitClientRequestAsync(request).orTimeout(timeout, TimeUnit.MILLISECONDS);
         } catch (IOException e) {
             return CompletableFuture.failedFuture(e);
         }
