@@ -214,7 +214,9 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     public void attachVolume(AttachVolumeRequest request, StreamObserver<AttachVolumeResponse> out) {
         call("AttachVolume", request.getName(), out, () -> {
             checkName(request.getName());
-            ReplicatedBlockVolume v = volumes.attach(request.getName());
+            java.util.Map<String, String> peers = new java.util.LinkedHashMap<>();
+            request.getPeersList().forEach(p -> peers.put(p.getNodeId(), p.getRaftAddress()));
+            ReplicatedBlockVolume v = volumes.attach(request.getName(), peers);
             return AttachVolumeResponse.newBuilder().setVolume(describe(request.getName()))
                     .setNbdUri(volumes.nbdUri(request.getName())).setWriterEpoch(volumes.epochOf(request.getName())).build();
         });
@@ -333,8 +335,14 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     }
 
     private Volume describe(String name) {
-        GroupStatus s = volumes.status(name);
         ReplicatedBlockVolume attached = volumes.attachedVolume(name);
+        if (attached != null && attached.diskless()) {
+            // No replica here: what this node knows is its frontend (the group lives elsewhere).
+            Volume.Builder b = Volume.newBuilder().setName(name).setSizeBytes(attached.size())
+                    .setState(VolumeState.VOLUME_STATE_AVAILABLE);
+            return (attached.fenced() ? b.setFencedNodeId(volumes.nodeId()) : b.setAttachedNodeId(volumes.nodeId())).build();
+        }
+        GroupStatus s = volumes.status(name);
         IntegrityStatus i = s.integrity();
         Volume.Builder b = Volume.newBuilder().setName(name)
                 .setState(s.leaderId() == null || !i.healthy() ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)

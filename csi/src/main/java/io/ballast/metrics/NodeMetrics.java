@@ -40,10 +40,8 @@ public final class NodeMetrics {
                 .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().blocksRepaired(), name))).register(registry);
         GaugeWithCallback.builder().name("ballast_volume_attached").help("1 for each volume whose frontend is on this node")
                 .labelNames("volume").callback(cb -> {
-                    for (String name : volumes.names()) {
-                        if (volumes.attachedVolume(name) != null) {
-                            cb.call(1, name);
-                        }
+                    for (String name : volumes.attachedNames()) {
+                        cb.call(1, name);
                     }
                 }).register(registry);
         frontendCounter(registry, volumes, "ballast_volume_reads_total", "Reads served by this node's frontend of the volume",
@@ -74,7 +72,7 @@ public final class NodeMetrics {
     private static void frontendCounter(PrometheusRegistry registry, ReplicatedVolumes volumes, String name, String help,
             ToDoubleFunction<FrontendStats> value) {
         CounterWithCallback.builder().name(name).help(help).labelNames("volume").callback(cb -> {
-            for (String volume : volumes.names()) {
+            for (String volume : volumes.attachedNames()) { // diskless frontends included
                 ReplicatedBlockVolume v = volumes.attachedVolume(volume);
                 if (v != null) {
                     cb.call(value.applyAsDouble(v.stats()), volume);

@@ -136,6 +136,11 @@ public final class ReplicatedVolumes implements AutoCloseable {
         return raft.status(name);
     }
 
+    /** Names of the volumes attached on this node (with a local replica or diskless). */
+    public List<String> attachedNames() {
+        return List.copyOf(attached.keySet());
+    }
+
     /** The volume attached on this node, or null. */
     public ReplicatedBlockVolume attachedVolume(String name) {
         return attached.get(name);
@@ -149,6 +154,15 @@ public final class ReplicatedVolumes implements AutoCloseable {
      * the new handle).
      */
     public ReplicatedBlockVolume attach(String name) {
+        return attach(name, Map.of());
+    }
+
+    /**
+     * As {@link #attach(String)}; on a node without a replica of the volume, {@code peers} (node id
+     * -> raft address of its replicas) makes it a diskless frontend whose reads and writes go to the
+     * group's leader; without peers that is NOT_FOUND.
+     */
+    public ReplicatedBlockVolume attach(String name, Map<String, String> peers) {
         synchronized (lock(name)) {
             ReplicatedBlockVolume current = attached.get(name);
             if (current != null && !current.fenced()) {
@@ -160,6 +174,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
                 attached.remove(name);
                 exports.remove(name);
                 current.close();
+            }
+            if (!raft.hostsGroup(name) && !peers.isEmpty()) {
+                ReplicatedBlockVolume remote = openRemoteWithFreshEpoch(name, peers);
+                attached.put(name, remote);
+                exports.add(remote);
+                LOG.info("volume {} attached here without a local replica (diskless, through its leader among {}) with "
+                        + "writer epoch {}, exported at {}", name, peers.keySet(), epochs.get(name), nbdUri(name));
+                return remote;
             }
             ReplicatedBlockVolume volume = openWithFreshEpoch(name);
             GroupStatus status = raft.status(name);
@@ -184,6 +206,24 @@ public final class ReplicatedVolumes implements AutoCloseable {
             long epoch = Math.max(raft.status(name).writerEpoch() + 1, System.currentTimeMillis());
             try {
                 ReplicatedBlockVolume v = raft.openVolume(name, epoch);
+                epochs.put(name, epoch);
+                return v;
+            } catch (BallastException e) {
+                if (e.code() != ErrorCode.FAILED_PRECONDITION) {
+                    throw e;
+                }
+                last = e; // another frontend raised the epoch meanwhile: pick a higher one
+            }
+        }
+        throw last;
+    }
+
+    private ReplicatedBlockVolume openRemoteWithFreshEpoch(String name, Map<String, String> peers) {
+        BallastException last = null;
+        for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
+            long epoch = Math.max(raft.remoteEpoch(name, peers) + 1, System.currentTimeMillis());
+            try {
+                ReplicatedBlockVolume v = raft.openRemoteVolume(name, peers, epoch);
                 epochs.put(name, epoch);
                 return v;
             } catch (BallastException e) {

@@ -356,6 +356,38 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * Opens the volume for writing on a node that holds no replica of it (a diskless frontend):
+     * writes go through the Ratis client to the group's leader, reads are linearizable queries to
+     * it that carry {@code writerEpoch} ({@link LeaderReplicaAccess}); fencing and durability are the
+     * same as for a local handle. {@code peers}: the group's members (node id -> raft host:port).
+     */
+    /** The volume's writer epoch as its leader has applied it (a linearizable query): for a diskless attach. */
+    public long remoteEpoch(String volume, Map<String, String> peers) {
+        try (RaftClient client = newClient(group(volume, peers))) {
+            RaftClientReply r = client.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryInfo())));
+            BallastException e = RatisErrors.of(r, "read the writer epoch of " + volume + " from its leader");
+            if (e != null) {
+                throw e;
+            }
+            return VolumeLogLayout.Info.decode(r.getMessage().getContent().asReadOnlyByteBuffer()).epoch();
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "read the writer epoch of " + volume + " from its leader");
+        }
+    }
+
+    public ReplicatedBlockVolume openRemoteVolume(String volume, Map<String, String> peers, long writerEpoch) {
+        RaftGroup group = group(volume, peers);
+        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(group), writerEpoch, config);
+        try {
+            v.attach();
+        } catch (RuntimeException e) {
+            v.close();
+            throw e;
+        }
+        return v;
+    }
+
+    /**
      * Moves the volume's leadership to {@code targetNodeId} (e.g. the attaching node) once its replica
      * has caught up, waiting up to {@code catchUpWait} ({@link LeadershipMover}).
      */

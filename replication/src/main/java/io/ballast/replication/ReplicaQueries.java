@@ -32,6 +32,12 @@ final class ReplicaQueries {
             } else if (e.kind() == KIND_QUERY_INFO) {
                 out = sm.currentInfo().encode();
             } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
+                if (e.epoch() != 0 && e.epoch() != sm.epoch()) {
+                    // A diskless frontend's read (LeaderReplicaAccess), asked at a read index: a
+                    // superseded writer gets no data, as the local read fence guarantees.
+                    throw new BallastException(ErrorCode.FAILED_PRECONDITION, "fenced: writer epoch " + e.epoch()
+                            + " was superseded by " + sm.epoch());
+                }
                 Op op = e.ops().get(0);
                 out = ByteBuffer.allocate((int) op.length());
                 sm.store().read(op.offset(), out);

@@ -76,11 +76,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private volatile RaftClient client;
     /** Entries go straight to this node's server while it leads the group (the usual case). */
     private final LocalSubmitter leaderHere;
-    private final VolumeStateMachine local;
+    /** Where reads come from: this node's replica, or the leader's for a diskless frontend. */
+    private final ReplicaAccess replica;
     private final long epoch;
     private final ReplicationConfig config;
-    private final Executor readExecutor;
-    private final ReadFence fence;
     private final AtomicLong lastAcked = new AtomicLong(-1);
     private final AtomicLong entriesSent = new AtomicLong();
     private final AtomicLong requestsSent = new AtomicLong();
@@ -100,32 +99,33 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      */
     static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
     private static final long RETRY_PAUSE_MS = 100;
-    /** One read-fence round's wait for a read index (then asked again, within the budget). */
-    private static final long FENCE_ROUND_TIMEOUT_MS = 1000;
-
+    /** A handle on a node holding a replica: reads from it, entries straight to its server when it leads. */
     ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalSubmitter leaderHere,
             VolumeStateMachine local, long epoch, ReplicationConfig config, Executor readExecutor) {
+        this(name, clients, leaderHere, epoch, config,
+                h -> new LocalReplicaAccess(name, epoch, local, leaderHere, readExecutor));
+    }
+
+    /** A diskless handle: no replica here, every request through the Ratis client to the group. */
+    ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, long epoch, ReplicationConfig config) {
+        this(name, clients, null, epoch, config, h -> new LeaderReplicaAccess(name, epoch, () -> h.client));
+    }
+
+    private ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalSubmitter leaderHere, long epoch,
+            ReplicationConfig config, java.util.function.Function<ReplicatedBlockVolume, ReplicaAccess> replica) {
         this.name = name;
         this.clients = clients;
         this.client = clients.get();
         this.leaderHere = leaderHere;
-        this.local = local;
         this.epoch = epoch;
         this.config = config;
-        this.readExecutor = readExecutor;
         this.queue = new GroupCommitQueue(config);
-        this.fence = new ReadFence(name, epoch, this::fenceRound, local::epoch, RETRY_BUDGET_NANOS, readExecutor);
+        this.replica = replica.apply(this);
     }
 
-    /** One read-fence round: the epoch this replica applied at a fresh, leader-confirmed read index. */
-    private CompletableFuture<ByteBuffer> fenceRound() {
-        return leaderHere.read(message(VolumeLogLayout.queryFence()), FENCE_ROUND_TIMEOUT_MS).thenApply(reply -> {
-            BallastException e = RatisErrors.of(reply, "read index for " + name);
-            if (e != null) {
-                throw e;
-            }
-            return reply.getMessage().getContent().asReadOnlyByteBuffer();
-        });
+    /** True when this handle reads through the group's leader (no replica on this node). */
+    public boolean diskless() {
+        return replica instanceof LeaderReplicaAccess;
     }
 
     void attach() {
@@ -142,24 +142,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } catch (IOException e) {
             throw RatisErrors.map(e, "attach " + name);
         }
-        // A handle opened on a follower that has not applied the volume's CREATE yet has no store
-        // to size requests against (MembershipTest hit it); wait until the local replica has
-        // applied this ATTACH, with the writes' budget.
-        try {
-            local.waitApplied(lastAcked.get()).get(RETRY_BUDGET_NANOS, TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BallastException(ErrorCode.UNAVAILABLE, "attach " + name + ": interrupted", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new BallastException(ErrorCode.UNAVAILABLE, "attach " + name + ": the local replica did not apply index "
-                    + lastAcked.get() + " in time", e);
-        }
-        // A handle must carry the epoch the volume has: should a newer ATTACH have landed before ours
-        // was applied here (another node attaching at the same moment), this one is already fenced.
-        if (local.epoch() != epoch) {
-            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "attach " + name + ": epoch " + epoch
-                    + " superseded by " + local.epoch() + " before it was applied here");
-        }
+        replica.attached(lastAcked.get());
     }
 
     /**
@@ -167,7 +150,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      * and the node replaces the handle on its next attach.
      */
     public boolean fenced() {
-        return fence.fenced();
+        return replica.fenced();
     }
 
     /** Reads asked of this handle (the fence's rounds are shared among them). */
@@ -177,7 +160,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     /** Read-fence rounds run so far (each confirms the writer epoch for the reads that waited for it). */
     public long fenceRounds() {
-        return fence.rounds();
+        return replica.rounds();
     }
 
     public long writerEpoch() {
@@ -205,8 +188,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     @Override
     public long size() {
-        LocalBlockStore s = local.store();
-        return Math.max(knownSize, s.size());
+        return Math.max(knownSize, replica.size());
     }
 
     @Override
@@ -227,10 +209,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         int length = dst.remaining();
         // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
         // seconds, and a read that stalls beats EIO on data the client just wrote (PartitionIT).
-        return fence.confirm()
-                .thenCompose(confirmed -> local.waitApplied(lastAcked.get()).copy()
-                        .orTimeout(TimeUnit.NANOSECONDS.toMillis(RETRY_BUDGET_NANOS), TimeUnit.MILLISECONDS))
-                .thenRunAsync(() -> local.repairer.readRepairing(offset, dst), readExecutor)
+        return replica.read(offset, dst, lastAcked.get())
                 .exceptionallyCompose(t -> CompletableFuture.<Void>failedFuture(
                         BallastException.of(t).code() == ErrorCode.INTERNAL
                                 ? RatisErrors.map(t, "read " + name) : BallastException.of(t)))
@@ -288,8 +267,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private CompletableFuture<Void> submit(Op op) {
         try {
             checkOpen();
-            if (fence.fenced()) {
-                throw fence.fencedError();
+            if (replica.fenced()) {
+                throw replica.fencedError();
             }
             BlockOps.checkRange(op, size());
         } catch (BallastException e) {
@@ -345,7 +324,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         entriesSent.incrementAndGet();
         requestsSent.addAndGet(batch.size());
         Message entry = message(VolumeLogLayout.ops(epoch, ops));
-        CompletableFuture<RaftClientReply> sent = leaderHere.submit(entry);
+        CompletableFuture<RaftClientReply> sent = leaderHere == null ? null : leaderHere.submit(entry);
         if (sent == null) {
             sent = client.async().send(entry);
         } else {
@@ -388,8 +367,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             switch (s) {
                 case ST_OK -> f.complete(null);
                 case ST_FENCED -> {
-                    fence.supersede(Math.max(local.epoch(), epoch + 1));
-                    f.completeExceptionally(fence.fencedError());
+                    replica.superseded();
+                    f.completeExceptionally(replica.fencedError());
                 }
                 case ST_OUT_OF_RANGE -> f.completeExceptionally(new BallastException(ErrorCode.OUT_OF_RANGE, name + ": out of range"));
                 case ST_PRECONDITION -> f.completeExceptionally(new BallastException(ErrorCode.FAILED_PRECONDITION, name + ": refused"));
@@ -401,8 +380,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     /** A refusal by the leader's epoch check ("fenced: ...") marks this handle fenced; others pass through. */
     private BallastException fencedRefusal(BallastException failure) {
         if (failure != null && failure.code() == ErrorCode.FAILED_PRECONDITION && failure.getMessage().contains("fenced:")) {
-            fence.supersede(Math.max(local.epoch(), epoch + 1));
-            return fence.fencedError();
+            replica.superseded();
+            return replica.fencedError();
         }
         return failure;
     }

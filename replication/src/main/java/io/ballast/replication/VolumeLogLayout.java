@@ -37,7 +37,8 @@ import java.util.zip.CRC32C;
  *  DELETE_SNAPSHOT body: snapshot id (UTF-8)
  *  CREATE_CLONE body: size (8) + name length (2) + volume name + source "volume@snapshot" (rest)
  *  FILLED body: source "volume@snapshot" (the clone's fill from it is complete)
- *  QUERY_INFO, QUERY_FENCE: empty.  QUERY_READ: one record (type READ) without data; flags bit1 (SPARSE):
+ *  QUERY_INFO, QUERY_FENCE: empty.  QUERY_READ: one record (type READ) without data; epoch 0 (peers'
+ *  rebuild and repair) or the asking frontend's writer epoch (refused unless current); flags bit1 (SPARSE):
  *  an all-zero range is answered with an empty reply.
  * </pre>
  *
@@ -154,7 +155,12 @@ final class VolumeLogLayout {
     }
 
     static ByteBuffer queryRead(long offset, int length, byte flags) {
-        ByteBuffer b = begin(KIND_QUERY_READ, 1, 0, RECORD_HEADER);
+        return queryRead(offset, length, flags, 0);
+    }
+
+    /** A read asked by a frontend with writer {@code epoch}: refused (fenced) unless it is the volume's. */
+    static ByteBuffer queryRead(long offset, int length, byte flags, long epoch) {
+        ByteBuffer b = begin(KIND_QUERY_READ, 1, epoch, RECORD_HEADER);
         putRecord(b, new Op(OP_READ, flags, offset, length, null));
         return finish(b);
     }
