@@ -58,6 +58,8 @@ public final class VolumeCommand {
 
     /** The node the last {@link #resolve} chose, when --admin was not given. */
     private String chosen;
+    /** The cluster as the last {@link #resolve} read it; null for a node without a catalog. */
+    private ClusterConnection lastCluster;
 
     /**
      * The volume's id for the name or id the user gave. Without --admin, asks the cluster and chooses
@@ -67,16 +69,28 @@ public final class VolumeCommand {
     String resolve(String nameOrId) {
         if (admin != null) {
             try {
-                return ClusterConnection.open(ClusterAddress.of(admin, "--admin")).volume(nameOrId)
-                        .map(CatalogVolume::getId).orElse(nameOrId);
+                lastCluster = ClusterConnection.open(ClusterAddress.of(admin, "--admin"));
+                return lastCluster.volume(nameOrId).map(CatalogVolume::getId).orElse(nameOrId);
             } catch (CliFailure e) {
                 return nameOrId; // a node without a catalog, or unreachable: the call itself will say
             }
         }
         ClusterConnection c = ClusterConnection.open(ClusterAddress.resolve(cluster));
+        lastCluster = c;
         CatalogVolume v = c.requireVolume(nameOrId);
         chosen = nodeFor(c, v);
         return v.getId();
+    }
+
+    /** The volume's replicas (node id and raft address) from the catalog, for an attach on a node without one. */
+    List<io.ballast.proto.v1.Peer> peers(String id) {
+        if (lastCluster == null) {
+            return List.of();
+        }
+        return lastCluster.volume(id).map(v -> v.getPlacementList().stream().map(lastCluster::node)
+                .flatMap(java.util.Optional::stream)
+                .map(n -> io.ballast.proto.v1.Peer.newBuilder().setNodeId(n.getNodeId()).setRaftAddress(n.getRaftAddress()).build())
+                .toList()).orElse(List.of());
     }
 
     /** The admin address of the node to ask about {@code v}: its leader's, else an up replica's. */
@@ -217,7 +231,8 @@ public final class VolumeCommand {
     }
 
     @Command(name = "attach", mixinStandardHelpOptions = true,
-            description = "Attach the volume on the --admin node (fences the previous frontend) and print its NBD URI.")
+            description = {"Attach the volume on the --admin node (fences the previous frontend) and print its NBD URI.",
+                "On a node of a cluster that holds no replica of it, the volume is attached diskless: reads and writes go to its leader."})
     static final class Attach implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
@@ -227,7 +242,9 @@ public final class VolumeCommand {
         public Integer call() {
             String id = parent.resolve(name);
             return parent.withAdmin(spec, (stub, out) -> {
-                AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build());
+                // With the replicas named, a node holding none of them attaches as a diskless frontend.
+                AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(id)
+                        .addAllPeers(parent.peers(id)).build());
                 out.println(r.getNbdUri());
             });
         }
