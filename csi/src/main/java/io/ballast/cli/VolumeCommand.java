@@ -237,6 +237,9 @@ public final class VolumeCommand {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
         @Option(names = "--name", required = true) String name;
+        @Option(names = "--replica", paramLabel = "NODE=HOST:PORT",
+                description = "The volume's replicas, when no catalog knows them (a node without one attaches diskless). Repeatable.")
+        List<String> replicas = new ArrayList<>();
 
         @Override
         public Integer call() {
@@ -244,7 +247,8 @@ public final class VolumeCommand {
             return parent.withAdmin(spec, (stub, out) -> {
                 // With the replicas named, a node holding none of them attaches as a diskless frontend.
                 AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(id)
-                        .addAllPeers(parent.peers(id)).build());
+                        .addAllPeers(replicas.isEmpty() ? parent.peers(id)
+                                : replicas.stream().map(rep -> ReplicaCommands.parse(spec, rep, true)).toList()).build());
                 out.println(r.getNbdUri());
             });
         }
