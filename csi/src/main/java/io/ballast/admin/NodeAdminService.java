@@ -385,6 +385,9 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         }
     }
 
+    private static final io.ballast.engine.logging.LogThrottle FAILURES =
+            new io.ballast.engine.logging.LogThrottle(java.time.Duration.ofMinutes(1));
+
     /** Calls that change nothing: their successes log at DEBUG. */
     private static final java.util.Set<String> READS = java.util.Set.of("GetNodeInfo", "GetVolume", "ListVolumes",
             "GetClusterState", "ListSnapshots");
@@ -401,7 +404,12 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             out.onCompleted();
         } catch (RuntimeException e) {
             var status = GrpcErrors.toStatus(e);
-            LOG.info("{}({}) -> {}: {}", rpc, subject, status.getStatus().getCode(), status.getStatus().getDescription());
+            String suffix = FAILURES.admit(rpc + " " + subject + " " + status.getStatus().getCode() + " "
+                    + status.getStatus().getDescription());
+            if (suffix != null) { // the same failure, retried by the controller or a script: a line a minute
+                LOG.info("{}({}) -> {}: {}{}", rpc, subject, status.getStatus().getCode(), status.getStatus().getDescription(),
+                        suffix);
+            }
             out.onError(status);
         }
     }

@@ -1,5 +1,6 @@
 package io.ballast.csi.server;
 
+import io.ballast.engine.logging.LogThrottle;
 import io.grpc.ForwardingServerCall.SimpleForwardingServerCall;
 import io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener;
 import io.grpc.Metadata;
@@ -17,13 +18,15 @@ import org.slf4j.LoggerFactory;
  * failed. One line per call is what an operator greps for when a PVC hangs.
  *
  * <p>Levels: failures the caller should retry or fix (everything but INTERNAL/UNKNOWN) at INFO,
- * INTERNAL/UNKNOWN at WARN, successes at INFO except the Identity calls, which the liveness probe
+ * INTERNAL/UNKNOWN at WARN, the same failure repeated (sidecar retries) once a minute with a count, successes at INFO except the Identity calls, which the liveness probe
  * sidecar makes every few seconds and which would bury everything else: those are at DEBUG.
  *
  * <p>Thread-safe; per-call state lives in the call wrapper, and gRPC delivers a call's events serially.
  */
 public final class CallLogInterceptor implements ServerInterceptor {
     private static final Logger LOG = LoggerFactory.getLogger("io.ballast.csi.calls");
+    /** Repeated failures (same method, code and message) log once a minute. */
+    private static final LogThrottle FAILURES = new LogThrottle(java.time.Duration.ofMinutes(1));
 
     private final Consumer<String> observer;
 
@@ -73,12 +76,20 @@ public final class CallLogInterceptor implements ServerInterceptor {
             Status.Code code = status.getCode();
             String line = method + " {" + request + "} -> " + code + " in " + millis + " ms"
                     + (code == Status.Code.OK ? "" : ": " + status.getDescription());
-            if (code == Status.Code.INTERNAL || code == Status.Code.UNKNOWN) {
-                LOG.warn(line);
-            } else if (code == Status.Code.OK && chatty) {
-                LOG.debug(line);
+            if (code == Status.Code.OK) {
+                if (chatty) {
+                    LOG.debug(line);
+                } else {
+                    LOG.info(line);
+                }
             } else {
-                LOG.info(line);
+                // Sidecars retry a failing call with backoff: the same failure is one line a minute.
+                String suffix = FAILURES.admit(method + " " + code + " " + status.getDescription());
+                if (suffix != null && (code == Status.Code.INTERNAL || code == Status.Code.UNKNOWN)) {
+                    LOG.warn(line + suffix);
+                } else if (suffix != null) {
+                    LOG.info(line + suffix);
+                }
             }
             observer.accept(line);
             super.close(status, trailers);
