@@ -39,8 +39,8 @@ import picocli.CommandLine.Model.CommandSpec;
         versionProvider = BallastVersion.class,
         description = {"Create, attach and inspect replicated volumes.",
             "Volumes are named as you or Kubernetes named them (the CSI name) or by id. Without --admin, the cluster",
-            "is asked (--cluster, else $BALLAST_CLUSTER, else ./ballast-dev/cluster) and the node holding the",
-            "volume's leader does the work; with --admin, that node does."},
+            "is asked (--cluster, else $BALLAST_CLUSTER, else ./ballast-dev/cluster) and the node where the volume",
+            "is attached (else its leader's node) does the work; with --admin, that node does."},
         subcommands = {
             VolumeCommand.Create.class, VolumeCommand.Attach.class, VolumeCommand.Detach.class,
             VolumeCommand.Status.class, VolumeCommand.ListVolumes.class, VolumeCommand.Lead.class,
@@ -63,7 +63,8 @@ public final class VolumeCommand {
 
     /**
      * The volume's id for the name or id the user gave. Without --admin, asks the cluster and chooses
-     * the node to talk to: the one leading the volume's group, else an up node holding a replica.
+     * the node to talk to: the one where it is attached, else the one leading its group, else an up
+     * node holding a replica.
      * With --admin, that node maps the name if it belongs to a cluster; else the name is its group name.
      */
     String resolve(String nameOrId) {
@@ -98,7 +99,12 @@ public final class VolumeCommand {
         long now = c.state().getNowMillis();
         List<CatalogNode> holders = v.getPlacementList().stream().map(c::node).flatMap(java.util.Optional::stream)
                 .filter(n -> now - n.getHeartbeatMillis() < UP_WITHIN_MILLIS).toList();
-        return holders.stream().filter(n -> n.getLeadingList().contains(v.getId())).findFirst()
+        // The node serving the volume's frontend knows the most (attachment, fence, its replica's
+        // view), then the leader as the last heartbeats report it, then any up replica.
+        java.util.Set<String> attachedOn = new java.util.HashSet<>();
+        v.getAttachmentsList().forEach(a -> attachedOn.add(a.getNodeId()));
+        return holders.stream().filter(n -> attachedOn.contains(n.getNodeId())).findFirst()
+                .or(() -> holders.stream().filter(n -> n.getLeadingList().contains(v.getId())).findFirst())
                 .or(() -> holders.stream().findFirst())
                 .map(CatalogNode::getAdminAddress)
                 .orElseThrow(() -> new CliFailure(1, "no node holding a replica of " + v.getName() + " (" + v.getId()
@@ -271,7 +277,7 @@ public final class VolumeCommand {
     }
 
     @Command(name = "status", mixinStandardHelpOptions = true,
-            description = "Show a volume's replica group as its leader's node (or the --admin node) sees it.")
+            description = "Show a volume as the node where it is attached (else its leader's node, or the --admin node) sees it.")
     static final class Status implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
