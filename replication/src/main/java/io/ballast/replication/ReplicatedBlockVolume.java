@@ -13,10 +13,8 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
@@ -84,7 +82,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final AtomicLong entriesSent = new AtomicLong();
     private final AtomicLong requestsSent = new AtomicLong();
     private final AtomicLong entriesSentLocally = new AtomicLong();
-    private final AtomicLong reads = new AtomicLong();
     private final FrontendStats stats = new FrontendStats();
     private volatile long knownSize;
 
@@ -155,7 +152,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     /** Reads asked of this handle (the fence's rounds are shared among them). */
     public long reads() {
-        return reads.get();
+        return stats.reads();
     }
 
     /** Read-fence rounds run so far (each confirms the writer epoch for the reads that waited for it). */
@@ -204,7 +201,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
         }
-        reads.incrementAndGet();
         long start = System.nanoTime();
         int length = dst.remaining();
         // Same budget as writes: a replica rejoining after a partition lags the new leader for a few
