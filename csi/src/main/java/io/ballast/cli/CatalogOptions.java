@@ -1,5 +1,9 @@
 package io.ballast.cli;
 
+import io.ballast.daemon.CatalogDiscovery;
+import io.ballast.daemon.CatalogMemberSource;
+import io.ballast.kubernetes.Kubernetes;
+import io.ballast.kubernetes.KubernetesCatalogMembers;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,6 +21,61 @@ public final class CatalogOptions {
             description = "The cluster catalog's members: node ids and their raft addresses (--raft-listen), "
                     + "comma-separated or repeated; 3 or 5 for a real cluster. The same list on every node and the controller.")
     List<String> members = new ArrayList<>();
+
+    @Option(names = "--catalog-from", paramLabel = "kubernetes",
+            description = "Find the catalog's members instead of listing them: 'kubernetes' reads nodes labelled "
+                    + KubernetesCatalogMembers.CATALOG_LABEL + ", else the --catalog-size oldest Ready nodes running the node "
+                    + "plugin, from the Kubernetes API (in-cluster service account, or KUBECONFIG). The catalog leader follows "
+                    + "changes: a lost member is replaced.")
+    String from;
+
+    @Option(names = "--catalog-size", defaultValue = "3", paramLabel = "N",
+            description = "With --catalog-from: how many nodes host the catalog when none is labelled (default: ${DEFAULT-VALUE}).")
+    int size;
+
+    @Option(names = "--catalog-raft-port", defaultValue = "7101", paramLabel = "PORT",
+            description = "With --catalog-from: the raft port every node plugin listens on (default: ${DEFAULT-VALUE}).")
+    int raftPort;
+
+    @Option(names = "--kubernetes-namespace", paramLabel = "NS",
+            description = "With --catalog-from=kubernetes: the namespace of the node plugin pods (default: this pod's namespace, "
+                    + "else ballast-system).")
+    String namespace;
+
+    @Option(names = "--kubernetes-node-selector", defaultValue = "app=ballast-node", paramLabel = "SELECTOR",
+            description = "With --catalog-from=kubernetes: the label selector of the node plugin pods (default: ${DEFAULT-VALUE}).")
+    String podSelector;
+
+    /** True when the members are to be found rather than listed. */
+    public boolean discovered() {
+        return from != null;
+    }
+
+    /** The source named by --catalog-from (null without it); a usage error for a bad combination. */
+    public KubernetesCatalogMembers source(CommandSpec spec) {
+        if (from == null) {
+            return null;
+        }
+        if (!members.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--catalog and --catalog-from exclude each other: list the members, "
+                    + "or let them be found");
+        }
+        if (!from.equals("kubernetes")) {
+            throw new ParameterException(spec.commandLine(), "--catalog-from '" + from + "': the only source is 'kubernetes'");
+        }
+        if (size < 1 || size % 2 == 0) {
+            throw new ParameterException(spec.commandLine(), "--catalog-size " + size + ": use an odd number (1, 3 or 5)");
+        }
+        return new KubernetesCatalogMembers(Kubernetes.client(), namespace != null ? namespace : Kubernetes.podNamespace(),
+                podSelector, size, raftPort);
+    }
+
+    /**
+     * The members: listed (--catalog), or found through {@code source} (waits until it names some).
+     */
+    public Map<String, String> resolve(CommandSpec spec, CatalogMemberSource source) throws InterruptedException {
+        return source == null ? members(spec) : CatalogDiscovery.await(source);
+    }
 
     /** Node id -> raft address, in the given order; a malformed entry is a usage error naming it. */
     public Map<String, String> members(CommandSpec spec) {

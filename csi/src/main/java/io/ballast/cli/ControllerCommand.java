@@ -57,9 +57,15 @@ public final class ControllerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Map<String, String> members = catalog.members(spec);
-        if (members.isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--catalog is required: the catalog members' ids and raft addresses");
+        if (!catalog.discovered() && catalog.members.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--catalog (the catalog members' ids and raft addresses) "
+                    + "or --catalog-from is required");
+        }
+        Map<String, String> members;
+        try (var source = catalog.source(spec)) {
+            // The controller only needs somewhere to start: its Ratis client follows the leader's
+            // answers as the members change.
+            members = catalog.resolve(spec, source);
         }
         Duration down = duration("--down-after", downAfter);
         Duration repair = duration("--repair-after", repairAfter);

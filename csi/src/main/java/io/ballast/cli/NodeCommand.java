@@ -8,6 +8,8 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import io.ballast.kubernetes.KubernetesCatalogMembers;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -102,8 +104,17 @@ public final class NodeCommand implements Callable<Integer> {
         if (csiEndpoint != null && raftListen == null) {
             throw new ParameterException(spec.commandLine(), "--csi-endpoint needs --raft-listen: the CSI Node service serves replicated volumes");
         }
-        if (!catalog.members.isEmpty() && (adminListen == null || raftListen == null)) {
+        if ((!catalog.members.isEmpty() || catalog.discovered()) && (adminListen == null || raftListen == null)) {
             throw new ParameterException(spec.commandLine(), "--catalog needs --raft-listen and --admin-listen: the controller reaches the node there");
+        }
+        if (catalog.discovered() && nodeId == null) {
+            throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
+                    + "(the downward API's spec.nodeName)");
+        }
+        KubernetesCatalogMembers source = catalog.source(spec);
+        Map<String, String> topology = CatalogOptions.labels(spec, labels);
+        if (source != null && !topology.containsKey("zone")) {
+            topology.putAll(source.labelsOf(nodeId));
         }
         NodeConfig config = new NodeConfig(
                 dataDir.toAbsolutePath(),
@@ -115,8 +126,8 @@ public final class NodeCommand implements Callable<Integer> {
                 ioThreads,
                 parseAddress("--raft-listen", raftListen),
                 parseAddress("--admin-listen", adminListen),
-                catalog.members(spec),
-                CatalogOptions.labels(spec, labels)).withCsiEndpoint(csiEndpoint).withAttach(attach)
+                catalog.resolve(spec, source),
+                topology).withCsiEndpoint(csiEndpoint).withAttach(attach)
                 .withMetricsListen(parseAddress("--metrics-listen", metricsListen))
                 .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
                         : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath());
@@ -125,7 +136,7 @@ public final class NodeCommand implements Callable<Integer> {
         }
 
         CountDownLatch stopped = new CountDownLatch(1);
-        NodeRuntime node = NodeRuntime.start(config);
+        NodeRuntime node = NodeRuntime.start(config, source);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             node.close();
             stopped.countDown();

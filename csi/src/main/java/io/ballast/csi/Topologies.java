@@ -4,6 +4,8 @@ import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.Topology;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -18,6 +20,15 @@ import java.util.TreeMap;
  * Kubernetes also expects every node of a driver to report the same keys, so label all storage nodes
  * with the same label keys (values may differ).
  *
+ * <p>Every node also reports {@code topology.ballast.csi.io/cluster: <cluster id>}, and a volume's
+ * accessible topology is that one segment: any node of the cluster can attach any volume (a node
+ * without a replica attaches as a diskless frontend through the volume's leader), so the CO may
+ * schedule a pod anywhere, and the PV's node affinity never goes stale when the repair loop moves a
+ * replica. For the same reason a requisite segment constrains where replicas live only through its
+ * other labels ({@link #replicaConstraint}): the CO fills requisite with the node segments of every
+ * node it knows, which says where the volume must be reachable, not where its data must be;
+ * {@code zone} or an admin's own labels (allowedTopologies) do say where data may live.
+ *
  * <p>Decision: a key without our prefix in a request is INVALID_ARGUMENT, not ignored. The CO only
  * builds requirements from the segments our nodes report, so a foreign key (say
  * {@code topology.kubernetes.io/zone}) means a StorageClass {@code allowedTopologies} written for
@@ -29,6 +40,8 @@ public final class Topologies {
     public static final String PREFIX = "topology.ballast.csi.io/";
     /** The label key (without prefix) that means the node id. */
     public static final String NODE = "node";
+    /** The label key (without prefix) every node of a cluster carries with the cluster id. */
+    public static final String CLUSTER = "cluster";
 
     private Topologies() {
     }
@@ -57,14 +70,41 @@ public final class Topologies {
         return b.putSegments(PREFIX + NODE, node.nodeId()).build();
     }
 
-    /** The segment of a node the catalog no longer knows: only its id is certain. */
-    public static Topology segmentOf(String nodeId) {
-        return Topology.newBuilder().putSegments(PREFIX + NODE, nodeId).build();
+    /** The segment of a node as it reports itself in NodeGetInfo: {@link #segmentOf(NodeRecord)} plus its cluster. */
+    public static Topology segmentOf(NodeRecord node, String clusterId) {
+        return segmentOf(node).toBuilder().putSegments(PREFIX + CLUSTER, clusterId).build();
+    }
+
+    /** A volume's accessible topology: every node of the cluster. */
+    public static Topology clusterSegment(String clusterId) {
+        return Topology.newBuilder().putSegments(PREFIX + CLUSTER, clusterId).build();
+    }
+
+    /**
+     * What requisite segments (as labels) demand of the nodes holding replicas: each segment less
+     * its {@value #NODE} and {@value #CLUSTER} keys. A segment left empty admits every node, and so
+     * does the whole requirement then (empty list).
+     */
+    public static List<Map<String, String>> replicaConstraint(List<Map<String, String>> requisite) {
+        List<Map<String, String>> out = new ArrayList<>();
+        for (Map<String, String> segment : requisite) {
+            Map<String, String> rest = new TreeMap<>(segment);
+            rest.remove(NODE);
+            rest.remove(CLUSTER);
+            if (rest.isEmpty()) {
+                return List.of();
+            }
+            out.add(rest);
+        }
+        return out;
     }
 
     /** True when the node carries every label of {@code labels} ({@value #NODE} compared with its id). */
     public static boolean matches(NodeRecord node, Map<String, String> labels) {
         for (Map.Entry<String, String> e : labels.entrySet()) {
+            if (CLUSTER.equals(e.getKey())) {
+                continue; // every node in the catalog belongs to this cluster
+            }
             String actual = NODE.equals(e.getKey()) ? node.nodeId() : node.labels().get(e.getKey());
             if (!e.getValue().equals(actual)) {
                 return false;

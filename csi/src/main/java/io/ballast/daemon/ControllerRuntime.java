@@ -49,7 +49,7 @@ public final class ControllerRuntime implements AutoCloseable {
         repair = new RepairLoop(backend, catalog, admins, c.repairAfter(), c.repairInterval());
         PrometheusRegistry registry = new PrometheusRegistry();
         server = CsiServer.start(c.csiEndpoint(), List.of(
-                new IdentityService(BallastVersion.version(), backend::ready), new ControllerService(backend)), registry);
+                new IdentityService(BallastVersion.version(), backend::ready), new ControllerService(backend, c.clusterId())), registry);
         ControllerMetrics.register(registry, () -> backend, repair.repaired(), repair.failed());
         metrics = c.metricsListen() == null ? null : MetricsEndpoint.start(c.metricsListen(), registry);
         repair.start();

@@ -60,6 +60,15 @@ public final class NodeRuntime implements AutoCloseable {
      * (seqwrite 1M fell to 0.89x nbdkit).
      */
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
+    /** How often the catalog leader compares the catalog's members with its member source. */
+    private static final Duration CATALOG_RECONCILE_EVERY = Duration.ofSeconds(
+            Long.getLong("ballast.catalog.reconcileSeconds", 10));
+    /**
+     * How long a member may be missing from the source before it is replaced: longer than a node
+     * plugin's restart (upgrade), shorter than most outages an admin would wait out.
+     */
+    private static final Duration CATALOG_REMOVE_AFTER = Duration.ofSeconds(
+            Long.getLong("ballast.catalog.removeAfterSeconds", 120));
 
     private final NodeConfig config;
     private final NodeDirectory directory;
@@ -81,6 +90,15 @@ public final class NodeRuntime implements AutoCloseable {
 
     /** Opens (or formats) the data directory, starts replication and the listeners. */
     public static NodeRuntime start(NodeConfig config) {
+        return start(config, null);
+    }
+
+    /**
+     * As {@link #start(NodeConfig)}; with a {@code catalogSource}, this node, whenever it leads the
+     * catalog, moves the catalog's members towards the ones the source names (the source is
+     * closed with the node).
+     */
+    public static NodeRuntime start(NodeConfig config, CatalogMemberSource catalogSource) {
         // Unset ids mean "whatever the directory records"; a new directory gets a fresh cluster id
         // and the host name as node id. Explicit ids are checked against the cookie.
         var recorded = NodeDirectory.recordedIdentity(config.dataDir());
@@ -135,6 +153,12 @@ public final class NodeRuntime implements AutoCloseable {
             }
             if (replicated != null && !config.catalogMembers().isEmpty()) {
                 closeables.add(startCatalogAgent(config, directory, replicated, admin));
+                if (catalogSource != null) {
+                    var reconciler = new CatalogMembershipReconciler(replicated.raft(), catalogSource,
+                            CATALOG_REMOVE_AFTER, java.time.Clock.systemUTC());
+                    reconciler.start(CATALOG_RECONCILE_EVERY);
+                    closeables.add(reconciler);
+                }
             }
             if (replicated != null && config.csiEndpoint() != null) {
                 startCsiNode(config, directory, replicated, closeables);
@@ -227,11 +251,17 @@ public final class NodeRuntime implements AutoCloseable {
             List<AutoCloseable> closeables) {
         DeviceAttachers.Choice how = DeviceAttachers.choose(config.attach());
         LOG.info("CSI Node service attaches volumes with {}: {}", how.kind(), how.reason());
+        AttachedVolumeDevices.ReplicaLocator locator = AttachedVolumeDevices.ReplicaLocator.NONE;
+        if (!config.catalogMembers().isEmpty()) {
+            CatalogClient catalog = new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(10));
+            closeables.add(catalog);
+            locator = new CatalogReplicaLocator(catalog);
+        }
         AttachedVolumeDevices devices = new AttachedVolumeDevices(replicated,
                 how.create(config.nbdSocket(), config.dataDir().resolve("run").resolve("fuse"),
-                        config.fdKeeper() == null ? null : new FdKeeperClient(config.fdKeeper(), true)));
+                        config.fdKeeper() == null ? null : new FdKeeperClient(config.fdKeeper(), true)), locator);
         closeables.add(devices);
-        NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), config.labels()), devices,
+        NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), directory.identity().clusterId(), config.labels()), devices,
                 new SystemMounter(), config.dataDir().resolve("csi-node"));
         CsiServer csi = CsiServer.start(config.csiEndpoint(), List.of(
                 new IdentityService(BallastVersion.version(), () -> true), node));

@@ -18,6 +18,9 @@ import org.slf4j.LoggerFactory;
  * frontend (a fresh writer epoch fences any earlier one), then made a kernel block device by the
  * node's {@link DeviceAttacher} (FUSE file + loop device, or NBD).
  *
+ * <p>A volume without a replica on this node is attached as a diskless frontend through its
+ * group's leader, found among the replicas the {@link ReplicaLocator} names.
+ *
  * <p>Threading: thread-safe; the Node service serialises operations on one volume.
  */
 public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable {
@@ -25,11 +28,23 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
 
     private final ReplicatedVolumes volumes;
     private final DeviceAttacher attacher;
+    private final ReplicaLocator replicas;
     private final Map<String, AttachedDevice> attached = new ConcurrentHashMap<>();
 
-    public AttachedVolumeDevices(ReplicatedVolumes volumes, DeviceAttacher attacher) {
+    public AttachedVolumeDevices(ReplicatedVolumes volumes, DeviceAttacher attacher, ReplicaLocator replicas) {
         this.volumes = volumes;
         this.attacher = attacher;
+        this.replicas = replicas;
+    }
+
+    /** Where a volume's replicas are (node id -> raft address), for volumes with none here. */
+    @FunctionalInterface
+    public interface ReplicaLocator {
+        /** NOT_FOUND when the volume is unknown; UNAVAILABLE when the answer cannot be had now. */
+        Map<String, String> replicasOf(String volumeId);
+
+        /** For a node outside any catalog: only volumes with a replica here can be attached. */
+        ReplicaLocator NONE = id -> Map.of();
     }
 
     @Override
@@ -38,7 +53,8 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
         if (d != null) {
             return d.device();
         }
-        ReplicatedBlockVolume v = volumes.attach(volumeId); // NOT_FOUND without a replica here
+        ReplicatedBlockVolume v = volumes.hostsReplica(volumeId) ? volumes.attach(volumeId)
+                : volumes.attach(volumeId, replicas.replicasOf(volumeId)); // NOT_FOUND without replicas anywhere
         try {
             d = attacher.attach(v);
         } catch (RuntimeException e) {

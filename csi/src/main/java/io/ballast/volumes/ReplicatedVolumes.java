@@ -62,6 +62,11 @@ public final class ReplicatedVolumes implements AutoCloseable {
         return raft.nodeId();
     }
 
+    /** True when this node holds a replica of the volume (its group runs here). */
+    public boolean hostsReplica(String name) {
+        return raft.hostsGroup(name);
+    }
+
     public RaftNode raft() {
         return raft;
     }

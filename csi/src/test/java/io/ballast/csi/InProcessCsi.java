@@ -29,6 +29,9 @@ import org.junit.jupiter.api.function.Executable;
  * so concurrent calls really are concurrent.
  */
 public final class InProcessCsi implements AutoCloseable {
+    /** The cluster id the in-process controller serves (it names the volumes' topology segment). */
+    public static final String CLUSTER_ID = "c1";
+
     public final IdentityGrpc.IdentityBlockingStub identity;
     public final ControllerGrpc.ControllerBlockingStub controller;
     public final ControllerGrpc.ControllerFutureStub controllerAsync;
@@ -42,7 +45,7 @@ public final class InProcessCsi implements AutoCloseable {
         CallLogInterceptor interceptor = new CallLogInterceptor(log::add);
         server = InProcessServerBuilder.forName(name)
                 .addService(ServerInterceptors.intercept(IdentityService.forController(backend), interceptor))
-                .addService(ServerInterceptors.intercept(new ControllerService(backend), interceptor))
+                .addService(ServerInterceptors.intercept(new ControllerService(backend, CLUSTER_ID), interceptor))
                 .build().start();
         channel = InProcessChannelBuilder.forName(name).build();
         identity = IdentityGrpc.newBlockingStub(channel);

@@ -141,6 +141,50 @@ public final class RaftNode implements AutoCloseable {
         }
     }
 
+    /** True while this node hosts the catalog group and is its leader. */
+    public boolean leadsCatalog() {
+        RaftServer.Division d = catalogDivision();
+        return d != null && d.getInfo().isLeader();
+    }
+
+    /**
+     * The catalog group's committed members (node id -> raft address) as this node sees them.
+     * NOT_FOUND when this node does not host the catalog, FAILED_PRECONDITION during a change.
+     */
+    public Map<String, String> catalogMembers() {
+        return Membership.members(requireCatalogDivision(), "catalog");
+    }
+
+    /**
+     * Adds a catalog member (run on a member, best on the leader): the group is added on the new
+     * node, which is brought up to date from a catalog snapshot before it votes.
+     */
+    public void addCatalogMember(String nodeId, String address) {
+        Membership.checkPeer(nodeId, address);
+        membership.add(requireCatalogDivision(), "catalog", nodeId, address);
+    }
+
+    /** Removes a catalog member; its node drops the group if it answers. */
+    public void removeCatalogMember(String nodeId) {
+        membership.remove(requireCatalogDivision(), "catalog", nodeId, null);
+    }
+
+    private RaftServer.Division catalogDivision() {
+        try {
+            return server.getDivision(catalogGroupId(node.identity().clusterId()));
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private RaftServer.Division requireCatalogDivision() {
+        RaftServer.Division d = catalogDivision();
+        if (d == null) {
+            throw new BallastException(ErrorCode.NOT_FOUND, "node " + config.nodeId() + " does not host the catalog");
+        }
+        return d;
+    }
+
     /** This node's copy of the catalog (may lag the leader), or null when it is not a member. */
     CatalogState localCatalog() {
         try {

@@ -78,16 +78,19 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             Type.GET_VOLUME, Type.SINGLE_NODE_MULTI_WRITER);
 
     private final ClusterBackend backend;
+    private final String clusterId;
     private final InFlight inFlight;
     private final SnapshotRpcs snapshots;
 
-    public ControllerService(ClusterBackend backend) {
-        this(backend, new InFlight());
+    /** @param clusterId the cluster's id, which names the topology segment of its volumes */
+    public ControllerService(ClusterBackend backend, String clusterId) {
+        this(backend, clusterId, new InFlight());
     }
 
     /** With a given in-flight set: share one between services that mutate the same volumes and names. */
-    public ControllerService(ClusterBackend backend, InFlight inFlight) {
+    public ControllerService(ClusterBackend backend, String clusterId, InFlight inFlight) {
         this.backend = Objects.requireNonNull(backend);
+        this.clusterId = Objects.requireNonNull(clusterId);
         this.inFlight = Objects.requireNonNull(inFlight);
         this.snapshots = new SnapshotRpcs(backend, inFlight);
     }
@@ -100,7 +103,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
             return inFlight.call("CreateVolume", List.of("volume name " + args.name()), () -> {
                 Optional<VolumeRecord> existing = backend.volumeByName(args.name());
                 VolumeRecord v = existing.isPresent() ? args.requireCompatible(existing.get()) : create(args);
-                return CreateVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, backend.nodes())).build();
+                return CreateVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, clusterId)).build();
             });
         });
     }
@@ -126,7 +129,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         }
         return backend.createVolume(new VolumeSpec(args.name(), size, args.parameters().replicas(),
                 args.parameters().canonical(), args.sourceSnapshotId(), args.sourceVolumeId(),
-                args.requisite(), args.preferred()));
+                Topologies.replicaConstraint(args.requisite()), args.preferred()));
     }
 
     // https://github.com/container-storage-interface/spec/blob/v1.11.0/spec.md#deletevolume
@@ -214,10 +217,9 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         CsiCalls.unary(out, () -> {
             var page = PageToken.page("volumes", backend.volumes(), VolumeRecord::id,
                     request.getStartingToken(), request.getMaxEntries());
-            List<NodeRecord> nodes = backend.nodes();
             ListVolumesResponse.Builder b = ListVolumesResponse.newBuilder().setNextToken(page.nextToken());
             for (VolumeRecord v : page.entries()) {
-                b.addEntries(ListVolumesResponse.Entry.newBuilder().setVolume(CsiRecords.volume(v, nodes))
+                b.addEntries(ListVolumesResponse.Entry.newBuilder().setVolume(CsiRecords.volume(v, clusterId))
                         .setStatus(ListVolumesResponse.VolumeStatus.newBuilder()
                                 .addAllPublishedNodeIds(CsiRecords.publishedNodeIds(v))
                                 .setVolumeCondition(CsiRecords.condition(v))));
@@ -237,8 +239,11 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 supported &= VolumeCapabilities.unsupported(cap) == null;
             }
             VolumeParameters params = VolumeParameters.parse(request.getParametersMap(), "parameters");
-            Map<String, String> labels = request.hasAccessibleTopology()
-                    ? Topologies.toLabels(request.getAccessibleTopology(), "accessible_topology") : Map.of();
+            // A volume reachable from the segment may keep its replicas anywhere its labels allow.
+            List<Map<String, String>> constraint = request.hasAccessibleTopology()
+                    ? Topologies.replicaConstraint(List.of(Topologies.toLabels(request.getAccessibleTopology(),
+                            "accessible_topology"))) : List.of();
+            Map<String, String> labels = constraint.isEmpty() ? Map.of() : constraint.get(0);
             // nothing can be provisioned with capabilities we do not support
             long fit = supported ? Sizes.largestFit(backend.nodes(), labels, params.replicas()) : 0;
             return GetCapacityResponse.newBuilder().setAvailableCapacity(fit)
@@ -313,7 +318,7 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public void controllerGetVolume(ControllerGetVolumeRequest request, StreamObserver<ControllerGetVolumeResponse> out) {
         CsiCalls.unary(out, () -> {
             VolumeRecord v = requireVolume(required(request.getVolumeId(), "volume_id"));
-            return ControllerGetVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, backend.nodes()))
+            return ControllerGetVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, clusterId))
                     .setStatus(ControllerGetVolumeResponse.VolumeStatus.newBuilder()
                             .addAllPublishedNodeIds(CsiRecords.publishedNodeIds(v))
                             .setVolumeCondition(CsiRecords.condition(v))).build();

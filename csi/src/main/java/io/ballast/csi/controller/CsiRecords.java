@@ -25,21 +25,16 @@ final class CsiRecords {
 
     /**
      * The CSI volume: size, id, context (its canonical parameters), content source, and accessible
-     * topology = the segments of the nodes holding its replicas.
+     * topology = every node of the cluster (see {@link Topologies}).
      */
-    static Volume volume(VolumeRecord v, List<NodeRecord> nodes) {
-        Map<String, NodeRecord> byId = nodes.stream().collect(Collectors.toMap(NodeRecord::nodeId, Function.identity(), (a, b) -> a));
+    static Volume volume(VolumeRecord v, String clusterId) {
         Volume.Builder b = Volume.newBuilder().setVolumeId(v.id()).setCapacityBytes(v.sizeBytes())
                 .putAllVolumeContext(v.parameters());
         VolumeContentSource source = contentSource(v);
         if (source != null) {
             b.setContentSource(source);
         }
-        for (String nodeId : v.placement()) {
-            NodeRecord n = byId.get(nodeId);
-            b.addAccessibleTopology(n == null ? Topologies.segmentOf(nodeId) : Topologies.segmentOf(n));
-        }
-        return b.build();
+        return b.addAccessibleTopology(Topologies.clusterSegment(clusterId)).build();
     }
 
     /** The volume's content source, or null when it was created empty. */

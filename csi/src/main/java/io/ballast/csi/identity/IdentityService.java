@@ -60,7 +60,7 @@ public final class IdentityService extends IdentityGrpc.IdentityImplBase {
             // of a plugin SHALL return the same set of capabilities, regardless of ... which RPCs
             // the instance serves"): a CO asking a node's socket must still learn there is a controller.
             b.addCapabilities(service(PluginCapability.Service.Type.CONTROLLER_SERVICE));
-            // volumes are reachable only from nodes in their placement's topology
+            // topology: placement follows preferred/requisite segments; volumes are reachable from every node of the cluster
             b.addCapabilities(service(PluginCapability.Service.Type.VOLUME_ACCESSIBILITY_CONSTRAINTS));
             b.addCapabilities(PluginCapability.newBuilder().setVolumeExpansion(
                     PluginCapability.VolumeExpansion.newBuilder().setType(PluginCapability.VolumeExpansion.Type.ONLINE)));

@@ -313,7 +313,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     }
 
     /** This node's topology labels as the catalog records them (for NodeGetInfo). */
-    public static NodeRecord self(String nodeId, Map<String, String> labels) {
-        return new NodeRecord(nodeId, "", "", new TreeMap<>(labels), 0, 0, true, 0);
+    public static NodeRecord self(String nodeId, String clusterId, Map<String, String> labels) {
+        Map<String, String> all = new TreeMap<>(labels);
+        all.put(Topologies.CLUSTER, clusterId); // every node reports its cluster: volumes are reachable from all of them
+        return new NodeRecord(nodeId, "", "", all, 0, 0, true, 0);
     }
 }

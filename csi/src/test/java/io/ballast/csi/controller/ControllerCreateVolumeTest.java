@@ -56,17 +56,15 @@ class ControllerCreateVolumeTest {
     }
 
     @Test
-    void createsWithRoundedSizeContextAndTopologyOfThePlacement() {
+    void createsWithRoundedSizeContextAndTopologyOfTheWholeCluster() {
         Volume v = create(CsiRequests.create("pvc-1").setCapacityRange(range(64 * MIB + 1, 0)).putParameters("replicas", "3"));
         assertEquals(65 * MIB, v.getCapacityBytes());
         assertFalse(v.getVolumeId().isEmpty());
         assertEquals(Map.of("replicas", "3"), v.getVolumeContextMap());
         assertFalse(v.hasContentSource());
         Set<Map<String, String>> segments = v.getAccessibleTopologyList().stream().map(Topology::getSegmentsMap).collect(Collectors.toSet());
-        assertEquals(Set.of(
-                Map.of("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a"),
-                Map.of("topology.ballast.csi.io/node", "n2", "topology.ballast.csi.io/zone", "a"),
-                Map.of("topology.ballast.csi.io/node", "n3", "topology.ballast.csi.io/zone", "b")), segments);
+        // reachable from every node (diskless frontends), so the PV's node affinity never goes stale
+        assertEquals(Set.of(Map.of("topology.ballast.csi.io/cluster", "c1")), segments);
         assertEquals(3, backend.volume(v.getVolumeId()).orElseThrow().replicas());
     }
 
@@ -224,12 +222,22 @@ class ControllerCreateVolumeTest {
     void topologyRequirementsSteerPlacementWithThePrefixStripped() {
         Volume inB = create(CsiRequests.create("in-b").setAccessibilityRequirements(TopologyRequirement.newBuilder()
                 .addRequisite(segment("topology.ballast.csi.io/zone", "b"))));
-        assertEquals(List.of(segment("topology.ballast.csi.io/node", "n3", "topology.ballast.csi.io/zone", "b")),
-                inB.getAccessibleTopologyList());
+        assertEquals(List.of("n3"), backend.volume(inB.getVolumeId()).orElseThrow().placement());
+        assertEquals(List.of(segment("topology.ballast.csi.io/cluster", "c1")), inB.getAccessibleTopologyList());
         Volume preferred = create(CsiRequests.create("on-n2").setAccessibilityRequirements(TopologyRequirement.newBuilder()
                 .addRequisite(segment("topology.ballast.csi.io/zone", "a"))
                 .addPreferred(segment("topology.ballast.csi.io/node", "n2"))));
         assertEquals(List.of("n2"), backend.volume(preferred.getVolumeId()).orElseThrow().placement());
+        // The CO's requisite lists the nodes it knows (here only n1, which runs the node plugin):
+        // that says where the volume must be reachable, which is everywhere, not where its data
+        // must live. Three replicas fit; the preferred (pod's) node gets one.
+        Volume three = create(CsiRequests.create("three").putParameters("replicas", "3")
+                .setAccessibilityRequirements(TopologyRequirement.newBuilder()
+                        .addRequisite(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1"))
+                        .addPreferred(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1"))));
+        List<String> placement = backend.volume(three.getVolumeId()).orElseThrow().placement();
+        assertEquals(3, placement.size());
+        assertEquals("n1", placement.get(0));
     }
 
     @Test

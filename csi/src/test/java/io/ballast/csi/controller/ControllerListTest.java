@@ -154,10 +154,14 @@ class ControllerListTest {
         assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)
                 .putParameters("replicas", "2")).getAvailableCapacity());
         assertEquals(0, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)).getAvailableCapacity());
-        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
-                .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1"))).getAvailableCapacity());
-        assertEquals(0, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
-                .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n9"))).getAvailableCapacity());
+        // A node's segment: a volume reachable from n1 may keep its replica on any node.
+        assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
+                .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1")))
+                .getAvailableCapacity());
+        // ... but its other labels bind: zone a (n1 with 8 GiB, n2 with 10) cannot hold 3 replicas
+        assertEquals(0, capacity(GetCapacityRequest.newBuilder()
+                .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a")))
+                .getAvailableCapacity());
         backend.setUp("n3", false);
         assertEquals(0, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity());
         assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());

@@ -217,7 +217,7 @@ class ControllerVolumeRpcsTest {
         var got = csi.controller.controllerGetVolume(ControllerGetVolumeRequest.newBuilder().setVolumeId(vol).build());
         assertEquals(vol, got.getVolume().getVolumeId());
         assertEquals(64 * MIB, got.getVolume().getCapacityBytes());
-        assertEquals(2, got.getVolume().getAccessibleTopologyCount());
+        assertEquals(1, got.getVolume().getAccessibleTopologyCount()); // the cluster's segment
         assertEquals(List.of("n2"), got.getStatus().getPublishedNodeIdsList());
         assertFalse(got.getStatus().getVolumeCondition().getAbnormal());
         backend.setCondition(vol, true, "replica on n1 is missing; rebuilding");

@@ -71,7 +71,7 @@ class NodeServiceBadInputTest {
     @BeforeEach
     void start() throws Exception {
         Untouchable host = new Untouchable();
-        NodeService service = new NodeService(NodeService.self("n7", Map.of("zone", "b")), host, host, dir.resolve("state"));
+        NodeService service = new NodeService(NodeService.self("n7", "c1", Map.of("zone", "b")), host, host, dir.resolve("state"));
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
         channel = InProcessChannelBuilder.forName(name).build();
@@ -96,7 +96,8 @@ class NodeServiceBadInputTest {
     void infoAndCapabilities() {
         var info = node.nodeGetInfo(NodeGetInfoRequest.getDefaultInstance());
         assertEquals("n7", info.getNodeId());
-        assertEquals(Map.of("topology.ballast.csi.io/node", "n7", "topology.ballast.csi.io/zone", "b"),
+        assertEquals(Map.of("topology.ballast.csi.io/node", "n7", "topology.ballast.csi.io/zone", "b",
+                "topology.ballast.csi.io/cluster", "c1"),
                 info.getAccessibleTopology().getSegmentsMap());
         assertTrue(info.getMaxVolumesPerNode() > 0);
         var caps = node.nodeGetCapabilities(NodeGetCapabilitiesRequest.getDefaultInstance()).getCapabilitiesList().stream()

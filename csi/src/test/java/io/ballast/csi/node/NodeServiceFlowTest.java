@@ -147,7 +147,7 @@ class NodeServiceFlowTest {
     @Test
     void repeatedCallsDoNothingTwiceAndOtherArgumentsAreRefused() throws Exception {
         FakeHost host = new FakeHost();
-        var node = serve(new NodeService(NodeService.self("n1", Map.of()), host, host, dir.resolve("state")));
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, dir.resolve("state")));
         Path staging = dir.resolve("staging");
         VolumeCapability rwop = mount("ext4", Mode.SINGLE_NODE_SINGLE_WRITER);
         node.nodeStageVolume(stage("v1", staging, rwop));
@@ -186,7 +186,7 @@ class NodeServiceFlowTest {
     void aRestartedServiceAttachesWhatItsRecordsSayIsStaged() throws Exception {
         FakeHost before = new FakeHost();
         Path state = dir.resolve("state");
-        var node = serve(new NodeService(NodeService.self("n1", Map.of()), before, before, state));
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), before, before, state));
         VolumeCapability rwo = mount("ext4", Mode.SINGLE_NODE_WRITER);
         node.nodeStageVolume(stage("v1", dir.resolve("s1"), rwo));
         node.nodeStageVolume(stage("v2", dir.resolve("s2"), rwo));
@@ -198,7 +198,7 @@ class NodeServiceFlowTest {
         // v1 finds no quorum at first; "gone" has no replica here any more.
         after.attachFailures.put("v1", new ArrayDeque<>(List.of(ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE)));
         after.attachFailures.put("gone", new ArrayDeque<>(List.of(ErrorCode.NOT_FOUND)));
-        NodeService restarted = new NodeService(NodeService.self("n1", Map.of()), after, after, state);
+        NodeService restarted = new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state);
         restarted.resumeStaged();
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (after.devices.size() < 2 && System.nanoTime() < deadline) {

@@ -41,7 +41,7 @@ class CsiServerTest {
     private final InMemoryClusterBackend backend = new InMemoryClusterBackend();
 
     private List<BindableService> services() {
-        return List.of(IdentityService.forController(backend), new ControllerService(backend));
+        return List.of(IdentityService.forController(backend), new ControllerService(backend, "c1"));
     }
 
     /** Calls Probe, GetPluginInfo and ControllerGetCapabilities through the socket. */
