@@ -2,6 +2,7 @@ package io.ballast.cli;
 
 import io.ballast.daemon.CatalogDiscovery;
 import io.ballast.daemon.CatalogMemberSource;
+import io.ballast.daemon.FileCatalogMembers;
 import io.ballast.kubernetes.Kubernetes;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
 import java.util.ArrayList;
@@ -22,11 +23,12 @@ public final class CatalogOptions {
                     + "comma-separated or repeated; 3 or 5 for a real cluster. The same list on every node and the controller.")
     List<String> members = new ArrayList<>();
 
-    @Option(names = "--catalog-from", paramLabel = "kubernetes",
+    @Option(names = "--catalog-from", paramLabel = "kubernetes|file:PATH",
             description = "Find the catalog's members instead of listing them: 'kubernetes' reads nodes labelled "
                     + KubernetesCatalogMembers.CATALOG_LABEL + ", else the --catalog-size oldest Ready nodes running the node "
-                    + "plugin, from the Kubernetes API (in-cluster service account, or KUBECONFIG). The catalog leader follows "
-                    + "changes: a lost member is replaced.")
+                    + "plugin, from the Kubernetes API (in-cluster service account, or KUBECONFIG); 'file:PATH' reads "
+                    + "NODE=HOST:PORT lines from PATH, anew each time. The catalog leader follows changes: a lost member is "
+                    + "replaced.")
     String from;
 
     @Option(names = "--catalog-size", defaultValue = "3", paramLabel = "N",
@@ -52,7 +54,7 @@ public final class CatalogOptions {
     }
 
     /** The source named by --catalog-from (null without it); a usage error for a bad combination. */
-    public KubernetesCatalogMembers source(CommandSpec spec) {
+    public CatalogMemberSource source(CommandSpec spec) {
         if (from == null) {
             return null;
         }
@@ -60,8 +62,11 @@ public final class CatalogOptions {
             throw new ParameterException(spec.commandLine(), "--catalog and --catalog-from exclude each other: list the members, "
                     + "or let them be found");
         }
+        if (from.startsWith("file:") && from.length() > 5) {
+            return new FileCatalogMembers(java.nio.file.Path.of(from.substring(5)));
+        }
         if (!from.equals("kubernetes")) {
-            throw new ParameterException(spec.commandLine(), "--catalog-from '" + from + "': the only source is 'kubernetes'");
+            throw new ParameterException(spec.commandLine(), "--catalog-from '" + from + "': use kubernetes or file:PATH");
         }
         if (size < 1 || size % 2 == 0) {
             throw new ParameterException(spec.commandLine(), "--catalog-size " + size + ": use an odd number (1, 3 or 5)");

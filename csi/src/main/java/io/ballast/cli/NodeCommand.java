@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import io.ballast.daemon.CatalogMemberSource;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -111,10 +112,10 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
         }
-        KubernetesCatalogMembers source = catalog.source(spec);
+        CatalogMemberSource source = catalog.source(spec);
         Map<String, String> topology = CatalogOptions.labels(spec, labels);
-        if (source != null && !topology.containsKey("zone")) {
-            topology.putAll(source.labelsOf(nodeId));
+        if (source instanceof KubernetesCatalogMembers k8s && !topology.containsKey("zone")) {
+            topology.putAll(k8s.labelsOf(nodeId));
         }
         NodeConfig config = new NodeConfig(
                 dataDir.toAbsolutePath(),

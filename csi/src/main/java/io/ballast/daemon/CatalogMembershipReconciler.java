@@ -88,6 +88,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
                     LOG.info("catalog: removing {}, not named for {} s (members {}, wanted {})", id,
                             (now - u.getValue()) / 1000, current.keySet(), wanted.keySet());
                     raft.removeCatalogMember(id);
+                    LOG.info("catalog: {} removed", id);
                     unnamedSince.remove(id);
                     lastProblem = null;
                     return;

@@ -69,13 +69,28 @@ public final class CatalogStateMachine extends BaseStateMachine {
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
-        storage.init(raftStorage);
-        load(storage.loadLatestSnapshot());
+        getLifeCycle().startAndTransition(() -> {
+            storage.init(raftStorage);
+            load(storage.loadLatestSnapshot());
+        });
+    }
+
+    /**
+     * Ratis pauses the state machine before it takes in a leader's state and requires PAUSED
+     * before {@link #reinitialize()} (without this a new member's catalog replica stopped at its
+     * first install: found when catalog members became replaceable).
+     */
+    @Override
+    public void pause() {
+        if (getLifeCycle().getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
+            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
+            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
+        }
     }
 
     @Override
     public void reinitialize() throws IOException {
-        load(storage.loadLatestSnapshot());
+        getLifeCycle().startAndTransition(() -> load(storage.loadLatestSnapshot()));
     }
 
     private void load(SingleFileSnapshotInfo snapshot) throws IOException {

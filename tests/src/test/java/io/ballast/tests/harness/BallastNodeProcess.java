@@ -52,7 +52,7 @@ public final class BallastNodeProcess implements AutoCloseable {
         this.name = name;
         this.dataDir = dataDir;
         this.socket = dataDir.resolveSibling(name + ".sock");
-        this.extraArgs = List.copyOf(extraArgs);
+        this.extraArgs = new ArrayList<>(extraArgs);
         this.commandPrefix = List.copyOf(commandPrefix);
         this.log = dataDir.resolveSibling(name + ".log");
     }
@@ -150,6 +150,12 @@ public final class BallastNodeProcess implements AutoCloseable {
     private String readLogFrom(long offset) throws IOException {
         byte[] all = Files.readAllBytes(log);
         return new String(all, (int) Math.min(offset, all.length), (int) Math.max(0, all.length - offset), StandardCharsets.UTF_8);
+    }
+
+    /** Arguments added to this node's command line from its next {@link #start()} on. */
+    public BallastNodeProcess args(String... args) {
+        extraArgs.addAll(List.of(args));
+        return this;
     }
 
     /** JVM options added to this node's command line from its next {@link #start()} on. */
