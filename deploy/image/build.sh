@@ -78,7 +78,7 @@ umoci config --image "$WORK/oci:$TAG" --config.entrypoint /usr/local/bin/ballast
   --config.label "org.opencontainers.image.title=ballast"
 umoci gc --layout "$WORK/oci"
 rm -f "$OUT/ballast-$TAG.oci.tar" "$OUT/ballast-$TAG.docker.tar"
-skopeo copy --quiet "oci:$WORK/oci:$TAG" "oci-archive:$OUT/ballast-$TAG.oci.tar:ballast:$TAG"
+skopeo copy --quiet "oci:$WORK/oci:$TAG" "oci-archive:$OUT/ballast-$TAG.oci.tar:docker.io/library/ballast:$TAG"
 skopeo copy --quiet "oci:$WORK/oci:$TAG" "docker-archive:$OUT/ballast-$TAG.docker.tar:ballast:$TAG"
 if [ -n "$KEEP" ]; then
   umoci unpack --image "$WORK/oci:$TAG" "$OUT/bundle-$TAG" >/dev/null 2>&1 || true

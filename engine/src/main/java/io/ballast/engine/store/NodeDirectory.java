@@ -136,13 +136,20 @@ public final class NodeDirectory implements AutoCloseable {
         }
     }
 
+    /** The data directory's subdirectory for runtime state (sockets, FUSE mount points). */
+    public static final String RUNTIME_DIR = "run";
+
     private static NodeIdentity format(Path dir, Path cookie, String clusterId, String nodeId, Clock clock)
             throws IOException {
         if (Files.isDirectory(dir)) {
             String leftover = cookie.getFileName() + ".tmp"; // our own half-written format: safe to redo
             List<String> entries;
             try (Stream<Path> s = Files.list(dir)) {
-                entries = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(leftover)).sorted().toList();
+                // RUNTIME_DIR holds sockets and mount points, never data: the descriptor keeper,
+                // started beside the node (a container of its own in Kubernetes), may create its
+                // socket there before the node's first start formats the directory.
+                entries = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(leftover) && !n.equals(RUNTIME_DIR))
+                        .sorted().toList();
             }
             if (!entries.isEmpty()) {
                 throw new BallastException(ErrorCode.FOREIGN_FORMAT, "refusing data directory " + dir

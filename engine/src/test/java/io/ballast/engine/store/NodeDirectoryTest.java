@@ -93,6 +93,16 @@ class NodeDirectoryTest {
     }
 
     @Test
+    void formatsADirectoryHoldingOnlyTheRuntimeDirectory() throws Exception {
+        // the descriptor keeper's container may create its socket before the node first starts
+        Files.createDirectories(dir().resolve("run"));
+        Files.writeString(dir().resolve("run").resolve("fd-keeper.sock"), "");
+        try (NodeDirectory nd = NodeDirectory.openOrFormat(dir(), "c1", "n1")) {
+            assertEquals("n1", nd.identity().nodeId());
+        }
+    }
+
+    @Test
     void refusesANonEmptyDirectoryWithoutACookie() throws Exception {
         Files.createDirectories(dir().resolve("lost+found"));
         Files.writeString(dir().resolve("important.db"), "someone else's data");
