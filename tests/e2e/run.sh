@@ -48,7 +48,8 @@ teardown() {
   stop_host_nodes
   cluster_down "$KUBE"
   # Loop devices over the node plugin's FUSE files, the FUSE mounts, the data.
-  losetup -a 2>/dev/null | grep -F /var/lib/ballast | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null
+  # (A device bound through a mount of a container that is gone shows only "(/volume)".)
+  losetup -a 2>/dev/null | grep -E '/var/lib/ballast|\(/volume\)' | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null
   grep -F " /var/lib/ballast" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf /var/lib/ballast "$E2E_WORK"
 }
@@ -349,7 +350,7 @@ sleep 12   # replicas of deleted volumes are swept by the nodes' heartbeat clean
 left_pv=$(kc get pv -o name | wc -l)
 left_va=$(kc get volumeattachment -o name | wc -l)
 left_vol=$(status --output json 2>/dev/null | tr -d ' \n' | grep -o '"volumes":\[[^]]*' | grep -o '"name"' | wc -l)
-left_loop=$(losetup -a | grep -cF /var/lib/ballast)
+left_loop=$(losetup -a | grep -cE '/var/lib/ballast|\(/volume\)')
 left_snap=$(kc get volumesnapshotcontent -o name 2>/dev/null | wc -l)
 if [ "$left_pv$left_va$left_vol$left_loop$left_snap" = 00000 ]; then
   result "everything deleted leaves nothing behind" PASS "$(secs "$t")" "0 PVs, VolumeAttachments, snapshot contents, catalog volumes, loop devices"

@@ -215,17 +215,65 @@ public final class LoopDevices {
         for (int n : boundUnder(file)) {
             Optional<Path> backing = backingFile(n).filter(file::equals);
             if (backing.isPresent()) {
-                int blockSize;
-                try {
-                    blockSize = Integer.parseInt(Files.readString(
-                            Path.of("/sys/block/loop" + n + "/queue/logical_block_size")).strip());
-                } catch (IOException | NumberFormatException e) {
-                    throw new BallastException(ErrorCode.IO_ERROR, "cannot read the block size of /dev/loop" + n + ": " + e, e);
-                }
-                return Optional.of(new LoopDevice(deviceNode(n), n, file, blockSize, directIoInEffect(n)));
+                return Optional.of(new LoopDevice(deviceNode(n), n, file, blockSize(n), directIoInEffect(n)));
             }
         }
+        return boundToSameFile(file);
+    }
+
+    /**
+     * The loop device whose backing file is {@code file} by identity (device and inode, from
+     * LOOP_GET_STATUS64), whatever path sysfs shows for it. The path is the one the binding process
+     * saw: a node plugin restarted in a new container (a new mount namespace) finds the devices its
+     * predecessor bound showing only the path inside the file system ("/volume"), because the mount
+     * they were opened through lives on in the dead container's namespace. Missing such a device
+     * would bind a second one and leave the first holding the FUSE connection open for ever.
+     */
+    private static Optional<LoopDevice> boundToSameFile(Path file) {
+        long dev;
+        long ino;
+        try {
+            dev = ((Number) Files.getAttribute(file, "unix:dev")).longValue();
+            ino = ((Number) Files.getAttribute(file, "unix:ino")).longValue();
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return Optional.empty();
+        }
+        try (var entries = Files.newDirectoryStream(Path.of("/sys/block"), "loop*")) {
+            for (Path e : entries) {
+                int n = Integer.parseInt(e.getFileName().toString().substring(4));
+                Optional<Path> backing = backingFile(n);
+                if (backing.isEmpty()) {
+                    continue;
+                }
+                int fd = Libc.C.open(deviceNode(n).toString(), O_RDONLY | O_CLOEXEC, 0);
+                if (fd < 0) {
+                    continue;
+                }
+                try {
+                    byte[] info = new byte[LoopInfoDescriptor.LENGTH];
+                    if (ioctl(fd, LOOP_GET_STATUS64, info) != 0) {
+                        continue;
+                    }
+                    ByteBuffer b = ByteBuffer.wrap(info).order(ByteOrder.nativeOrder());
+                    if (b.getLong(LoopInfoDescriptor.DEVICE_OFFSET) == dev && b.getLong(LoopInfoDescriptor.INODE_OFFSET) == ino) {
+                        return Optional.of(new LoopDevice(deviceNode(n), n, backing.get(), blockSize(n), directIoInEffect(n)));
+                    }
+                } finally {
+                    Libc.C.close(fd);
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot list loop devices in /sys/block: " + e, e);
+        }
         return Optional.empty();
+    }
+
+    private static int blockSize(int n) {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/sys/block/loop" + n + "/queue/logical_block_size")).strip());
+        } catch (IOException | NumberFormatException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot read the block size of /dev/loop" + n + ": " + e, e);
+        }
     }
 
     /** Bound loop devices whose backing file lies at or under {@code path} (sysfs), for cleanup and status. */

@@ -19,6 +19,8 @@ final class LoopInfoDescriptor {
     }
 
     static final int LENGTH = 232;
+    static final int DEVICE_OFFSET = 0;
+    static final int INODE_OFFSET = 8;
     static final int OFFSET_OFFSET = 24;
     static final int SIZELIMIT_OFFSET = 32;
     static final int NUMBER_OFFSET = 40;
