@@ -164,12 +164,15 @@ if [ $rc -eq 0 ] && ! grep -qi "warning\|error" <<<"$out"; then
 else
   result "kubectl apply --dry-run=server -k" FAIL 0 "$(grep -iE 'warning|error' <<<"$out" | head -3 | tr '\n' ' ' | cut -c1-300)"
 fi
+# The node's zone, as a cloud provider would label it: Ballast's node plugin takes it from there.
+kc label node "$E2E_NODE" topology.kubernetes.io/zone=e2e-zone-a --overwrite >/dev/null
 t=$(ms)
 kc apply -k "$ROOT/deploy/overlays/snapshots" >/dev/null
 if wait_for 240 "the node plugin registered" sh -c "kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get csinode $E2E_NODE \
      -o jsonpath='{.spec.drivers[*].name}' | grep -q ballast.csi.io" \
-   && kc -n ballast-system rollout status deploy/ballast-controller --timeout=180s >/dev/null; then
-  result "install: kubectl apply -k, node plugin registered, controller ready" PASS "$(secs "$t")" \
+   && kc -n ballast-system rollout status deploy/ballast-controller --timeout=180s >/dev/null \
+   && kc get csinode $E2E_NODE -o jsonpath='{.spec.drivers[0].topologyKeys}' | grep -q topology.ballast.csi.io/zone; then
+  result "install: kubectl apply -k, node plugin registered (zone from the node's label), controller ready" PASS "$(secs "$t")" \
     "CSINode keys: $(kc get csinode $E2E_NODE -o jsonpath='{.spec.drivers[0].topologyKeys}')"
 else
   result "install" FAIL "$(secs "$t")" "see kubectl -n ballast-system get pods; $E2E_WORK/logs"
@@ -183,7 +186,8 @@ for i in 2 3; do
   mkdir -p "$E2E_WORK/$n"
   start $n "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dsun.misc.unsafe.memory.access=allow -Xmx512m \
     -jar "$ROOT/csi/target/ballast.jar" node --data-dir "$E2E_WORK/$n" --node-id $n --cluster-id ballast \
-    --raft-listen "$E2E_IP:710$i" --admin-listen "$E2E_IP:700$i" --fd-keeper none --catalog "$E2E_NODE=$E2E_IP:7101"
+    --raft-listen "$E2E_IP:710$i" --admin-listen "$E2E_IP:700$i" --fd-keeper none --catalog "$E2E_NODE=$E2E_IP:7101" \
+    --label zone=e2e-zone-b
 done
 status() { "$ROOT/bin/ballast" status --cluster "$E2E_IP:7001" "$@"; }
 if wait_for 90 "3 storage nodes up" sh -c "$ROOT/bin/ballast status --cluster $E2E_IP:7001 --output json \
@@ -201,11 +205,14 @@ t=$(ms)
 until_phase pvc fs Bound 120; bound=$(secs "$t")
 if until_phase pod fs-writer Succeeded 180; then
   written=$(secs "$t"); sum=$(pod_log fs-writer | cut -c1-32)
+  # pod created -> its container started: scheduling, attach, stage (mkfs), publish, container start
+  running=$(kc get pod fs-writer -o jsonpath='{.metadata.creationTimestamp} {.status.containerStatuses[0].state.terminated.startedAt}' \
+    | { read -r a b; echo $(( $(date -d "$b" +%s) - $(date -d "$a" +%s) )); })
   kc delete pod fs-writer --wait=true >/dev/null
   pod fs-reader fs no Never 'md5sum -c /data/blob.md5' | kc apply -f - >/dev/null
   if until_phase pod fs-reader Succeeded 180; then
     result "filesystem PVC (ext4): written, pod deleted, read back by a new pod" PASS "$(secs "$t")" \
-      "PVC bound ${bound} s, writer done ${written} s; md5 $sum equal"
+      "PVC bound ${bound} s, pod running ${running} s, writer done ${written} s; md5 $sum equal"
   else
     result "filesystem PVC read back" FAIL "$(secs "$t")" "$(pod_log fs-reader | tail -3 | tr '\n' ' ')"
   fi
@@ -230,6 +237,36 @@ if until_phase pod blk-writer Succeeded 180; then
     || result "block PVC" FAIL "$(secs "$t")" "written $w, read $r"
 else
   result "block PVC" FAIL "$(secs "$t")" "writer $(pod_phase blk-writer)"
+fi
+
+# ---- a pod on a node without a replica (diskless frontend) ---------------------------------
+# Replicas only in zone b (the host-process nodes); the pod runs on the kubelet node (zone a).
+t=$(ms)
+{ cat <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: ballast-zone-b}
+provisioner: ballast.csi.io
+parameters: {replicas: "2"}
+volumeBindingMode: Immediate
+allowedTopologies:
+  - matchLabelExpressions: [{key: topology.ballast.csi.io/zone, values: [e2e-zone-b]}]
+EOF
+  echo ---; pvc remote ballast-zone-b 256Mi; echo ---; pod remote-writer remote no Never \
+  'dd if=/dev/urandom of=/data/blob bs=1M count=16 2>/dev/null && md5sum /data/blob > /data/blob.md5 && sync && md5sum -c /data/blob.md5'; } \
+  | kc apply -f - >/dev/null
+if until_phase pod remote-writer Succeeded 180; then
+  placement=$(status --output json 2>/dev/null | tr -d ' \n' | grep -o '"name":"pvc-[^"]*"[^}]*' \
+    | grep "$(kc get pvc remote -o jsonpath='{.spec.volumeName}')" | grep -o '"placement":\[[^]]*\]')
+  if [ -n "$placement" ] && ! grep -q "\"$E2E_NODE\"" <<<"$placement"; then
+    result "pod on a node without a replica (diskless frontend through the leader)" PASS "$(secs "$t")" \
+      "replicas $placement, pod on $E2E_NODE: $(pod_log remote-writer | tail -1)"
+  else
+    result "pod on a node without a replica" FAIL "$(secs "$t")" "placement '$placement' should leave out $E2E_NODE"
+  fi
+else
+  result "pod on a node without a replica" FAIL "$(secs "$t")" "pvc $(pvc_phase remote), pod $(pod_phase remote-writer): \
+$(kc describe pvc remote | tail -3 | tr '\n' ' ') $(kc describe pod remote-writer | tail -3 | tr '\n' ' ')"
 fi
 
 # ---- expansion -----------------------------------------------------------------------------
@@ -343,7 +380,7 @@ t=$(ms)
 kc delete pod --all --wait=true --timeout=120s >/dev/null 2>&1
 kc delete volumesnapshot --all --wait=true --timeout=120s >/dev/null 2>&1
 kc delete pvc --all --wait=true --timeout=120s >/dev/null 2>&1
-kc delete storageclass ballast-bad >/dev/null 2>&1
+kc delete storageclass ballast-bad ballast-zone-b >/dev/null 2>&1
 wait_for 180 "PVs deleted" sh -c "[ -z \"\$(kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get pv -o name)\" ]"
 wait_for 60 "VolumeAttachments deleted" sh -c "[ -z \"\$(kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get volumeattachment -o name)\" ]"
 sleep 12   # replicas of deleted volumes are swept by the nodes' heartbeat cleanup (every 10 s)

@@ -53,28 +53,41 @@ public final class KubernetesCatalogMembers implements CatalogMemberSource {
     public Map<String, String> members() {
         try {
             List<Node> labelled = client.nodes().withLabel(CATALOG_LABEL).list().getItems();
-            List<Node> chosen;
             if (!labelled.isEmpty()) {
-                chosen = labelled.stream().sorted(OLDEST_FIRST).toList();
-            } else {
-                Map<String, Node> nodes = new HashMap<>();
-                client.nodes().list().getItems().forEach(n -> nodes.put(n.getMetadata().getName(), n));
-                chosen = client.pods().inNamespace(namespace).withLabelSelector(podSelector).list().getItems().stream()
-                        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
-                        .map(Pod::getSpec).filter(s -> s != null && s.getNodeName() != null)
-                        .map(s -> nodes.get(s.getNodeName()))
-                        .filter(n -> n != null && ready(n))
-                        .distinct().sorted(OLDEST_FIRST).limit(size).toList();
+                return choose(labelled, List.of(), List.of(), size, raftPort);
             }
-            Map<String, String> out = new LinkedHashMap<>();
-            for (Node n : chosen) {
-                internalIp(n).ifPresent(ip -> out.put(n.getMetadata().getName(), hostPort(ip)));
-            }
-            return out;
+            return choose(List.of(), client.nodes().list().getItems(),
+                    client.pods().inNamespace(namespace).withLabelSelector(podSelector).list().getItems(), size, raftPort);
         } catch (KubernetesClientException e) {
             throw new BallastException(ErrorCode.UNAVAILABLE, "cannot read nodes and pods from the Kubernetes API at "
                     + client.getMasterUrl() + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The rule above as a function of the API's objects: every labelled node when any is; else,
+     * among {@code nodes}, the {@code size} oldest Ready ones running one of {@code pods} that is not
+     * being deleted. Node name -> InternalIP:raftPort; nodes without an InternalIP are skipped.
+     */
+    static Map<String, String> choose(List<Node> labelled, List<Node> nodes, List<Pod> pods, int size, int raftPort) {
+        List<Node> chosen;
+        if (!labelled.isEmpty()) {
+            chosen = labelled.stream().sorted(OLDEST_FIRST).toList();
+        } else {
+            Map<String, Node> byName = new HashMap<>();
+            nodes.forEach(n -> byName.put(n.getMetadata().getName(), n));
+            chosen = pods.stream()
+                    .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                    .map(Pod::getSpec).filter(s -> s != null && s.getNodeName() != null)
+                    .map(s -> byName.get(s.getNodeName()))
+                    .filter(n -> n != null && ready(n))
+                    .distinct().sorted(OLDEST_FIRST).limit(size).toList();
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Node n : chosen) {
+            internalIp(n).ifPresent(ip -> out.put(n.getMetadata().getName(), hostPort(ip, raftPort)));
+        }
+        return out;
     }
 
     /** The topology labels of Kubernetes node {@code name} (its zone); see {@link KubernetesNodeLabels}. */
@@ -93,8 +106,8 @@ public final class KubernetesCatalogMembers implements CatalogMemberSource {
                 + podSelector + "' in namespace " + namespace;
     }
 
-    private String hostPort(String ip) {
-        return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + raftPort;
+    private static String hostPort(String ip, int port) {
+        return (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + port;
     }
 
     private static final Comparator<Node> OLDEST_FIRST = Comparator

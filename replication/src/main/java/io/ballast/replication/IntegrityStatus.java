@@ -11,8 +11,8 @@ package io.ballast.replication;
  * @param unrepairableFound   repair attempts that found no healthy copy (the read failed with EIO)
  * @param unrepairableBlocks  blocks known bad here with no healthy copy right now; a block leaves this
  *                            set when a later read or scrub repairs it or finds it healthy
- * @param condition           {@code healthy} or {@code degraded: N unrepairable blocks} (the CSI
- *                            volume condition will carry this)
+ * @param condition           {@code healthy}, {@code degraded: N unrepairable blocks}, or that
+ *                            applying is paused on a full disk (the CSI volume condition carries it)
  * @param scrubRunning        a scrub of this replica is in progress
  * @param scrubBytesDone      bytes verified by the current (or last) scrub
  * @param scrubBytesTotal     bytes that scrub covers (0: never scrubbed)
@@ -23,7 +23,7 @@ public record IntegrityStatus(long corruptBlocksFound, long blocksRepaired, long
         long scrubsCompleted) {
 
     public boolean healthy() {
-        return unrepairableBlocks == 0;
+        return "healthy".equals(condition);
     }
 
     static String condition(long unrepairableBlocks) {

@@ -503,7 +503,9 @@ public final class RaftNode implements AutoCloseable {
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         RaftPeerId leader = info.getLeaderId();
         var role = info.getCurrentRole(); // null while a just-added member starts
-        return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), role == null ? "STARTING" : role.name(),
+        // A closed division keeps its last role: never show it as a working LEADER (issue 14).
+        String shown = !info.isAlive() ? "CLOSED" : role == null ? "STARTING" : role.name();
+        return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), shown,
                 leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
                 info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d),
                 sm.integrity());

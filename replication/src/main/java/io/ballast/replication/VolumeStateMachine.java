@@ -96,6 +96,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
     private final VolumeEntryData entryData = new VolumeEntryData();
     private final LogGrowthTrigger logGrowth;
+    private DiskFullWait diskFull = new DiskFullWait("volume group");
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
      * Write side: held by a repair while it checks the applied index and writes a fetched block
@@ -121,6 +122,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
         super.initialize(server, groupId, raftStorage);
+        diskFull = new DiskFullWait(server.getId() + "@" + groupId);
         getLifeCycle().startAndTransition(() -> {
             storage.init(raftStorage);
             entryData.open(raftStorage.getStorageDir().getStateMachineDir().toPath().resolve("journal"),
@@ -215,8 +217,10 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** This replica's integrity counters and scrub progress. */
     IntegrityStatus integrity() {
         long bad = repairer.unrepairableBlocks();
+        String full = diskFull.condition();
         return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad,
-                IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
+                full != null ? full : IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(),
+                scrub.completed());
     }
 
     /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
@@ -334,7 +338,8 @@ final class VolumeStateMachine extends BaseStateMachine {
         try {
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
-            statuses = apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex());
+            statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
+                    entry.getIndex());
             logGrowth.applied(body.size());
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {

@@ -18,7 +18,6 @@ import io.ballast.proto.csi.v1.DeleteVolumeRequest;
 import io.ballast.proto.csi.v1.GetCapacityRequest;
 import io.ballast.proto.csi.v1.ListVolumesRequest;
 import io.ballast.proto.csi.v1.ProbeRequest;
-import io.ballast.proto.csi.v1.Topology;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.csi.v1.VolumeContentSource;
 import io.ballast.proto.v1.AttachVolumeRequest;
@@ -53,7 +52,6 @@ import org.junit.jupiter.api.Test;
  */
 class CsiControllerIT {
     private static final long MIB = 1 << 20;
-    private static final String NODE_KEY = "topology.ballast.csi.io/node";
 
     private ReplicatedCluster cluster;
     private BallastNodeProcess controller;
@@ -83,8 +81,8 @@ class CsiControllerIT {
                 .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(bytes)).putParameters("replicas", "3");
     }
 
-    private static List<String> nodesOf(List<Topology> topologies) {
-        return topologies.stream().map(t -> t.getSegmentsOrThrow(NODE_KEY)).sorted().toList();
+    private List<String> nodesOf(String volumeId) {
+        return cluster.placement(volumeId).stream().sorted().toList();
     }
 
     private ControllerGetVolumeResponse get(String id) {
@@ -107,16 +105,14 @@ class CsiControllerIT {
                 "--metrics-listen", "127.0.0.1:" + metricsPort)).start();
         csi = new CsiClient(socket);
         await(() -> csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
-        // Every node has registered once a single-replica volume fits on n4 alone.
-        await(() -> csi.controller().getCapacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
-                .setAccessibleTopology(Topology.newBuilder().putSegments(NODE_KEY, "n4")).build())
-                .getAvailableCapacity() > 0, 60, "n4 registered");
+        // Every node has registered once the catalog lists four.
+        await(() -> cluster.catalogState().getNodesCount() == 4, 60, "all four nodes registered");
 
         // Create: three replicas on three distinct nodes, idempotent by name.
         var created = csi.controller().createVolume(create("pvc-data", 64 * MIB).build()).getVolume();
         String id = created.getVolumeId();
         assertEquals(64 * MIB, created.getCapacityBytes());
-        List<String> placement = nodesOf(created.getAccessibleTopologyList());
+        List<String> placement = nodesOf(id);
         assertEquals(3, placement.size(), placement.toString());
         assertEquals(id, csi.controller().createVolume(create("pvc-data", 64 * MIB).build()).getVolume().getVolumeId());
         assertCode(Status.Code.ALREADY_EXISTS, () -> csi.controller().createVolume(create("pvc-data", 128 * MIB)
@@ -149,7 +145,7 @@ class CsiControllerIT {
                 VolumeContentSource.newBuilder().setSnapshot(VolumeContentSource.SnapshotSource.newBuilder()
                         .setSnapshotId(snap.getSnapshotId()))).build()).getVolume();
         assertEquals(snap.getSnapshotId(), clone.getContentSource().getSnapshot().getSnapshotId());
-        int cloneHome = Integer.parseInt(nodesOf(clone.getAccessibleTopologyList()).get(0).substring(1)) - 1;
+        int cloneHome = Integer.parseInt(nodesOf(clone.getVolumeId()).get(0).substring(1)) - 1;
         String cloneUri = cluster.adminStub(cloneHome).attachVolume(AttachVolumeRequest.newBuilder()
                 .setName(clone.getVolumeId()).build()).getNbdUri();
         Path cloneCopy = dir.resolve("clone.bin");
@@ -175,9 +171,9 @@ class CsiControllerIT {
         assertTrue(message.contains(victim), message);
         await(() -> {
             var v = get(id);
-            return !v.getStatus().getVolumeCondition().getAbnormal() && !nodesOf(v.getVolume().getAccessibleTopologyList()).contains(victim);
+            return !v.getStatus().getVolumeCondition().getAbnormal() && !nodesOf(id).contains(victim);
         }, 180, "replica re-placed and rebuilt");
-        List<String> repaired = nodesOf(get(id).getVolume().getAccessibleTopologyList());
+        List<String> repaired = nodesOf(id);
         assertEquals(3, repaired.size());
         assertNotEquals(placement, repaired);
         // The new replica serves B: move the volume there and read it back.

@@ -17,7 +17,6 @@ import io.ballast.proto.csi.v1.NodeStageVolumeRequest;
 import io.ballast.proto.csi.v1.NodeUnpublishVolumeRequest;
 import io.ballast.proto.csi.v1.NodeUnstageVolumeRequest;
 import io.ballast.proto.csi.v1.ProbeRequest;
-import io.ballast.proto.csi.v1.Topology;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.csi.v1.VolumeUsage;
 import io.ballast.proto.v1.AttachVolumeRequest;
@@ -51,7 +50,6 @@ import org.junit.jupiter.api.Test;
  */
 class NodeServiceIT {
     private static final long MIB = 1 << 20;
-    private static final String NODE_KEY = "topology.ballast.csi.io/node";
 
     private ReplicatedCluster cluster;
     private BallastNodeProcess controller;
@@ -98,7 +96,7 @@ class NodeServiceIT {
         var v = ctl.controller().createVolume(CreateVolumeRequest.newBuilder().setName(name).addVolumeCapabilities(cap)
                 .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(bytes)).putParameters("replicas", "3")
                 .putAllParameters(parameters).build()).getVolume();
-        List<String> placement = v.getAccessibleTopologyList().stream().map(t -> t.getSegmentsOrThrow(NODE_KEY)).toList();
+        List<String> placement = cluster.placement(v.getVolumeId());
         String home = placement.get(0);
         ctl.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(v.getVolumeId())
                 .setNodeId(home).setVolumeCapability(cap).build());
@@ -118,7 +116,7 @@ class NodeServiceIT {
         CsiClient ctl = csi(socket);
         await(() -> ctl.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
         await(() -> ctl.controller().getCapacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
-                .setAccessibleTopology(Topology.newBuilder().putSegments(NODE_KEY, "n4")).build()).getAvailableCapacity() > 0,
+                .build()).getAvailableCapacity() > 0 && cluster.catalogState().getNodesCount() == 4,
                 60, "all nodes registered");
 
         // ext4: stage (format + mount), publish (bind), and again (idempotent).
@@ -231,6 +229,35 @@ class NodeServiceIT {
         assertEquals(128 * MIB, rawStats.getUsage(0).getTotal());
         rawNode.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(raw.id()).setTargetPath(device.toString()).build());
         rawNode.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(raw.id()).setStagingTargetPath(rawStaging.toString()).build());
+
+        // A node without a replica stages a volume too (issue 13): a diskless frontend whose reads
+        // and writes go to the leader; the node finds the replicas in the catalog.
+        String remoteId = ctl.controller().createVolume(CreateVolumeRequest.newBuilder().setName("pvc-remote")
+                .addVolumeCapabilities(block()).setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(64 * MIB))
+                .putParameters("replicas", "3").build()).getVolume().getVolumeId();
+        List<String> remotePlacement = cluster.placement(remoteId);
+        int outside = java.util.stream.IntStream.range(0, 4)
+                .filter(i -> !remotePlacement.contains(ReplicatedCluster.nodeId(i))).findFirst().orElseThrow();
+        ctl.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(remoteId)
+                .setNodeId(ReplicatedCluster.nodeId(outside)).setVolumeCapability(block()).build());
+        CsiClient outsideNode = csi(cluster.csiSocket(outside));
+        Path remoteStaging = dir.resolve("staging-remote");
+        Path remoteDevice = dir.resolve("pod4").resolve("dev");
+        outsideNode.node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(remoteId)
+                .setStagingTargetPath(remoteStaging.toString()).setVolumeCapability(block()).build());
+        outsideNode.node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(remoteId)
+                .setStagingTargetPath(remoteStaging.toString()).setTargetPath(remoteDevice.toString())
+                .setVolumeCapability(block()).build());
+        mounts.add(remoteDevice);
+        ExternalTool.run(300, List.of("fio", "--name=remote", "--filename=" + remoteDevice, "--rw=randwrite", "--bs=64k",
+                "--size=32m", "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c", "--verify_fatal=1"))
+                .assertSuccess();
+        assertTrue(cluster.node(outside).logText().contains("attached here without a local replica"),
+                "n" + (outside + 1) + " attached " + remoteId + " as a diskless frontend");
+        outsideNode.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(remoteId)
+                .setTargetPath(remoteDevice.toString()).build());
+        outsideNode.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(remoteId)
+                .setStagingTargetPath(remoteStaging.toString()).build());
 
         // xfs: formatted, written, grown online through the controller and the node, clean after unstage.
         // (Online ext4 growth needs CAP_SYS_RESOURCE for resize2fs, which this sandbox withholds even

@@ -169,6 +169,33 @@ public final class ReplicatedCluster implements AutoCloseable {
         return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
+    /** The catalog as the first running node that answers sees it (clusters with a catalog). */
+    public io.ballast.proto.v1.CatalogState catalogState() {
+        RuntimeException last = null;
+        for (int i = 0; i < size(); i++) {
+            if (!node(i).isAlive()) {
+                continue;
+            }
+            try {
+                return adminStub(i).getClusterState(io.ballast.proto.v1.GetClusterStateRequest.getDefaultInstance()).getState();
+            } catch (RuntimeException e) {
+                last = e;
+            }
+        }
+        throw new AssertionError("no node answered with the catalog", last);
+    }
+
+    /**
+     * The nodes the catalog places volume {@code volumeId}'s replicas on, in placement order (the
+     * first is the preferred one). A CSI volume's accessible topology no longer names them: every
+     * node can attach every volume.
+     */
+    public List<String> placement(String volumeId) {
+        return catalogState().getVolumesList().stream().filter(v -> v.getId().equals(volumeId)).findFirst()
+                .map(v -> List.copyOf(v.getPlacementList()))
+                .orElseThrow(() -> new AssertionError("the catalog knows no volume " + volumeId));
+    }
+
     /** Runs {@code ballast volume <verb> --admin <node i> args...} and returns its result. */
     public ExternalTool.Result cli(int i, String verb, String... args) {
         List<String> cmd = new ArrayList<>(List.of("volume", verb, "--admin", admin(i)));
