@@ -24,10 +24,11 @@ import java.util.TreeMap;
  * accessible topology is that one segment: any node of the cluster can attach any volume (a node
  * without a replica attaches as a diskless frontend through the volume's leader), so the CO may
  * schedule a pod anywhere, and the PV's node affinity never goes stale when the repair loop moves a
- * replica. For the same reason a requisite segment constrains where replicas live only through its
- * other labels ({@link #replicaConstraint}): the CO fills requisite with the node segments of every
- * node it knows, which says where the volume must be reachable, not where its data must be;
- * {@code zone} or an admin's own labels (allowedTopologies) do say where data may live.
+ * replica. For the same reason a requisite segment that names a node constrains nothing
+ * ({@link #replicaConstraint}): the CO fills requisite with the whole segment (node, zone, cluster)
+ * of every node it knows, which says where the volume must be reachable, not where its data must
+ * be; a segment without a node key comes from an admin's allowedTopologies (zone, own labels) and
+ * does say where data may live.
  *
  * <p>Decision: a key without our prefix in a request is INVALID_ARGUMENT, not ignored. The CO only
  * builds requirements from the segments our nodes report, so a foreign key (say
@@ -81,17 +82,17 @@ public final class Topologies {
     }
 
     /**
-     * What requisite segments (as labels) demand of the nodes holding replicas: each segment less
-     * its {@value #NODE} and {@value #CLUSTER} keys. A segment left empty admits every node, and so
-     * does the whole requirement then (empty list).
+     * What requisite segments (as labels) demand of the nodes holding replicas. A segment naming a
+     * node ({@value #NODE}) is a node's own segment, which the CO lists for every node it knows: it
+     * admits every node, and so does the whole requirement then (empty list). Other segments
+     * (allowedTopologies) demand their labels but {@value #CLUSTER}; one left empty admits all.
      */
     public static List<Map<String, String>> replicaConstraint(List<Map<String, String>> requisite) {
         List<Map<String, String>> out = new ArrayList<>();
         for (Map<String, String> segment : requisite) {
             Map<String, String> rest = new TreeMap<>(segment);
-            rest.remove(NODE);
             rest.remove(CLUSTER);
-            if (rest.isEmpty()) {
+            if (rest.isEmpty() || rest.containsKey(NODE)) {
                 return List.of();
             }
             out.add(rest);

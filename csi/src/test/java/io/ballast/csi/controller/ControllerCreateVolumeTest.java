@@ -231,10 +231,14 @@ class ControllerCreateVolumeTest {
         // The CO's requisite lists the nodes it knows (here only n1, which runs the node plugin):
         // that says where the volume must be reachable, which is everywhere, not where its data
         // must live. Three replicas fit; the preferred (pod's) node gets one.
+        // The node's zone is part of its segment and binds nothing either: zone a has two nodes,
+        // and the third replica goes to zone b.
         Volume three = create(CsiRequests.create("three").putParameters("replicas", "3")
                 .setAccessibilityRequirements(TopologyRequirement.newBuilder()
-                        .addRequisite(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1"))
-                        .addPreferred(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1"))));
+                        .addRequisite(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a",
+                                "topology.ballast.csi.io/cluster", "c1"))
+                        .addPreferred(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a",
+                                "topology.ballast.csi.io/cluster", "c1"))));
         List<String> placement = backend.volume(three.getVolumeId()).orElseThrow().placement();
         assertEquals(3, placement.size());
         assertEquals("n1", placement.get(0));

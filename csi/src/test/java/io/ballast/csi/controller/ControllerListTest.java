@@ -158,8 +158,8 @@ class ControllerListTest {
         assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1")))
                 .getAvailableCapacity());
-        // ... but its other labels bind: zone a (n1 with 8 GiB, n2 with 10) cannot hold 3 replicas
-        assertEquals(0, capacity(GetCapacityRequest.newBuilder()
+        // ... also with its zone (the CO's segment of a node): 3 replicas anywhere, 8 GiB
+        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder()
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a")))
                 .getAvailableCapacity());
         backend.setUp("n3", false);
