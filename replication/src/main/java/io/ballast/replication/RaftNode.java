@@ -62,6 +62,9 @@ public final class RaftNode implements AutoCloseable {
     private final ExecutorService background;
     private final RaftServer server;
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
+    /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
+    private final java.util.concurrent.ConcurrentHashMap<RaftGroupId, Integer> localHandles =
+            new java.util.concurrent.ConcurrentHashMap<>();
 
     private RaftNode(ReplicationConfig config, NodeDirectory node) throws IOException {
         this.config = config;
@@ -78,7 +81,8 @@ public final class RaftNode implements AutoCloseable {
                 .setProperties(RaftServerSettings.of(config, node))
                 .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
-                        : new VolumeStateMachine(node, this::newClient, background, config.snapshotEveryBytes()))
+                        : new VolumeStateMachine(node, this::newClient, background, config.snapshotEveryBytes(),
+                                this::restartDivision))
                 .build();
     }
 
@@ -293,6 +297,43 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
+     * Closes this node's division of a volume group and opens it again from its directory, the
+     * replica's blocks kept: what a node restart does, for one group ({@link RebuildHandover}).
+     * Not while a frontend on this node holds the volume (its handle is bound to the division):
+     * then false, and the caller asks again later.
+     */
+    boolean restartDivision(RaftGroupId gid, String why) {
+        if (localHandles.containsKey(gid)) {
+            LOG.warn("{}: the replica's Raft division needs a restart ({}), which waits until the volume attached "
+                    + "on this node is detached", gid, why);
+            return false;
+        }
+        RaftServer.Division d;
+        try {
+            d = server.getDivision(gid);
+        } catch (IOException e) {
+            return true; // gone: nothing to restart
+        }
+        RaftGroup group = d.getGroup();
+        ((VolumeStateMachine) d.getStateMachine()).keepReplicaOnRemove();
+        try (RaftClient client = newClient(group)) {
+            BallastException e = RatisErrors.of(client.getGroupManagementApi(server.getId()).remove(gid, false, false),
+                    "close the division of " + gid);
+            if (e != null) {
+                throw e;
+            }
+            e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, false), "reopen the division of " + gid);
+            if (e != null) {
+                throw e;
+            }
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "restart the division of " + gid);
+        }
+        LOG.info("{}: Raft division restarted ({})", gid, why);
+        return true;
+    }
+
+    /**
      * Removes this node's member of the volume's group locally and deletes its replica (Raft
      * directory and block store: a store without its group is never served again). This does not
      * change the group's membership: see {@link #removeReplica}.
@@ -390,6 +431,9 @@ public final class RaftNode implements AutoCloseable {
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
                 new LocalSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS)), sm, writerEpoch, config, io);
+        RaftGroupId gid = d.getGroup().getGroupId();
+        localHandles.merge(gid, 1, Integer::sum);
+        v.onClose(() -> localHandles.merge(gid, -1, (a, b) -> a + b == 0 ? null : a + b));
         try {
             v.attach();
         } catch (RuntimeException e) {

@@ -58,6 +58,17 @@ final class RaftServerSettings {
         // (SnapshotCloneIT's node did not come back in CI). WARN_AND_RETURN drops it from the open
         // segment only: a short closed segment still fails its entry-count check at load.
         RaftServerConfigKeys.Log.setCorruptionPolicy(p, RaftServerConfigKeys.Log.CorruptionPolicy.WARN_AND_RETURN);
+        // Off: Ratis's follower-side "compose" (3.3.0 default on) acknowledges entries it never
+        // appends. While an append of entries [s..e] is pending, a second request starting at the
+        // same s but reaching further, [s..e+k] (the leader resends after INCONSISTENCY replies,
+        // and has more entries by then), counts as "already exists": it gets the pending append's
+        // future and its SUCCESS reply says matchIndex e+k. The leader counts e+1..e+k as stored on
+        // that follower (toward commit, too), then never sends them again: every later request
+        // starts at matchIndex+1 and the follower answers INCONSISTENCY for ever. This was
+        // ReplicatedFailoverIT's stuck follower; see RatisComposeDropsEntriesTest and
+        // docs/architecture.md. Without compose a follower appends each request in turn, and
+        // Ratis's log skips what it already holds.
+        RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         RaftServerConfigKeys.Log.setPurgeGap(p, 16);
         // Keep entries behind each snapshot so a replica that was away briefly catches up from the
@@ -76,6 +87,10 @@ final class RaftServerSettings {
         // entry, made that likely; without it a restarted replica replays its log, or, behind the
         // leader's purged log, is rebuilt through notifyInstallSnapshotFromLeader.
         RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(p, false);
+        // Nor when a group is removed: a deleted volume's directory goes anyway, and a division
+        // restart (RebuildHandover) must reopen on the snapshot the rebuild wrote, not on one taken
+        // at the applied index from before the rebuild.
+        RaftServerConfigKeys.Snapshot.setTriggerWhenRemoveEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         // Linearizable reads (ReadFence, the catalog's queries): a read index confirmed by the
         // leader's lease (no round trip while a majority acked a heartbeat sent less than 0.9 x the

@@ -22,6 +22,8 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A volume replicated through its Raft group, as a frontend sees it. Opened by
@@ -87,6 +89,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     /** Guarded by this. */
     private final GroupCommitQueue queue;
+    private volatile Runnable onClose = () -> { };
     private boolean closed;
 
     /**
@@ -94,6 +97,13 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      * killed, leadership moving): a disk that stalls briefly beats one that returns EIO, which
      * makes filesystems go read-only. Kept below the kernel NBD client's default 30 s timeout.
      */
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicatedBlockVolume.class);
+    /**
+     * Test switch: {@code -Dballast.unsafe.ackBeforeCommit=on} acknowledges each write as its entry
+     * leaves for the log, before Raft commits it. That breaks durability and read-your-writes on
+     * purpose, so HistoryIT can show its checker catches it. Never in production.
+     */
+    static final boolean ACK_BEFORE_COMMIT = "on".equals(System.getProperty("ballast.unsafe.ackBeforeCommit"));
     static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
     private static final long RETRY_PAUSE_MS = 100;
     /** A handle on a node holding a replica: reads from it, entries straight to its server when it leads. */
@@ -118,6 +128,15 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         this.config = config;
         this.queue = new GroupCommitQueue(config);
         this.replica = replica.apply(this);
+        if (ACK_BEFORE_COMMIT) {
+            LOG.warn("{}: writes acknowledged before they commit (-Dballast.unsafe.ackBeforeCommit=on): "
+                    + "acknowledged writes can be lost; for tests only", name);
+        }
+    }
+
+    /** Runs once when the handle closes (RaftNode counts the handles open on its replicas). */
+    void onClose(Runnable r) {
+        onClose = r;
     }
 
     /** True when this handle reads through the group's leader (no replica on this node). */
@@ -326,6 +345,9 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         } else {
             entriesSentLocally.incrementAndGet();
         }
+        if (ACK_BEFORE_COMMIT) {
+            batch.forEach(p -> p.done().complete(null)); // the unsafe test switch: see its field
+        }
         sent.whenComplete((reply, t) -> {
             synchronized (this) {
                 queue.entryDone();
@@ -459,6 +481,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             closed = true;
             dropped = queue.drain();
         }
+        onClose.run();
         dropped.forEach(p -> p.done().completeExceptionally(closedError()));
         try {
             client.close();

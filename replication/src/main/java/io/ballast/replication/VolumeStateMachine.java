@@ -109,8 +109,19 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
 
+    /** Restarts this replica's division (see {@link RebuildHandover}); false when it cannot now. */
+    interface DivisionRestarter {
+        boolean restart(RaftGroupId group, String why);
+    }
+
+    private final RebuildHandover handover;
+    /** Set before a division restart: the group goes away and comes back, its replica stays. */
+    private volatile boolean keepReplicaOnRemove;
+
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
-            long snapshotEveryBytes) {
+            long snapshotEveryBytes, DivisionRestarter restarter) {
+        this.handover = new RebuildHandover(() -> getId() + " (" + volumeName + ")", background,
+                RebuildHandover.GRACE_MILLIS, () -> restarter.restart(getGroupId(), "rebuild not reloaded"));
         this.node = node;
         this.logGrowth = new LogGrowthTrigger(snapshotEveryBytes, background, this::requestSnapshot);
         this.clients = clients;
@@ -150,6 +161,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public void reinitialize() throws IOException {
         rebuilding = false;
+        handover.reloaded();
         getLifeCycle().startAndTransition(() -> {
             SnapshotFile s = storage.reload();
             if (s != null && store == null) {
@@ -490,6 +502,7 @@ final class VolumeStateMachine extends BaseStateMachine {
                     TermIndex ti = TermIndex.valueOf(info.term(), info.index());
                     storage.write(new SnapshotFile(ti, info.epoch(), info.name()));
                     LOG.info("{}: rebuilt {} bytes from {} up to {}", getId(), info.size(), leader, ti);
+                    handover.rebuilt(ti);
                     return ti;
                 }
             } catch (IOException e) {
@@ -514,7 +527,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     @Override
     public void notifyGroupRemove() {
         String name = volumeName;
-        if (name == null) {
+        if (name == null || keepReplicaOnRemove) {
             return;
         }
         try {
@@ -523,6 +536,11 @@ final class VolumeStateMachine extends BaseStateMachine {
         } catch (BallastException e) {
             LOG.error("{}: group removed but the replica of {} could not be deleted: {}", getId(), name, e.toString());
         }
+    }
+
+    /** The next removal of this group is a restart: keep the replica's store ({@link RebuildHandover}). */
+    void keepReplicaOnRemove() {
+        keepReplicaOnRemove = true;
     }
 
     @Override

@@ -28,6 +28,8 @@ class RaftServerSettingsTest {
             assertEquals(RaftServerConfigKeys.Read.Option.LINEARIZABLE, RaftServerConfigKeys.Read.option(p), "read fence");
             assertTrue(RaftServerConfigKeys.Read.leaderLeaseEnabled(p), "read index without a round trip");
             assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
+            assertFalse(RaftServerConfigKeys.Log.appendEntriesComposeEnabled(p),
+                    "compose acknowledges entries it never appends (RatisComposeDropsEntriesTest)");
 
             System.setProperty("raft.server.log.segment.size.max", "64MB");
             try {

@@ -87,6 +87,12 @@ public final class BallastNodeProcess implements AutoCloseable {
                 "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
                 // jffi and Netty use sun.misc.Unsafe: JDK 24+ warns without this; 21-22 ignore the property.
                 "-Dsun.misc.unsafe.memory.access=allow"));
+        // Extra options for every node JVM, for diagnosis: e.g.
+        // -Dballast.it.nodeJvmOptions=-Dorg.slf4j.simpleLogger.log.org.apache.ratis=info
+        String extra = System.getProperty("ballast.it.nodeJvmOptions", "").trim();
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of(extra.split("\\s+")));
+        }
         cmd.addAll(List.of("-jar", jar().toString()));
         cmd.addAll(List.of(args));
         return cmd;
