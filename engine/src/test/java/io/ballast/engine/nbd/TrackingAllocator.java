@@ -11,7 +11,12 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 /** A pooled allocator that remembers every buffer it hands out, to prove each was released exactly once. */
 final class TrackingAllocator implements ByteBufAllocator {
-    private final ByteBufAllocator delegate = new PooledByteBufAllocator(true);
+    /**
+     * One pool for every test channel, as a server has: a pool per channel never gives its 4 MiB
+     * chunks back, and the NBD fuzz test (hundreds of channels a second) ran out of direct memory.
+     */
+    private static final ByteBufAllocator SHARED = new PooledByteBufAllocator(true);
+    private final ByteBufAllocator delegate = SHARED;
     private final Queue<ByteBuf> allocated = new ConcurrentLinkedQueue<>();
     private volatile int largest;
 
