@@ -5,21 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.ballast.proto.v1.AttachVolumeRequest;
-import io.ballast.proto.v1.CreateVolumeRequest;
-import io.ballast.proto.v1.GetVolumeRequest;
-import io.ballast.proto.v1.NodeAdminGrpc;
-import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.ReplicaStatus;
-import io.ballast.proto.v1.TransferLeadershipRequest;
-import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.RawNbdClient;
 import io.ballast.tests.harness.TestDirs;
-import io.ballast.tests.net.HostPortForward;
+import io.ballast.tests.net.LabCluster;
 import io.ballast.tests.net.NetworkLab;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -54,8 +45,6 @@ import org.junit.jupiter.api.Timeout;
 class PartitionIT {
     private static final String VOLUME = "part";
     private static final long SIZE = 64L << 20;
-    private static final int RAFT_PORT = 9870;
-    private static final int ADMIN_PORT = 9871;
     private static final int MIB = 1 << 20;
     private static final int BLOCK = 4096;
     /** Phase 1 writes this much (1 MiB requests) while n3 is cut off. */
@@ -66,10 +55,7 @@ class PartitionIT {
     /** Lines a follower logs when it is rebuilt from a snapshot instead of catching up from the log. */
     private static final Pattern REBUILD = Pattern.compile("(?i)installsnapshot|rebuilding from it|rebuilt \\d+ bytes");
 
-    private NetworkLab lab;
-    private final List<BallastNodeProcess> nodes = new ArrayList<>();
-    private final List<HostPortForward> forwards = new ArrayList<>();
-    private final List<ManagedChannel> channels = new ArrayList<>();
+    private LabCluster cluster;
     /** Failures that should not stop the rest of the test from running; reported at its end. */
     private final List<String> problems = new ArrayList<>();
 
@@ -80,11 +66,8 @@ class PartitionIT {
 
     @AfterEach
     void stop() {
-        channels.forEach(ManagedChannel::shutdownNow);
-        forwards.forEach(HostPortForward::close);
-        nodes.forEach(BallastNodeProcess::close);
-        if (lab != null) {
-            lab.close();
+        if (cluster != null) {
+            cluster.close();
         }
     }
 
@@ -93,15 +76,9 @@ class PartitionIT {
     void partitionedReplicasCatchUpFromTheLogAndAMinorityNeverAcknowledges() throws Exception {
         long t0 = System.nanoTime();
         Path dir = TestDirs.fresh("partition");
-        lab = NetworkLab.create(3);
-        startCluster(dir);
-        CreateVolumeRequest.Builder create = CreateVolumeRequest.newBuilder().setName(VOLUME).setSizeBytes(SIZE);
-        for (int i = 0; i < 3; i++) {
-            create.addPeers(Peer.newBuilder().setNodeId(id(i)).setRaftAddress(lab.host(i).address() + ":" + RAFT_PORT));
-        }
+        cluster = LabCluster.start(dir, 3, "part");
         // Creating the group on three fresh JVMs takes seconds on a busy 2-core machine.
-        slowAdmin(0).createVolume(create.build());
-        String uri = slowAdmin(0).attachVolume(AttachVolumeRequest.newBuilder().setName(VOLUME).build()).getNbdUri();
+        String uri = cluster.createAndAttach(VOLUME, SIZE, 0);
         assertTrue(uri.startsWith("nbd+unix:///" + VOLUME), uri);
         moveLeadershipTo(0);
         long setupMs = msSince(t0);
@@ -109,9 +86,9 @@ class PartitionIT {
         // ---- 1. a cut-off follower falls behind, then catches up from the log -------------------
         long t1 = System.nanoTime();
         long before = awaitConverged("before isolating n3");
-        lab.isolate(2);
+        cluster.lab().isolate(2);
         byte[] mib = filled(MIB, 0x5a);
-        try (RawNbdClient c = RawNbdClient.connect(nodes.get(0).socket()).handshake(VOLUME)) {
+        try (RawNbdClient c = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME)) {
             assertEquals(SIZE, c.exportSize());
             for (int m = 0; m < BEHIND_MIB; m++) {
                 c.request(0, RawNbdClient.CMD_WRITE, m, (long) m * MIB, MIB, mib);
@@ -128,10 +105,10 @@ class PartitionIT {
                 "n3 applied or learned commits while it was isolated: " + n3 + " (before " + before + ")");
         long target = n1.getCommitIndex();
         long healed = System.nanoTime();
-        lab.heal();
+        cluster.lab().heal();
         long catchUpMs = awaitApplied(2, target, 15);
         System.out.printf("partition: n3 applied index %d %d ms after the heal%n", target, catchUpMs);
-        String n3Log = nodes.get(2).logText();
+        String n3Log = cluster.node(2).logText();
         assertTrue(!REBUILD.matcher(n3Log).find(), "n3 was rebuilt from a snapshot instead of catching up from the log:\n"
                 + grep(n3Log, REBUILD));
         // (n3's own line "asks for a snapshot install ... rebuilding from it" is the evidence of a
@@ -143,16 +120,16 @@ class PartitionIT {
         moveLeadershipTo(0); // the interesting case: the isolated frontend is also the leader
         byte[] old = filled(BLOCK, 0x11);
         byte[] fresh = filled(BLOCK, 0x22);
-        try (RawNbdClient c = RawNbdClient.connect(nodes.get(0).socket()).handshake(VOLUME)) {
+        try (RawNbdClient c = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME)) {
             c.request(0, RawNbdClient.CMD_WRITE, 1, MINORITY_BLOCK, BLOCK, old);
             assertEquals(0, c.reply(0).error(), "write before the partition");
         }
-        lab.isolate(0);
+        cluster.lab().isolate(0);
         // Read n1's commit index once the cut is in force: an entry that was in flight before it
         // (e.g. the new leader's first entry) may still commit in the first moments; none after.
         Thread.sleep(500);
         long minorityCommit = replica(0).getCommitIndex();
-        RawNbdClient w = RawNbdClient.connect(nodes.get(0).socket()).handshake(VOLUME);
+        RawNbdClient w = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME);
         long sent = System.nanoTime();
         w.request(0, RawNbdClient.CMD_WRITE, 2, MINORITY_BLOCK, BLOCK, fresh);
         CompletableFuture<TimedReply> pending = CompletableFuture.supplyAsync(() -> {
@@ -183,7 +160,7 @@ class PartitionIT {
         System.out.println("partition: n1 after 10 s alone: " + isolated.getRole() + " commit " + isolated.getCommitIndex());
         assertTrue(isolated.getCommitIndex() <= minorityCommit, "n1 committed alone: " + isolated + " (was " + minorityCommit + ")");
         long healStart = System.nanoTime();
-        lab.heal();
+        cluster.lab().heal();
         // The write may now go through (the frontend keeps retrying for 25 s) or fail: both are
         // correct. What must never happen is a success reply from before the heal.
         TimedReply outcome;
@@ -199,7 +176,7 @@ class PartitionIT {
                 (outcome.at() - healStart) / 1_000_000, outcome.reply() == null ? "connection closed"
                         : acked ? "acknowledged" : "error " + outcome.reply().error());
         w.close();
-        try (RawNbdClient c = RawNbdClient.connect(nodes.get(0).socket()).handshake(VOLUME)) {
+        try (RawNbdClient c = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME)) {
             byte[] got = readAfterHeal(c, MINORITY_BLOCK, BLOCK, healStart, "read of the minority block");
             if (acked) {
                 assertArrayEquals(fresh, got, "a write acknowledged after the heal is not there");
@@ -219,8 +196,8 @@ class PartitionIT {
         // ---- 3. every replica byte-identical --------------------------------------------------
         long t3 = System.nanoTime();
         awaitConverged("at the end");
-        for (BallastNodeProcess n : nodes) {
-            n.stopCleanly();
+        for (int i = 0; i < cluster.size(); i++) {
+            cluster.node(i).stopCleanly();
         }
         Path first = dir.resolve("n1/volumes/" + VOLUME + "/data");
         for (int i = 1; i < 3; i++) {
@@ -275,68 +252,19 @@ class PartitionIT {
         }
     }
 
-    private void startCluster(Path dir) throws Exception {
-        for (int i = 0; i < 3; i++) {
-            String ip = lab.host(i).address();
-            nodes.add(new BallastNodeProcess(id(i), dir.resolve(id(i)), List.of(
-                    "--node-id", id(i), "--cluster-id", "part",
-                    "--raft-listen", ip + ":" + RAFT_PORT, "--admin-listen", ip + ":" + ADMIN_PORT), lab.hostPrefix(i)));
-        }
-        List<CompletableFuture<?>> starting = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            int host = i;
-            starting.add(CompletableFuture.runAsync(() -> nodes.get(host).start()));
-        }
-        List<CompletableFuture<HostPortForward>> fwd = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            int host = i;
-            fwd.add(CompletableFuture.supplyAsync(() -> HostPortForward.open(lab, host,
-                    dir.resolve(id(host) + "-admin.sock"), lab.host(host).address(), ADMIN_PORT)));
-        }
-        for (CompletableFuture<HostPortForward> f : fwd) {
-            forwards.add(f.get(60, TimeUnit.SECONDS));
-        }
-        for (CompletableFuture<?> s : starting) {
-            s.get(60, TimeUnit.SECONDS);
-        }
-        for (int i = 0; i < 3; i++) {
-            ManagedChannel ch = ManagedChannelBuilder.forTarget(forwards.get(i).address()).usePlaintext().build();
-            channels.add(ch);
-        }
-    }
-
     private static String id(int i) {
-        return "n" + (i + 1);
-    }
-
-    private NodeAdminGrpc.NodeAdminBlockingStub admin(int i) {
-        return NodeAdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(10, TimeUnit.SECONDS);
-    }
-
-    private NodeAdminGrpc.NodeAdminBlockingStub slowAdmin(int i) {
-        return NodeAdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(90, TimeUnit.SECONDS);
+        return LabCluster.id(i);
     }
 
     /** Node {@code i}'s own view of the volume group (role, commit and applied index). */
     private ReplicaStatus replica(int i) {
-        return admin(i).getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build()).getVolume().getReplicaStatus(0);
+        return cluster.replica(VOLUME, i);
     }
 
     private void moveLeadershipTo(int i) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        StatusRuntimeException last = null;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (replica(i).getRole().equals("LEADER")) {
-                    return;
-                }
-                admin(i).transferLeadership(TransferLeadershipRequest.newBuilder().setName(VOLUME).setTargetNodeId(id(i)).build());
-            } catch (StatusRuntimeException e) {
-                last = e;
-            }
-            Thread.sleep(200);
+        if (!cluster.moveLeadershipTo(VOLUME, i)) {
+            fail(id(i) + " did not become leader within 30 s: " + replica(i));
         }
-        fail(id(i) + " did not become leader within 30 s: " + replica(i) + (last == null ? "" : ", last error " + last.getStatus()));
     }
 
     /** Waits until node {@code i} applied {@code index}; returns how long that took (ms). */
@@ -361,24 +289,12 @@ class PartitionIT {
 
     /** Waits until every replica applied everything committed; returns that index. */
     private long awaitConverged(String when) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        String last = "";
-        while (System.nanoTime() < deadline) {
-            try {
-                ReplicaStatus[] s = {replica(0), replica(1), replica(2)};
-                long commit = Math.max(s[0].getCommitIndex(), Math.max(s[1].getCommitIndex(), s[2].getCommitIndex()));
-                last = Arrays.stream(s).map(r -> r.getNodeId() + " " + r.getRole() + " commit " + r.getCommitIndex()
-                        + " applied " + r.getAppliedIndex()).toList().toString();
-                if (Arrays.stream(s).allMatch(r -> r.getAppliedIndex() == commit)) {
-                    return commit;
-                }
-            } catch (StatusRuntimeException e) {
-                last = e.getStatus().toString();
-            }
-            Thread.sleep(100);
+        StringBuilder last = new StringBuilder();
+        long commit = cluster.awaitConverged(VOLUME, 30, last);
+        if (commit < 0) {
+            fail("replicas did not converge " + when + " within 30 s: " + last);
         }
-        fail("replicas did not converge " + when + " within 30 s: " + last);
-        return -1;
+        return commit;
     }
 
     private static byte[] filled(int n, int value) {
