@@ -86,6 +86,10 @@ final class EntryDataJournal implements Closeable {
     private final Map<JournalFile, Boolean> dirty = new HashMap<>();
     private long nextGeneration;
     private volatile boolean closed;
+    /** Set while a write waits for disk space ({@link #writeWaitingForSpace}). */
+    private volatile java.time.Instant fullSince;
+    /** A write that failed with less free space than its record and this much is for want of space. */
+    private static final long SPACE_MARGIN = 1 << 20;
 
     private record Location(JournalFile file, long generation, long position, int length, long term) {
     }
@@ -191,7 +195,7 @@ final class EntryDataJournal implements Closeable {
         CompletableFuture<Void> done = new CompletableFuture<>();
         submit(() -> {
             try {
-                write(index, term, data);
+                writeWaitingForSpace(index, term, data);
                 pendingSync.add(done);
             } catch (IOException | RuntimeException e) {
                 done.completeExceptionally(new BallastException(ErrorCode.IO_ERROR,
@@ -261,6 +265,49 @@ final class EntryDataJournal implements Closeable {
             }
         }
         pendingSync.clear();
+    }
+
+    /**
+     * Writes, and while the filesystem is out of space waits for it instead of failing: a failed
+     * write fails Ratis's log worker for good (every later entry "Log already failed"), and worse,
+     * the follower then acknowledges resent entries it holds only in memory (Ratis skips entries
+     * already in its cache), so the leader would count them as stored here. Waiting stalls this
+     * replica's log, which is what a full disk should do: the majority carries on, and the
+     * journal goes on by itself when space returns. Closing the journal ends the wait.
+     */
+    private void writeWaitingForSpace(long index, long term, ByteString data) throws IOException {
+        while (true) {
+            try {
+                write(index, term, data);
+                if (fullSince != null) {
+                    LOG.info("journal {}: space is back, entry {} written after {} s of waiting", dir, index,
+                            java.time.Duration.between(fullSince, java.time.Instant.now()).toSeconds());
+                    fullSince = null;
+                }
+                return;
+            } catch (IOException e) {
+                long free = Files.getFileStore(dir).getUsableSpace();
+                if (closed || free >= padded(data.size()) + SPACE_MARGIN) {
+                    throw e; // not for want of space
+                }
+                if (fullSince == null) {
+                    fullSince = java.time.Instant.now();
+                    LOG.warn("journal {}: disk full writing entry {} ({} MiB free: {}); this replica's log waits "
+                            + "for space", dir, index, free >> 20, e.toString());
+                }
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("journal " + dir + " closed while waiting for disk space", e);
+            }
+        }
+    }
+
+    /** Null, or since when writes wait for disk space (the volume condition says so). */
+    java.time.Instant fullSince() {
+        return fullSince;
     }
 
     private void write(long index, long term, ByteString data) throws IOException {

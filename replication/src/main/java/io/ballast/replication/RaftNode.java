@@ -62,6 +62,7 @@ public final class RaftNode implements AutoCloseable {
     private final ExecutorService background;
     private final RaftServer server;
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
+    private volatile StuckLogWatchdog logWatchdog;
     /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
     private final java.util.concurrent.ConcurrentHashMap<RaftGroupId, Integer> localHandles =
             new java.util.concurrent.ConcurrentHashMap<>();
@@ -91,6 +92,7 @@ public final class RaftNode implements AutoCloseable {
         try {
             RaftNode n = new RaftNode(config, node);
             n.server.start();
+            n.logWatchdog = new StuckLogWatchdog(n.server, node.path().resolve("raft"), n).start();
             LOG.info("raft node {} listening on {}, config {}", config.nodeId(), config.address(), config);
             return n;
         } catch (IOException e) {
@@ -304,8 +306,7 @@ public final class RaftNode implements AutoCloseable {
      */
     boolean restartDivision(RaftGroupId gid, String why) {
         if (localHandles.containsKey(gid)) {
-            LOG.warn("{}: the replica's Raft division needs a restart ({}), which waits until the volume attached "
-                    + "on this node is detached", gid, why);
+            LOG.debug("{}: the division restart ({}) waits until the volume attached here is detached", gid, why);
             return false;
         }
         RaftServer.Division d;
@@ -331,6 +332,18 @@ public final class RaftNode implements AutoCloseable {
         }
         LOG.info("{}: Raft division restarted ({})", gid, why);
         return true;
+    }
+
+    /** Asks the group's leader to step down (a new term resets its view of every follower). */
+    void askLeaderToStepDown(RaftGroupId gid) {
+        try (RaftClient client = newClient(server.getDivision(gid).getGroup())) {
+            BallastException e = RatisErrors.of(client.admin().transferLeadership(null, 5000), "step down the leader of " + gid);
+            if (e != null) {
+                LOG.warn("{}: the leader did not step down: {}", gid, e.getMessage());
+            }
+        } catch (IOException e) {
+            LOG.warn("{}: asking the leader to step down failed: {}", gid, e.toString());
+        }
     }
 
     /**
@@ -591,6 +604,9 @@ public final class RaftNode implements AutoCloseable {
     /** Stops the Raft server (every group on this node); volume stores are closed cleanly. */
     @Override
     public void close() {
+        if (logWatchdog != null) {
+            logWatchdog.close();
+        }
         try {
             server.close();
         } catch (IOException e) {

@@ -36,6 +36,8 @@ final class RebuildHandover {
     /** Restarts the division; false when it cannot now (then asked again after the grace). */
     private final BooleanSupplier restartDivision;
     private volatile TermIndex pending;
+    /** Said once per rebuild: retries (a frontend holds the volume) go to DEBUG. */
+    private volatile boolean warned;
 
     RebuildHandover(Supplier<String> name, Executor executor, long graceMillis, BooleanSupplier restartDivision) {
         this.name = name;
@@ -47,6 +49,7 @@ final class RebuildHandover {
     /** A rebuild up to {@code installed} was handed to Ratis. */
     void rebuilt(TermIndex installed) {
         pending = installed;
+        warned = false;
         checkLater(installed);
     }
 
@@ -63,7 +66,9 @@ final class RebuildHandover {
         if (pending != installed) {
             return;
         }
-        LOG.warn("{}: rebuilt up to {} but Ratis has not reloaded it after {} ms (the leader sends no new install "
+        boolean first = !warned;
+        warned = true;
+        (first ? LOG.atWarn() : LOG.atDebug()).log("{}: rebuilt up to {} but Ratis has not reloaded it after {} ms (the leader sends no new install "
                 + "notification); restarting this replica's Raft division to load it", name.get(), installed, graceMillis);
         try {
             if (restartDivision.getAsBoolean()) {

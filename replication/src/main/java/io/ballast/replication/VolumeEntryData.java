@@ -152,6 +152,12 @@ final class VolumeEntryData implements StateMachine.DataApi {
         }
     }
 
+    /** Null, or since when the journal waits for disk space. */
+    java.time.Instant journalFullSince() {
+        EntryDataJournal j = journal;
+        return j == null ? null : j.fullSince();
+    }
+
     /** Entries whose data had to be read back from the journal (not cached): tests, status. */
     long journalReads() {
         return journalReads.get();

@@ -117,6 +117,8 @@ final class VolumeStateMachine extends BaseStateMachine {
     private final RebuildHandover handover;
     /** Set before a division restart: the group goes away and comes back, its replica stays. */
     private volatile boolean keepReplicaOnRemove;
+    /** Why this replica's Raft log is stuck, or null ({@link StuckLogWatchdog}). */
+    private volatile String logStuck;
 
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
             long snapshotEveryBytes, DivisionRestarter restarter) {
@@ -230,6 +232,13 @@ final class VolumeStateMachine extends BaseStateMachine {
     IntegrityStatus integrity() {
         long bad = repairer.unrepairableBlocks();
         String full = diskFull.condition();
+        java.time.Instant journalFull = entryData.journalFullSince();
+        if (full == null && journalFull != null) {
+            full = "disk full since " + journalFull + ": the Raft entry journal waits for space, this replica stores no new entries";
+        }
+        if (full == null) {
+            full = logStuck;
+        }
         return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad,
                 full != null ? full : IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(),
                 scrub.completed());
@@ -536,6 +545,16 @@ final class VolumeStateMachine extends BaseStateMachine {
         } catch (BallastException e) {
             LOG.error("{}: group removed but the replica of {} could not be deleted: {}", getId(), name, e.toString());
         }
+    }
+
+    /** Null, or since when this replica's entry journal waits for disk space. */
+    java.time.Instant journalFullSince() {
+        return entryData.journalFullSince();
+    }
+
+    /** Set by {@link StuckLogWatchdog} while this replica's Raft log is stuck (the volume condition says so). */
+    void logStuck(String condition) {
+        logStuck = condition;
     }
 
     /** The next removal of this group is a restart: keep the replica's store ({@link RebuildHandover}). */

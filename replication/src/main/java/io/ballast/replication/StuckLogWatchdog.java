@@ -1,0 +1,160 @@
+package io.ballast.replication;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.server.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Brings back a follower whose Raft log stopped for good. When a write of Ratis's log fails (the
+ * disk was full: ENOSPC from the log file or, through the sync policy, from the entry journal),
+ * Ratis 3.3.0's log worker fails that task and <em>every later one</em> ("Log already failed")
+ * while the division stays up: the follower still hears the leader but never stores another
+ * entry, even after space returns. Only reopening the log clears it, which a node restart did.
+ *
+ * <p>Every {@link #PERIOD_SECONDS} s this looks at each volume group this node follows: its log's
+ * flushed index, the leader's commit index as the leader last told it, and how long ago the leader
+ * last spoke. A follower that hears its leader, is behind its commit, and has not flushed a single
+ * entry for {@link #STUCK_SECONDS} s (and is not being rebuilt) has a dead log worker: once the
+ * data directory has {@link #MIN_FREE_BYTES} free, the group's division is restarted ({@link
+ * RaftNode#restartDivision}: reopened from its directory, replica kept) and catches up from the
+ * leader. If it is still stuck after that, the leader must hold a match index above this log (a
+ * failed log acknowledges resent entries it holds only in memory), and is asked to step down: a
+ * new term starts every follower afresh. A replica waiting for space says so, once a minute.
+ *
+ * <p>Threading: one scheduler thread; the state maps are confined to it.
+ */
+final class StuckLogWatchdog implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(StuckLogWatchdog.class);
+    static final long PERIOD_SECONDS = 5;
+    static final long STUCK_SECONDS = Long.getLong("ballast.log.stuckSeconds", 20);
+    static final long MIN_FREE_BYTES = 64L << 20;
+    /** A leader heard within this long counts as heard (heartbeats come every ~0.3 s). */
+    private static final long LEADER_HEARD_MS = 3000;
+
+    private record Seen(long flushIndex, long sinceNanos) {}
+
+    private final RaftServer server;
+    private final Path dataDir;
+    private final RaftNode node;
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("ballast-log-watchdog").factory());
+    private final Map<RaftGroupId, Seen> seen = new HashMap<>();
+    private final Map<RaftGroupId, Long> lastWarned = new HashMap<>();
+    /**
+     * Groups restarted by this watchdog whose log has not moved since, with the leader's commit
+     * index then: a reopened follower whose appends all fail the consistency check never learns it
+     * again (Ratis takes the leader's commit infos only from appends that pass).
+     */
+    private final Map<RaftGroupId, Long> restarted = new HashMap<>();
+
+    StuckLogWatchdog(RaftServer server, Path dataDir, RaftNode node) {
+        this.server = server;
+        this.dataDir = dataDir;
+        this.node = node;
+    }
+
+    StuckLogWatchdog start() {
+        timer.scheduleWithFixedDelay(this::check, PERIOD_SECONDS, PERIOD_SECONDS, TimeUnit.SECONDS);
+        return this;
+    }
+
+    private void check() {
+        try {
+            Map<RaftGroupId, Seen> now = new HashMap<>();
+            for (RaftGroupId gid : server.getGroupIds()) {
+                Seen s = checkGroup(gid);
+                if (s != null) {
+                    now.put(gid, s);
+                }
+            }
+            seen.keySet().retainAll(now.keySet());
+            seen.putAll(now);
+            lastWarned.keySet().retainAll(now.keySet());
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("log watchdog pass failed: {}", e.toString());
+        }
+    }
+
+    /** The group's state to remember, or null when it is not a follower falling behind. */
+    private Seen checkGroup(RaftGroupId gid) throws IOException {
+        RaftServer.Division d = server.getDivision(gid);
+        if (!(d.getStateMachine() instanceof VolumeStateMachine sm) || sm.rebuilding() || !d.getInfo().isFollower()
+                || !d.getInfo().isAlive() || sm.journalFullSince() != null) {
+            return null; // (a journal waiting for space resumes by itself: the clock starts after it)
+        }
+        var follower = d.getInfo().getRoleInfoProto().getFollowerInfo();
+        if (!follower.hasLeaderInfo() || follower.getLeaderInfo().getLastRpcElapsedTimeMs() > LEADER_HEARD_MS) {
+            return null; // not hearing a leader: a partition, not a dead log
+        }
+        long flushed = d.getRaftLog().getFlushIndex();
+        long leaderCommit = Math.max(restarted.getOrDefault(gid, 0L),
+                d.getCommitInfos().stream().mapToLong(CommitInfoProto::getCommitIndex).max().orElse(0));
+        Seen before = seen.get(gid);
+        if (flushed >= leaderCommit || (before != null && before.flushIndex() != flushed && flushed > 0)) {
+            restarted.remove(gid); // it moves: whatever was done worked
+            sm.logStuck(null);
+        }
+        if (flushed >= leaderCommit) {
+            return null;
+        }
+        long now = System.nanoTime();
+        if (before == null || before.flushIndex() != flushed) {
+            return new Seen(flushed, now);
+        }
+        if (now - before.sinceNanos() < TimeUnit.SECONDS.toNanos(STUCK_SECONDS)) {
+            return before;
+        }
+        long free = Files.getFileStore(dataDir).getUsableSpace();
+        String why = "its Raft log flushed nothing for " + TimeUnit.NANOSECONDS.toSeconds(now - before.sinceNanos())
+                + " s at index " + flushed + " while the leader committed " + leaderCommit
+                + " (a log write failed, e.g. the disk was full)";
+        sm.logStuck("Raft log stuck since " + java.time.Instant.now().minusNanos(now - before.sinceNanos())
+                + (free < MIN_FREE_BYTES ? ": disk full (" + (free >> 20) + " MiB free)" : ""));
+        if (free < MIN_FREE_BYTES) {
+            warnOncePerMinute(gid, now, "{} ({}): {}; waiting for space: {} MiB free in {}", gid, sm.volumeName(), why,
+                    free >> 20, dataDir);
+            return before;
+        }
+        if (restarted.remove(gid) != null) {
+            // Restarted already and still stuck: the leader holds a matchIndex above this log (the
+            // failed log acknowledged entries it had only in memory), sends from there, and never
+            // backs off. A new leader term starts every follower afresh.
+            LOG.warn("{} ({}): {} after a restart of its division; asking the leader to step down so that a new "
+                    + "term resends what this replica lacks", gid, sm.volumeName(), why);
+            node.askLeaderToStepDown(gid);
+            return null;
+        }
+        if (node.restartDivision(gid, why)) {
+            LOG.warn("{} ({}): {}; its Raft division was restarted and catches up from the leader", gid, sm.volumeName(), why);
+            lastWarned.remove(gid);
+            restarted.put(gid, leaderCommit);
+            return null;
+        }
+        warnOncePerMinute(gid, now, "{} ({}): {}; the restart of its Raft division waits until the volume attached "
+                + "on this node is detached", gid, sm.volumeName(), why);
+        return before;
+    }
+
+    private void warnOncePerMinute(RaftGroupId gid, long now, String format, Object... args) {
+        Long warned = lastWarned.get(gid);
+        if (warned == null || now - warned > TimeUnit.MINUTES.toNanos(1)) {
+            lastWarned.put(gid, now);
+            LOG.warn(format, args);
+        }
+    }
+
+    @Override
+    public void close() {
+        timer.shutdownNow();
+    }
+}
