@@ -11,6 +11,7 @@
 #   R1 Ballast with Raft, 1 replica     R3 Ballast with Raft, 3 replicas (3 node processes, one disk)
 #
 # Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated]
+# BENCH_NODE_OPTS adds JVM options to every Ballast node, e.g. -Draft.server.log.append-entries.compose.enabled=true
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -59,7 +60,7 @@ echo "starting B (nbdkit file) and C (ballast node)" >&2
 fallocate -l "$SIZE" "$DIR/a.img"
 truncate -s "$SIZE" "$DIR/b.img"
 nbdkit --foreground --exit-with-parent -U "$DIR/b.sock" file "$DIR/b.img" & NBDKIT_PID=$!
-BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node \
+BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC ${BENCH_NODE_OPTS:-}" bin/ballast node \
   --data-dir "$DIR/c-data" --nbd-socket "$DIR/c.sock" --volume "bench:$SIZE" > "$DIR/c-node.log" 2>&1 & NODE_PID=$!
 for _ in $(seq 300); do [ -S "$DIR/b.sock" ] && grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
 grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
@@ -68,7 +69,7 @@ TARGETS="A B C"
 if [ -n "$REPLICATED" ]; then
   TARGETS="A B C R1 R3"
   for i in 1 2 3; do
-    BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC" bin/ballast node --data-dir "$DIR/r-n$i" --node-id "n$i" \
+    BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC ${BENCH_NODE_OPTS:-}" bin/ballast node --data-dir "$DIR/r-n$i" --node-id "n$i" \
       --cluster-id bench --nbd-socket "$DIR/r$i.sock" --raft-listen "127.0.0.1:1710$i" \
       --admin-listen "127.0.0.1:1700$i" > "$DIR/r-n$i.log" 2>&1 & RAFT_PIDS+=($!)
   done
