@@ -103,6 +103,15 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
         }
         NODES.clear();
         shared = null;
+        if (root != null) {
+            // The nodes' data directories (Raft logs, stores): a run left ~250 KiB in /tmp each time.
+            try (var paths = Files.walk(root)) {
+                paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            } catch (IOException e) {
+                // best effort: it is a temporary directory
+            }
+            root = null;
+        }
     }
 
     /**

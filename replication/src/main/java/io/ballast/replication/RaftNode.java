@@ -316,22 +316,48 @@ public final class RaftNode implements AutoCloseable {
             return true; // gone: nothing to restart
         }
         RaftGroup group = d.getGroup();
-        ((VolumeStateMachine) d.getStateMachine()).keepReplicaOnRemove();
+        VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
+        sm.keepReplicaOnRemove(true);
         try (RaftClient client = newClient(group)) {
             BallastException e = RatisErrors.of(client.getGroupManagementApi(server.getId()).remove(gid, false, false),
                     "close the division of " + gid);
             if (e != null) {
+                sm.keepReplicaOnRemove(false); // still open: a later real removal must delete the replica
                 throw e;
             }
-            e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, false), "reopen the division of " + gid);
-            if (e != null) {
-                throw e;
-            }
+            reopen(client, group);
         } catch (IOException e) {
             throw RatisErrors.map(e, "restart the division of " + gid);
         }
         LOG.info("{}: Raft division restarted ({})", gid, why);
         return true;
+    }
+
+    /** Opens a closed division again from its directory; a few tries, since nothing else will. */
+    private void reopen(RaftClient client, RaftGroup group) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            BallastException e;
+            try {
+                e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, false),
+                        "reopen the division of " + group.getGroupId());
+            } catch (IOException io) {
+                e = RatisErrors.map(io, "reopen the division of " + group.getGroupId());
+            }
+            if (e == null) {
+                return;
+            }
+            if (attempt == 5) {
+                LOG.error("{}: the division could not be opened again ({}); its replica stays on disk and comes back "
+                        + "when the node restarts", group.getGroupId(), e.getMessage());
+                throw e;
+            }
+            try {
+                Thread.sleep(2000);
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw e;
+            }
+        }
     }
 
     /** Asks the group's leader to step down (a new term resets its view of every follower). */

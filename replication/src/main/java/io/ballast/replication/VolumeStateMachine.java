@@ -558,8 +558,8 @@ final class VolumeStateMachine extends BaseStateMachine {
     }
 
     /** The next removal of this group is a restart: keep the replica's store ({@link RebuildHandover}). */
-    void keepReplicaOnRemove() {
-        keepReplicaOnRemove = true;
+    void keepReplicaOnRemove(boolean keep) {
+        keepReplicaOnRemove = keep;
     }
 
     @Override
