@@ -10,6 +10,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -87,7 +89,7 @@ final class EntryDataJournal implements Closeable {
     private long nextGeneration;
     private volatile boolean closed;
     /** Set while a write waits for disk space ({@link #writeWaitingForSpace}). */
-    private volatile java.time.Instant fullSince;
+    private volatile Instant fullSince;
     /** A write that failed with less free space than its record and this much is for want of space. */
     private static final long SPACE_MARGIN = 1 << 20;
 
@@ -281,7 +283,7 @@ final class EntryDataJournal implements Closeable {
                 write(index, term, data);
                 if (fullSince != null) {
                     LOG.info("journal {}: space is back, entry {} written after {} s of waiting", dir, index,
-                            java.time.Duration.between(fullSince, java.time.Instant.now()).toSeconds());
+                            Duration.between(fullSince, Instant.now()).toSeconds());
                     fullSince = null;
                 }
                 return;
@@ -291,7 +293,7 @@ final class EntryDataJournal implements Closeable {
                     throw e; // not for want of space
                 }
                 if (fullSince == null) {
-                    fullSince = java.time.Instant.now();
+                    fullSince = Instant.now();
                     LOG.warn("journal {}: disk full writing entry {} ({} MiB free: {}); this replica's log waits "
                             + "for space", dir, index, free >> 20, e.toString());
                 }
@@ -306,7 +308,7 @@ final class EntryDataJournal implements Closeable {
     }
 
     /** Null, or since when writes wait for disk space (the volume condition says so). */
-    java.time.Instant fullSince() {
+    Instant fullSince() {
         return fullSince;
     }
 

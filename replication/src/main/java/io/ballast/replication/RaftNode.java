@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -64,8 +65,7 @@ public final class RaftNode implements AutoCloseable {
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
     private volatile StuckLogWatchdog logWatchdog;
     /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
-    private final java.util.concurrent.ConcurrentHashMap<RaftGroupId, Integer> localHandles =
-            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ConcurrentHashMap<RaftGroupId, Integer> localHandles = new ConcurrentHashMap<>();
 
     private RaftNode(ReplicationConfig config, NodeDirectory node) throws IOException {
         this.config = config;

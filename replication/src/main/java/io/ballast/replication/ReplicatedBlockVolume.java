@@ -92,11 +92,6 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private volatile Runnable onClose = () -> { };
     private boolean closed;
 
-    /**
-     * How long a write keeps being retried while the group has no leader or quorum (leader
-     * killed, leadership moving): a disk that stalls briefly beats one that returns EIO, which
-     * makes filesystems go read-only. Kept below the kernel NBD client's default 30 s timeout.
-     */
     private static final Logger LOG = LoggerFactory.getLogger(ReplicatedBlockVolume.class);
     /**
      * Test switch: {@code -Dballast.unsafe.ackBeforeCommit=on} acknowledges each write as its entry
@@ -104,8 +99,14 @@ public final class ReplicatedBlockVolume implements BlockVolume {
      * purpose, so HistoryIT can show its checker catches it. Never in production.
      */
     static final boolean ACK_BEFORE_COMMIT = "on".equals(System.getProperty("ballast.unsafe.ackBeforeCommit"));
+    /**
+     * How long a write keeps being retried while the group has no leader or quorum (leader
+     * killed, leadership moving): a disk that stalls briefly beats one that returns EIO, which
+     * makes filesystems go read-only. Kept below the kernel NBD client's default 30 s timeout.
+     */
     static final long RETRY_BUDGET_NANOS = TimeUnit.SECONDS.toNanos(25);
     private static final long RETRY_PAUSE_MS = 100;
+
     /** A handle on a node holding a replica: reads from it, entries straight to its server when it leads. */
     ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalSubmitter leaderHere,
             VolumeStateMachine local, long epoch, ReplicationConfig config, Executor readExecutor) {

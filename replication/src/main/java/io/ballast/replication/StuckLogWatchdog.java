@@ -3,8 +3,12 @@ package io.ballast.replication;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -69,47 +73,53 @@ final class StuckLogWatchdog implements AutoCloseable {
     }
 
     private void check() {
-        try {
-            Map<RaftGroupId, Seen> now = new HashMap<>();
-            for (RaftGroupId gid : server.getGroupIds()) {
+        Map<RaftGroupId, Seen> now = new HashMap<>();
+        Set<RaftGroupId> groups = new HashSet<>();
+        for (RaftGroupId gid : server.getGroupIds()) {
+            groups.add(gid);
+            try {
                 Seen s = checkGroup(gid);
                 if (s != null) {
                     now.put(gid, s);
                 }
+            } catch (IOException | RuntimeException e) {
+                // one group's failure (gone meanwhile, a restart refused) must not skip the others
+                LOG.debug("log watchdog: {}: {}", gid, e.toString());
+                Optional.ofNullable(seen.get(gid)).ifPresent(s -> now.put(gid, s));
             }
-            seen.keySet().retainAll(now.keySet());
-            seen.putAll(now);
-            lastWarned.keySet().retainAll(now.keySet());
-        } catch (IOException | RuntimeException e) {
-            LOG.debug("log watchdog pass failed: {}", e.toString());
         }
+        seen.keySet().retainAll(now.keySet());
+        seen.putAll(now);
+        lastWarned.keySet().retainAll(now.keySet());
+        restarted.keySet().retainAll(groups); // groups deleted meanwhile
     }
 
     /** The group's state to remember, or null when it is not a follower falling behind. */
     private Seen checkGroup(RaftGroupId gid) throws IOException {
         RaftServer.Division d = server.getDivision(gid);
-        if (!(d.getStateMachine() instanceof VolumeStateMachine sm) || sm.rebuilding() || !d.getInfo().isFollower()
-                || !d.getInfo().isAlive() || sm.journalFullSince() != null) {
-            return null; // (a journal waiting for space resumes by itself: the clock starts after it)
+        if (!(d.getStateMachine() instanceof VolumeStateMachine sm)) {
+            return null; // the catalog
         }
         var follower = d.getInfo().getRoleInfoProto().getFollowerInfo();
-        if (!follower.hasLeaderInfo() || follower.getLeaderInfo().getLastRpcElapsedTimeMs() > LEADER_HEARD_MS) {
-            return null; // not hearing a leader: a partition, not a dead log
+        if (sm.rebuilding() || !d.getInfo().isFollower() || !d.getInfo().isAlive() || sm.journalFullSince() != null
+                || !follower.hasLeaderInfo() || follower.getLeaderInfo().getLastRpcElapsedTimeMs() > LEADER_HEARD_MS) {
+            // Not a follower stuck on a dead log: being rebuilt, leading, a journal waiting for
+            // space (it resumes by itself; the clock starts after it), or not hearing a leader (a
+            // partition). Whatever it said before no longer holds.
+            sm.logStuck(null);
+            return null;
         }
         long flushed = d.getRaftLog().getFlushIndex();
         long leaderCommit = Math.max(restarted.getOrDefault(gid, 0L),
                 d.getCommitInfos().stream().mapToLong(CommitInfoProto::getCommitIndex).max().orElse(0));
         Seen before = seen.get(gid);
-        if (flushed >= leaderCommit || (before != null && before.flushIndex() != flushed && flushed > 0)) {
-            restarted.remove(gid); // it moves: whatever was done worked
-            sm.logStuck(null);
-        }
-        if (flushed >= leaderCommit) {
-            return null;
-        }
         long now = System.nanoTime();
-        if (before == null || before.flushIndex() != flushed) {
-            return new Seen(flushed, now);
+        if (flushed >= leaderCommit || before == null || before.flushIndex() != flushed) {
+            if (before != null) {
+                restarted.remove(gid); // it caught up or moves: whatever was done worked
+                sm.logStuck(null);
+            }
+            return flushed >= leaderCommit ? null : new Seen(flushed, now);
         }
         if (now - before.sinceNanos() < TimeUnit.SECONDS.toNanos(STUCK_SECONDS)) {
             return before;
@@ -118,7 +128,7 @@ final class StuckLogWatchdog implements AutoCloseable {
         String why = "its Raft log flushed nothing for " + TimeUnit.NANOSECONDS.toSeconds(now - before.sinceNanos())
                 + " s at index " + flushed + " while the leader committed " + leaderCommit
                 + " (a log write failed, e.g. the disk was full)";
-        sm.logStuck("Raft log stuck since " + java.time.Instant.now().minusNanos(now - before.sinceNanos())
+        sm.logStuck("Raft log stuck since " + Instant.now().minusNanos(now - before.sinceNanos())
                 + (free < MIN_FREE_BYTES ? ": disk full (" + (free >> 20) + " MiB free)" : ""));
         if (free < MIN_FREE_BYTES) {
             warnOncePerMinute(gid, now, "{} ({}): {}; waiting for space: {} MiB free in {}", gid, sm.volumeName(), why,

@@ -5,6 +5,7 @@ import io.ballast.engine.error.ErrorCode;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -153,7 +154,7 @@ final class VolumeEntryData implements StateMachine.DataApi {
     }
 
     /** Null, or since when the journal waits for disk space. */
-    java.time.Instant journalFullSince() {
+    Instant journalFullSince() {
         EntryDataJournal j = journal;
         return j == null ? null : j.fullSince();
     }

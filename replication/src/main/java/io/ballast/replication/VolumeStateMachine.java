@@ -9,11 +9,14 @@ import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
@@ -231,17 +234,14 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** This replica's integrity counters and scrub progress. */
     IntegrityStatus integrity() {
         long bad = repairer.unrepairableBlocks();
-        String full = diskFull.condition();
-        java.time.Instant journalFull = entryData.journalFullSince();
-        if (full == null && journalFull != null) {
-            full = "disk full since " + journalFull + ": the Raft entry journal waits for space, this replica stores no new entries";
-        }
-        if (full == null) {
-            full = logStuck;
-        }
-        return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad,
-                full != null ? full : IntegrityStatus.condition(bad), scrub.running(), scrub.bytesDone(), scrub.bytesTotal(),
-                scrub.completed());
+        Instant journalFull = entryData.journalFullSince();
+        String journal = journalFull == null ? null
+                : "disk full since " + journalFull + ": the Raft entry journal waits for space, this replica stores no new entries";
+        // The first that applies: applying paused, storing paused, the log stuck, else checksums.
+        String condition = Stream.of(diskFull.condition(), journal, logStuck).filter(Objects::nonNull).findFirst()
+                .orElse(IntegrityStatus.condition(bad));
+        return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad, condition,
+                scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
     }
 
     /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
@@ -548,7 +548,7 @@ final class VolumeStateMachine extends BaseStateMachine {
     }
 
     /** Null, or since when this replica's entry journal waits for disk space. */
-    java.time.Instant journalFullSince() {
+    Instant journalFullSince() {
         return entryData.journalFullSince();
     }
 

@@ -125,7 +125,7 @@ public final class RegisterChecker {
                 continue;
             }
             for (Cluster f : forward) {
-                if (f.low() < b.high() && b.low() < f.high() && f.value() != b.value()) {
+                if (f.low() < b.high() && b.low() < f.high()) {
                     found.add(overlap(block, f, b));
                 }
             }

@@ -103,8 +103,8 @@ public final class LabCluster implements AutoCloseable {
     }
 
     /** Creates a volume with a replica on every node (through node 0) and attaches it on {@code frontend}. */
-    public String createAndAttach(String volume, long size, int frontend) {
-        CreateVolumeRequest.Builder create = CreateVolumeRequest.newBuilder().setName(volume).setSizeBytes(size);
+    public String createAndAttach(String volume, long bytes, int frontend) {
+        CreateVolumeRequest.Builder create = CreateVolumeRequest.newBuilder().setName(volume).setSizeBytes(bytes);
         for (int i = 0; i < size(); i++) {
             create.addPeers(Peer.newBuilder().setNodeId(id(i)).setRaftAddress(lab.host(i).address() + ":" + RAFT_PORT));
         }
