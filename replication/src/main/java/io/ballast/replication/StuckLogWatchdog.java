@@ -115,7 +115,7 @@ final class StuckLogWatchdog implements AutoCloseable {
         Seen before = seen.get(gid);
         long now = System.nanoTime();
         if (flushed >= leaderCommit || before == null || before.flushIndex() != flushed) {
-            if (before != null) {
+            if (flushed >= leaderCommit || before != null) {
                 restarted.remove(gid); // it caught up or moves: whatever was done worked
                 sm.logStuck(null);
             }
