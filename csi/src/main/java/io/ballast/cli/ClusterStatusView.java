@@ -46,7 +46,8 @@ final class ClusterStatusView {
             }
             b.addNodes(ClusterStatus.Node.newBuilder().setNodeId(n.getNodeId()).setUp(isUp).setSilentSeconds(silent)
                     .setAdminAddress(n.getAdminAddress()).setZone(n.getLabelsOrDefault("zone", ""))
-                    .setCapacityBytes(n.getCapacityBytes()).setFreeBytes(n.getFreeBytes()).setReplicas(n.getReplicasCount()));
+                    .setCapacityBytes(n.getCapacityBytes()).setFreeBytes(n.getFreeBytes()).setReplicas(n.getReplicasCount())
+                    .setDiskFull(n.getDiskFull()).setDiskWarning(n.getDiskWarning()));
         }
         for (CatalogVolume v : r.getState().getVolumesList()) {
             ClusterStatus.Volume.Builder vb = ClusterStatus.Volume.newBuilder().setId(v.getId()).setName(v.getName())
@@ -100,7 +101,11 @@ final class ClusterStatusView {
         List<String[]> nodes = new ArrayList<>();
         nodes.add(new String[] {"NODE", "STATE", "ZONE", "FREE", "CAPACITY", "REPLICAS", "ADMIN"});
         for (ClusterStatus.Node n : s.getNodesList()) {
-            nodes.add(new String[] {n.getNodeId(), n.getUp() ? "up" : "down (silent " + n.getSilentSeconds() + " s)",
+            String state = n.getUp() ? "up" : "down (silent " + n.getSilentSeconds() + " s)";
+            if (!n.getDiskWarning().isEmpty()) {
+                state += (n.getDiskFull() ? ", disk full: " : ", disk nearly full: ") + n.getDiskWarning();
+            }
+            nodes.add(new String[] {n.getNodeId(), state,
                 n.getZone().isEmpty() ? "-" : n.getZone(), ByteSize.human(n.getFreeBytes()), ByteSize.human(n.getCapacityBytes()),
                 Integer.toString(n.getReplicas()), n.getAdminAddress()});
         }

@@ -2,6 +2,7 @@ package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.daemon.NodeConfig;
+import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
 import java.net.InetSocketAddress;
@@ -93,6 +94,15 @@ public final class NodeCommand implements Callable<Integer> {
             description = "Serve Prometheus metrics (/metrics) on this address: replicas' Raft progress, rebuilds and integrity, NBD traffic, JVM.")
     String metricsListen;
 
+    @Option(names = "--nearfull-ratio", paramLabel = "RATIO", defaultValue = "0.85",
+            description = "Warn when the data disk is this full (a fraction of its size; default: ${DEFAULT-VALUE}).")
+    double nearfullRatio;
+
+    @Option(names = "--full-ratio", paramLabel = "RATIO", defaultValue = "0.95",
+            description = "Refuse writes (ENOSPC at the client) of volumes whose leader, or a majority of whose replicas, sit on "
+                    + "a data disk this full, so the Raft log never runs out of space (default: ${DEFAULT-VALUE}).")
+    double fullRatio;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -111,6 +121,12 @@ public final class NodeCommand implements Callable<Integer> {
         if (catalog.discovered() && nodeId == null) {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
+        }
+        DiskWatermarks watermarks;
+        try {
+            watermarks = new DiskWatermarks(nearfullRatio, fullRatio);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--nearfull-ratio/--full-ratio: " + e.getMessage());
         }
         CatalogMemberSource source = catalog.source(spec);
         Map<String, String> topology = CatalogOptions.labels(spec, labels);
@@ -131,7 +147,8 @@ public final class NodeCommand implements Callable<Integer> {
                 topology).withCsiEndpoint(csiEndpoint).withAttach(attach)
                 .withMetricsListen(parseAddress("--metrics-listen", metricsListen))
                 .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
-                        : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath());
+                        : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath())
+                .withDiskWatermarks(watermarks);
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }

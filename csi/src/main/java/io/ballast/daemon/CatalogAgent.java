@@ -9,9 +9,9 @@ import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
 import io.ballast.replication.catalog.CatalogClient;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import io.ballast.replication.space.DiskLevel;
+import io.ballast.replication.space.DiskSpace;
+import io.ballast.replication.space.SpaceGuard;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -22,8 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps this node's record in the catalog fresh: a heartbeat (addresses, topology labels,
- * capacity and free space of the data directory) every {@link #INTERVAL}. The controller judges a
- * node down when its heartbeat is older than its repair threshold.
+ * capacity and free space of the data directory, whether the disk is above its full ratio) every
+ * {@link #INTERVAL}. The controller judges a node down when its heartbeat is older than its repair
+ * threshold. The reply names the nodes whose disks are full, which this node's volume leaders use
+ * to refuse writes a full majority could not store ({@link SpaceGuard}).
  *
  * <p>Threading: one scheduler thread. A failed heartbeat (no catalog quorum yet, e.g. while the
  * members start) is logged once per outage and retried on the next tick; it never stops the node.
@@ -38,17 +40,15 @@ public final class CatalogAgent implements AutoCloseable {
     private final CatalogClient catalog;
     private final ReplicatedVolumes volumes;
     private final CatalogNode.Builder record;
-    private final Path dataDir;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("catalog-heartbeat").factory());
     private volatile boolean failing;
     private long beats;
 
     public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
-            Map<String, String> labels, Path dataDir) {
+            Map<String, String> labels) {
         this.catalog = catalog;
         this.volumes = volumes;
-        this.dataDir = dataDir;
         this.record = CatalogNode.newBuilder().setNodeId(nodeId).setAdminAddress(adminAddress)
                 .setRaftAddress(raftAddress).putAllLabels(labels);
     }
@@ -59,16 +59,30 @@ public final class CatalogAgent implements AutoCloseable {
 
     private void beat() {
         try {
-            var store = Files.getFileStore(dataDir);
-            CatalogNode.Builder n = record.clone().setCapacityBytes(store.getTotalSpace())
-                    .setFreeBytes(store.getUsableSpace()).setHeartbeatMillis(System.currentTimeMillis());
+            // The fullest filesystem under the data directory (raft/ and volumes/ may be mounted apart).
+            SpaceGuard space = volumes.raft().space();
+            DiskSpace.Reading disk = space.local().reading();
+            CatalogNode.Builder n = record.clone().setCapacityBytes(disk.totalBytes())
+                    .setFreeBytes(disk.freeBytes()).setHeartbeatMillis(System.currentTimeMillis());
+            String diskFull = null;
+            if (disk.level() != DiskLevel.NORMAL) {
+                n.setDiskWarning(disk.describe());
+            }
+            if (disk.level() == DiskLevel.FULL) {
+                n.setDiskFull(true);
+                diskFull = "disk full on node " + record.getNodeId() + ": " + disk.describe() + ", above the full ratio "
+                        + space.local().watermarks().full();
+            }
             for (String name : volumes.names()) {
                 n.addReplicas(name);
                 try {
                     var status = volumes.status(name);
                     var integrity = status.integrity();
                     if (!integrity.healthy()) {
-                        n.putDegradedReplicas(name, integrity.condition());
+                        n.putDegradedReplicas(name, diskFull == null ? integrity.condition()
+                                : integrity.condition() + "; " + diskFull);
+                    } else if (diskFull != null) {
+                        n.putDegradedReplicas(name, diskFull);
                     }
                     if (record.getNodeId().equals(status.leaderId())) {
                         n.addLeading(name);
@@ -81,7 +95,8 @@ public final class CatalogAgent implements AutoCloseable {
                     // removed meanwhile
                 }
             }
-            catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
+            var reply = catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
+            space.peersFull(reply.getFullNodesList());
             if (beats++ % CLEANUP_EVERY == 0) {
                 deleteLeftoverReplicas(n.getReplicasList());
             }
@@ -89,7 +104,7 @@ public final class CatalogAgent implements AutoCloseable {
                 LOG.info("catalog heartbeat of {} goes through again", n.getNodeId());
                 failing = false;
             }
-        } catch (BallastException | IOException e) {
+        } catch (BallastException e) {
             if (!failing) {
                 LOG.warn("catalog heartbeat failed (retrying every {} s): {}", INTERVAL.toSeconds(), e.getMessage());
                 failing = true;

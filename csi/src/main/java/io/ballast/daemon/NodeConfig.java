@@ -1,5 +1,6 @@
 package io.ballast.daemon;
 
+import io.ballast.replication.space.DiskWatermarks;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.List;
  * @param metricsListen where to serve Prometheus metrics; null = nowhere
  * @param fdKeeper the descriptor keeper's socket, which holds FUSE connections across restarts of
  *     this process (one is started there when none answers); null = no keeper
+ * @param diskWatermarks the nearfull and full ratios of the data disk (writes refused above full)
  */
 public record NodeConfig(
         Path dataDir,
@@ -36,41 +38,49 @@ public record NodeConfig(
         String csiEndpoint,
         String attach,
         InetSocketAddress metricsListen,
-        Path fdKeeper) {
+        Path fdKeeper,
+        DiskWatermarks diskWatermarks) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
-                labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"));
+                labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT);
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper);
+                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks);
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper);
+                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks);
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper);
+                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks);
     }
 
     /** The same node with its descriptor keeper on {@code socket} (null: none). */
     public NodeConfig withFdKeeper(Path socket) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks);
+    }
+
+    /** The same node with these disk watermarks. */
+    public NodeConfig withDiskWatermarks(DiskWatermarks w) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w);
     }
 
     public NodeConfig {
+        java.util.Objects.requireNonNull(diskWatermarks, "diskWatermarks");
         volumes = List.copyOf(volumes);
         catalogMembers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(catalogMembers));
         labels = java.util.Map.copyOf(labels);

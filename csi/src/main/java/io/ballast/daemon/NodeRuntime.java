@@ -217,7 +217,7 @@ public final class NodeRuntime implements AutoCloseable {
             MapNbdExports exports, List<AutoCloseable> closeables) {
         ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
                 config.raftListen().getHostString(), config.raftListen().getPort());
-        RaftNode raft = RaftNode.start(rc, directory);
+        RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks());
         closeables.add(raft);
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
         closeables.add(volumes);
@@ -236,7 +236,7 @@ public final class NodeRuntime implements AutoCloseable {
         CatalogAgent agent = new CatalogAgent(
                 new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL),
                 replicated, directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
-                replicated.raft().config().address(), config.labels(), config.dataDir());
+                replicated.raft().config().address(), config.labels());
         agent.start();
         return agent;
     }

@@ -6,6 +6,9 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.replication.catalog.CatalogStateMachine;
+import io.ballast.replication.space.DiskSpace;
+import io.ballast.replication.space.DiskWatermarks;
+import io.ballast.replication.space.SpaceGuard;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -64,12 +67,17 @@ public final class RaftNode implements AutoCloseable {
     private final RaftServer server;
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
     private volatile StuckLogWatchdog logWatchdog;
+    private volatile FullLeaderHandoff fullHandoff;
     /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
     private final ConcurrentHashMap<RaftGroupId, Integer> localHandles = new ConcurrentHashMap<>();
 
-    private RaftNode(ReplicationConfig config, NodeDirectory node) throws IOException {
+    private final SpaceGuard space;
+
+    private RaftNode(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks) throws IOException {
         this.config = config;
         this.node = node;
+        this.space = new SpaceGuard(config.nodeId(), new DiskSpace(
+                List.of(node.path().resolve("raft"), node.path().resolve("volumes")), watermarks));
         this.io = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-read-" + config.nodeId() + "-", 0).factory());
         this.background = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-rebuild-" + config.nodeId() + "-", 0).factory());
         this.clientProperties = new RaftProperties();
@@ -83,15 +91,27 @@ public final class RaftNode implements AutoCloseable {
                 .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
                         : new VolumeStateMachine(node, this::newClient, background, config.snapshotEveryBytes(),
-                                this::restartDivision))
+                                this::restartDivision, space))
                 .build();
+    }
+
+    /** This node's disk watermarks and the full nodes the catalog reported (see {@link SpaceGuard}). */
+    public SpaceGuard space() {
+        return space;
     }
 
     /** Starts the node's Raft server; existing groups under {@code <dataDir>/raft} come back up. */
     public static RaftNode start(ReplicationConfig config, NodeDirectory node) {
+        return start(config, node, DiskWatermarks.DEFAULT);
+    }
+
+    /** As {@link #start(ReplicationConfig, NodeDirectory)}, refusing writes by these disk watermarks. */
+    public static RaftNode start(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks) {
         try {
-            RaftNode n = new RaftNode(config, node);
+            RaftNode n = new RaftNode(config, node, watermarks);
             n.server.start();
+            n.space.local().start();
+            n.fullHandoff = new FullLeaderHandoff(n.server, n, n.space).start();
             n.logWatchdog = new StuckLogWatchdog(n.server, node.path().resolve("raft"), n).start();
             LOG.info("raft node {} listening on {}, config {}", config.nodeId(), config.address(), config);
             return n;
@@ -630,6 +650,10 @@ public final class RaftNode implements AutoCloseable {
     /** Stops the Raft server (every group on this node); volume stores are closed cleanly. */
     @Override
     public void close() {
+        space.local().close();
+        if (fullHandoff != null) {
+            fullHandoff.close();
+        }
         if (logWatchdog != null) {
             logWatchdog.close();
         }

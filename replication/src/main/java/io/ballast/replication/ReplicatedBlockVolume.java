@@ -365,8 +365,10 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         BallastException failure = fencedRefusal(t != null ? RatisErrors.map(t, "write to " + name)
                 : RatisErrors.of(reply, "write to " + name));
         if (failure != null) {
-            if (batch.size() > 1 && (failure.code() == ErrorCode.OUT_OF_RANGE || failure.code() == ErrorCode.INVALID_ARGUMENT)) {
-                // One bad request refused the whole entry: resend each alone so only it fails.
+            if (batch.size() > 1 && (failure.code() == ErrorCode.OUT_OF_RANGE || failure.code() == ErrorCode.INVALID_ARGUMENT
+                    || failure.code() == ErrorCode.NO_SPACE)) {
+                // One bad request refused the whole entry: resend each alone so only it fails
+                // (on a full disk: the writes; trims and flushes in the same entry pass).
                 synchronized (this) {
                     queue.requeueFront(batch, true);
                 }

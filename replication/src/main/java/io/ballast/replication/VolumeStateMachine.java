@@ -10,6 +10,9 @@ import io.ballast.engine.store.NodeDirectory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
+import io.ballast.replication.space.SpaceGuard;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -123,8 +126,12 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** Why this replica's Raft log is stuck, or null ({@link StuckLogWatchdog}). */
     private volatile String logStuck;
 
+    /** Refuses writes on this leader when its disk or a majority of the group's are full. */
+    private final SpaceGuard space;
+
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
-            long snapshotEveryBytes, DivisionRestarter restarter) {
+            long snapshotEveryBytes, DivisionRestarter restarter, SpaceGuard space) {
+        this.space = space;
         this.handover = new RebuildHandover(() -> getId() + " (" + volumeName + ")", background,
                 RebuildHandover.GRACE_MILLIS, () -> restarter.restart(getGroupId(), "rebuild not reloaded"));
         this.node = node;
@@ -296,6 +303,24 @@ final class VolumeStateMachine extends BaseStateMachine {
         }
     }
 
+    /**
+     * Trims and flushes still pass (they free space or need none), so a filesystem above can
+     * delete files and discard their blocks to make room.
+     */
+    private void refuseWhenFull() {
+        List<String> members = new ArrayList<>();
+        division().getRaftConf().getCurrentPeers().forEach(p -> members.add(p.getId().toString()));
+        SpaceGuard.Refusal no = space.refusal(members);
+        if (no != null && no.moveLeadership()) {
+            // UNAVAILABLE: the client retries while FullLeaderHandoff moves the leadership.
+            throw new BallastException(ErrorCode.UNAVAILABLE, "volume " + volumeName + ": " + no.why());
+        }
+        if (no != null) {
+            throw new BallastException(ErrorCode.NO_SPACE, "volume " + volumeName + " takes no writes now: " + no.why()
+                    + "; free space there (trims still pass), or raise --full-ratio");
+        }
+    }
+
     @Override
     public DataApi data() {
         return entryData;
@@ -334,8 +359,13 @@ final class VolumeStateMachine extends BaseStateMachine {
                             + (e.epoch() < current ? " was superseded by " : " is not attached; current is ") + current);
                 }
                 long size = store().size();
+                boolean takesSpace = false;
                 for (Op op : e.ops()) {
                     BlockOps.checkRange(op, size);
+                    takesSpace |= op.type() == VolumeLogLayout.OP_WRITE || op.type() == VolumeLogLayout.OP_ZEROES;
+                }
+                if (takesSpace) {
+                    refuseWhenFull();
                 }
             }
             case KIND_SNAPSHOT -> {

@@ -3,6 +3,7 @@ package io.ballast.tests;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.Privileged;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -29,14 +30,14 @@ import org.junit.jupiter.api.Timeout;
 class DiskFullIT {
     private static final String VOLUME = "full";
     private ReplicatedCluster cluster;
-    private Path mount;
+    private final List<Path> mounts = new ArrayList<>();
 
     @AfterEach
     void stop() {
         if (cluster != null) {
             cluster.close();
         }
-        if (mount != null) {
+        for (Path mount : mounts) {
             ExternalTool.run(30, "umount", "-l", mount.toString());
         }
     }
@@ -75,17 +76,9 @@ class DiskFullIT {
         Path dir = TestDirs.fresh("disk-full");
         cluster = new ReplicatedCluster(dir, 3);
         // n3's stores live on a 256 MiB filesystem of their own, 200 MiB of it taken by someone else.
-        Path image = dir.resolve("n3-" + sub + ".img");
-        ExternalTool.run(30, "truncate", "-s", "256M", image.toString()).assertSuccess();
-        ExternalTool.run(60, "mkfs.ext4", "-q", "-m", "0", image.toString()).assertSuccess();
         cluster.start();
         cluster.node(2).stopCleanly(); // formatted: now its stores' directory can become a mount point
-        mount = dir.resolve("n3").resolve(sub);
-        Files.createDirectories(mount);
-        ExternalTool.run(30, "mount", "-o", "loop", image.toString(), mount.toString()).assertSuccess();
-        Files.delete(mount.resolve("lost+found"));
-        Path filler = mount.resolve("someone-elses-file");
-        ExternalTool.run(60, "fallocate", "-l", "200M", filler.toString()).assertSuccess();
+        Path filler = mountSmallDisk(dir, 2, sub, "200M");
         cluster.node(2).start();
 
         List<String> create = new ArrayList<>(List.of("--name", VOLUME, "--size", "192M"));
@@ -125,6 +118,163 @@ class DiskFullIT {
         ExternalTool.Result check = ExternalTool.run(240, verify);
         check.assertSuccess();
         assertTrue(check.stdout().contains("err= 0"), check.stdout());
+    }
+
+    /**
+     * Puts node {@code i}'s {@code sub} directory (stopped node) on a 256 MiB ext4 filesystem of its
+     * own, {@code taken} of it filled by someone else's file, which is returned.
+     */
+    private Path mountSmallDisk(Path dir, int i, String sub, String taken) {
+        Path image = dir.resolve(ReplicatedCluster.nodeId(i) + "-" + sub + ".img");
+        ExternalTool.run(30, "truncate", "-s", "256M", image.toString()).assertSuccess();
+        ExternalTool.run(60, "mkfs.ext4", "-q", "-m", "0", image.toString()).assertSuccess();
+        Path mount = dir.resolve(ReplicatedCluster.nodeId(i)).resolve(sub);
+        try {
+            Files.createDirectories(mount);
+            ExternalTool.run(30, "mount", "-o", "loop", image.toString(), mount.toString()).assertSuccess();
+            mounts.add(mount);
+            Files.delete(mount.resolve("lost+found"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Path filler = mount.resolve("someone-elses-file");
+        ExternalTool.run(60, "fallocate", "-l", taken, filler.toString()).assertSuccess();
+        return filler;
+    }
+
+    /**
+     * The majority case: n2's and n3's stores sit on small disks whose full ratio (75%) is crossed
+     * after ~30 MiB of writes, well before they run out. fio writes through n1 (rate-limited, so the
+     * catalog hears of both before the disks run out): n1, the leader, refuses the write that a full
+     * majority could not store, fio gets ENOSPC, and every write acknowledged before it reads back
+     * intact. Space returns: writes go through again, with no restart.
+     */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void writesFailWithEnospcWhenAMajorityIsFullAndResumeWhenSpaceReturns() throws Exception {
+        Privileged.requireFuseAndLoop();
+        ExternalTool.require("fio", "fio");
+        ExternalTool.require("mkfs.ext4", "e2fsprogs");
+        Path dir = TestDirs.fresh("disk-full-majority");
+        cluster = new ReplicatedCluster(dir, 3, 3);
+        cluster.start();
+        List<Path> fillers = new ArrayList<>();
+        for (int i = 1; i <= 2; i++) {
+            cluster.node(i).stopCleanly();
+            fillers.add(mountSmallDisk(dir, i, "volumes", "150M"));
+            cluster.node(i).args("--full-ratio", "0.75", "--nearfull-ratio", "0.7").start();
+        }
+        List<String> create = new ArrayList<>(List.of("--name", VOLUME, "--size", "192M"));
+        create.addAll(cluster.replicaArgs(0, 1, 2));
+        cluster.cli(0, "create", create.toArray(String[]::new)).assertSuccess();
+        String uri = cluster.cli(0, "attach", "--name", VOLUME).assertSuccess().stdout().trim();
+
+        List<String> job = new ArrayList<>(List.of("fio", "--name=fill", "--ioengine=nbd", "--uri=" + uri, "--rw=write",
+                "--bs=256k", "--iodepth=1", "--size=160m", "--verify=crc32c", "--do_verify=0", "--randseed=7", "--rate=4m"));
+        ExternalTool.Result write = ExternalTool.run(240, job);
+        String out = write.stdout() + write.stderr();
+        assertTrue(write.exitCode() != 0 && out.contains("No space left on device"),
+                "fio must fail with ENOSPC once n2 and n3 are full:\n" + out);
+        Matcher at = Pattern.compile("offset=(\\d+)").matcher(out);
+        assertTrue(at.find(), "fio names the refused write's offset:\n" + out);
+        long refusedAt = Long.parseLong(at.group(1));
+        assertTrue(refusedAt >= 16 << 20 && refusedAt < 100 << 20,
+                "refused after the full ratio and before the disks ran out, at " + refusedAt + ":\n" + out);
+        System.out.println("majority full: fio got ENOSPC at offset " + refusedAt);
+
+        String status = ExternalTool.run(60, BallastNodeProcess.command("status", "--cluster", cluster.admin(0)))
+                .assertSuccess().stdout();
+        System.out.println(status);
+        assertTrue(status.lines().anyMatch(l -> l.startsWith("n2") && l.contains("disk full"))
+                && status.lines().anyMatch(l -> l.startsWith("n3") && l.contains("disk full")), status);
+
+        // Every write acknowledged before the refusal (iodepth 1: all below its offset) is intact.
+        List<String> verify = new ArrayList<>(job);
+        verify.set(verify.indexOf("--size=160m"), "--size=" + refusedAt);
+        verify.remove("--rate=4m");
+        verify.add("--verify_only");
+        ExternalTool.Result check = ExternalTool.run(240, verify);
+        check.assertSuccess();
+        assertTrue(check.stdout().contains("err= 0"), check.stdout());
+
+        for (Path f : fillers) {
+            Files.delete(f);
+        }
+        // Heals by itself: the next heartbeats report the disks below the full ratio again.
+        List<String> more = new ArrayList<>(List.of("fio", "--name=after", "--ioengine=nbd", "--uri=" + uri, "--rw=write",
+                "--bs=256k", "--iodepth=4", "--size=32m", "--offset=" + (refusedAt / (256 << 10) * (256 << 10)),
+                "--verify=crc32c", "--randseed=8"));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        ExternalTool.Result again;
+        do {
+            Thread.sleep(1000);
+            again = ExternalTool.run(120, more);
+        } while (again.exitCode() != 0 && System.nanoTime() < deadline);
+        again.assertSuccess();
+        assertTrue(again.stdout().contains("err= 0"), again.stdout());
+        System.out.println("majority full: writes go through again once space returned");
+    }
+
+    /**
+     * The leader's disk fills: n1 leads and serves the volume, its {@code raft/} on a small disk
+     * that someone else's file suddenly takes to 98% while fio writes. n1 stops taking writes as
+     * leader, hands the leadership to n2 (the frontend retries meanwhile), and the volume carries on
+     * with n2 and n3: fio sees no error, and every block reads back intact through n2. Once space
+     * returns and n1 no longer serves the volume, n1 catches up by itself.
+     */
+    @Test
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
+    void aLeaderWhoseDiskFillsHandsOverAndTheVolumeCarriesOn() throws Exception {
+        Privileged.requireFuseAndLoop();
+        ExternalTool.require("fio", "fio");
+        ExternalTool.require("mkfs.ext4", "e2fsprogs");
+        Path dir = TestDirs.fresh("disk-full-leader");
+        cluster = new ReplicatedCluster(dir, 3, 3);
+        cluster.start();
+        cluster.node(0).stopCleanly();
+        Path filler = mountSmallDisk(dir, 0, "raft", "8M");
+        cluster.node(0).start();
+        List<String> create = new ArrayList<>(List.of("--name", VOLUME, "--size", "128M"));
+        create.addAll(cluster.replicaArgs(0, 1, 2));
+        cluster.cli(0, "create", create.toArray(String[]::new)).assertSuccess();
+        String uri = cluster.cli(0, "attach", "--name", VOLUME).assertSuccess().stdout().trim();
+        assertTrue(cluster.cli(0, "status", VOLUME).assertSuccess().stdout().contains("leader=n1"));
+
+        List<String> job = new ArrayList<>(List.of("fio", "--name=lead", "--ioengine=nbd", "--uri=" + uri, "--rw=write",
+                "--bs=64k", "--iodepth=2", "--size=64m", "--verify=crc32c", "--do_verify=0", "--randseed=9", "--rate=2m"));
+        var writer = java.util.concurrent.CompletableFuture.supplyAsync(() -> ExternalTool.run(240, job));
+        Thread.sleep(6000);
+        Path mount = filler.getParent();
+        var store = Files.getFileStore(mount);
+        long take = store.getUsableSpace() - store.getTotalSpace() / 50; // 98% used
+        ExternalTool.run(60, "fallocate", "-l", Long.toString(take), mount.resolve("more-of-it").toString()).assertSuccess();
+        System.out.println("leader full: n1's raft/ at " + (100 - 100 * store.getUsableSpace() / store.getTotalSpace()) + "% used");
+
+        ExternalTool.Result write = writer.get(240, TimeUnit.SECONDS);
+        write.assertSuccess();
+        assertTrue(write.stdout().contains("err= 0"), write.stdout());
+        assertTrue(Files.readString(cluster.node(0).log()).contains("its leadership moved to"), "n1 says it handed over");
+        String status = cluster.cli(1, "status", VOLUME).assertSuccess().stdout();
+        assertTrue(!status.contains("leader=n1"), "n1 no longer leads:\n" + status);
+
+        // Every block through n2 (attaching there fences n1's handle, which is then detached).
+        String n2uri = cluster.cli(1, "attach", "--name", VOLUME).assertSuccess().stdout().trim();
+        cluster.cli(0, "detach", "--name", VOLUME).assertSuccess();
+        List<String> verify = new ArrayList<>(job);
+        verify.set(3, "--uri=" + n2uri);
+        verify.remove("--rate=2m");
+        verify.add("--verify_only");
+        ExternalTool.Result check = ExternalTool.run(240, verify);
+        check.assertSuccess();
+        assertTrue(check.stdout().contains("err= 0"), check.stdout());
+
+        long commit = commitIndex(cluster.cli(1, "status", VOLUME).assertSuccess().stdout());
+        Files.delete(mount.resolve("more-of-it"));
+        String caughtUp = awaitStatus(0, s -> appliedIndex(s) >= commit && !s.contains("Raft log stuck"), 120,
+                "n1 applies up to the commit index " + commit + " once space is back");
+        System.out.println("n1 after space returned:\n" + caughtUp);
+        long lines = Files.readAllLines(cluster.node(0).log()).size();
+        assertTrue(lines < 300, "n1's log stays readable while its disk is full: " + lines + " lines");
     }
 
     private String awaitStatus(int node, java.util.function.Predicate<String> ok, int seconds, String what)

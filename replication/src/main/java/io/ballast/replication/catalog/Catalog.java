@@ -99,7 +99,10 @@ public final class Catalog {
             n = n.toBuilder().setHeartbeatMillis(old.getHeartbeatMillis()).build(); // a late, reordered heartbeat
         }
         nodes.put(n.getNodeId(), n);
-        return CatalogReply.newBuilder().setExisted(old != null).build();
+        CatalogReply.Builder reply = CatalogReply.newBuilder().setExisted(old != null);
+        nodes.values().stream().filter(CatalogNode::getDiskFull).map(CatalogNode::getNodeId).sorted()
+                .forEach(reply::addFullNodes);
+        return reply.build();
     }
 
     private CatalogReply createVolume(CatalogVolume v) {
