@@ -52,7 +52,11 @@ final class ClusterView {
 
     private List<Placement.Candidate> candidates;
 
-    /** Placement candidates: available = min(free disk, capacity - provisioned sizes placed there). */
+    /**
+     * Placement candidates: available = min(free disk, capacity) less what lies above the node's full
+     * ratio (writes are refused there), and less the {@link ReplicaFootprint} of every replica placed
+     * on it (thick: a replica not written yet will be).
+     */
     List<Placement.Candidate> candidates() {
         if (candidates == null) {
             candidates = computeCandidates();
@@ -64,12 +68,15 @@ final class ClusterView {
         Map<String, Long> provisioned = new HashMap<>();
         for (CatalogVolume v : state.getVolumesList()) {
             for (String n : v.getPlacementList()) {
-                provisioned.merge(n, v.getSizeBytes(), Long::sum);
+                provisioned.merge(n, ReplicaFootprint.bytes(v.getSizeBytes()), Long::sum);
             }
         }
         List<Placement.Candidate> out = new ArrayList<>();
         for (CatalogNode n : state.getNodesList()) {
-            long available = Math.min(n.getFreeBytes(), n.getCapacityBytes() - provisioned.getOrDefault(n.getNodeId(), 0L));
+            double full = n.getFullRatio() > 0 && n.getFullRatio() < 1 ? n.getFullRatio() : 1.0; // 0: an older node
+            long aboveFull = (long) Math.ceil(n.getCapacityBytes() * (1 - full));
+            long available = Math.min(n.getFreeBytes(), n.getCapacityBytes() - provisioned.getOrDefault(n.getNodeId(), 0L))
+                    - aboveFull;
             out.add(new Placement.Candidate(n.getNodeId(), n.getLabelsMap(), up(n.getNodeId()), Math.max(0, available)));
         }
         return List.copyOf(out);

@@ -15,9 +15,9 @@ import java.util.Set;
  * {@value #ZONE}), favoured nodes next (a clone's source replicas), most available space last.
  * Deterministic for the same input.
  *
- * <p>Space is thick-provisioned accounting: a node's available bytes are its free disk space less
- * the sizes of volumes placed on it but not yet written (approximated as: capacity minus every
- * provisioned size, capped by free space), so placement never overcommits a disk.
+ * <p>Space is thick-provisioned accounting: a replica needs its {@link ReplicaFootprint} (the
+ * volume's size plus room for its Raft log and journal), and a node's available bytes are what
+ * {@link ClusterView} leaves below its full ratio, so placement never overcommits a disk.
  */
 public final class Placement {
     public static final String ZONE = "zone";
@@ -59,7 +59,7 @@ public final class Placement {
                 why.add(c.nodeId() + " is down");
             } else if (!requisite.isEmpty() && requisite.stream().noneMatch(c::matches)) {
                 why.add(c.nodeId() + " is outside the requisite topology");
-            } else if (c.availableBytes() < sizeBytes) {
+            } else if (c.availableBytes() < ReplicaFootprint.bytes(sizeBytes)) {
                 why.add(c.nodeId() + " has " + c.availableBytes() + " bytes available");
             } else {
                 eligible.add(c);
@@ -67,7 +67,8 @@ public final class Placement {
         }
         if (eligible.size() < replicas) {
             throw new BallastException(ErrorCode.NO_SPACE, "need " + replicas + " distinct nodes with "
-                    + sizeBytes + " bytes available" + (requisite.isEmpty() ? "" : " in topology " + requisite)
+                    + ReplicaFootprint.bytes(sizeBytes) + " bytes available (the volume's " + sizeBytes
+                    + " plus room for its Raft log)" + (requisite.isEmpty() ? "" : " in topology " + requisite)
                     + ", found " + eligible.size() + (why.isEmpty() ? "" : " (" + String.join("; ", why) + ")"));
         }
         Comparator<Candidate> order = Comparator

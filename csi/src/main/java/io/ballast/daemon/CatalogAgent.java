@@ -63,7 +63,8 @@ public final class CatalogAgent implements AutoCloseable {
             SpaceGuard space = volumes.raft().space();
             DiskSpace.Reading disk = space.local().reading();
             CatalogNode.Builder n = record.clone().setCapacityBytes(disk.totalBytes())
-                    .setFreeBytes(disk.freeBytes()).setHeartbeatMillis(System.currentTimeMillis());
+                    .setFreeBytes(disk.freeBytes()).setFullRatio(space.local().watermarks().full())
+                    .setHeartbeatMillis(System.currentTimeMillis());
             String diskFull = null;
             if (disk.level() != DiskLevel.NORMAL) {
                 n.setDiskWarning(disk.describe());

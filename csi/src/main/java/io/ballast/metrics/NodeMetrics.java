@@ -58,6 +58,15 @@ public final class NodeMetrics {
                 "Sum of write latencies (commit on a majority; mean = rate of this / rate of writes)", FrontendStats::writeSeconds);
         frontendCounter(registry, volumes, "ballast_volume_errors_total", "Reads and writes answered with an error",
                 f -> f.errors());
+        var disk = volumes.raft().space().local();
+        GaugeWithCallback.builder().name("ballast_node_disk_used_ratio")
+                .help("Fraction of the fullest data filesystem in use (raft/ or volumes/); writes are refused above the full ratio")
+                .callback(cb -> cb.call(disk.reading().usedRatio())).register(registry);
+        GaugeWithCallback.builder().name("ballast_node_disk_full_ratio").help("The node's --full-ratio")
+                .callback(cb -> cb.call(disk.watermarks().full())).register(registry);
+        GaugeWithCallback.builder().name("ballast_node_disk_full").help("1 while the data disk is above its full ratio")
+                .callback(cb -> cb.call(disk.reading().level() == io.ballast.replication.space.DiskLevel.FULL ? 1 : 0))
+                .register(registry);
         CounterWithCallback.builder().name("ballast_nbd_requests_total").help("NBD requests served")
                 .callback(cb -> cb.call(nbd.stats().requests())).register(registry);
         CounterWithCallback.builder().name("ballast_nbd_read_bytes_total").help("Bytes read by NBD clients")

@@ -58,9 +58,13 @@ class ClusterViewTest {
         var byId = new java.util.HashMap<String, Long>();
         view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
         assertEquals(8L << 30, byId.get("n4"));          // free space bounds an empty node
-        assertEquals(8L << 30, byId.get("n1"));          // 10 GiB - 1 GiB placed > 8 GiB free
-        view = view(volume().setSizeBytes(9L << 30), node("n1", NOW), node("n4", NOW));
+        assertEquals(8L << 30, byId.get("n1"));          // 10 GiB - (1 GiB + 1 GiB for its log) placed = 8 GiB free
+        view = view(volume().setSizeBytes(8L << 30), node("n1", NOW), node("n4", NOW));
         view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
-        assertEquals(1L << 30, byId.get("n1"));          // 10 GiB - 9 GiB provisioned
+        assertEquals(1L << 30, byId.get("n1"));          // 10 GiB - (8 GiB + 1 GiB for its log) provisioned
+        view = view(volume().setSizeBytes(4L << 30), node("n1", NOW).setFullRatio(0.9), node("n4", NOW).setFullRatio(0.9));
+        view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
+        assertEquals((5L << 30) - (1L << 30), byId.get("n1")); // 10 - 5 provisioned, less the 10% above the full ratio
+        assertEquals((8L << 30) - (1L << 30), byId.get("n4")); // 8 free, less the 10% above the full ratio
     }
 }

@@ -24,10 +24,25 @@ class PlacementTest {
     @Test
     void spreadsAcrossZonesBeforeFillingOne() {
         List<Candidate> nodes = List.of(node("a1", "a", 9 * G), node("a2", "a", 8 * G), node("b1", "b", 2 * G),
-                node("c1", "c", 1 * G));
+                node("c1", "c", 3 * G));
         List<String> chosen = Placement.choose(nodes, 3, G, List.of(), List.of(), Set.of(), Set.of());
         assertEquals(Set.of("a1", "b1", "c1"), new HashSet<>(chosen));
         assertEquals("a1", chosen.get(0)); // most space first
+    }
+
+    @Test
+    void aReplicaNeedsRoomForItsRaftLogToo() {
+        List<Candidate> nodes = List.of(node("a1", "a", 2 * G - 1), node("b1", "b", 2 * G));
+        assertEquals(List.of("b1"), Placement.choose(nodes, 1, G, List.of(), List.of(), Set.of(), Set.of()));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.ballast.engine.error.BallastException.class,
+                () -> Placement.choose(nodes, 2, G, List.of(), List.of(), Set.of(), Set.of()));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("plus room for its Raft log"), e.getMessage());
+        // the reserve: the volume's size, at least 256 MiB, at most 1 GiB
+        assertEquals((1L << 20) + (256L << 20), ReplicaFootprint.bytes(1L << 20));
+        assertEquals(100 * G + G, ReplicaFootprint.bytes(100 * G));
+        assertEquals(9 * G, ReplicaFootprint.largestFitting(10 * G, 1L << 20));
+        assertEquals(0, ReplicaFootprint.largestFitting(256L << 20, 1L << 20));
+        assertEquals(1L << 20, ReplicaFootprint.largestFitting((1L << 20) + (256L << 20), 1L << 20));
     }
 
     @Test

@@ -5,6 +5,7 @@ import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CapacityRange;
+import io.ballast.cluster.ReplicaFootprint;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -87,12 +88,13 @@ public final class Sizes {
 
     /**
      * The largest volume (whole MiB) that fits on {@code replicas} distinct up nodes carrying
-     * {@code labels}: every replica holds a full copy, so it is the free space of the
-     * {@code replicas}-th roomiest matching node. 0 when fewer nodes match.
+     * {@code labels}: every replica holds a full copy and its Raft log ({@link ReplicaFootprint}),
+     * so it is what fits in the available space of the {@code replicas}-th roomiest matching node.
+     * 0 when fewer nodes match.
      */
     public static long largestFit(List<NodeRecord> nodes, Map<String, String> labels, int replicas) {
         List<Long> free = nodes.stream().filter(NodeRecord::up).filter(n -> Topologies.matches(n, labels))
                 .map(n -> Math.max(0, n.freeBytes())).sorted(Comparator.reverseOrder()).toList();
-        return free.size() < replicas ? 0 : free.get(replicas - 1) / MIB * MIB;
+        return free.size() < replicas ? 0 : ReplicaFootprint.largestFitting(free.get(replicas - 1), MIB);
     }
 }

@@ -143,33 +143,34 @@ class ControllerListTest {
 
     @Test
     void capacityIsTheLargestVolumeThatFitsOnEnoughNodesOfTheSegment() {
-        // n1 gives 2 GiB to a single-replica volume: 8 GiB free there, 10 on n2 and n3
+        // n1 gives 2 GiB to a single-replica volume: 8 GiB free there, 10 on n2 and n3; a replica
+        // also needs room for its Raft log (ReplicaFootprint), so 7 and 9 GiB volumes fit
         VolumeRecord v = backend.createVolume(new ClusterBackend.VolumeSpec("big", 2 * GIB, 1, Map.of(), null, null,
                 List.of(Map.of("node", "n1")), List.of()));
         assertEquals(List.of("n1"), v.placement());
-        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity()); // 3 replicas by default
-        assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")).getAvailableCapacity());
-        assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
+        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity()); // 3 replicas by default
+        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")).getAvailableCapacity());
+        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
         var zoneA = segment("topology.ballast.csi.io/zone", "a");
-        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)
+        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)
                 .putParameters("replicas", "2")).getAvailableCapacity());
         assertEquals(0, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)).getAvailableCapacity());
         // A node's segment: a volume reachable from n1 may keep its replica on any node.
-        assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
+        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1")))
                 .getAvailableCapacity());
-        // ... also with its zone (the CO's segment of a node): 3 replicas anywhere, 8 GiB
-        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder()
+        // ... also with its zone (the CO's segment of a node): 3 replicas anywhere, 7 GiB
+        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder()
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a")))
                 .getAvailableCapacity());
         backend.setUp("n3", false);
         assertEquals(0, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity());
-        assertEquals(8 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
+        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
     }
 
     @Test
     void capacityForUnsupportedCapabilitiesIsZeroAndBadRequestsInvalid() {
-        assertEquals(10 * GIB, capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(block(Mode.MULTI_NODE_MULTI_WRITER))).getAvailableCapacity());
+        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(block(Mode.MULTI_NODE_MULTI_WRITER))).getAvailableCapacity());
         assertEquals(0, capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(mount(Mode.MULTI_NODE_MULTI_WRITER, "ext4"))).getAvailableCapacity());
         assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.getCapacity(GetCapacityRequest.newBuilder()
                 .addVolumeCapabilities(mount().toBuilder().clearAccessMode()).build()));
