@@ -325,6 +325,21 @@ public final class RaftNode implements AutoCloseable {
      * then false, and the caller asks again later.
      */
     boolean restartDivision(RaftGroupId gid, String why) {
+        return reopenDivision(gid, why, false);
+    }
+
+    /**
+     * Re-creates this node's member of a volume group from its blocks alone: the division is
+     * removed with its Raft directory (log, entry journal, checkpoints) and added back empty, so the
+     * leader rebuilds it by block copy like a wiped replica. The last way out for a follower Ratis
+     * cannot resume ({@link StuckLogWatchdog}); the blocks stay until the copy overwrites them.
+     * Not while a frontend on this node holds the volume (false).
+     */
+    boolean rejoinAfresh(RaftGroupId gid, String why) {
+        return reopenDivision(gid, why, true);
+    }
+
+    private boolean reopenDivision(RaftGroupId gid, String why, boolean wipeLog) {
         if (localHandles.containsKey(gid)) {
             LOG.debug("{}: the division restart ({}) waits until the volume attached here is detached", gid, why);
             return false;
@@ -339,26 +354,26 @@ public final class RaftNode implements AutoCloseable {
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         sm.keepReplicaOnRemove(true);
         try (RaftClient client = newClient(group)) {
-            BallastException e = RatisErrors.of(client.getGroupManagementApi(server.getId()).remove(gid, false, false),
+            BallastException e = RatisErrors.of(client.getGroupManagementApi(server.getId()).remove(gid, wipeLog, false),
                     "close the division of " + gid);
             if (e != null) {
                 sm.keepReplicaOnRemove(false); // still open: a later real removal must delete the replica
                 throw e;
             }
-            reopen(client, group);
+            reopen(client, group, wipeLog);
         } catch (IOException e) {
             throw RatisErrors.map(e, "restart the division of " + gid);
         }
-        LOG.info("{}: Raft division restarted ({})", gid, why);
+        LOG.info("{}: Raft division {} ({})", gid, wipeLog ? "re-created empty, to be rebuilt from the leader" : "restarted", why);
         return true;
     }
 
-    /** Opens a closed division again from its directory; a few tries, since nothing else will. */
-    private void reopen(RaftClient client, RaftGroup group) throws IOException {
+    /** Opens a closed division again (from its directory, or formatted anew); a few tries, since nothing else will. */
+    private void reopen(RaftClient client, RaftGroup group, boolean format) throws IOException {
         for (int attempt = 1; ; attempt++) {
             BallastException e;
             try {
-                e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, false),
+                e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, format),
                         "reopen the division of " + group.getGroupId());
             } catch (IOException io) {
                 e = RatisErrors.map(io, "reopen the division of " + group.getGroupId());
@@ -608,8 +623,15 @@ public final class RaftNode implements AutoCloseable {
         var role = info.getCurrentRole(); // null while a just-added member starts
         // A closed division keeps its last role: never show it as a working LEADER (issue 14).
         String shown = !info.isAlive() ? "CLOSED" : role == null ? "STARTING" : role.name();
+        long commit;
+        try {
+            commit = d.getRaftLog().getLastCommittedIndex();
+        } catch (IllegalStateException e) { // "log is uninitialized": the division is (re)opening
+            throw new BallastException(ErrorCode.UNAVAILABLE, "the replica of " + volume + " on " + config.nodeId()
+                    + " is opening its Raft log; ask again in a moment", e);
+        }
         return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), shown,
-                leader == null ? null : leader.toString(), info.getCurrentTerm(), d.getRaftLog().getLastCommittedIndex(),
+                leader == null ? null : leader.toString(), info.getCurrentTerm(), commit,
                 info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d),
                 sm.integrity());
     }

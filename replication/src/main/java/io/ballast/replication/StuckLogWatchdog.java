@@ -33,7 +33,10 @@ import org.slf4j.LoggerFactory;
  * RaftNode#restartDivision}: reopened from its directory, replica kept) and catches up from the
  * leader. If it is still stuck after that, the leader must hold a match index above this log (a
  * failed log acknowledges resent entries it holds only in memory), and is asked to step down: a
- * new term starts every follower afresh. A replica waiting for space says so, once a minute.
+ * new term starts every follower afresh. Still stuck under the new term, the replica is re-created
+ * empty and rebuilt by block copy ({@link RaftNode#rejoinAfresh}): what is left is the Ratis
+ * livelock where the leader cannot name the entry before this replica's next one. A replica
+ * waiting for space says so, once a minute.
  *
  * <p>Threading: one scheduler thread; the state maps are confined to it.
  */
@@ -60,6 +63,13 @@ final class StuckLogWatchdog implements AutoCloseable {
      * again (Ratis takes the leader's commit infos only from appends that pass).
      */
     private final Map<RaftGroupId, Long> restarted = new HashMap<>();
+    /**
+     * Groups whose leader was asked to step down for this replica and that have not moved since.
+     * Still stuck under the new term: the leader cannot name the entry before this replica's next
+     * one (Ratis's ALREADY_INSTALLED livelock, RatisAlreadyInstalledLivelockTest), so the replica is
+     * re-created empty and rebuilt by block copy.
+     */
+    private final Set<RaftGroupId> steppedDown = new HashSet<>();
 
     StuckLogWatchdog(RaftServer server, Path dataDir, RaftNode node) {
         this.server = server;
@@ -92,6 +102,7 @@ final class StuckLogWatchdog implements AutoCloseable {
         seen.putAll(now);
         lastWarned.keySet().retainAll(now.keySet());
         restarted.keySet().retainAll(groups); // groups deleted meanwhile
+        steppedDown.retainAll(groups);
     }
 
     /** The group's state to remember, or null when it is not a follower falling behind. */
@@ -117,6 +128,7 @@ final class StuckLogWatchdog implements AutoCloseable {
         if (flushed >= leaderCommit || before == null || before.flushIndex() != flushed) {
             if (flushed >= leaderCommit || before != null) {
                 restarted.remove(gid); // it caught up or moves: whatever was done worked
+                steppedDown.remove(gid);
                 sm.logStuck(null);
             }
             return flushed >= leaderCommit ? null : new Seen(flushed, now);
@@ -135,6 +147,18 @@ final class StuckLogWatchdog implements AutoCloseable {
                     free >> 20, dataDir);
             return before;
         }
+        if (steppedDown.contains(gid)) {
+            if (node.rejoinAfresh(gid, why + ", also under a new leader term")) {
+                LOG.warn("{} ({}): {}, also after a restart and under a new leader term; the replica was re-created "
+                        + "empty and is rebuilt from the leader", gid, sm.volumeName(), why);
+                steppedDown.remove(gid);
+                lastWarned.remove(gid);
+                return null;
+            }
+            warnOncePerMinute(gid, now, "{} ({}): {}; re-creating the replica waits until the volume attached on this "
+                    + "node is detached", gid, sm.volumeName(), why);
+            return before;
+        }
         if (restarted.remove(gid) != null) {
             // Restarted already and still stuck: the leader holds a matchIndex above this log (the
             // failed log acknowledged entries it had only in memory), sends from there, and never
@@ -142,6 +166,7 @@ final class StuckLogWatchdog implements AutoCloseable {
             LOG.warn("{} ({}): {} after a restart of its division; asking the leader to step down so that a new "
                     + "term resends what this replica lacks", gid, sm.volumeName(), why);
             node.askLeaderToStepDown(gid);
+            steppedDown.add(gid);
             return null;
         }
         if (node.restartDivision(gid, why)) {

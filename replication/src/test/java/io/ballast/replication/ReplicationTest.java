@@ -201,6 +201,44 @@ class ReplicationTest {
         v.close();
     }
 
+    /**
+     * StuckLogWatchdog's last way out for a follower Ratis cannot resume: its division is re-created
+     * empty (Raft log, journal and checkpoints gone, blocks kept), the leader, whose log was purged,
+     * has it rebuilt by block copy, and it ends identical while writes go on.
+     */
+    @Test
+    void aReplicaReCreatedEmptyIsRebuiltFromTheLeaderByBlockCopy() throws Exception {
+        cluster = new TestCluster(tmp, 3, 20); // 1 MiB segments: the log is purged behind every snapshot
+        cluster.nodes[0].createReplicaGroup("afresh", SIZE, cluster.peers());
+        ReplicatedBlockVolume v = cluster.nodes[cluster.leader("afresh")].openVolume("afresh", 1);
+        for (int i = 0; i < 600; i++) {
+            await(v.write((long) i * B, ByteBuffer.wrap(block(i)), false));
+        }
+        int f = (cluster.leader("afresh") + 1) % 3;
+        var gid = RaftNode.groupIdOf("afresh");
+        TestCluster.await(() -> cluster.nodes[cluster.leader("afresh")].stateMachine("afresh").division().getRaftLog()
+                .getStartIndex() > 1, "the leader purged its log");
+        assertTrue(cluster.nodes[f].rejoinAfresh(gid, "test"));
+        for (int i = 600; i < 660; i++) {
+            await(v.write((long) i * B, ByteBuffer.wrap(block(i)), false));
+        }
+        TestCluster.await(() -> cluster.nodes[f].status("afresh").rebuildBytesTotal() == SIZE, "rebuilt by block copy");
+        long commit = cluster.nodes[cluster.leader("afresh")].status("afresh").commitIndex();
+        TestCluster.await(() -> { // RebuildHandover may reopen the division meanwhile: absent for a moment
+            try {
+                return cluster.nodes[f].status("afresh").appliedIndex() >= commit;
+            } catch (io.ballast.engine.error.BallastException e) {
+                return false;
+            }
+        }, "the re-created replica catches up to " + commit);
+        assertReplicasIdentical("afresh");
+        byte[] c = cluster.content(f, "afresh");
+        for (int i = 0; i < 660; i++) {
+            assertArrayEquals(block(i), Arrays.copyOfRange(c, i * B, i * B + B), "block " + i);
+        }
+        v.close();
+    }
+
     @Test
     void entriesGoStraightToTheLocalLeaderElseThroughTheClient() throws Exception {
         ReplicatedBlockVolume onLeader = create("route", 100_000);
