@@ -4,6 +4,7 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
+import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogSnapshot;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
@@ -12,6 +13,7 @@ import io.ballast.proto.v1.DeleteVolumeRequest;
 import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.Publish;
 import io.ballast.proto.v1.ResizeVolumeRequest;
+import io.ballast.proto.v1.SetReplicas;
 import io.ballast.proto.v1.SetVolumeSize;
 import io.ballast.proto.v1.SetVolumeState;
 import io.ballast.proto.v1.SnapshotSource;
@@ -272,6 +274,25 @@ public final class CatalogClusterBackend implements ClusterBackend {
             LOG.info("volume {} grown to {} bytes", volumeId, size);
         }
         return view().record(v);
+    }
+
+    @Override
+    public VolumeRecord setReplicas(String volumeId, int replicas) {
+        ClusterView view = view();
+        CatalogVolume v = view.volume(volumeId).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
+                "volume " + volumeId + " does not exist"));
+        int more = replicas - v.getPlacementCount();
+        if (more > 0) { // fails now, naming what is missing, rather than leave the repair loop waiting for ever
+            Placement.choose(view.candidates(), more, v.getSizeBytes(), List.of(), List.of(),
+                    new HashSet<>(v.getPlacementList()), Set.of());
+        }
+        CatalogReply r = catalog.submit(CatalogCommand.newBuilder().setSetReplicas(SetReplicas.newBuilder()
+                .setVolumeId(volumeId).setReplicas(replicas)).build());
+        if (!r.getExisted()) {
+            LOG.info("volume {}: replica count {} -> {} asked; the repair loop adds or removes replicas", volumeId,
+                    v.getReplicas(), replicas);
+        }
+        return view().record(r.getVolume());
     }
 
     @Override

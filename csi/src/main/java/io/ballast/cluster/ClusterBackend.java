@@ -71,6 +71,16 @@ public interface ClusterBackend {
     VolumeRecord expandVolume(String volumeId, long sizeBytes);
 
     /**
+     * Asks for {@code replicas} replicas of the volume (CSI ModifyVolume): recorded at once, then the
+     * cluster adds or removes replicas online, one at a time, through the group's membership change
+     * (a new replica is rebuilt by block copy before it counts); progress shows in the volume's
+     * condition, and the change is done when the placement has {@code replicas} nodes and the
+     * condition is healthy. The same count again is a no-op. NOT_FOUND for an unknown volume;
+     * NO_SPACE (nothing recorded) when too few up nodes have room for the extra replicas.
+     */
+    VolumeRecord setReplicas(String volumeId, int replicas);
+
+    /**
      * Records that the volume is published on {@code nodeId}. Idempotent for the same node and
      * mode; ALREADY_EXISTS for the same node with another read-only flag; FAILED_PRECONDITION when
      * it is published on another node and either publication is {@code exclusive} (single-node

@@ -46,6 +46,12 @@ final class ClusterView {
         return n == null ? -1 : (nowMillis - n.getHeartbeatMillis()) / 1000;
     }
 
+    /** The up node whose last heartbeat says it leads the volume's group, if any. */
+    Optional<String> leaderOf(String volumeId) {
+        return nodes.values().stream().filter(n -> up(n.getNodeId()) && n.getLeadingList().contains(volumeId))
+                .map(CatalogNode::getNodeId).findFirst();
+    }
+
     Optional<CatalogNode> node(String nodeId) {
         return Optional.ofNullable(nodes.get(nodeId));
     }
@@ -121,8 +127,9 @@ final class ClusterView {
                 }
             }
         }
-        if (v.getPlacementCount() < v.getReplicas()) {
-            problems.add(v.getPlacementCount() + " of " + v.getReplicas() + " replicas placed");
+        if (v.getPlacementCount() != v.getReplicas()) {
+            problems.add(v.getPlacementCount() + " of " + v.getReplicas() + " replicas placed"
+                    + (v.getPlacementCount() > v.getReplicas() ? " (removing)" : ""));
         }
         if (!v.getRepair().isEmpty()) {
             problems.add("repair: " + v.getRepair());

@@ -27,12 +27,15 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Re-places the replicas of nodes that have been down longer than {@code repairAfter}: for each
+ * Keeps every volume's placement at its replica count. Replicas of nodes that have been down longer
+ * than {@code repairAfter} are re-placed: for each
  * such replica a new node is chosen ({@link Placement}, never one already holding the volume), added
  * to the volume's group by a surviving replica's node (it is rebuilt by block copy, then votes),
  * the dead member is removed, and the catalog's placement is swapped (compare and set). While it
  * runs, the volume's {@code repair} field says what is happening, with the copy's progress, and
- * its condition is abnormal.
+ * its condition is abnormal. When every replica's node is up and the replica count was changed
+ * (CSI ModifyVolume), one replica is added (placed, rebuilt, then recorded) or removed (out of the
+ * group and deleted, then unrecorded) per tick until the placement matches.
  *
  * <p>One repair at a time (bounded load on the survivors). Threading: one scheduler thread.
  * A failed step is logged and counted; the next tick starts over from the catalog.
@@ -99,7 +102,16 @@ public final class RepairLoop implements AutoCloseable {
                     .filter(n -> !view.up(n) && view.silentSeconds(n) * 1000 >= repairAfter.toMillis()).toList();
             try {
                 if (dead.isEmpty()) {
-                    if (!v.getRepair().isEmpty() && v.getPlacementList().stream().allMatch(view::up)) {
+                    boolean allUp = v.getPlacementList().stream().allMatch(view::up);
+                    if (allUp && v.getPlacementCount() < v.getReplicas()) {
+                        addReplica(view, v);
+                        return; // one at a time
+                    }
+                    if (allUp && v.getPlacementCount() > v.getReplicas()) {
+                        removeReplica(view, v);
+                        return;
+                    }
+                    if (!v.getRepair().isEmpty() && allUp) {
                         setRepair(v.getId(), "");
                     }
                     continue;
@@ -162,6 +174,84 @@ public final class RepairLoop implements AutoCloseable {
         setRepair(v.getId(), "");
         repaired.incrementAndGet();
         LOG.info("volume {}: replica re-placed from {} to {}; placement now {}", v.getId(), deadNode, target, placement);
+    }
+
+    /**
+     * One more replica for a volume whose replica count was raised (ModifyVolume): a new node is
+     * chosen, added to the group through the leader's node (rebuilt by block copy, then it votes),
+     * then recorded in the placement.
+     */
+    private void addReplica(ClusterView view, CatalogVolume v) {
+        String target;
+        try {
+            target = Placement.choose(view.candidates(), 1, v.getSizeBytes(), List.of(), List.of(),
+                    new HashSet<>(v.getPlacementList()), Set.of()).get(0);
+        } catch (BallastException e) {
+            setRepair(v.getId(), "waiting for a node to hold replica " + (v.getPlacementCount() + 1) + " of "
+                    + v.getReplicas() + ": " + e.getMessage());
+            return;
+        }
+        CatalogNode via = view.node(view.leaderOf(v.getId()).orElse(v.getPlacement(0))).orElseThrow();
+        CatalogNode to = view.node(target).orElseThrow();
+        String what = "adding a replica on " + target + " (" + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)";
+        LOG.info("volume {}: {}", v.getId(), what);
+        setRepair(v.getId(), what);
+        var poll = progress.scheduleWithFixedDelay(() -> reportCopy(v.getId(), to, what), 2, 2, TimeUnit.SECONDS);
+        try {
+            nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
+                    s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
+                            .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
+        } catch (BallastException e) {
+            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
+                throw e;
+            }
+            LOG.info("volume {}: {} is already a member holding its replica", v.getId(), target);
+        } finally {
+            poll.cancel(false);
+        }
+        List<String> placement = new ArrayList<>(v.getPlacementList());
+        placement.add(target);
+        swapPlacement(v, placement);
+        LOG.info("volume {}: replica added on {}; placement now {}", v.getId(), target, placement);
+    }
+
+    /**
+     * One replica fewer for a volume whose replica count was lowered: never one whose node has the
+     * volume attached (its frontend reads from it), the leader's last, the most recently placed first.
+     */
+    private void removeReplica(ClusterView view, CatalogVolume v) {
+        Set<String> attached = new HashSet<>();
+        v.getAttachmentsList().forEach(a -> attached.add(a.getNodeId()));
+        String leader = view.leaderOf(v.getId()).orElse(null);
+        List<String> order = new ArrayList<>(v.getPlacementList());
+        java.util.Collections.reverse(order);
+        String victim = order.stream().filter(n -> !attached.contains(n) && !n.equals(leader)).findFirst()
+                .orElse(order.stream().filter(n -> !attached.contains(n)).findFirst().orElse(null));
+        if (victim == null) {
+            setRepair(v.getId(), "waiting: every replica's node has the volume attached; detach one to go down to "
+                    + v.getReplicas() + " replicas");
+            return;
+        }
+        String viaId = leader != null && !leader.equals(victim) ? leader
+                : v.getPlacementList().stream().filter(n -> !n.equals(victim)).findFirst().orElseThrow();
+        CatalogNode via = view.node(viaId).orElseThrow();
+        CatalogNode gone = view.node(victim).orElseThrow();
+        String what = "removing the replica on " + victim + " (" + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)";
+        LOG.info("volume {}: {}", v.getId(), what);
+        setRepair(v.getId(), what);
+        nodes.call(via.getAdminAddress(), CatalogClusterBackend.CALL_DEADLINE, "remove " + victim + " from " + v.getId(),
+                s -> s.removeReplica(RemoveReplicaRequest.newBuilder().setName(v.getId())
+                        .setReplica(Peer.newBuilder().setNodeId(victim).setRaftAddress(gone.getRaftAddress())).build()));
+        List<String> placement = new ArrayList<>(v.getPlacementList());
+        placement.remove(victim);
+        swapPlacement(v, placement);
+        LOG.info("volume {}: replica on {} removed; placement now {}", v.getId(), victim, placement);
+    }
+
+    private void swapPlacement(CatalogVolume v, List<String> placement) {
+        catalog.submit(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId(v.getId())
+                .addAllExpected(v.getPlacementList()).addAllPlacement(placement)).build());
+        setRepair(v.getId(), "");
     }
 
     /** The new replica's block copy progress, as its node reports it. */

@@ -142,6 +142,7 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
         public VolumeRecord createVolume(VolumeSpec spec) { return delegate.createVolume(spec); }
         public void deleteVolume(String id) { delegate.deleteVolume(id); }
         public VolumeRecord expandVolume(String id, long size) { return delegate.expandVolume(id, size); }
+        public VolumeRecord setReplicas(String id, int replicas) { return delegate.setReplicas(id, replicas); }
         public VolumeRecord publish(String id, String node, boolean ro, boolean ex) { return delegate.publish(id, node, ro, ex); }
         public void unpublish(String id, String node) { delegate.unpublish(id, node); }
         public List<SnapshotRecord> snapshots() { return delegate.snapshots(); }

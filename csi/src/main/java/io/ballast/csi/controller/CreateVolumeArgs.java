@@ -34,16 +34,15 @@ record CreateVolumeArgs(String name, CapacityRange capacity, VolumeParameters pa
     static CreateVolumeArgs parse(CreateVolumeRequest request) {
         String name = name(request.getName(), "name");
         VolumeCapabilities.requireSupported(request.getVolumeCapabilitiesList(), "volume_capabilities");
-        VolumeParameters params = VolumeParameters.parse(request.getParametersMap(), "parameters");
+        // A VolumeAttributesClass's replicas (mutable_parameters) win over the StorageClass's.
+        VolumeParameters params = VolumeParameters.parse(request.getParametersMap(), "parameters")
+                .withReplicas(VolumeParameters.mutableReplicas(request.getMutableParamsMap(), "mutable_parameters"));
         for (VolumeCapability cap : request.getVolumeCapabilitiesList()) {
             String fs = cap.getMount().getFsType();
             if (cap.hasMount() && !fs.isEmpty() && !params.fsType().isEmpty() && !fs.equals(params.fsType())) {
                 throw invalid("volume_capabilities asks for fs_type " + fs + " but parameter "
                         + VolumeParameters.FS_TYPE + " is " + params.fsType() + "; they must agree");
             }
-        }
-        if (!request.getMutableParamsMap().isEmpty()) {
-            throw invalid("mutable_parameters are not supported (Ballast does not advertise MODIFY_VOLUME)");
         }
         CapacityRange capacity = null;
         if (request.hasCapacityRange()) {

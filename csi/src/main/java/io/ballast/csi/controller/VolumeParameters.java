@@ -58,6 +58,28 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
         return new VolumeParameters(replicas, fsType, mkfs);
     }
 
+    /**
+     * The replica count a CSI {@code mutable_parameters} map asks for (ModifyVolume, or CreateVolume
+     * from a VolumeAttributesClass), or 0 when it is empty. {@value #REPLICAS} is the only mutable
+     * parameter: any other key is INVALID_ARGUMENT naming it.
+     */
+    public static int mutableReplicas(Map<String, String> params, String field) {
+        int replicas = 0;
+        for (Map.Entry<String, String> e : new TreeMap<>(params).entrySet()) {
+            if (!e.getKey().equals(REPLICAS)) {
+                throw invalid(field + ": '" + e.getKey() + "' cannot be changed; the only mutable parameter is " + REPLICAS
+                        + " (1.." + MAX_REPLICAS + ")");
+            }
+            replicas = parseReplicas(e.getValue(), field);
+        }
+        return replicas;
+    }
+
+    /** The same parameters with {@code replicas} instead (0: unchanged). */
+    public VolumeParameters withReplicas(int n) {
+        return n == 0 ? this : new VolumeParameters(n, fsType, mkfsOptions);
+    }
+
     private static int parseReplicas(String value, String field) {
         int n;
         try {

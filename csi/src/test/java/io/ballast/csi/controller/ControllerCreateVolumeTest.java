@@ -76,6 +76,13 @@ class ControllerCreateVolumeTest {
     }
 
     @Test
+    void aVolumeAttributesClassReplicaCountWinsOverTheStorageClasss() {
+        Volume v = create(CsiRequests.create("pvc-vac").putParameters("replicas", "3").putMutableParams("replicas", "2"));
+        assertEquals(2, backend.volume(v.getVolumeId()).orElseThrow().placement().size());
+        assertEquals("2", v.getVolumeContextMap().get("replicas"));
+    }
+
+    @Test
     void onlyALimitCapsTheDefaultToWholeMebibytes() {
         assertEquals(100 * MIB, create(CsiRequests.create("a").setCapacityRange(range(0, 100 * MIB + 5))).getCapacityBytes());
         assertEquals(GIB, create(CsiRequests.create("b").setCapacityRange(range(0, 5 * GIB))).getCapacityBytes());

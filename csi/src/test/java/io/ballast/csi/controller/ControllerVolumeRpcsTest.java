@@ -229,14 +229,57 @@ class ControllerVolumeRpcsTest {
     }
 
     @Test
-    void capabilitiesAreTheAdvertisedSetAndModifyIsUnimplemented() {
+    void capabilitiesAreTheAdvertisedSetWithModify() {
         Set<Type> types = csi.controller.controllerGetCapabilities(ControllerGetCapabilitiesRequest.getDefaultInstance())
                 .getCapabilitiesList().stream().map(c -> c.getRpc().getType()).collect(Collectors.toSet());
         assertEquals(Set.of(Type.CREATE_DELETE_VOLUME, Type.PUBLISH_UNPUBLISH_VOLUME, Type.LIST_VOLUMES, Type.GET_CAPACITY,
                 Type.CREATE_DELETE_SNAPSHOT, Type.LIST_SNAPSHOTS, Type.CLONE_VOLUME, Type.PUBLISH_READONLY, Type.EXPAND_VOLUME,
-                Type.LIST_VOLUMES_PUBLISHED_NODES, Type.VOLUME_CONDITION, Type.GET_VOLUME, Type.SINGLE_NODE_MULTI_WRITER), types);
-        assertFalse(types.contains(Type.MODIFY_VOLUME));
-        assertCode(Code.UNIMPLEMENTED, () -> csi.controller.controllerModifyVolume(ControllerModifyVolumeRequest.newBuilder()
-                .setVolumeId(vol).putMutableParameters("iops", "100").build()));
+                Type.LIST_VOLUMES_PUBLISHED_NODES, Type.VOLUME_CONDITION, Type.GET_VOLUME, Type.SINGLE_NODE_MULTI_WRITER,
+                Type.MODIFY_VOLUME), types);
+    }
+
+    private static ControllerModifyVolumeRequest.Builder modify(String id, String replicas) {
+        return ControllerModifyVolumeRequest.newBuilder().setVolumeId(id).putMutableParameters("replicas", replicas);
+    }
+
+    @Test
+    void modifyChangesTheReplicaCountIdempotentlyAndNeverDropsAnAttachedNode() {
+        csi.controller.controllerModifyVolume(modify(vol, "3").build());
+        assertEquals(3, backend.volume(vol).orElseThrow().placement().size());
+        csi.controller.controllerModifyVolume(modify(vol, "3").build()); // the same again: OK, nothing moves
+        assertEquals(3, backend.volume(vol).orElseThrow().placement().size());
+        String last = backend.volume(vol).orElseThrow().placement().get(2);
+        csi.controller.controllerPublishVolume(publish(vol, last).build());
+        csi.controller.controllerModifyVolume(modify(vol, "1").build());
+        assertEquals(List.of(last), backend.volume(vol).orElseThrow().placement(), "the attached node's replica stays");
+    }
+
+    @Test
+    void modifyRefusesEveryBadInputNamingIt() {
+        assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.controllerModifyVolume(modify("", "3").build()));
+        assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.controllerModifyVolume(ControllerModifyVolumeRequest.newBuilder()
+                .setVolumeId(vol).build()));
+        for (String bad : List.of("0", "6", "three", "")) {
+            var e = assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.controllerModifyVolume(modify(vol, bad).build()));
+            assertTrue(e.getDescription().contains("replicas"), e.getDescription());
+        }
+        var unknown = assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.controllerModifyVolume(modify(vol, "3")
+                .putMutableParameters("fsType", "xfs").build()));
+        assertTrue(unknown.getDescription().contains("'fsType' cannot be changed"), unknown.getDescription());
+        assertCode(Code.NOT_FOUND, () -> csi.controller.controllerModifyVolume(modify("vol-never-existed", "3").build()));
+        // three nodes: four replicas cannot be placed, and nothing is recorded
+        assertCode(Code.RESOURCE_EXHAUSTED, () -> csi.controller.controllerModifyVolume(modify(vol, "4").build()));
+        assertEquals(2, backend.volume(vol).orElseThrow().replicas());
+    }
+
+    @Test
+    void aModifyStillUnderWayAnswersAbortedWithItsProgressThenOkOnceDone() {
+        backend.replicasSettleAtOnce = false;
+        csi.controllerService.modifyWait(java.time.Duration.ofMillis(300));
+        var e = assertCode(Code.ABORTED, () -> csi.controller.controllerModifyVolume(modify(vol, "3").build()));
+        assertTrue(e.getDescription().contains("2 of 3 replicas placed"), e.getDescription());
+        backend.settleReplicas(vol);
+        csi.controller.controllerModifyVolume(modify(vol, "3").build());
+        assertEquals(3, backend.volume(vol).orElseThrow().placement().size());
     }
 }

@@ -202,6 +202,49 @@ public class InMemoryClusterBackend implements ClusterBackend {
         return grown;
     }
 
+    /** When false, setReplicas records the count but leaves the placement to a later {@link #settleReplicas}. */
+    volatile boolean replicasSettleAtOnce = true;
+
+    @Override
+    public synchronized VolumeRecord setReplicas(String volumeId, int replicas) {
+        mutations.add("setReplicas " + volumeId + " " + replicas);
+        VolumeRecord v = volume(volumeId).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND, "volume " + volumeId + " not found"));
+        long roomy = nodes.values().stream().filter(n -> n.up() && !v.placement().contains(n.nodeId())
+                && n.freeBytes() >= v.sizeBytes()).count();
+        if (replicas - v.placement().size() > roomy) {
+            throw new BallastException(ErrorCode.NO_SPACE, replicas + " replicas need " + (replicas - v.placement().size())
+                    + " more nodes with room; " + roomy + " have it");
+        }
+        VolumeRecord asked = new VolumeRecord(v.id(), v.name(), v.sizeBytes(), replicas, v.placement(), v.parameters(),
+                v.sourceSnapshotId(), v.sourceVolumeId(), v.attachments(), v.placement().size() != replicas,
+                v.placement().size() == replicas ? "" : v.placement().size() + " of " + replicas + " replicas placed");
+        volumes.put(volumeId, asked);
+        if (replicasSettleAtOnce) {
+            settleReplicas(volumeId);
+        }
+        return volumes.get(volumeId);
+    }
+
+    /** Adds or removes replicas (never on an attached node) until the placement matches the count. */
+    synchronized void settleReplicas(String volumeId) {
+        VolumeRecord v = volumes.get(volumeId);
+        List<String> placement = new ArrayList<>(v.placement());
+        while (placement.size() < v.replicas()) {
+            String n = nodes.values().stream().filter(x -> x.up() && !placement.contains(x.nodeId())
+                    && x.freeBytes() >= v.sizeBytes()).map(NodeRecord::nodeId).sorted().findFirst().orElseThrow();
+            take(n, v.sizeBytes());
+            placement.add(n);
+        }
+        List<String> attached = v.attachments().stream().map(Attachment::nodeId).toList();
+        for (int i = placement.size() - 1; i >= 0 && placement.size() > v.replicas(); i--) {
+            if (!attached.contains(placement.get(i))) {
+                take(placement.remove(i), -v.sizeBytes());
+            }
+        }
+        volumes.put(volumeId, new VolumeRecord(v.id(), v.name(), v.sizeBytes(), v.replicas(), List.copyOf(placement),
+                v.parameters(), v.sourceSnapshotId(), v.sourceVolumeId(), v.attachments(), false, ""));
+    }
+
     @Override
     public synchronized VolumeRecord publish(String volumeId, String nodeId, boolean readonly, boolean exclusive) {
         mutations.add("publish " + volumeId + " " + nodeId);

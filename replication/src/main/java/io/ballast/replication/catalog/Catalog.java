@@ -11,6 +11,7 @@ import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
 import io.ballast.proto.v1.Publish;
 import io.ballast.proto.v1.SetPlacement;
+import io.ballast.proto.v1.SetReplicas;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,8 @@ import java.util.TreeMap;
  * malformed command gets an INVALID_ARGUMENT reply.
  */
 public final class Catalog {
+    /** The most replicas a volume may have (the CSI parameter's bound). */
+    static final int MAX_REPLICAS = 5;
     private final Map<String, CatalogNode> nodes = new TreeMap<>();
     private final Map<String, CatalogVolume> volumes = new TreeMap<>();
     private final Map<String, CatalogSnapshot> snapshots = new TreeMap<>();
@@ -84,6 +87,7 @@ public final class Catalog {
                         : CatalogReply.newBuilder().setSnapshot(s).setExisted(true).build();
             }
             case SET_PLACEMENT -> setPlacement(c.getSetPlacement());
+            case SET_REPLICAS -> setReplicas(c.getSetReplicas());
             case SET_REPAIR -> withVolume(c.getSetRepair().getVolumeId(),
                     v -> ok(put(v.toBuilder().setRepair(c.getSetRepair().getRepair()).build())));
             case COMMAND_NOT_SET -> error(ErrorCode.INVALID_ARGUMENT, "empty catalog command");
@@ -219,6 +223,22 @@ public final class Catalog {
                         + ", not the expected " + p.getExpectedList() + " (changed concurrently)");
             }
             return ok(put(v.toBuilder().clearPlacement().addAllPlacement(p.getPlacementList()).build()));
+        });
+    }
+
+    private CatalogReply setReplicas(SetReplicas r) {
+        if (r.getReplicas() < 1 || r.getReplicas() > MAX_REPLICAS) {
+            return error(ErrorCode.INVALID_ARGUMENT, "a volume has 1.." + MAX_REPLICAS + " replicas, not " + r.getReplicas());
+        }
+        return withVolume(r.getVolumeId(), v -> {
+            if (v.getState() != CatalogVolumeState.CATALOG_VOLUME_AVAILABLE) {
+                return error(ErrorCode.FAILED_PRECONDITION, "volume " + v.getId() + " is " + v.getState()
+                        + "; its replica count changes once it is available");
+            }
+            if (v.getReplicas() == r.getReplicas()) {
+                return CatalogReply.newBuilder().setVolume(v).setExisted(true).build();
+            }
+            return ok(put(v.toBuilder().setReplicas(r.getReplicas()).build()));
         });
     }
 

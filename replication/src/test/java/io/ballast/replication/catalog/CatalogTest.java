@@ -154,4 +154,33 @@ class CatalogTest {
         assertEquals(7, n1.getFreeBytes());
         refused(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n4")).build(), "INVALID_ARGUMENT");
     }
+
+    @Test
+    void theReplicaCountChangesOnAnAvailableVolumeWithinItsBounds() {
+        ok(create(vol("v", 100)));
+        CatalogCommand five = CatalogCommand.newBuilder().setSetReplicas(io.ballast.proto.v1.SetReplicas.newBuilder()
+                .setVolumeId("v").setReplicas(5)).build();
+        refused(five, "FAILED_PRECONDITION"); // still CREATING
+        available("v");
+        CatalogReply r = ok(five);
+        assertEquals(5, r.getVolume().getReplicas());
+        assertEquals(List.of("n1", "n2"), r.getVolume().getPlacementList(), "placement changes as replicas are added");
+        assertTrue(ok(five).getExisted());
+        refused(CatalogCommand.newBuilder().setSetReplicas(io.ballast.proto.v1.SetReplicas.newBuilder()
+                .setVolumeId("v").setReplicas(6)).build(), "INVALID_ARGUMENT");
+        refused(CatalogCommand.newBuilder().setSetReplicas(io.ballast.proto.v1.SetReplicas.newBuilder()
+                .setVolumeId("v").setReplicas(0)).build(), "INVALID_ARGUMENT");
+        refused(CatalogCommand.newBuilder().setSetReplicas(io.ballast.proto.v1.SetReplicas.newBuilder()
+                .setVolumeId("nope").setReplicas(2)).build(), "NOT_FOUND");
+    }
+
+    @Test
+    void aHeartbeatReplyListsTheFullNodes() {
+        CatalogReply r = ok(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n2")
+                .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(200).setDiskFull(true)).build());
+        assertEquals(List.of("n2"), r.getFullNodesList());
+        r = ok(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n2")
+                .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(300)).build());
+        assertEquals(List.of(), r.getFullNodesList());
+    }
 }
