@@ -1,5 +1,6 @@
 package io.ballast.tests;
 
+import static io.ballast.tests.harness.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -33,11 +34,9 @@ import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -290,19 +289,4 @@ class CsiControllerIT {
         throw new AssertionError("expected " + code + ", the call succeeded");
     }
 
-    private static void await(BooleanSupplier condition, int seconds, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        List<String> errors = new ArrayList<>();
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (StatusRuntimeException e) {
-                errors.add(e.getStatus().toString());
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting for: " + what + (errors.isEmpty() ? "" : "; last error " + errors.get(errors.size() - 1)));
-    }
 }

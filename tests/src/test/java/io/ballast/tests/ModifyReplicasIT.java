@@ -1,8 +1,8 @@
 package io.ballast.tests;
 
+import static io.ballast.tests.harness.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.ControllerModifyVolumeRequest;
@@ -149,19 +149,4 @@ class ModifyReplicasIT {
                 .getMembersList().stream().map(Peer::getNodeId).sorted().toList();
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, int seconds, String what)
-            throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (StatusRuntimeException e) {
-                // not yet
-            }
-            Thread.sleep(250);
-        }
-        fail(what + " did not happen within " + seconds + " s");
-    }
 }

@@ -1,5 +1,6 @@
 package io.ballast.tests;
 
+import static io.ballast.tests.harness.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,14 +29,12 @@ import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.Privileged;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
-import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -310,18 +309,4 @@ class NodeServiceIT {
         return Integer.parseInt(nodeId.substring(1)) - 1;
     }
 
-    private static void await(BooleanSupplier condition, int seconds, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (StatusRuntimeException e) {
-                // not ready yet
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("timed out waiting for: " + what);
-    }
 }

@@ -1,8 +1,8 @@
 package io.ballast.tests;
 
+import static io.ballast.tests.harness.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
@@ -176,18 +176,4 @@ class VolumeChurnIT {
         return String.join("\n", all.subList(Math.max(0, all.size() - Math.min(n, 40)), all.size()));
     }
 
-    private static void await(java.util.function.BooleanSupplier condition, int seconds, String what) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            try {
-                if (condition.getAsBoolean()) {
-                    return;
-                }
-            } catch (RuntimeException e) {
-                // not yet answerable (a node starting)
-            }
-            Thread.sleep(500);
-        }
-        fail(what + " did not happen within " + seconds + " s");
-    }
 }
