@@ -53,7 +53,7 @@ class CsiServerTest {
             var identity = IdentityGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
             assertTrue(identity.probe(ProbeRequest.getDefaultInstance()).getReady().getValue());
             assertEquals("ballast.csi.io", identity.getPluginInfo(GetPluginInfoRequest.getDefaultInstance()).getName());
-            assertEquals(13, ControllerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
+            assertEquals(14, ControllerGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS)
                     .controllerGetCapabilities(ControllerGetCapabilitiesRequest.getDefaultInstance()).getCapabilitiesCount());
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
