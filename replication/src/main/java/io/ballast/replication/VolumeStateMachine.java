@@ -7,10 +7,10 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.replication.space.SpaceGuard;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Instant;
-import io.ballast.replication.space.SpaceGuard;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -304,8 +304,10 @@ final class VolumeStateMachine extends BaseStateMachine {
     }
 
     /**
-     * Trims and flushes still pass (they free space or need none), so a filesystem above can
-     * delete files and discard their blocks to make room.
+     * Refuses a write entry on a full disk ({@link SpaceGuard}): NO_SPACE when a majority of the
+     * members are full, UNAVAILABLE while only this leader is. Trims and flushes are not checked
+     * (they free space or need none), so a filesystem above can delete files and discard their
+     * blocks to make room.
      */
     private void refuseWhenFull() {
         List<String> members = new ArrayList<>();
