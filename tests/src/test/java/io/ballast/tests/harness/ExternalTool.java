@@ -84,6 +84,8 @@ public final class ExternalTool {
                         .redirectError(err.toFile())
                         .start();
                 if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
+                    // Children first: fio's job processes outlived a killed fio and spun for an hour.
+                    p.descendants().forEach(ProcessHandle::destroyForcibly);
                     p.destroyForcibly().waitFor();
                     fail(String.join(" ", command) + " did not finish in " + timeoutSeconds + " s\n"
                             + Files.readString(err, StandardCharsets.UTF_8));
