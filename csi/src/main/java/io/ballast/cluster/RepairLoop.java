@@ -146,32 +146,14 @@ public final class RepairLoop implements AutoCloseable {
             return;
         }
         CatalogNode via = view.node(survivors.get(0)).orElseThrow();
-        CatalogNode to = view.node(target).orElseThrow();
-        String what = "replacing the replica on " + deadNode + " (down " + view.silentSeconds(deadNode) + " s) by one on " + target;
-        LOG.info("volume {}: {}", v.getId(), what);
-        setRepair(v.getId(), what);
-        var poll = progress.scheduleWithFixedDelay(() -> reportCopy(v.getId(), to, what), 2, 2, TimeUnit.SECONDS);
-        try {
-            nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
-                    s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
-                            .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
-        } catch (BallastException e) {
-            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
-                throw e;
-            }
-            // An earlier pass added it and failed after (e.g. removing the dead member): carry on.
-            LOG.info("volume {}: {} is already a member holding its replica; finishing the repair", v.getId(), target);
-        } finally {
-            poll.cancel(false);
-        }
+        addMember(view, v, via, target, "replacing the replica on " + deadNode + " (down " + view.silentSeconds(deadNode)
+                + " s) by one on " + target);
         nodes.call(via.getAdminAddress(), CatalogClusterBackend.CALL_DEADLINE, "remove " + deadNode + " from " + v.getId(),
                 s -> s.removeReplica(RemoveReplicaRequest.newBuilder().setName(v.getId())
                         .setReplica(Peer.newBuilder().setNodeId(deadNode)).build()));
         List<String> placement = new ArrayList<>(v.getPlacementList());
         placement.set(placement.indexOf(deadNode), target);
-        catalog.submit(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId(v.getId())
-                .addAllExpected(v.getPlacementList()).addAllPlacement(placement)).build());
-        setRepair(v.getId(), "");
+        swapPlacement(v, placement);
         repaired.incrementAndGet();
         LOG.info("volume {}: replica re-placed from {} to {}; placement now {}", v.getId(), deadNode, target, placement);
     }
@@ -192,23 +174,8 @@ public final class RepairLoop implements AutoCloseable {
             return;
         }
         CatalogNode via = view.node(view.leaderOf(v.getId()).orElse(v.getPlacement(0))).orElseThrow();
-        CatalogNode to = view.node(target).orElseThrow();
-        String what = "adding a replica on " + target + " (" + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)";
-        LOG.info("volume {}: {}", v.getId(), what);
-        setRepair(v.getId(), what);
-        var poll = progress.scheduleWithFixedDelay(() -> reportCopy(v.getId(), to, what), 2, 2, TimeUnit.SECONDS);
-        try {
-            nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
-                    s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
-                            .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
-        } catch (BallastException e) {
-            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
-                throw e;
-            }
-            LOG.info("volume {}: {} is already a member holding its replica", v.getId(), target);
-        } finally {
-            poll.cancel(false);
-        }
+        addMember(view, v, via, target, "adding a replica on " + target + " (" + v.getPlacementCount() + " -> "
+                + v.getReplicas() + " replicas)");
         List<String> placement = new ArrayList<>(v.getPlacementList());
         placement.add(target);
         swapPlacement(v, placement);
@@ -248,6 +215,31 @@ public final class RepairLoop implements AutoCloseable {
         LOG.info("volume {}: replica on {} removed; placement now {}", v.getId(), victim, placement);
     }
 
+    /**
+     * Adds {@code target} to the volume's group through {@code via}'s node (it is rebuilt by block
+     * copy, then votes), with {@code what} and the copy's progress in the volume's repair field.
+     * A target that is already a member (an earlier pass added it and failed after) is fine.
+     */
+    private void addMember(ClusterView view, CatalogVolume v, CatalogNode via, String target, String what) {
+        CatalogNode to = view.node(target).orElseThrow();
+        LOG.info("volume {}: {}", v.getId(), what);
+        setRepair(v.getId(), what);
+        var poll = progress.scheduleWithFixedDelay(() -> reportCopy(v.getId(), to, what), 2, 2, TimeUnit.SECONDS);
+        try {
+            nodes.call(via.getAdminAddress(), ADD_DEADLINE, "add a replica of " + v.getId() + " on " + target,
+                    s -> s.addReplica(AddReplicaRequest.newBuilder().setName(v.getId())
+                            .setReplica(Peer.newBuilder().setNodeId(target).setRaftAddress(to.getRaftAddress())).build()));
+        } catch (BallastException e) {
+            if (e.code() != io.ballast.engine.error.ErrorCode.ALREADY_EXISTS) {
+                throw e;
+            }
+            LOG.info("volume {}: {} is already a member holding its replica; carrying on", v.getId(), target);
+        } finally {
+            poll.cancel(false);
+        }
+    }
+
+    /** Records the new placement (compare and set against the one this pass read) and clears the repair field. */
     private void swapPlacement(CatalogVolume v, List<String> placement) {
         catalog.submit(CatalogCommand.newBuilder().setSetPlacement(SetPlacement.newBuilder().setVolumeId(v.getId())
                 .addAllExpected(v.getPlacementList()).addAllPlacement(placement)).build());

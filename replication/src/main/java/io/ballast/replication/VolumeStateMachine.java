@@ -310,6 +310,9 @@ final class VolumeStateMachine extends BaseStateMachine {
      * blocks to make room.
      */
     private void refuseWhenFull() {
+        if (!space.anyFull()) {
+            return; // the common case, on every write entry: no member list to build
+        }
         List<String> members = new ArrayList<>();
         division().getRaftConf().getCurrentPeers().forEach(p -> members.add(p.getId().toString()));
         SpaceGuard.Refusal no = space.refusal(members);

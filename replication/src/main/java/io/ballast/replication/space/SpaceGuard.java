@@ -78,6 +78,14 @@ public final class SpaceGuard {
     /** A refused write: why, and whether moving the leadership off this node would let it pass. */
     public record Refusal(boolean moveLeadership, String why) {}
 
+    /**
+     * False when no refusal is possible now (no disk known full): lets the write path skip reading
+     * the group's members for every entry.
+     */
+    public boolean anyFull() {
+        return localFull() || (!fullPeers.isEmpty() && clock.getAsLong() - peersAt <= PEERS_VALID_MILLIS);
+    }
+
     /** True when this node's disk is above its full ratio. */
     public boolean localFull() {
         return local.reading().level() == DiskLevel.FULL;

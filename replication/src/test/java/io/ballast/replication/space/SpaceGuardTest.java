@@ -67,6 +67,7 @@ class SpaceGuardTest {
     @Test
     void aFullLeaderPlusOneFullFollowerOfThreeIsAFullMajority() {
         SpaceGuard g = guard(true);
+        assertTrue(g.anyFull());
         g.peersFull(List.of("n2"));
         SpaceGuard.Refusal no = g.refusal(List.of("n1", "n2", "n3"));
         assertFalse(no.moveLeadership());
@@ -80,7 +81,9 @@ class SpaceGuardTest {
         SpaceGuard g = guard(false);
         g.peersFull(List.of("n2", "n3"));
         assertNotNull(g.refusal(List.of("n1", "n2", "n3")));
+        assertTrue(g.anyFull());
         now.addAndGet(SpaceGuard.PEERS_VALID_MILLIS + 1);
+        assertFalse(g.anyFull(), "the fast path agrees with refusal");
         assertNull(g.refusal(List.of("n1", "n2", "n3")), "an old answer must not keep refusing writes");
         g.peersFull(List.of());
         assertNull(g.refusal(List.of("n1", "n2", "n3")));
