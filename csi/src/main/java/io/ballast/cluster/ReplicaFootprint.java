@@ -2,24 +2,20 @@ package io.ballast.cluster;
 
 /**
  * The disk space placement counts for one replica of a volume: its size (stores are thick in the
- * accounting, sparse on disk) plus room for its Raft log and entry journal, which hold the entries
- * written since the last checkpoint. A checkpoint comes after at most 1 GiB of entries
- * ({@code ReplicationConfig.snapshotEveryBytes}), so the reserve is the volume's size, at least
- * {@link #MIN_LOG_RESERVE} and at most {@link #MAX_LOG_RESERVE}: what a volume written over once
- * between two checkpoints keeps. The rarer peak (the 1,024 entries Ratis keeps behind each
- * checkpoint, up to 4 MiB each, on top) is not reserved: a node's full ratio refuses writes before
- * its disk runs out, and placement never promises the space above that ratio (see
+ * accounting, sparse on disk) plus its Raft log and entry journal, which a replica keeps within
+ * max(256 MiB, 10% of the volume) whatever is written ({@code LogBudget} in replication: checkpoints
+ * by bytes, purges capped in bytes even while a member is down). A node's full ratio refuses writes
+ * before its disk runs out, and placement never promises the space above that ratio (see
  * {@link ClusterView}).
  */
 public final class ReplicaFootprint {
-    static final long MIN_LOG_RESERVE = 256L << 20;
-    static final long MAX_LOG_RESERVE = 1L << 30;
+    static final long MIN_LOG_RESERVE = io.ballast.replication.ReplicationConfig.LOG_BUDGET_MIN_DEFAULT;
 
     private ReplicaFootprint() {}
 
     /** Room for the Raft log and journal of a replica of a volume of {@code sizeBytes}. */
     public static long logReserve(long sizeBytes) {
-        return Math.min(MAX_LOG_RESERVE, Math.max(MIN_LOG_RESERVE, sizeBytes));
+        return Math.max(MIN_LOG_RESERVE, sizeBytes / 10);
     }
 
     /** Everything placement counts for one replica of a volume of {@code sizeBytes}. */

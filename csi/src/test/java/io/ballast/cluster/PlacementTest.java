@@ -32,15 +32,15 @@ class PlacementTest {
 
     @Test
     void aReplicaNeedsRoomForItsRaftLogToo() {
-        List<Candidate> nodes = List.of(node("a1", "a", 2 * G - 1), node("b1", "b", 2 * G));
+        List<Candidate> nodes = List.of(node("a1", "a", G + (256L << 20) - 1), node("b1", "b", G + (256L << 20)));
         assertEquals(List.of("b1"), Placement.choose(nodes, 1, G, List.of(), List.of(), Set.of(), Set.of()));
         var e = org.junit.jupiter.api.Assertions.assertThrows(io.ballast.engine.error.BallastException.class,
                 () -> Placement.choose(nodes, 2, G, List.of(), List.of(), Set.of(), Set.of()));
         org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("plus room for its Raft log"), e.getMessage());
-        // the reserve: the volume's size, at least 256 MiB, at most 1 GiB
+        // the reserve: a tenth of the volume, at least 256 MiB (the replica's log budget)
         assertEquals((1L << 20) + (256L << 20), ReplicaFootprint.bytes(1L << 20));
-        assertEquals(100 * G + G, ReplicaFootprint.bytes(100 * G));
-        assertEquals(9 * G, ReplicaFootprint.largestFitting(10 * G, 1L << 20));
+        assertEquals(110 * G, ReplicaFootprint.bytes(100 * G));
+        assertEquals(9309L << 20, ReplicaFootprint.largestFitting(10 * G, 1L << 20)); // 9309 + 930.9 MiB <= 10 GiB
         assertEquals(0, ReplicaFootprint.largestFitting(256L << 20, 1L << 20));
         assertEquals(1L << 20, ReplicaFootprint.largestFitting((1L << 20) + (256L << 20), 1L << 20));
     }

@@ -378,6 +378,7 @@ final class EntryDataJournal implements Closeable {
         if (oldest != null && files.size() > 1 && oldest.maxIndex < releaseIndex()) {
             files.pollFirst();
             forget(oldest);
+            deleteDeadFiles();
             Files.move(oldest.path, path);
             oldest.path = path;
             oldest.generation = generation;
@@ -401,6 +402,33 @@ final class EntryDataJournal implements Closeable {
         JournalFile f = new JournalFile(ch, writes, path, generation);
         files.addLast(f);
         return f;
+    }
+
+    /**
+     * Deletes the files, but the newest, whose records all lie below the log's start. One dead file
+     * is recycled at each rotation (above); without this the others would keep their disk space
+     * until their own turn came, and the journal would hold up to its peak size for good.
+     */
+    private void deleteDeadFiles() {
+        long release = releaseIndex();
+        var it = files.iterator();
+        while (it.hasNext()) {
+            JournalFile f = it.next();
+            if (f == files.peekLast() || f.maxIndex >= release) {
+                continue;
+            }
+            it.remove();
+            forget(f);
+            try {
+                if (f.writes != f.channel) {
+                    f.writes.close();
+                }
+                f.channel.close();
+                Files.deleteIfExists(f.path);
+            } catch (IOException e) {
+                LOG.warn("journal {}: deleting {}: {}", dir, f.path, e.toString());
+            }
+        }
     }
 
     private long releaseIndex() {

@@ -7,12 +7,13 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Asks for a Raft snapshot once {@code everyBytes} of log entries were applied since the last
- * one. Ratis's own trigger counts entries (every 2048), and 2048 entries of up to 4 MiB would keep
- * 8 GiB of log and journal between two purges. At most one request is outstanding; a failed or
+ * one ({@link LogBudget#checkpointEvery}, which changes when the volume grows). Ratis's own trigger
+ * counts entries (every 2048), and 2048 entries of up to 4 MiB would keep 8 GiB of log and journal
+ * between two purges. At most one request is outstanding; a failed or
  * refused one is asked again on a later apply. Thread-safe.
  */
 final class LogGrowthTrigger {
-    private final long everyBytes;
+    private volatile long everyBytes;
     private final Executor background;
     /** Asks Ratis for the snapshot (blocking); runs on {@code background}. */
     private final Runnable request;
@@ -25,8 +26,12 @@ final class LogGrowthTrigger {
         this.request = request;
     }
 
+    void everyBytes(long bytes) {
+        everyBytes = bytes;
+    }
+
     /** Called by apply with each entry's size. */
-    void applied(int entryBytes) {
+    void applied(long entryBytes) {
         if (bytesSince.addAndGet(entryBytes) < everyBytes || !asked.compareAndSet(false, true)) {
             return;
         }

@@ -96,8 +96,9 @@ public final class RaftNode implements AutoCloseable {
                 .setProperties(RaftServerSettings.of(config, node))
                 .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
-                        : new VolumeStateMachine(node, this::newClient, background, config.snapshotEveryBytes(),
-                                this::restartDivision, space))
+                        : new VolumeStateMachine(node, this::newClient, background, config.logBudgetMin(),
+                                LogBudget.journalFileSize(config.logBudgetMin(), ReplicationConfig.MAX_ENTRY_BYTES + (64 << 10)),
+                                config.rebuildBytesPerSecond(), this::restartDivision, space))
                 .build();
     }
 

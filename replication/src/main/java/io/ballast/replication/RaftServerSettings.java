@@ -69,12 +69,15 @@ final class RaftServerSettings {
         // docs/architecture.md. Without compose a follower appends each request in turn, and
         // Ratis's log skips what it already holds.
         RaftServerConfigKeys.Log.setAppendEntriesComposeEnabled(p, false);
-        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        // After a checkpoint Ratis purges the log only up to the lowest index every member has
+        // committed: a member that is down or behind keeps what it needs to catch up from the log.
+        // No count of entries preserved besides: a count bounds no bytes (1,024 entries of 4 MiB
+        // are 4 GiB). The volume state machine purges further itself once the entries kept for a
+        // lagging member pass its byte budget (LogBudget, LogPurgePoints); that member then gets an
+        // incremental rebuild. The catalog caps its own log by entries (CatalogStateMachine).
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, false);
+        RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, 0);
         RaftServerConfigKeys.Log.setPurgeGap(p, 16);
-        // Keep entries behind each snapshot so a replica that was away briefly catches up from the
-        // log, not by a full block copy (DESIGN: rebuild is for new or wiped replicas). Without this
-        // a 2 s outage under load triggered a 256 MiB rebuild in ReplicatedFailoverIT.
-        RaftServerConfigKeys.Log.setPurgePreservationLogNum(p, c.preservedEntries());
         // Rebuild by our own block copy (notifyInstallSnapshotFromLeader), not by shipping files.
         RaftServerConfigKeys.Log.Appender.setInstallSnapshotEnabled(p, false);
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);

@@ -13,7 +13,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 /**
  * Read-only queries a replica answers for its peers (rebuild and repair sources): QUERY_INFO (the
  * applied point, size, epoch, snapshot registry) and QUERY_READ (up to {@link #MAX_READ} bytes of
- * the store, all-zero ranges as an empty reply when asked for FLAG_SPARSE); and for its own node's
+ * the store, all-zero ranges as an empty reply when asked for FLAG_SPARSE), QUERY_CHANGED (the
+ * regions changed after a log index, for an incremental rebuild); and for its own node's
  * frontend, QUERY_FENCE (the applied writer epoch and index, see {@link ReadFence}). Stateless;
  * thread-safe.
  */
@@ -29,6 +30,8 @@ final class ReplicaQueries {
             ByteBuffer out;
             if (e.kind() == KIND_QUERY_FENCE) {
                 out = ByteBuffer.allocate(16).putLong(sm.epoch()).putLong(sm.appliedIndex()).flip();
+            } else if (e.kind() == KIND_QUERY_CHANGED) {
+                out = sm.changedSince(e.size()).encode();
             } else if (e.kind() == KIND_QUERY_INFO) {
                 out = sm.currentInfo().encode();
             } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {

@@ -21,14 +21,14 @@ import java.util.Objects;
  * @param batchMaxBytes        group commit: largest payload per log entry
  * @param batchMaxOps          group commit: most requests per log entry
  * @param maxInFlight          group commit: log entries in flight per volume handle
- * @param preservedEntries     log entries kept behind each snapshot, so a replica away briefly
- *                             catches up from the log instead of by a full block copy
- * @param snapshotEveryBytes   also snapshot after this many bytes of volume log entries applied
+ * @param logBudgetMin         the least disk space a volume replica's Raft log and entry journal
+ *                             may hold; a volume's budget is this or a tenth of its size ({@link LogBudget})
+ * @param rebuildBytesPerSecond pace of a rebuild's block copy (0: unpaced), so foreground I/O keeps most of the disk
  */
 public record ReplicationConfig(String nodeId, String host, int port, Duration electionTimeoutMin,
         Duration electionTimeoutMax, Duration rpcRequestTimeout, Duration clientRequestTimeout, int clientRetries,
         long segmentSizeMax, long snapshotEveryEntries, int serverThreads, int batchMaxBytes, int batchMaxOps,
-        int maxInFlight, long preservedEntries, long snapshotEveryBytes) {
+        int maxInFlight, long logBudgetMin, long rebuildBytesPerSecond) {
 
     /**
      * 0.6-1.2 s: leader killed under fio 64k QD8 on 3 local nodes, longest write stall 1.2-2.2 s
@@ -54,17 +54,16 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final int MAX_ENTRY_BYTES = 8 << 20;
     public static final int MAX_IN_FLIGHT_DEFAULT = 8;
     /**
-     * 1024: enough for a replica away a few seconds under load (ReplicatedFailoverIT: 64 KiB QD8
-     * writes, ~100-200 entries/s) to catch up from the log. The log, and the entry journal beside
-     * it, keep this many entries behind the snapshot whatever their size: at 8192 entries of up to
-     * 4 MiB (1 MiB sequential writes) a replica kept up to 32 GiB and benchmarks filled the disk.
+     * 256 MiB: the design's bound on a replica's log and journal is max(256 MiB, 10% of the volume).
+     * It used to be 1,024 entries behind each checkpoint plus 1 GiB between checkpoints whatever the
+     * volume: a 2 GiB volume kept ~2.5 GiB of log per replica after a benchmark.
      */
-    public static final long PRESERVED_ENTRIES_DEFAULT = 1024;
+    public static final long LOG_BUDGET_MIN_DEFAULT = 256L << 20;
     /**
-     * 1 GiB: Ratis triggers snapshots by entry count (every {@link #SNAPSHOT_EVERY_ENTRIES_DEFAULT}),
-     * and 2048 entries of up to 4 MiB would keep 8 GiB of log and entry journal between two purges.
+     * 128 MiB/s: a rebuild's copy leaves the rest of the disk to foreground I/O (docs/benchmarks.md,
+     * "rebuild under load"); an incremental rebuild after a short outage copies little anyway.
      */
-    public static final long SNAPSHOT_EVERY_BYTES_DEFAULT = 1L << 30;
+    public static final long REBUILD_BYTES_PER_SECOND_DEFAULT = 128L << 20;
 
     public ReplicationConfig {
         Objects.requireNonNull(nodeId, "nodeId");
@@ -82,32 +81,32 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
         return new ReplicationConfig(nodeId, host, port, ELECTION_TIMEOUT_MIN_DEFAULT, ELECTION_TIMEOUT_MAX_DEFAULT,
                 RPC_REQUEST_TIMEOUT_DEFAULT, CLIENT_REQUEST_TIMEOUT_DEFAULT, CLIENT_RETRIES_DEFAULT,
                 SEGMENT_SIZE_MAX_DEFAULT, SNAPSHOT_EVERY_ENTRIES_DEFAULT, SERVER_THREADS_DEFAULT,
-                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, PRESERVED_ENTRIES_DEFAULT,
-                SNAPSHOT_EVERY_BYTES_DEFAULT);
+                BATCH_MAX_BYTES_DEFAULT, BATCH_MAX_OPS_DEFAULT, MAX_IN_FLIGHT_DEFAULT, LOG_BUDGET_MIN_DEFAULT,
+                REBUILD_BYTES_PER_SECOND_DEFAULT);
     }
 
     public ReplicationConfig withSnapshotEveryEntries(long entries) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, entries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, preservedEntries, snapshotEveryBytes);
+                batchMaxOps, maxInFlight, logBudgetMin, rebuildBytesPerSecond);
     }
 
     public ReplicationConfig withSegmentSizeMax(long bytes) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, bytes, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, preservedEntries, snapshotEveryBytes);
+                batchMaxOps, maxInFlight, logBudgetMin, rebuildBytesPerSecond);
     }
 
-    public ReplicationConfig withPreservedEntries(long entries) {
+    public ReplicationConfig withLogBudgetMin(long bytes) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, entries, snapshotEveryBytes);
+                batchMaxOps, maxInFlight, bytes, rebuildBytesPerSecond);
     }
 
-    public ReplicationConfig withSnapshotEveryBytes(long bytes) {
+    public ReplicationConfig withRebuildBytesPerSecond(long bytes) {
         return new ReplicationConfig(nodeId, host, port, electionTimeoutMin, electionTimeoutMax, rpcRequestTimeout,
                 clientRequestTimeout, clientRetries, segmentSizeMax, snapshotEveryEntries, serverThreads, batchMaxBytes,
-                batchMaxOps, maxInFlight, preservedEntries, bytes);
+                batchMaxOps, maxInFlight, logBudgetMin, bytes);
     }
 
     public String address() {

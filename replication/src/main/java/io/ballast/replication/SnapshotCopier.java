@@ -17,8 +17,10 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 
 /**
- * Rebuilds a replica by copying every block from the leader (a new or wiped follower whose next
- * log entry the leader has purged, or a member just added). Memory is bounded: at most
+ * Rebuilds a replica by copying blocks from the leader: every block for a new or wiped replica
+ * (or a member just added), only the regions changed since its applied index for a replica that
+ * comes back behind the leader's purged log ({@link RegionGenerations}; the argument below holds
+ * for the regions not copied because the leader has not changed them since). Memory is bounded: at most
  * {@link #IN_FLIGHT} chunks of {@link #CHUNK} are requested at a time.
  *
  * <p><b>Why a copy of a live store is correct.</b> It first asks the leader for its applied
@@ -38,6 +40,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * gave the same (the time is CPU: gRPC copies and the new JVMs' JIT).
  */
 final class SnapshotCopier {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SnapshotCopier.class);
     static final int CHUNK = 1 << 20;
     static final int IN_FLIGHT = 8;
 
@@ -45,13 +48,18 @@ final class SnapshotCopier {
     static final class Progress {
         final AtomicLong bytesDone = new AtomicLong();
         final AtomicLong bytesTotal = new AtomicLong();
+        /** The volume's size: an incremental rebuild's total is a part of it. */
+        final AtomicLong volumeBytes = new AtomicLong();
     }
 
     private final RaftClient client;
     private final RaftPeerId source;
     private final Progress progress;
+    private final long bytesPerSecond;
 
-    SnapshotCopier(RaftClient client, RaftPeerId source, Progress progress) {
+    /** {@code bytesPerSecond}: the copy's pace (0: as fast as it goes), so foreground writes keep most of the disk. */
+    SnapshotCopier(RaftClient client, RaftPeerId source, Progress progress, long bytesPerSecond) {
+        this.bytesPerSecond = bytesPerSecond;
         this.client = client;
         this.source = source;
         this.progress = progress;
@@ -63,32 +71,55 @@ final class SnapshotCopier {
      * fence: no block copied is newer than it, so once this replica has applied past it, its store
      * is exactly its applied state again; snapshots at or below it cannot be taken here).
      */
-    record Copied(VolumeLogLayout.Info start, long fence) {}
+    record Copied(VolumeLogLayout.Info start, long fence, RegionGenerations.Changed changed) {
+        boolean incremental() {
+            return changed != null;
+        }
+    }
 
-    Copied copy(VolumeStateMachine target) throws IOException {
+    /**
+     * Copies from the leader: every block when {@code sinceIndex} is negative (a new, wiped or
+     * re-created replica), else only the regions the leader changed after {@code sinceIndex}, the
+     * index this replica's store is at ({@link RegionGenerations}: an incremental rebuild).
+     */
+    Copied copy(VolumeStateMachine target, long sinceIndex) throws IOException {
         RaftClientReply infoReply = client.io().sendStaleRead(message(VolumeLogLayout.queryInfo()), 0, source);
         VolumeLogLayout.Info info = VolumeLogLayout.Info.decode(content(infoReply));
         LocalBlockStore store = target.openStore(info.name(), info.size());
         if (store.size() < info.size()) {
             store.resize(info.size());
         }
+        RegionGenerations.Changed changed = null;
+        if (sinceIndex >= 0) {
+            // Asked after T0: it names at least every region changed in (sinceIndex, T0].
+            changed = RegionGenerations.Changed.decode(content(
+                    client.io().sendStaleRead(message(VolumeLogLayout.queryChanged(sinceIndex)), 0, source)));
+        }
+        long total = changed == null ? info.size() : changed.bytes(info.size());
         progress.bytesDone.set(0); // before the total: done == total must only ever mean finished
-        progress.bytesTotal.set(info.size());
+        progress.bytesTotal.set(total);
+        progress.volumeBytes.set(info.size());
+        LOG.info("{}: rebuild from {} at {}: copying {} of {} bytes ({})", target.getId(), source, info.index(), total,
+                info.size(), changed == null ? "every block" : "regions changed after index " + sinceIndex);
         Semaphore window = new Semaphore(IN_FLIGHT);
         AtomicReference<Throwable> failure = new AtomicReference<>();
+        RatePacer pacer = new RatePacer(bytesPerSecond);
         try {
-            for (long off = 0; off < info.size() && failure.get() == null; off += CHUNK) {
-                window.acquire();
-                long at = off;
-                int len = (int) Math.min(CHUNK, info.size() - off);
-                client.async().sendStaleRead(message(VolumeLogLayout.queryRead(at, len, VolumeLogLayout.FLAG_SPARSE)), 0, source)
-                        .thenAccept(reply -> land(store, at, len, content(reply)))
-                        .whenComplete((v, t) -> {
-                            if (t != null) {
-                                failure.compareAndSet(null, t);
-                            }
-                            window.release();
-                        });
+            for (long[] range : ranges(changed, info.size())) {
+                for (long off = range[0]; off < range[1] && failure.get() == null; off += CHUNK) {
+                    int len = (int) Math.min(CHUNK, range[1] - off);
+                    pacer.take(len);
+                    window.acquire();
+                    long at = off;
+                    client.async().sendStaleRead(message(VolumeLogLayout.queryRead(at, len, VolumeLogLayout.FLAG_SPARSE)), 0, source)
+                            .thenAccept(reply -> land(store, at, len, content(reply)))
+                            .whenComplete((v, t) -> {
+                                if (t != null) {
+                                    failure.compareAndSet(null, t);
+                                }
+                                window.release();
+                            });
+                }
             }
             window.acquire(IN_FLIGHT); // every chunk landed (or failed)
         } catch (InterruptedException e) {
@@ -101,7 +132,27 @@ final class SnapshotCopier {
         store.checkpoint();
         VolumeLogLayout.Info end = VolumeLogLayout.Info.decode(content(
                 client.io().sendStaleRead(message(VolumeLogLayout.queryInfo()), 0, source)));
-        return new Copied(info, end.index());
+        return new Copied(info, end.index(), changed);
+    }
+
+    /** The byte ranges to copy, ascending: the whole volume, or each run of changed regions. */
+    static java.util.List<long[]> ranges(RegionGenerations.Changed changed, long size) {
+        java.util.List<long[]> out = new java.util.ArrayList<>();
+        if (changed == null) {
+            out.add(new long[] {0, size});
+            return out;
+        }
+        java.util.BitSet r = changed.regions();
+        for (int start = r.nextSetBit(0); start >= 0; ) {
+            int end = r.nextClearBit(start);
+            long from = (long) start << changed.shift();
+            long to = Math.min(size, (long) end << changed.shift());
+            if (from < to) {
+                out.add(new long[] {from, to});
+            }
+            start = r.nextSetBit(end);
+        }
+        return out;
     }
 
     /** Writes one chunk: an empty reply means the source holds zeroes there (keep the replica as sparse). */

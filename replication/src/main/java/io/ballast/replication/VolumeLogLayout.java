@@ -40,6 +40,7 @@ import java.util.zip.CRC32C;
  *  QUERY_INFO, QUERY_FENCE: empty.  QUERY_READ: one record (type READ) without data; epoch 0 (peers'
  *  rebuild and repair) or the asking frontend's writer epoch (refused unless current); flags bit1 (SPARSE):
  *  an all-zero range is answered with an empty reply.
+ *  QUERY_CHANGED body: a log index (8); the reply is {@link RegionGenerations.Changed}.
  * </pre>
  *
  * Every OPS entry carries the writer epoch of the handle that built it (fencing). A batch entry
@@ -66,6 +67,8 @@ final class VolumeLogLayout {
     static final byte KIND_QUERY_READ = 11;
     /** The read fence's question: the writer epoch this replica has applied (reply: epoch 8 + applied index 8). */
     static final byte KIND_QUERY_FENCE = 12;
+    /** Which regions changed after a log index ({@link RegionGenerations}): an incremental rebuild's question. */
+    static final byte KIND_QUERY_CHANGED = 13;
 
     static final byte OP_WRITE = 1;
     static final byte OP_TRIM = 2;
@@ -144,6 +147,10 @@ final class VolumeLogLayout {
 
     static ByteBuffer queryInfo() {
         return finish(begin(KIND_QUERY_INFO, 0, 0, 0));
+    }
+
+    static ByteBuffer queryChanged(long sinceIndex) {
+        return finish(begin(KIND_QUERY_CHANGED, 0, 0, 8).putLong(sinceIndex));
     }
 
     static ByteBuffer queryFence() {
@@ -263,6 +270,12 @@ final class VolumeLogLayout {
                 String name = utf8(body.slice(body.position(), nameLen));
                 body.position(body.position() + nameLen);
                 return new Entry(kind, epoch, List.of(), name, size, utf8(body));
+            }
+            case KIND_QUERY_CHANGED -> {
+                if (bodyLen != 8) {
+                    throw invalid("QUERY_CHANGED body of " + bodyLen + " bytes, not 8");
+                }
+                return new Entry(kind, epoch, List.of(), null, body.getLong());
             }
             case KIND_ATTACH, KIND_QUERY_INFO, KIND_QUERY_FENCE -> {
                 return new Entry(kind, epoch, List.of(), null, 0);

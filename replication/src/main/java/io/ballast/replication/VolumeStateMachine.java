@@ -10,6 +10,7 @@ import io.ballast.engine.store.NodeDirectory;
 import io.ballast.replication.space.SpaceGuard;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,8 +84,15 @@ import org.slf4j.LoggerFactory;
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
     static final int MAX_READ = ReplicaQueries.MAX_READ;
-    /** Holds the largest entry ({@link ReplicationConfig#MAX_ENTRY_BYTES}) several times over. */
-    static final long JOURNAL_FILE_SIZE = 32L << 20;
+    private final long logBudgetMin;
+    private final long journalFileSize;
+    private final long rebuildBytesPerSecond;
+    /** This replica's log space rule, from its volume's size ({@link LogBudget}). */
+    private volatile LogBudget budget;
+    private final LogPurgePoints purgePoints = new LogPurgePoints();
+    /** Changed-block tracking for incremental rebuilds; null until the store exists here. */
+    private volatile RegionGenerations generations;
+    private Path generationsFile;
 
     private final NodeDirectory node;
     private final Function<RaftGroup, RaftClient> clients;
@@ -130,12 +138,17 @@ final class VolumeStateMachine extends BaseStateMachine {
     private final SpaceGuard space;
 
     VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
-            long snapshotEveryBytes, DivisionRestarter restarter, SpaceGuard space) {
+            long logBudgetMin, long journalFileSize, long rebuildBytesPerSecond, DivisionRestarter restarter,
+            SpaceGuard space) {
         this.space = space;
+        this.logBudgetMin = logBudgetMin;
+        this.journalFileSize = journalFileSize;
+        this.rebuildBytesPerSecond = rebuildBytesPerSecond;
         this.handover = new RebuildHandover(() -> getId() + " (" + volumeName + ")", background,
                 RebuildHandover.GRACE_MILLIS, () -> restarter.restart(getGroupId(), "rebuild not reloaded"));
         this.node = node;
-        this.logGrowth = new LogGrowthTrigger(snapshotEveryBytes, background, this::requestSnapshot);
+        this.budget = LogBudget.of(0, logBudgetMin, ReplicationConfig.SEGMENT_SIZE_MAX_DEFAULT, journalFileSize);
+        this.logGrowth = new LogGrowthTrigger(budget.checkpointEvery(), background, this::requestSnapshot);
         this.clients = clients;
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
@@ -148,16 +161,41 @@ final class VolumeStateMachine extends BaseStateMachine {
         diskFull = new DiskFullWait(server.getId() + "@" + groupId);
         getLifeCycle().startAndTransition(() -> {
             storage.init(raftStorage);
-            entryData.open(raftStorage.getStorageDir().getStateMachineDir().toPath().resolve("journal"),
-                    JOURNAL_FILE_SIZE, () -> division().getRaftLog().getStartIndex(), getId().toString());
+            Path smDir = raftStorage.getStorageDir().getStateMachineDir().toPath();
+            generationsFile = smDir.resolve("regions");
+            segmentSize = org.apache.ratis.server.RaftServerConfigKeys.Log.segmentSizeMax(server.getProperties()).getSize();
+            entryData.open(smDir.resolve("journal"), journalFileSize, () -> division().getRaftLog().getStartIndex(),
+                    getId().toString());
             snapshots.init(raftStorage.getStorageDir().getStateMachineDir().toPath());
             for (String name : node.volumeNames()) {
                 if (RaftNode.groupIdOf(name).equals(groupId)) {
                     openStore(name, 0);
                 }
             }
-            load(storage.latest());
+            SnapshotFile latest = storage.latest();
+            load(latest);
+            loadGenerations(latest);
         });
+    }
+
+    private long segmentSize = ReplicationConfig.SEGMENT_SIZE_MAX_DEFAULT;
+
+    /** The region generations saved with the checkpoint {@code s} (or a uniform table at its index). */
+    private void loadGenerations(SnapshotFile s) {
+        LocalBlockStore st = store;
+        if (st != null) {
+            generations = RegionGenerations.load(generationsFile, st.size(), s == null ? 0 : s.termIndex().getIndex());
+            sized(st.size());
+        }
+    }
+
+    /** The volume is {@code size} bytes now: its log budget follows. */
+    private void sized(long size) {
+        LogBudget b = LogBudget.of(size, logBudgetMin, segmentSize, journalFileSize);
+        if (!b.equals(budget)) {
+            budget = b;
+            logGrowth.everyBytes(b.checkpointEvery());
+        }
     }
 
     /** Ratis pauses before installing a snapshot and requires PAUSED before {@link #reinitialize()}. */
@@ -180,6 +218,9 @@ final class VolumeStateMachine extends BaseStateMachine {
                 openStore(s.name(), 0);
             }
             load(s);
+            if (generations == null) {
+                loadGenerations(s);
+            }
         });
     }
 
@@ -396,7 +437,9 @@ final class VolumeStateMachine extends BaseStateMachine {
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
                     entry.getIndex());
-            logGrowth.applied(body.size());
+            long bytes = body.size() + (body == logData ? 0 : VolumeEntryData.REF_BYTES);
+            logGrowth.applied(bytes);
+            purgePoints.applied(entry.getIndex(), bytes);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -418,6 +461,12 @@ final class VolumeStateMachine extends BaseStateMachine {
                 if (s.size() < e.size()) {
                     s.resize(e.size());
                 }
+                if (generations == null) {
+                    generations = RegionGenerations.uniform(s.size(), index);
+                } else {
+                    generations.grown(s.size(), index);
+                }
+                sized(s.size());
                 if (e.kind() == KIND_CREATE_CLONE) {
                     snapshots.applyCloneOrigin(e.source());
                 }
@@ -449,8 +498,16 @@ final class VolumeStateMachine extends BaseStateMachine {
                     return st;
                 }
                 LocalBlockStore s = store();
+                RegionGenerations g = generations;
                 for (int i = 0; i < st.length; i++) {
-                    st[i] = BlockOps.apply(s, e.ops().get(i));
+                    Op op = e.ops().get(i);
+                    st[i] = BlockOps.apply(s, op);
+                    if (op.type() == OP_RESIZE) {
+                        g.grown(s.size(), index);
+                        sized(s.size());
+                    } else {
+                        g.written(op.offset(), op.length(), index);
+                    }
                 }
                 return st;
             }
@@ -472,6 +529,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         if (status == ST_OK) {
             s.checkpoint();
             try {
+                generations.save(generationsFile);
                 storage.write(new SnapshotFile(TermIndex.valueOf(term, index), epoch, volumeName));
             } catch (IOException ex) {
                 throw new BallastException(ErrorCode.IO_ERROR, "record the Raft snapshot at " + index + ": " + ex, ex);
@@ -521,9 +579,35 @@ final class VolumeStateMachine extends BaseStateMachine {
             return -1;
         }
         s.checkpoint(); // data + checksums durable: the log up to `last` may now be purged
+        RegionGenerations g = generations;
+        if (g != null) {
+            g.save(generationsFile); // at least as new as the store: see RegionGenerations
+        }
         storage.write(new SnapshotFile(last, epoch, volumeName));
+        purgeLaggingTail(last.getIndex());
         LOG.info("{}: snapshot at {} (epoch {})", getId(), last, epoch);
         return last.getIndex();
+    }
+
+    /**
+     * Ratis purges after this checkpoint only to the lowest index its members committed (a member
+     * down holds the log back); this caps what is kept for such a member at the budget's lag tail,
+     * in bytes. Safe at any index up to {@code checkpointed}: the store holds those entries durably.
+     */
+    private void purgeLaggingTail(long checkpointed) {
+        long p = purgePoints.purgeIndex(checkpointed, budget.lagTail());
+        LOG.debug("{}: checkpoint at {}: purge to {} keeps at most {} bytes", getId(), checkpointed, p, budget.lagTail());
+        if (p < 0) {
+            return;
+        }
+        try {
+            var log = division().getRaftLog();
+            if (p > log.getStartIndex()) {
+                log.purge(Math.min(p, checkpointed));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("{}: purging the log to {} failed (next checkpoint tries again): {}", getId(), p, e.toString());
+        }
     }
 
     @Override
@@ -532,13 +616,18 @@ final class VolumeStateMachine extends BaseStateMachine {
         // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
         // (newly added) peer, even with the log intact.
         LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
+        // Incremental when this replica's store holds a known applied state: only the regions the
+        // leader changed since are copied (RegionGenerations). Else (new, wiped) every block.
+        long since = store != null && generations != null ? appliedIndex() : -1;
         rebuilding = true;
         return CompletableFuture.supplyAsync(() -> {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
                 try (RaftClient client = clients.apply(group)) {
-                    SnapshotCopier.Copied copied = new SnapshotCopier(client, leader, rebuild).copy(this);
+                    SnapshotCopier.Copied copied = new SnapshotCopier(client, leader, rebuild, rebuildBytesPerSecond)
+                            .copy(this, since);
                     Info info = copied.start();
+                    adoptGenerations(copied);
                     snapshots.adoptFromLeader(info.name(), info.registry(), copied.fence());
                     synchronized (applyLock) {
                         epoch = info.epoch();
@@ -560,6 +649,38 @@ final class VolumeStateMachine extends BaseStateMachine {
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });
+    }
+
+    /**
+     * After a copy from T0: copied regions reflect at least T0 (a full copy: every region), the
+     * others kept their state and generation. Saved before the snapshot file that names T0.
+     */
+    private void adoptGenerations(SnapshotCopier.Copied copied) throws IOException {
+        Info info = copied.start();
+        if (copied.incremental() && generations != null) {
+            for (long[] r : SnapshotCopier.ranges(copied.changed(), info.size())) {
+                generations.written(r[0], r[1] - r[0], info.index());
+            }
+            generations.grown(info.size(), info.index());
+        } else {
+            generations = RegionGenerations.uniform(info.size(), info.index());
+        }
+        sized(info.size());
+        generations.save(generationsFile);
+    }
+
+    /** The regions changed after {@code index} here (QUERY_CHANGED, an incremental rebuild's question). */
+    RegionGenerations.Changed changedSince(long index) {
+        RegionGenerations g = generations;
+        if (g == null) {
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume replica not created yet on " + getId());
+        }
+        return g.changedSince(index);
+    }
+
+    /** This replica's log space rule (status, tests). */
+    LogBudget logBudget() {
+        return budget;
     }
 
     /**

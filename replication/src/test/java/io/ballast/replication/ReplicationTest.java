@@ -121,7 +121,10 @@ class ReplicationTest {
      */
     @Test
     void largeWritesLiveInTheJournalThroughCatchUpRestartAndFailover() throws Exception {
-        ReplicatedBlockVolume v = create("big", 100_000);
+        // A log budget of 1 GiB: no checkpoint, so the journal keeps every entry.
+        cluster = new TestCluster(tmp, 3, 100_000, c -> c.withLogBudgetMin(1L << 30));
+        cluster.nodes[0].createReplicaGroup("big", SIZE, cluster.peers());
+        ReplicatedBlockVolume v = cluster.nodes[cluster.leader("big")].openVolume("big", 1);
         int chunk = 512 << 10;
         byte[] expected = new byte[(int) SIZE];
         long seed = 0;
@@ -183,7 +186,7 @@ class ReplicationTest {
      */
     @Test
     void aBytesWorthOfLargeWritesTriggersASnapshotAndTheJournalIsRecycled() throws Exception {
-        cluster = new TestCluster(tmp, 3, 100_000, c -> c.withSnapshotEveryBytes(2 << 20));
+        cluster = new TestCluster(tmp, 3, 100_000, c -> c.withLogBudgetMin(0));
         cluster.nodes[0].createReplicaGroup("purge", SIZE, cluster.peers());
         ReplicatedBlockVolume v = cluster.nodes[cluster.leader("purge")].openVolume("purge", 1);
         int chunk = 512 << 10;

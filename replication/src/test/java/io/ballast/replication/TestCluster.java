@@ -32,7 +32,7 @@ final class TestCluster implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", freePort())
                     .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(1 << 20)
-                    .withPreservedEntries(0); // tests of rebuild need the log purged right behind snapshots
+                    .withLogBudgetMin(0); // tests of rebuild need the log purged right behind snapshots
             configs[i] = tune.apply(configs[i]);
         }
         for (int i = 0; i < n; i++) {

@@ -135,6 +135,11 @@ class ControllerListTest {
         return csi.controller.listSnapshots(request).getEntriesList().stream().map(e -> e.getSnapshot().getSnapshotId()).toList();
     }
 
+    /** The largest volume (in MiB) whose replica, with its log budget, fits in {@code free} bytes. */
+    private static long fits(long free) {
+        return io.ballast.cluster.ReplicaFootprint.largestFitting(free, 1L << 20);
+    }
+
     private GetCapacityResponse capacity(GetCapacityRequest.Builder request) {
         GetCapacityResponse r = csi.controller.getCapacity(request.build());
         assertEquals(r.getAvailableCapacity(), r.getMaximumVolumeSize().getValue());
@@ -144,33 +149,33 @@ class ControllerListTest {
     @Test
     void capacityIsTheLargestVolumeThatFitsOnEnoughNodesOfTheSegment() {
         // n1 gives 2 GiB to a single-replica volume: 8 GiB free there, 10 on n2 and n3; a replica
-        // also needs room for its Raft log (ReplicaFootprint), so 7 and 9 GiB volumes fit
+        // also needs room for its Raft log (ReplicaFootprint), so a little less than 8 and 10 GiB fits
         VolumeRecord v = backend.createVolume(new ClusterBackend.VolumeSpec("big", 2 * GIB, 1, Map.of(), null, null,
                 List.of(Map.of("node", "n1")), List.of()));
         assertEquals(List.of("n1"), v.placement());
-        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity()); // 3 replicas by default
-        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")).getAvailableCapacity());
-        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
+        assertEquals(fits(8 * GIB), capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity()); // 3 replicas by default
+        assertEquals(fits(10 * GIB), capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")).getAvailableCapacity());
+        assertEquals(fits(10 * GIB), capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
         var zoneA = segment("topology.ballast.csi.io/zone", "a");
-        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)
+        assertEquals(fits(8 * GIB), capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)
                 .putParameters("replicas", "2")).getAvailableCapacity());
         assertEquals(0, capacity(GetCapacityRequest.newBuilder().setAccessibleTopology(zoneA)).getAvailableCapacity());
         // A node's segment: a volume reachable from n1 may keep its replica on any node.
-        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
+        assertEquals(fits(10 * GIB), capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/cluster", "c1")))
                 .getAvailableCapacity());
         // ... also with its zone (the CO's segment of a node): 3 replicas anywhere, 7 GiB
-        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder()
+        assertEquals(fits(8 * GIB), capacity(GetCapacityRequest.newBuilder()
                 .setAccessibleTopology(segment("topology.ballast.csi.io/node", "n1", "topology.ballast.csi.io/zone", "a")))
                 .getAvailableCapacity());
         backend.setUp("n3", false);
         assertEquals(0, capacity(GetCapacityRequest.newBuilder()).getAvailableCapacity());
-        assertEquals(7 * GIB, capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
+        assertEquals(fits(8 * GIB), capacity(GetCapacityRequest.newBuilder().putParameters("replicas", "2")).getAvailableCapacity());
     }
 
     @Test
     void capacityForUnsupportedCapabilitiesIsZeroAndBadRequestsInvalid() {
-        assertEquals(9 * GIB, capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(block(Mode.MULTI_NODE_MULTI_WRITER))).getAvailableCapacity());
+        assertEquals(fits(10 * GIB), capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(block(Mode.MULTI_NODE_MULTI_WRITER))).getAvailableCapacity());
         assertEquals(0, capacity(GetCapacityRequest.newBuilder().addVolumeCapabilities(mount(Mode.MULTI_NODE_MULTI_WRITER, "ext4"))).getAvailableCapacity());
         assertCode(Code.INVALID_ARGUMENT, () -> csi.controller.getCapacity(GetCapacityRequest.newBuilder()
                 .addVolumeCapabilities(mount().toBuilder().clearAccessMode()).build()));

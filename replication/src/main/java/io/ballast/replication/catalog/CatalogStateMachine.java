@@ -161,7 +161,28 @@ public final class CatalogStateMachine extends BaseStateMachine {
             return -1;
         }
         writeSnapshot(ti, state);
+        purgeBehind(ti.getIndex());
         return ti.getIndex();
+    }
+
+    /** Catalog entries kept behind a checkpoint, whatever the members have committed. */
+    static final long KEPT_ENTRIES = 1024;
+
+    /**
+     * Ratis purges after a checkpoint only to the lowest index the members committed, so a catalog
+     * member that is down would hold the log back for good (RaftServerSettings); catalog entries are
+     * small, so a count bounds it: a member further behind is sent the catalog state instead.
+     */
+    private void purgeBehind(long checkpointed) {
+        try {
+            var log = getServer().join().getDivision(getGroupId()).getRaftLog();
+            long p = checkpointed - KEPT_ENTRIES;
+            if (p > log.getStartIndex()) {
+                log.purge(p);
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{}: purging the catalog log failed (next checkpoint tries again): {}", getId(), e.toString());
+        }
     }
 
     private void writeSnapshot(TermIndex ti, byte[] state) throws IOException {
