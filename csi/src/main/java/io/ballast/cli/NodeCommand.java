@@ -103,6 +103,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "a data disk this full, so the Raft log never runs out of space (default: ${DEFAULT-VALUE}).")
     double fullRatio;
 
+    @Option(names = "--rebuild-rate", paramLabel = "SIZE", defaultValue = "128M",
+            description = "Pace of a replica rebuild's block copy from this node's replicas' leaders, per second, so "
+                    + "foreground I/O keeps most of the disk; 0: unpaced (default: ${DEFAULT-VALUE}; a replica back from an "
+                    + "outage copies only the regions written meanwhile).")
+    String rebuildRate;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -122,6 +128,7 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
         }
+        rebuildBytesPerSecond(); // a bad --rebuild-rate is a usage error, before anything starts
         DiskWatermarks watermarks;
         try {
             watermarks = new DiskWatermarks(nearfullRatio, fullRatio);
@@ -148,7 +155,8 @@ public final class NodeCommand implements Callable<Integer> {
                 .withMetricsListen(parseAddress("--metrics-listen", metricsListen))
                 .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
                         : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath())
-                .withDiskWatermarks(watermarks);
+                .withDiskWatermarks(watermarks)
+                .withRebuildBytesPerSecond(rebuildBytesPerSecond());
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }
@@ -208,6 +216,14 @@ public final class NodeCommand implements Callable<Integer> {
             return new VolumeSpec(s.substring(0, colon), ByteSize.parse(s.substring(colon + 1)));
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), option + " '" + s + "': " + e.getMessage());
+        }
+    }
+
+    private long rebuildBytesPerSecond() {
+        try {
+            return ByteSize.parse(rebuildRate);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--rebuild-rate: " + e.getMessage());
         }
     }
 }

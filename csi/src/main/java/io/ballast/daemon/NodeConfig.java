@@ -22,6 +22,7 @@ import java.util.List;
  * @param fdKeeper the descriptor keeper's socket, which holds FUSE connections across restarts of
  *     this process (one is started there when none answers); null = no keeper
  * @param diskWatermarks the nearfull and full ratios of the data disk (writes refused above full)
+ * @param rebuildBytesPerSecond the pace of a replica rebuild's copy (0: unpaced)
  */
 public record NodeConfig(
         Path dataDir,
@@ -39,47 +40,58 @@ public record NodeConfig(
         String attach,
         InetSocketAddress metricsListen,
         Path fdKeeper,
-        DiskWatermarks diskWatermarks) {
+        DiskWatermarks diskWatermarks,
+        long rebuildBytesPerSecond) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
-                labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT);
+                labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
+                io.ballast.replication.ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT);
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks);
+                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks);
+                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks);
+                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
     }
 
     /** The same node with its descriptor keeper on {@code socket} (null: none). */
     public NodeConfig withFdKeeper(Path socket) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks, rebuildBytesPerSecond);
     }
 
     /** The same node with these disk watermarks. */
     public NodeConfig withDiskWatermarks(DiskWatermarks w) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w, rebuildBytesPerSecond);
+    }
+
+    /** The same node pacing rebuild copies at {@code bytesPerSecond} (0: unpaced). */
+    public NodeConfig withRebuildBytesPerSecond(long bytesPerSecond) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, bytesPerSecond);
     }
 
     public NodeConfig {
+        if (rebuildBytesPerSecond < 0) {
+            throw new IllegalArgumentException("the rebuild rate must be >= 0 (0: unpaced), got " + rebuildBytesPerSecond);
+        }
         java.util.Objects.requireNonNull(diskWatermarks, "diskWatermarks");
         volumes = List.copyOf(volumes);
         catalogMembers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(catalogMembers));

@@ -216,7 +216,8 @@ public final class NodeRuntime implements AutoCloseable {
     private static ReplicatedVolumes startReplicated(NodeConfig config, NodeDirectory directory,
             MapNbdExports exports, List<AutoCloseable> closeables) {
         ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
-                config.raftListen().getHostString(), config.raftListen().getPort());
+                config.raftListen().getHostString(), config.raftListen().getPort())
+                .withRebuildBytesPerSecond(config.rebuildBytesPerSecond());
         RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks());
         closeables.add(raft);
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());

@@ -93,6 +93,15 @@ final class VolumeStateMachine extends BaseStateMachine {
     /** Changed-block tracking for incremental rebuilds; null until the store exists here. */
     private volatile RegionGenerations generations;
     private Path generationsFile;
+    /**
+     * Written at a clean close, after the store's final fsync: the applied index the store then
+     * held durably ({@link CleanStopMark}). Read and deleted at the next start.
+     */
+    private Path cleanStopFile;
+    /** The clean stop's applied index, valid while nothing has been applied since the start; else -1. */
+    private volatile long cleanStopIndex = -1;
+    /** The index of the checkpoint this replica started from (-1: none). */
+    private volatile long startIndex = -1;
 
     private final NodeDirectory node;
     private final Function<RaftGroup, RaftClient> clients;
@@ -163,6 +172,8 @@ final class VolumeStateMachine extends BaseStateMachine {
             storage.init(raftStorage);
             Path smDir = raftStorage.getStorageDir().getStateMachineDir().toPath();
             generationsFile = smDir.resolve("regions");
+            cleanStopFile = smDir.resolve("clean-stop");
+            cleanStopIndex = CleanStopMark.take(cleanStopFile);
             segmentSize = org.apache.ratis.server.RaftServerConfigKeys.Log.segmentSizeMax(server.getProperties()).getSize();
             entryData.open(smDir.resolve("journal"), journalFileSize, () -> division().getRaftLog().getStartIndex(),
                     getId().toString());
@@ -175,6 +186,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             SnapshotFile latest = storage.latest();
             load(latest);
             loadGenerations(latest);
+            startIndex = appliedIndex();
         });
     }
 
@@ -499,6 +511,9 @@ final class VolumeStateMachine extends BaseStateMachine {
                 }
                 LocalBlockStore s = store();
                 RegionGenerations g = generations;
+                if (g == null) { // a store opened by a copy that failed: every region counts as changed here
+                    g = generations = RegionGenerations.uniform(s.size(), index);
+                }
                 for (int i = 0; i < st.length; i++) {
                     Op op = e.ops().get(i);
                     st[i] = BlockOps.apply(s, op);
@@ -529,7 +544,10 @@ final class VolumeStateMachine extends BaseStateMachine {
         if (status == ST_OK) {
             s.checkpoint();
             try {
-                generations.save(generationsFile);
+                RegionGenerations g = generations;
+                if (g != null) {
+                    g.save(generationsFile);
+                }
                 storage.write(new SnapshotFile(TermIndex.valueOf(term, index), epoch, volumeName));
             } catch (IOException ex) {
                 throw new BallastException(ErrorCode.IO_ERROR, "record the Raft snapshot at " + index + ": " + ex, ex);
@@ -618,7 +636,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
         // Incremental when this replica's store holds a known applied state: only the regions the
         // leader changed since are copied (RegionGenerations). Else (new, wiped) every block.
-        long since = store != null && generations != null ? appliedIndex() : -1;
+        long since = store != null && generations != null ? storeIndex() : -1;
         rebuilding = true;
         return CompletableFuture.supplyAsync(() -> {
             try {
@@ -667,6 +685,19 @@ final class VolumeStateMachine extends BaseStateMachine {
         }
         sized(info.size());
         generations.save(generationsFile);
+        cleanStopIndex = -1; // the store holds the copy now
+    }
+
+    /**
+     * An index whose state the store holds at least: the applied index, or, when this replica
+     * stopped cleanly and has applied nothing since it started, the applied index at that stop (a
+     * restart loads only its last checkpoint; without this an incremental rebuild after a reboot
+     * would copy every region changed since that checkpoint, up to a checkpoint interval's worth).
+     */
+    private long storeIndex() {
+        long applied = appliedIndex();
+        long stop = cleanStopIndex;
+        return applied == startIndex && stop > applied ? stop : applied;
     }
 
     /** The regions changed after {@code index} here (QUERY_CHANGED, an incremental rebuild's question). */
@@ -726,7 +757,11 @@ final class VolumeStateMachine extends BaseStateMachine {
             store = null;
         }
         if (s != null) {
-            s.close();
+            long applied = appliedIndex();
+            s.close(); // fsyncs data and checksums; throws, writing no mark, if it cannot
+            if (cleanStopFile != null && applied >= 0 && !keepReplicaOnRemove) {
+                CleanStopMark.write(cleanStopFile, applied);
+            }
         }
         entryData.close();
         BallastException closed = new BallastException(ErrorCode.UNAVAILABLE, "replica closed");
