@@ -29,6 +29,7 @@ import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.StateMachineStorage;
@@ -55,13 +56,14 @@ import org.slf4j.LoggerFactory;
  *   RESIZE to a size already reached is a no-op).
  *   <li><b>Large writes</b> (an OPS entry of 256 KiB or more) are Ratis stateMachineData: kept in
  *   the replica's entry journal, with a reference in the log ({@link VolumeEntryData}); apply reads
- *   them from its cache or the journal. Snapshots come every 2048 entries (Ratis) or after
- *   {@code snapshotEveryBytes} of entries ({@link LogGrowthTrigger}), so log and journal stay bounded.
+ *   them from its cache or the journal. Snapshots come every 2048 entries (Ratis) or after a share
+ *   of the replica's log budget in entry bytes, and purge the log within it ({@link ReplicaLogSpace}).
  *   <li><b>Snapshot</b> = the checkpointed store + a small file {@code snapshot.<term>_<index>}
  *   ({@link SnapshotFile}) holding the writer epoch, in the Ratis state machine directory.
- *   <li><b>Rebuild</b> (new or wiped follower, log purged on the leader):
+ *   <li><b>Rebuild</b> (a follower behind the leader's purged log):
  *   {@link #notifyInstallSnapshotFromLeader} runs {@link SnapshotCopier}: a block copy from the
- *   leader through read-only queries, 1 MiB at a time.
+ *   leader through read-only queries, 1 MiB at a time; of every block for a new or wiped
+ *   replica, else of the regions changed since the index its store holds ({@link RegionGenerations}).
  *   <li><b>Volume snapshots</b> (SNAPSHOT / DELETE_SNAPSHOT entries, clone origin): replica-local
  *   copies taken at apply time, see {@link ReplicaSnapshots} for why they are exact; after applying a
  *   SNAPSHOT a Raft snapshot is recorded at its index so a restart never replays it over a later
@@ -77,19 +79,17 @@ import org.slf4j.LoggerFactory;
  * <p>Size: over 450 lines because Ratis's StateMachine contract is one class whose hooks
  * (initialize, pause/reinitialize, startTransaction, apply, query, snapshot, install) share the
  * (epoch, applied index) pair under one lock; jobs with state of their own live beside it
- * ({@link AppliedIndexWaiters}, {@link LogGrowthTrigger}, {@link BlockRepairer}, {@link ReplicaScrub},
- * {@link ReplicaSnapshots}, {@link SnapshotCopier}, {@link VolumeEntryData}). Next to move out: the
+ * ({@link AppliedIndexWaiters}, {@link ReplicaLogSpace}, {@link RegionGenerations}, {@link BlockRepairer},
+ * {@link ReplicaScrub}, {@link ReplicaSnapshots}, {@link SnapshotCopier}, {@link VolumeEntryData}). Next to move out: the
  * rebuild hand-over in {@link #notifyInstallSnapshotFromLeader}.
  */
 final class VolumeStateMachine extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
     static final int MAX_READ = ReplicaQueries.MAX_READ;
-    private final long logBudgetMin;
     private final long journalFileSize;
     private final long rebuildBytesPerSecond;
-    /** This replica's log space rule, from its volume's size ({@link LogBudget}). */
-    private volatile LogBudget budget;
-    private final LogPurgePoints purgePoints = new LogPurgePoints();
+    /** Keeps the Raft log and entry journal within their budget. */
+    private final ReplicaLogSpace logSpace;
     /** Changed-block tracking for incremental rebuilds; null until the store exists here. */
     private volatile RegionGenerations generations;
     private Path generationsFile;
@@ -118,7 +118,6 @@ final class VolumeStateMachine extends BaseStateMachine {
     private long admittedEpoch;
     final SnapshotCopier.Progress rebuild = new SnapshotCopier.Progress();
     private final VolumeEntryData entryData = new VolumeEntryData();
-    private final LogGrowthTrigger logGrowth;
     private DiskFullWait diskFull = new DiskFullWait("volume group");
     /**
      * Read side: held by an apply from its first store write until its applied index is raised.
@@ -150,14 +149,12 @@ final class VolumeStateMachine extends BaseStateMachine {
             long logBudgetMin, long journalFileSize, long rebuildBytesPerSecond, DivisionRestarter restarter,
             SpaceGuard space) {
         this.space = space;
-        this.logBudgetMin = logBudgetMin;
         this.journalFileSize = journalFileSize;
         this.rebuildBytesPerSecond = rebuildBytesPerSecond;
         this.handover = new RebuildHandover(() -> getId() + " (" + volumeName + ")", background,
                 RebuildHandover.GRACE_MILLIS, () -> restarter.restart(getGroupId(), "rebuild not reloaded"));
         this.node = node;
-        this.budget = LogBudget.of(0, logBudgetMin, ReplicationConfig.SEGMENT_SIZE_MAX_DEFAULT, journalFileSize);
-        this.logGrowth = new LogGrowthTrigger(budget.checkpointEvery(), background, this::requestSnapshot);
+        this.logSpace = new ReplicaLogSpace(logBudgetMin, journalFileSize, background, this::requestSnapshot);
         this.clients = clients;
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
@@ -174,7 +171,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             generationsFile = smDir.resolve("regions");
             cleanStopFile = smDir.resolve("clean-stop");
             cleanStopIndex = CleanStopMark.take(cleanStopFile);
-            segmentSize = org.apache.ratis.server.RaftServerConfigKeys.Log.segmentSizeMax(server.getProperties()).getSize();
+            logSpace.segmentSize(RaftServerConfigKeys.Log.segmentSizeMax(server.getProperties()).getSize());
             entryData.open(smDir.resolve("journal"), journalFileSize, () -> division().getRaftLog().getStartIndex(),
                     getId().toString());
             snapshots.init(raftStorage.getStorageDir().getStateMachineDir().toPath());
@@ -190,23 +187,12 @@ final class VolumeStateMachine extends BaseStateMachine {
         });
     }
 
-    private long segmentSize = ReplicationConfig.SEGMENT_SIZE_MAX_DEFAULT;
-
     /** The region generations saved with the checkpoint {@code s} (or a uniform table at its index). */
     private void loadGenerations(SnapshotFile s) {
         LocalBlockStore st = store;
         if (st != null) {
             generations = RegionGenerations.load(generationsFile, st.size(), s == null ? 0 : s.termIndex().getIndex());
-            sized(st.size());
-        }
-    }
-
-    /** The volume is {@code size} bytes now: its log budget follows. */
-    private void sized(long size) {
-        LogBudget b = LogBudget.of(size, logBudgetMin, segmentSize, journalFileSize);
-        if (!b.equals(budget)) {
-            budget = b;
-            logGrowth.everyBytes(b.checkpointEvery());
+            logSpace.sized(st.size());
         }
     }
 
@@ -450,8 +436,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
                     entry.getIndex());
             long bytes = body.size() + (body == logData ? 0 : VolumeEntryData.REF_BYTES);
-            logGrowth.applied(bytes);
-            purgePoints.applied(entry.getIndex(), bytes);
+            logSpace.applied(entry.getIndex(), bytes);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
             guard.unlock();
@@ -478,7 +463,7 @@ final class VolumeStateMachine extends BaseStateMachine {
                 } else {
                     generations.grown(s.size(), index);
                 }
-                sized(s.size());
+                logSpace.sized(s.size());
                 if (e.kind() == KIND_CREATE_CLONE) {
                     snapshots.applyCloneOrigin(e.source());
                 }
@@ -519,7 +504,7 @@ final class VolumeStateMachine extends BaseStateMachine {
                     st[i] = BlockOps.apply(s, op);
                     if (op.type() == OP_RESIZE) {
                         g.grown(s.size(), index);
-                        sized(s.size());
+                        logSpace.sized(s.size());
                     } else {
                         g.written(op.offset(), op.length(), index);
                     }
@@ -584,13 +569,13 @@ final class VolumeStateMachine extends BaseStateMachine {
             client.getSnapshotManagementApi(getId()).create(1, 60_000);
         } catch (IOException | RuntimeException e) {
             LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
-                    logGrowth.bytesSinceSnapshot(), e.toString());
+                    logSpace.bytesSinceCheckpoint(), e.toString());
         }
     }
 
     @Override
     public long takeSnapshot() throws IOException {
-        logGrowth.snapshotTaken();
+        logSpace.checkpointTaken();
         TermIndex last = getLastAppliedTermIndex();
         LocalBlockStore s = store;
         if (last == null || s == null) {
@@ -602,30 +587,9 @@ final class VolumeStateMachine extends BaseStateMachine {
             g.save(generationsFile); // at least as new as the store: see RegionGenerations
         }
         storage.write(new SnapshotFile(last, epoch, volumeName));
-        purgeLaggingTail(last.getIndex());
+        logSpace.purgeAfterCheckpoint(last.getIndex(), division().getRaftLog(), getId());
         LOG.info("{}: snapshot at {} (epoch {})", getId(), last, epoch);
         return last.getIndex();
-    }
-
-    /**
-     * Ratis purges after this checkpoint only to the lowest index its members committed (a member
-     * down holds the log back); this caps what is kept for such a member at the budget's lag tail,
-     * in bytes. Safe at any index up to {@code checkpointed}: the store holds those entries durably.
-     */
-    private void purgeLaggingTail(long checkpointed) {
-        long p = purgePoints.purgeIndex(checkpointed, budget.lagTail());
-        LOG.debug("{}: checkpoint at {}: purge to {} keeps at most {} bytes", getId(), checkpointed, p, budget.lagTail());
-        if (p < 0) {
-            return;
-        }
-        try {
-            var log = division().getRaftLog();
-            if (p > log.getStartIndex()) {
-                log.purge(Math.min(p, checkpointed));
-            }
-        } catch (RuntimeException e) {
-            LOG.warn("{}: purging the log to {} failed (next checkpoint tries again): {}", getId(), p, e.toString());
-        }
     }
 
     @Override
@@ -683,7 +647,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         } else {
             generations = RegionGenerations.uniform(info.size(), info.index());
         }
-        sized(info.size());
+        logSpace.sized(info.size());
         generations.save(generationsFile);
         cleanStopIndex = -1; // the store holds the copy now
     }
@@ -711,7 +675,7 @@ final class VolumeStateMachine extends BaseStateMachine {
 
     /** This replica's log space rule (status, tests). */
     LogBudget logBudget() {
-        return budget;
+        return logSpace.budget();
     }
 
     /**
