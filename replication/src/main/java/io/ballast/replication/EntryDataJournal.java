@@ -405,6 +405,19 @@ final class EntryDataJournal implements Closeable {
     }
 
     /**
+     * Deletes, on the writer thread, the files whose records the log no longer needs. Rotation does
+     * it too, but after a spell of large writes the small ones that follow never rotate the journal,
+     * which then kept its peak size (a checkpoint calls this).
+     */
+    void releaseDeadFiles() {
+        try {
+            submit(this::deleteDeadFiles);
+        } catch (BallastException e) {
+            // closed: nothing to release
+        }
+    }
+
+    /**
      * Deletes the files, but the newest, whose records all lie below the log's start. One dead file
      * is recycled at each rotation (above); without this the others would keep their disk space
      * until their own turn came, and the journal would hold up to its peak size for good.

@@ -9,13 +9,15 @@ package io.ballast.replication;
  * by an incremental rebuild ({@link RegionGenerations}).
  *
  * <p>Granularity takes some of the rest: the log purges whole segments and writes into an open
- * one (two segments), the journal frees whole files, only when it starts a new one, and writes
- * into one (three files). What is
+ * one (two segments), and the journal keeps the data of every entry the log holds, so a segment
+ * not yet purged also keeps up to {@link VolumeEntryData#REF_FRACTION} times its size of journal
+ * data; the journal frees whole files and writes into one (three files). What is
  * left of the budget after those, its usable part, goes half to entries between checkpoints, a
  * quarter to the lag tail, and a quarter to headroom: a checkpoint is asked for through Ratis and
  * comes a moment later, while writes go on (IncrementalRebuildTest measures the peak with a
- * follower down). So {@code lagTail + checkpointEvery + headroom + 2 segments + 3 journal files
- * <= total}.
+ * follower down). So {@code lagTail + checkpointEvery + headroom + (2 + REF_FRACTION) segments
+ * + 3 journal files <= total}. With the defaults (8 MiB segments, 16 MiB journal files) and the
+ * 256 MiB floor: a checkpoint every 64 MiB of entries, 32 MiB kept for a lagging member.
  */
 record LogBudget(long total, long checkpointEvery, long lagTail) {
     /** Below this a checkpoint per entry would be all the replica does. */
@@ -23,7 +25,8 @@ record LogBudget(long total, long checkpointEvery, long lagTail) {
 
     static LogBudget of(long volumeSize, long floor, long segmentSize, long journalFileSize) {
         long total = Math.max(floor, volumeSize / 10);
-        long usable = Math.max(0, total - 2 * segmentSize - 3 * journalFileSize);
+        // A segment of journal references stands for up to REF_FRACTION times its size in data.
+        long usable = Math.max(0, total - (2 + VolumeEntryData.REF_FRACTION) * segmentSize - 3 * journalFileSize);
         return new LogBudget(total, Math.max(MIN_CHECKPOINT_EVERY, usable / 2), usable / 4);
     }
 

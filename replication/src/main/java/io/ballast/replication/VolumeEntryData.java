@@ -20,7 +20,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 /**
  * Large volume writes as Ratis stateMachineData: an OPS entry of at least {@link #MIN_BYTES}
  * travels to the followers with the entry but is stored in the replica's {@link EntryDataJournal},
- * while the Raft log keeps only a {@link #REF_BYTES} reference as the entry's logData. Smaller
+ * while the Raft log keeps only a reference as the entry's logData ({@link #referenceBytes}). Smaller
  * entries stay in the log.
  *
  * <p><b>Why only large ones</b> (measured, docs/benchmarks.md): the journal writes each byte once,
@@ -29,11 +29,14 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * write before its log write, on every replica: 4 KiB writes at QD1 lost 0.7-1 ms per write and
  * QD32 random writes up to a third of their rate. Above ~256 KiB the bytes cost more than the wait.
  *
- * <p><b>Why the reference is 32 KiB</b> and not 8 bytes: Ratis purges whole segments, and the
- * journal keeps the data of every entry the log still holds. With tiny references a segment
- * (8 MiB) would hold ~100k entries and stay open, so nothing would be purged while only large
- * writes came; at 32 KiB it holds 256 (at most 1 GiB of data), for a log write of 1-3 % of the
- * entry's bytes.
+ * <p><b>Why the reference is an eighth of the data</b> (at least 32 KiB) and not 8 bytes: Ratis
+ * purges whole segments, and the journal keeps the data of every entry the log still holds, so a
+ * segment's worth of entries is the journal's purge granularity. With tiny references a segment
+ * would hold ~100k entries and stay open, so nothing would be purged while only large writes
+ * came. Fixed 32 KiB references let a 4 MiB segment stand for 128 entries, up to 512 MiB of
+ * data, twice a small volume's whole log budget ({@link LogBudget}): a benchmark's 1 GiB volume
+ * kept 394 MiB. An eighth bounds a segment to 8x its size in data (a 4 MiB segment: 32 MiB), for
+ * a log write of 12.5 % of a large entry's bytes.
  *
  * <p>Ratis calls {@link #write} on every replica as it appends an entry (and, with the sync policy,
  * waits for it before writing the log entry), {@link #read} when the leader sends an entry its
@@ -44,6 +47,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 final class VolumeEntryData implements StateMachine.DataApi {
     static final int REF_MAGIC = 0x42414C44; // "BALD"
     static final int REF_BYTES = 32 << 10;
+    /** A reference is at least {@link #REF_BYTES} and this fraction of its data (see the class comment). */
+    static final int REF_FRACTION = 8;
     /** Entries of at least this many encoded bytes go to the journal. */
     static final int MIN_BYTES = 256 << 10;
     static final long CACHE_BYTES = 32L << 20;
@@ -63,13 +68,18 @@ final class VolumeEntryData implements StateMachine.DataApi {
 
     /** The logData that stands for {@code data} in the Raft log: magic, length, zero padding. */
     static ByteString reference(ByteString data) {
-        ByteBuffer b = ByteBuffer.allocate(REF_BYTES).putInt(REF_MAGIC).putInt(data.size()).clear();
+        ByteBuffer b = ByteBuffer.allocate(referenceBytes(data.size())).putInt(REF_MAGIC).putInt(data.size()).clear();
         return UnsafeByteOperations.unsafeWrap(b);
     }
 
     /** Whether an entry's logData is a {@link #reference} (its data is stateMachineData). */
     static boolean isReference(ByteString logData) {
-        return logData.size() == REF_BYTES && logData.asReadOnlyByteBuffer().getInt() == REF_MAGIC;
+        return logData.size() >= REF_BYTES && logData.asReadOnlyByteBuffer().getInt() == REF_MAGIC;
+    }
+
+    /** The size of the reference standing for {@code dataBytes}: an eighth, at least 32 KiB, in 4 KiB units. */
+    static int referenceBytes(int dataBytes) {
+        return Math.max(REF_BYTES, (dataBytes / REF_FRACTION + 4095) & -4096);
     }
 
     void open(Path dir, long fileSize, LongSupplier releaseBelow, String name) throws IOException {
@@ -150,6 +160,14 @@ final class VolumeEntryData implements StateMachine.DataApi {
             return journal().truncate(index);
         } catch (BallastException e) {
             return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    /** Deletes journal files the log no longer needs (in order with the journal's writes). */
+    void releaseDeadFiles() {
+        EntryDataJournal j = journal;
+        if (j != null) {
+            j.releaseDeadFiles();
         }
     }
 

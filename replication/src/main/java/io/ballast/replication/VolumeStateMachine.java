@@ -435,7 +435,7 @@ final class VolumeStateMachine extends BaseStateMachine {
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
                     entry.getIndex());
-            long bytes = body.size() + (body == logData ? 0 : VolumeEntryData.REF_BYTES);
+            long bytes = body.size() + (body == logData ? 0 : logData.size());
             logSpace.applied(entry.getIndex(), bytes);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
         } finally {
@@ -588,6 +588,7 @@ final class VolumeStateMachine extends BaseStateMachine {
         }
         storage.write(new SnapshotFile(last, epoch, volumeName));
         logSpace.purgeAfterCheckpoint(last.getIndex(), division().getRaftLog(), getId());
+        entryData.releaseDeadFiles(); // what the previous purges freed, also when no large write comes to rotate the journal
         LOG.info("{}: snapshot at {} (epoch {})", getId(), last, epoch);
         return last.getIndex();
     }
