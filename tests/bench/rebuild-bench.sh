@@ -50,12 +50,14 @@ start_node() { # i
 }
 fio_mib() { # seconds fio-args... -> MiB/s written
   local t="$1"; shift
+  local out="$DIR/fio-$RANDOM.json"
   fio --name=w --size="$SIZE" --runtime="$t" --time_based --randrepeat=0 --norandommap \
-    --ioengine=nbd --uri="nbd+unix:///r3?socket=$DIR/n1.sock" --output-format=json "$@" \
-    | python3 -c "import json,sys; print('%.0f' % (json.load(sys.stdin)['jobs'][0]['write']['bw_bytes'] / 2**20))"
+    --ioengine=nbd --uri="nbd+unix:///r3?socket=$DIR/n1.sock" --output-format=json --output="$out" "$@" >&2 \
+    || { echo "fio failed: $*" >&2; cat "$out" >&2; return 1; }
+  python3 -c "import json,sys; print('%.0f' % (json.load(open(sys.argv[1]))['jobs'][0]['write']['bw_bytes'] / 2**20))" "$out"
 }
-copied() { # the last rebuild line of n3's log: "copying X of Y bytes"
-  grep -o "copying [0-9]* of [0-9]* bytes ([^)]*)" "$DIR/n3.log" | tail -1
+copied() { # n3's rebuild passes, from its log: "copying X of Y bytes (...)", joined
+  grep -o "copying [0-9]* of [0-9]* bytes ([^)]*)" "$DIR/n3.log" | paste -sd ';' -
 }
 
 for i in 1 2 3; do start_node "$i"; done
@@ -93,7 +95,7 @@ table=$(cat <<T
 | measure | value |
 |---|---|
 | incremental rebuild after $OUTAGE s down, 4k writes at $outage_mib MiB/s into the first $HOT | $inc |
-| full copy of a $SIZE replica, paced at $RATE/s | ${copy_s} s ($full) |
+| wiped replica added back, paced at $RATE/s: time, copy passes | ${copy_s} s: $full |
 | 64k randwrite QD8 before the copy | $before MiB/s |
 | 64k randwrite QD8 during the copy (first 20 s) | $during MiB/s |
 T
