@@ -109,6 +109,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "outage copies only the regions written meanwhile).")
     String rebuildRate;
 
+    @Option(names = "--log-budget", paramLabel = "SIZE", defaultValue = "256M",
+            description = "The least disk space each replica's Raft log and entry journal may take; a volume's budget is "
+                    + "this or a tenth of its size, whichever is larger (default: ${DEFAULT-VALUE}). Placement reserves "
+                    + "the default.")
+    String logBudget;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -128,7 +134,8 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
         }
-        rebuildBytesPerSecond(); // a bad --rebuild-rate is a usage error, before anything starts
+        rebuildBytesPerSecond(); // a bad size is a usage error, before anything starts
+        size("--log-budget", logBudget);
         DiskWatermarks watermarks;
         try {
             watermarks = new DiskWatermarks(nearfullRatio, fullRatio);
@@ -156,7 +163,8 @@ public final class NodeCommand implements Callable<Integer> {
                 .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
                         : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath())
                 .withDiskWatermarks(watermarks)
-                .withRebuildBytesPerSecond(rebuildBytesPerSecond());
+                .withRebuildBytesPerSecond(rebuildBytesPerSecond())
+                .withLogBudgetMin(size("--log-budget", logBudget));
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }
@@ -220,10 +228,14 @@ public final class NodeCommand implements Callable<Integer> {
     }
 
     private long rebuildBytesPerSecond() {
+        return size("--rebuild-rate", rebuildRate);
+    }
+
+    private long size(String option, String text) {
         try {
-            return ByteSize.parse(rebuildRate);
+            return ByteSize.parse(text);
         } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), "--rebuild-rate: " + e.getMessage());
+            throw new ParameterException(spec.commandLine(), option + ": " + e.getMessage());
         }
     }
 }

@@ -23,6 +23,8 @@ import java.util.List;
  *     this process (one is started there when none answers); null = no keeper
  * @param diskWatermarks the nearfull and full ratios of the data disk (writes refused above full)
  * @param rebuildBytesPerSecond the pace of a replica rebuild's copy (0: unpaced)
+ * @param logBudgetMin the least space a replica's Raft log and entry journal may take (a volume's
+ *     budget is this or a tenth of its size)
  */
 public record NodeConfig(
         Path dataDir,
@@ -41,7 +43,8 @@ public record NodeConfig(
         InetSocketAddress metricsListen,
         Path fdKeeper,
         DiskWatermarks diskWatermarks,
-        long rebuildBytesPerSecond) {
+        long rebuildBytesPerSecond,
+        long logBudgetMin) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -49,46 +52,57 @@ public record NodeConfig(
             java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
-                io.ballast.replication.ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT);
+                io.ballast.replication.ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT,
+                io.ballast.replication.ReplicationConfig.LOG_BUDGET_MIN_DEFAULT);
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
+                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
+                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks, rebuildBytesPerSecond);
+                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
     }
 
     /** The same node with its descriptor keeper on {@code socket} (null: none). */
     public NodeConfig withFdKeeper(Path socket) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks, rebuildBytesPerSecond);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
     }
 
     /** The same node with these disk watermarks. */
     public NodeConfig withDiskWatermarks(DiskWatermarks w) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w, rebuildBytesPerSecond);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w, rebuildBytesPerSecond, logBudgetMin);
     }
 
     /** The same node pacing rebuild copies at {@code bytesPerSecond} (0: unpaced). */
     public NodeConfig withRebuildBytesPerSecond(long bytesPerSecond) {
         return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, bytesPerSecond);
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, bytesPerSecond, logBudgetMin);
+    }
+
+    /** The same node with replicas' log budgets of at least {@code bytes}. */
+    public NodeConfig withLogBudgetMin(long bytes) {
+        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond,
+                bytes);
     }
 
     public NodeConfig {
+        if (logBudgetMin < 0) {
+            throw new IllegalArgumentException("the log budget must be >= 0, got " + logBudgetMin);
+        }
         if (rebuildBytesPerSecond < 0) {
             throw new IllegalArgumentException("the rebuild rate must be >= 0 (0: unpaced), got " + rebuildBytesPerSecond);
         }

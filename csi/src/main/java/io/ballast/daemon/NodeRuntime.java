@@ -217,7 +217,7 @@ public final class NodeRuntime implements AutoCloseable {
             MapNbdExports exports, List<AutoCloseable> closeables) {
         ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
                 config.raftListen().getHostString(), config.raftListen().getPort())
-                .withRebuildBytesPerSecond(config.rebuildBytesPerSecond());
+                .withRebuildBytesPerSecond(config.rebuildBytesPerSecond()).withLogBudgetMin(config.logBudgetMin());
         RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks());
         closeables.add(raft);
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());

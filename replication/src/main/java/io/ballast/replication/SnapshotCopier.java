@@ -7,6 +7,9 @@ import io.ballast.engine.store.LocalBlockStore;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -15,6 +18,8 @@ import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Rebuilds a replica by copying blocks from the leader: every block for a new or wiped replica
@@ -40,7 +45,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * gave the same (the time is CPU: gRPC copies and the new JVMs' JIT).
  */
 final class SnapshotCopier {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(SnapshotCopier.class);
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotCopier.class);
     static final int CHUNK = 1 << 20;
     static final int IN_FLIGHT = 8;
 
@@ -48,8 +53,6 @@ final class SnapshotCopier {
     static final class Progress {
         final AtomicLong bytesDone = new AtomicLong();
         final AtomicLong bytesTotal = new AtomicLong();
-        /** The volume's size: an incremental rebuild's total is a part of it. */
-        final AtomicLong volumeBytes = new AtomicLong();
     }
 
     private final RaftClient client;
@@ -98,7 +101,6 @@ final class SnapshotCopier {
         long total = changed == null ? info.size() : changed.bytes(info.size());
         progress.bytesDone.set(0); // before the total: done == total must only ever mean finished
         progress.bytesTotal.set(total);
-        progress.volumeBytes.set(info.size());
         LOG.info("{}: rebuild from {} at {}: copying {} of {} bytes ({})", target.getId(), source, info.index(), total,
                 info.size(), changed == null ? "every block" : "regions changed after index " + sinceIndex);
         Semaphore window = new Semaphore(IN_FLIGHT);
@@ -136,13 +138,13 @@ final class SnapshotCopier {
     }
 
     /** The byte ranges to copy, ascending: the whole volume, or each run of changed regions. */
-    static java.util.List<long[]> ranges(RegionGenerations.Changed changed, long size) {
-        java.util.List<long[]> out = new java.util.ArrayList<>();
+    static List<long[]> ranges(RegionGenerations.Changed changed, long size) {
+        List<long[]> out = new ArrayList<>();
         if (changed == null) {
             out.add(new long[] {0, size});
             return out;
         }
-        java.util.BitSet r = changed.regions();
+        BitSet r = changed.regions();
         for (int start = r.nextSetBit(0); start >= 0; ) {
             int end = r.nextClearBit(start);
             long from = (long) start << changed.shift();
