@@ -1,14 +1,12 @@
 package io.ballast.replication;
 
+import io.ballast.engine.error.BallastException;
 import io.ballast.engine.store.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.zip.CRC32C;
@@ -115,16 +113,11 @@ final class RegionGenerations {
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue()).flip();
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
+        try {
+            Durable.writeAtomically(file, b);
+        } catch (BallastException e) {
+            throw new IOException(e.getMessage(), e);
         }
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        Durable.fsyncDirectory(file.getParent());
     }
 
     /** Entry {@code index} changed bytes [offset, offset + length). */

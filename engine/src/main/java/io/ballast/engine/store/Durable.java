@@ -31,7 +31,7 @@ public final class Durable {
      * Replaces {@code target} with {@code content} so that a crash leaves either the old or the new
      * file: write a sibling temp file, fsync it, rename over the target, fsync the directory.
      */
-    static void writeAtomically(Path target, ByteBuffer content) {
+    public static void writeAtomically(Path target, ByteBuffer content) {
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
