@@ -125,9 +125,9 @@ public final class CatalogClusterBackend implements ClusterBackend {
                 .setSourceSnapshotId(nz(spec.sourceSnapshotId())).setSourceVolumeId(nz(spec.sourceVolumeId()))
                 .setCreateMillis(clock.getAsLong()).build();
         if (existing.isPresent() && existing.get().getState() != CatalogVolumeState.CATALOG_VOLUME_CREATING) {
-            throw taken(existing.get());
+            return view.record(existing.get()); // a retry: the caller checks it is the volume it asked for
         }
-        CatalogSnapshot source = cloneSource(spec, id); // a volume clone takes its temporary snapshot here, once
+        CatalogSnapshot source = cloneSource(view, spec, id); // a volume clone takes its temporary snapshot here, once
         CatalogVolume v;
         if (existing.isPresent()) {
             // An interrupted creation: resume with the recorded placement (the catalog refuses other parameters).
@@ -145,14 +145,13 @@ public final class CatalogClusterBackend implements ClusterBackend {
                     spec.replicas(), placement);
         }
         createReplicas(view, v, source);
-        catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder().setVolumeId(id)
-                .setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
+        CatalogReply available = catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder()
+                .setVolumeId(id).setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
         if (spec.sourceVolumeId() != null) {
             snapshotOps.delete(source.getId()); // the temporary snapshot of a volume clone
         }
-        ClusterView after = view();
-        return after.volume(id).map(after::record).orElseThrow(() -> new BallastException(ErrorCode.UNAVAILABLE,
-                "volume " + id + " was deleted while it was being created"));
+        // The answer from the command's reply and the nodes as read at the start: no second read.
+        return view.record(available.getVolume());
     }
 
     private static BallastException taken(CatalogVolume v) {
@@ -169,7 +168,9 @@ public final class CatalogClusterBackend implements ClusterBackend {
             return Placement.choose(view.candidates(), spec.replicas(), spec.sizeBytes(), spec.requisite(),
                     spec.preferred(), Set.of(), Set.of());
         }
-        view = view(); // the source snapshot may have been taken just now
+        if (spec.sourceVolumeId() != null) {
+            view = view(); // a volume clone's source snapshot was taken just now
+        }
         String seed = snapshotOps.seed(view, source.getId());
         List<Placement.Candidate> seedOnly = view.candidates().stream().filter(c -> c.nodeId().equals(seed)).toList();
         Placement.choose(seedOnly, 1, spec.sizeBytes(), spec.requisite(), List.of(), Set.of(), Set.of()); // fits?
@@ -185,9 +186,9 @@ public final class CatalogClusterBackend implements ClusterBackend {
      * snapshot taken for it (named after the new volume, so a retry finds the same one); null
      * for an empty volume.
      */
-    private CatalogSnapshot cloneSource(VolumeSpec spec, String id) {
+    private CatalogSnapshot cloneSource(ClusterView view, VolumeSpec spec, String id) {
         if (spec.sourceSnapshotId() != null) {
-            return view().snapshot(spec.sourceSnapshotId()).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
+            return view.snapshot(spec.sourceSnapshotId()).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND,
                     "source snapshot " + spec.sourceSnapshotId() + " does not exist"));
         }
         if (spec.sourceVolumeId() != null) {

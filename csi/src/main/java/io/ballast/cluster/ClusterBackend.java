@@ -52,9 +52,10 @@ public interface ClusterBackend {
      * data before returning. Every replica is on a node satisfying one requisite segment (a node
      * satisfies a segment when it carries all its labels);
      * nodes satisfying an earlier preferred segment are chosen first when they have room.
-     * ALREADY_EXISTS when the name is taken by a finished volume (the caller checks compatibility with
-     * {@link #volumeByName} first) or by an interrupted creation with another spec; the same spec as
-     * an interrupted creation resumes it. NOT_FOUND for a missing source; NO_SPACE when placement fails.
+     * A finished volume of that name is returned as it is, whatever the spec: the caller checks that
+     * it is the one it asked for (so a retry costs one lookup, not two). ALREADY_EXISTS when the name
+     * is taken by an interrupted creation with another spec; the same spec as an interrupted creation
+     * resumes it. NOT_FOUND for a missing source; NO_SPACE when placement fails.
      */
     VolumeRecord createVolume(VolumeSpec spec);
 

@@ -9,7 +9,7 @@ package io.ballast.cluster;
  * {@link ClusterView}).
  */
 public final class ReplicaFootprint {
-    static final long MIN_LOG_RESERVE = io.ballast.replication.ReplicationConfig.LOG_BUDGET_MIN_DEFAULT;
+    static final long MIN_LOG_RESERVE = io.ballast.replication.config.ReplicationConfig.LOG_BUDGET_MIN_DEFAULT;
 
     private ReplicaFootprint() {}
 

@@ -53,7 +53,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
     /** One look and at most one change; visible for tests. */
     void round() {
         try {
-            if (!raft.leadsCatalog()) {
+            if (!raft.catalog().leads()) {
                 unnamedSince.clear();
                 return;
             }
@@ -62,7 +62,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
                 problem("the member source names no node (" + source.describe() + "); the catalog keeps its members");
                 return;
             }
-            Map<String, String> current = raft.catalogMembers();
+            Map<String, String> current = raft.catalog().members();
             long now = clock.millis();
             unnamedSince.keySet().retainAll(current.keySet());
             for (String id : current.keySet()) {
@@ -76,7 +76,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
                 if (!current.containsKey(w.getKey())) {
                     LOG.info("catalog: adding {} at {} (named by {}; members now {})", w.getKey(), w.getValue(),
                             source.describe(), current.keySet());
-                    raft.addCatalogMember(w.getKey(), w.getValue());
+                    raft.catalog().addMember(w.getKey(), w.getValue());
                     LOG.info("catalog: {} added", w.getKey());
                     lastProblem = null;
                     return;
@@ -87,7 +87,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
                     String id = u.getKey();
                     LOG.info("catalog: removing {}, not named for {} s (members {}, wanted {})", id,
                             (now - u.getValue()) / 1000, current.keySet(), wanted.keySet());
-                    raft.removeCatalogMember(id);
+                    raft.catalog().removeMember(id);
                     LOG.info("catalog: {} removed", id);
                     unnamedSince.remove(id);
                     lastProblem = null;

@@ -1,9 +1,11 @@
 package io.ballast.daemon;
 
+import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.replication.space.DiskWatermarks;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Everything a node process needs to start.
@@ -36,8 +38,8 @@ public record NodeConfig(
         int ioThreads,
         InetSocketAddress raftListen,
         InetSocketAddress adminListen,
-        java.util.Map<String, String> catalogMembers,
-        java.util.Map<String, String> labels,
+        Map<String, String> catalogMembers,
+        Map<String, String> labels,
         String csiEndpoint,
         String attach,
         InetSocketAddress metricsListen,
@@ -49,54 +51,83 @@ public record NodeConfig(
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
             List<VolumeSpec> volumes, int ioThreads, InetSocketAddress raftListen, InetSocketAddress adminListen,
-            java.util.Map<String, String> catalogMembers, java.util.Map<String, String> labels) {
+            Map<String, String> catalogMembers, Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
-                io.ballast.replication.ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT,
-                io.ballast.replication.ReplicationConfig.LOG_BUDGET_MIN_DEFAULT);
+                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT);
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, endpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.csiEndpoint = endpoint;
+        return b.build();
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, how, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.attach = how;
+        return b.build();
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, address, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.metricsListen = address;
+        return b.build();
     }
 
     /** The same node with its descriptor keeper on {@code socket} (null: none). */
     public NodeConfig withFdKeeper(Path socket) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, socket, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.fdKeeper = socket;
+        return b.build();
     }
 
     /** The same node with these disk watermarks. */
     public NodeConfig withDiskWatermarks(DiskWatermarks w) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, w, rebuildBytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.diskWatermarks = w;
+        return b.build();
     }
 
     /** The same node pacing rebuild copies at {@code bytesPerSecond} (0: unpaced). */
     public NodeConfig withRebuildBytesPerSecond(long bytesPerSecond) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, bytesPerSecond, logBudgetMin);
+        Builder b = toBuilder();
+        b.rebuildBytesPerSecond = bytesPerSecond;
+        return b.build();
     }
 
     /** The same node with replicas' log budgets of at least {@code bytes}. */
     public NodeConfig withLogBudgetMin(long bytes) {
-        return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
-                catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond,
-                bytes);
+        Builder b = toBuilder();
+        b.logBudgetMin = bytes;
+        return b.build();
+    }
+
+    /** A builder holding this node's settings, to change some of them. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.dataDir = dataDir;
+        b.clusterId = clusterId;
+        b.nodeId = nodeId;
+        b.nbdSocket = nbdSocket;
+        b.nbdTcp = nbdTcp;
+        b.volumes = volumes;
+        b.ioThreads = ioThreads;
+        b.raftListen = raftListen;
+        b.adminListen = adminListen;
+        b.catalogMembers = catalogMembers;
+        b.labels = labels;
+        b.csiEndpoint = csiEndpoint;
+        b.attach = attach;
+        b.metricsListen = metricsListen;
+        b.fdKeeper = fdKeeper;
+        b.diskWatermarks = diskWatermarks;
+        b.rebuildBytesPerSecond = rebuildBytesPerSecond;
+        b.logBudgetMin = logBudgetMin;
+        return b;
     }
 
     public NodeConfig {
@@ -109,7 +140,7 @@ public record NodeConfig(
         java.util.Objects.requireNonNull(diskWatermarks, "diskWatermarks");
         volumes = List.copyOf(volumes);
         catalogMembers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(catalogMembers));
-        labels = java.util.Map.copyOf(labels);
+        labels = Map.copyOf(labels);
         if (!catalogMembers.isEmpty() && adminListen == null) {
             throw new IllegalArgumentException("a node in a catalog needs --admin-listen (the controller reaches it there)");
         }
@@ -121,6 +152,35 @@ public record NodeConfig(
         }
         if (adminListen != null && raftListen == null) {
             throw new IllegalArgumentException("the admin API manages replicated volumes: give --raft-listen too");
+        }
+    }
+
+    /** The settings one by one; {@link #build} checks them together (the record's constructor). */
+    public static final class Builder {
+        private Path dataDir;
+        private String clusterId;
+        private String nodeId;
+        private Path nbdSocket;
+        private InetSocketAddress nbdTcp;
+        private List<VolumeSpec> volumes;
+        private int ioThreads;
+        private InetSocketAddress raftListen;
+        private InetSocketAddress adminListen;
+        private Map<String, String> catalogMembers;
+        private Map<String, String> labels;
+        private String csiEndpoint;
+        private String attach;
+        private InetSocketAddress metricsListen;
+        private Path fdKeeper;
+        private DiskWatermarks diskWatermarks;
+        private long rebuildBytesPerSecond;
+        private long logBudgetMin;
+
+        private Builder() {
+        }
+
+        public NodeConfig build() {
+            return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
         }
     }
 }

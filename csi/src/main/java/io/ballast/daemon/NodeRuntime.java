@@ -1,10 +1,15 @@
 package io.ballast.daemon;
 
-import io.ballast.volumes.AttachedVolumeDevices;
-import io.ballast.volumes.ReplicatedVolumes;
+import io.ballast.admin.NodeAdminService;
 import io.ballast.csi.identity.BallastVersion;
+import io.ballast.csi.identity.IdentityService;
+import io.ballast.csi.node.NodeService;
+import io.ballast.csi.node.SystemMounter;
+import io.ballast.csi.server.CsiServer;
+import io.ballast.engine.attach.DeviceAttachers;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.keeper.FdKeeperClient;
 import io.ballast.engine.nbd.MapNbdExports;
 import io.ballast.engine.nbd.NbdServer;
 import io.ballast.engine.nbd.NbdServerConfig;
@@ -12,21 +17,16 @@ import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.engine.volume.LocalBlockVolume;
 import io.ballast.engine.volume.StoreCheckpointer;
-import io.ballast.admin.NodeAdminService;
-import io.ballast.replication.RaftNode;
-import io.ballast.replication.catalog.CatalogClient;
-import io.ballast.csi.identity.IdentityService;
-import io.ballast.csi.node.NodeService;
-import io.ballast.csi.node.SystemMounter;
-import io.ballast.csi.server.CsiServer;
-import io.ballast.engine.attach.DeviceAttachers;
-import io.ballast.engine.keeper.FdKeeperClient;
 import io.ballast.metrics.MetricsEndpoint;
 import io.ballast.metrics.NodeMetrics;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import io.ballast.replication.ReplicationConfig;
+import io.ballast.replication.RaftNode;
+import io.ballast.replication.catalog.CatalogClient;
+import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.volumes.AttachedVolumeDevices;
+import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -232,7 +232,7 @@ public final class NodeRuntime implements AutoCloseable {
     private static CatalogAgent startCatalogAgent(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
             Server admin) {
         if (config.catalogMembers().containsKey(directory.identity().nodeId())) {
-            replicated.raft().joinCatalog(config.catalogMembers());
+            replicated.raft().catalog().join(config.catalogMembers());
         }
         CatalogAgent agent = new CatalogAgent(
                 new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL),

@@ -1,10 +1,10 @@
 package io.ballast.metrics;
 
 import io.ballast.engine.nbd.NbdServer;
-import io.ballast.volumes.ReplicatedVolumes;
-import io.ballast.replication.FrontendStats;
 import io.ballast.replication.GroupStatus;
-import io.ballast.replication.ReplicatedBlockVolume;
+import io.ballast.replication.frontend.FrontendStats;
+import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.volumes.ReplicatedVolumes;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

@@ -4,7 +4,7 @@ import io.ballast.csi.node.VolumeDevices;
 import io.ballast.engine.attach.AttachedDevice;
 import io.ballast.engine.attach.DeviceAttacher;
 import io.ballast.engine.error.BallastException;
-import io.ballast.replication.ReplicatedBlockVolume;
+import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

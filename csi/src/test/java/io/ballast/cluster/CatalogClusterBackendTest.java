@@ -1,11 +1,14 @@
 package io.ballast.cluster;
 
-import io.ballast.cluster.CatalogClusterBackend;
-import io.ballast.cluster.NodeAdminClients;
-import io.ballast.cluster.ClusterBackend;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.ballast.csi.InProcessCsi;
 import io.ballast.csi.controller.ClusterBackendContract;
 import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
+import io.ballast.proto.csi.v1.CapacityRange;
+import io.ballast.proto.csi.v1.CreateVolumeRequest;
+import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.replication.catalog.CatalogClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -18,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The real backend (catalog group + storage nodes' admin APIs) held to the same contract as the
@@ -76,6 +80,31 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
             Thread.sleep(200);
         }
         throw new IllegalStateException("the nodes did not register in the catalog within 60 s");
+    }
+
+    /**
+     * One CSI CreateVolume reads the whole catalog once (each read ships all of CatalogState):
+     * a new empty volume, and the retry that finds it.
+     */
+    @Test
+    void createVolumeReadsTheCatalogOnce() throws IOException {
+        try (InProcessCsi csi = new InProcessCsi(new NotClosing(shared))) {
+            CreateVolumeRequest request = CreateVolumeRequest.newBuilder().setName("pvc-reads")
+                    .setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(16L << 20))
+                    .addVolumeCapabilities(VolumeCapability.newBuilder()
+                            .setMount(VolumeCapability.MountVolume.newBuilder().setFsType("ext4"))
+                            .setAccessMode(VolumeCapability.AccessMode.newBuilder()
+                                    .setMode(VolumeCapability.AccessMode.Mode.SINGLE_NODE_WRITER))).build();
+            long before = catalog.reads();
+            String id = csi.controller.createVolume(request).getVolume().getVolumeId();
+            long created = catalog.reads() - before;
+            before = catalog.reads();
+            assertEquals(id, csi.controller.createVolume(request).getVolume().getVolumeId());
+            long retried = catalog.reads() - before;
+            System.out.printf("catalog reads: CreateVolume %d, its retry %d%n", created, retried);
+            assertEquals(1, created, "whole-catalog reads of one CreateVolume");
+            assertEquals(1, retried, "whole-catalog reads of a CreateVolume retry");
+        }
     }
 
     /** Deletes what a previous test left, in the order the backend's rules allow. */

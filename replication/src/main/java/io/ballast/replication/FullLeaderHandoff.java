@@ -2,6 +2,7 @@ package io.ballast.replication;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.replication.space.SpaceGuard;
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: one scheduler thread; a transfer blocks it for at most the catch-up wait.
  */
-final class FullLeaderHandoff implements AutoCloseable {
+public final class FullLeaderHandoff implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FullLeaderHandoff.class);
     static final long PERIOD_MILLIS = 2000;
     private static final Duration CATCH_UP_WAIT = Duration.ofSeconds(5);

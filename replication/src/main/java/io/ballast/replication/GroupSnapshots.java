@@ -1,13 +1,18 @@
 package io.ballast.replication;
 
-import io.ballast.replication.ratis.RatisErrors;
-import static io.ballast.replication.VolumeLogLayout.ST_EXISTS;
-import static io.ballast.replication.VolumeLogLayout.ST_OK;
+import static io.ballast.replication.entry.VolumeLogLayout.ST_EXISTS;
+import static io.ballast.replication.entry.VolumeLogLayout.ST_OK;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.SnapshotReader;
 import io.ballast.engine.store.VolumeSnapshots;
+import io.ballast.replication.entry.VolumeLogLayout;
+import io.ballast.replication.ratis.RatisErrors;
+import io.ballast.replication.snapshot.CloneOrigin;
+import io.ballast.replication.snapshot.ReplicaSnapshots;
+import io.ballast.replication.snapshot.SnapshotStatus;
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.rebuild.IntegrityStatus;
 import java.util.Map;
 
 /**

@@ -1,20 +1,29 @@
 package io.ballast.replication;
 
-import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.NodeDirectory;
-import io.ballast.proto.v1.CatalogState;
+import io.ballast.replication.catalog.CatalogMember;
 import io.ballast.replication.catalog.CatalogStateMachine;
+import io.ballast.replication.checkpoint.LogBudget;
+import io.ballast.replication.config.RaftServerSettings;
+import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.entry.VolumeLogLayout;
+import io.ballast.replication.frontend.LeaderReplicaAccess;
+import io.ballast.replication.frontend.LocalSubmitter;
+import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.membership.LeadershipMover;
+import io.ballast.replication.membership.Membership;
+import io.ballast.replication.ratis.RatisErrors;
+import io.ballast.replication.rebuild.RebuildHandover;
 import io.ballast.replication.space.DiskSpace;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.space.SpaceGuard;
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * Ratis type leaves replication, ArchUnit checks it): each volume-level operation (create, join,
  * attach, resize, membership, leadership, status, division restarts) is a short method here over a
  * class that does the work ({@link Membership}, {@link LeadershipMover}, {@link GroupSnapshots},
- * {@link RaftServerSettings}, the watchdogs). Next to move out: the catalog hosting.
+ * {@link RaftServerSettings}, the watchdogs). The catalog group it hosts is {@link CatalogMember}'s.
  */
 public final class RaftNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
@@ -71,6 +80,7 @@ public final class RaftNode implements AutoCloseable {
     private final ExecutorService io;
     private final ExecutorService background;
     private final RaftServer server;
+    private final CatalogMember catalog;
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
     private volatile StuckLogWatchdog logWatchdog;
     private volatile FullLeaderHandoff fullHandoff;
@@ -94,12 +104,13 @@ public final class RaftNode implements AutoCloseable {
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(config.nodeId()))
                 .setProperties(RaftServerSettings.of(config, node))
-                .setStateMachineRegistry(gid -> gid.equals(catalogGroupId(node.identity().clusterId()))
+                .setStateMachineRegistry(gid -> gid.equals(CatalogStateMachine.groupIdOf(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
                         : new VolumeStateMachine(node, this::newClient, background, config.logBudgetMin(),
                                 LogBudget.journalFileSize(config.logBudgetMin(), ReplicationConfig.MAX_ENTRY_BYTES + (64 << 10)),
                                 config.rebuildBytesPerSecond(), this::restartDivision, space))
                 .build();
+        this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership, this::newClient);
     }
 
     /** This node's disk watermarks and the full nodes the catalog reported (see {@link SpaceGuard}). */
@@ -131,102 +142,9 @@ public final class RaftNode implements AutoCloseable {
         return TimeDuration.valueOf(millis, TimeUnit.MILLISECONDS);
     }
 
-    /** The Raft group id of a volume: a name-based UUID, the same on every node. */
-    public static RaftGroupId groupIdOf(String volume) {
-        return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("ballast-volume:" + volume).getBytes(StandardCharsets.UTF_8)));
-    }
-
-    /** The catalog's Raft group id: one catalog per cluster, the same on every node. */
-    public static RaftGroupId catalogGroupId(String clusterId) {
-        return CatalogStateMachine.groupIdOf(clusterId);
-    }
-
-    /**
-     * Makes this node a member of the cluster's catalog group ({@code members}: node id ->
-     * raft host:port, this node among them) unless it already is (restarts find the group in
-     * storage). Every member is started with the same list: that forms the group.
-     */
-    public void joinCatalog(Map<String, String> members) {
-        if (!members.containsKey(config.nodeId())) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "node " + config.nodeId()
-                    + " is not in the catalog member list " + members.keySet());
-        }
-        RaftGroupId gid = catalogGroupId(node.identity().clusterId());
-        for (RaftGroupId existing : server.getGroupIds()) {
-            if (existing.equals(gid)) {
-                return;
-            }
-        }
-        List<RaftPeer> peers = new ArrayList<>();
-        members.forEach((id, addr) -> peers.add(RaftPeer.newBuilder().setId(id).setAddress(addr).build()));
-        RaftGroup group = RaftGroup.valueOf(gid, peers);
-        try (RaftClient client = newClient(group)) {
-            RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
-            BallastException e = RatisErrors.of(r, "join the catalog group");
-            if (e != null && !RatisErrors.alreadyExists(r)) {
-                throw e;
-            }
-            LOG.info("joined the catalog group {} with members {}", gid, members);
-        } catch (AlreadyExistsException e) {
-            LOG.debug("catalog group already here");
-        } catch (IOException e) {
-            throw RatisErrors.map(e, "join the catalog group");
-        }
-    }
-
-    /** True while this node hosts the catalog group and is its leader. */
-    public boolean leadsCatalog() {
-        RaftServer.Division d = catalogDivision();
-        return d != null && d.getInfo().isLeader();
-    }
-
-    /**
-     * The catalog group's committed members (node id -> raft address) as this node sees them.
-     * NOT_FOUND when this node does not host the catalog, FAILED_PRECONDITION during a change.
-     */
-    public Map<String, String> catalogMembers() {
-        return Membership.members(requireCatalogDivision(), "catalog");
-    }
-
-    /**
-     * Adds a catalog member (run on a member, best on the leader): the group is added on the new
-     * node, which is brought up to date from a catalog snapshot before it votes.
-     */
-    public void addCatalogMember(String nodeId, String address) {
-        Membership.checkPeer(nodeId, address);
-        membership.add(requireCatalogDivision(), "catalog", nodeId, address);
-    }
-
-    /** Removes a catalog member; its node drops the group if it answers. */
-    public void removeCatalogMember(String nodeId) {
-        membership.remove(requireCatalogDivision(), "catalog", nodeId, null);
-    }
-
-    private RaftServer.Division catalogDivision() {
-        try {
-            return server.getDivision(catalogGroupId(node.identity().clusterId()));
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    private RaftServer.Division requireCatalogDivision() {
-        RaftServer.Division d = catalogDivision();
-        if (d == null) {
-            throw new BallastException(ErrorCode.NOT_FOUND, "node " + config.nodeId() + " does not host the catalog");
-        }
-        return d;
-    }
-
-    /** This node's copy of the catalog (may lag the leader), or null when it is not a member. */
-    CatalogState localCatalog() {
-        try {
-            var sm = server.getDivision(catalogGroupId(node.identity().clusterId())).getStateMachine();
-            var reply = sm.query(org.apache.ratis.protocol.Message.EMPTY).join();
-            return CatalogState.parseFrom(reply.getContent().toByteArray());
-        } catch (IOException e) {
-            return null;
-        }
+    /** This node's part in the cluster catalog's group. */
+    public CatalogMember catalog() {
+        return catalog;
     }
 
     public String nodeId() {
@@ -263,7 +181,7 @@ public final class RaftNode implements AutoCloseable {
     private static RaftGroup group(String volume, Map<String, String> peers) {
         List<RaftPeer> list = new ArrayList<>();
         peers.forEach((id, addr) -> list.add(RaftPeer.newBuilder().setId(id).setAddress(addr).build()));
-        return RaftGroup.valueOf(groupIdOf(volume), list);
+        return RaftGroup.valueOf(VolumeStateMachine.groupIdOf(volume), list);
     }
 
     /**
@@ -473,7 +391,7 @@ public final class RaftNode implements AutoCloseable {
      * would find nothing and leave the group running for ever (issue 14).
      */
     public boolean hostsGroup(String volume) {
-        RaftGroupId wanted = groupIdOf(volume);
+        RaftGroupId wanted = VolumeStateMachine.groupIdOf(volume);
         for (RaftGroupId gid : server.getGroupIds()) {
             if (gid.equals(wanted)) {
                 return true;
@@ -664,13 +582,13 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /** The local replica's state machine (tests, scrub). */
-    VolumeStateMachine stateMachine(String volume) {
+    public VolumeStateMachine stateMachine(String volume) {
         return (VolumeStateMachine) division(volume).getStateMachine();
     }
 
     RaftServer.Division division(String volume) {
         try {
-            return server.getDivision(groupIdOf(volume));
+            return server.getDivision(VolumeStateMachine.groupIdOf(volume));
         } catch (IOException e) {
             throw new BallastException(ErrorCode.NOT_FOUND, "no replica of volume " + volume + " on node " + config.nodeId(), e);
         }

@@ -1,5 +1,6 @@
 package io.ballast.replication;
 
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,7 +41,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: one scheduler thread; the state maps are confined to it.
  */
-final class StuckLogWatchdog implements AutoCloseable {
+public final class StuckLogWatchdog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StuckLogWatchdog.class);
     static final long PERIOD_SECONDS = 5;
     static final long STUCK_SECONDS = Long.getLong("ballast.log.stuckSeconds", 20);

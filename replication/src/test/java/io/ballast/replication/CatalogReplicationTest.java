@@ -26,7 +26,7 @@ class CatalogReplicationTest {
     void catalogSurvivesTheLossOfAMemberAndCatchesItUp(@TempDir Path dir) throws Exception {
         try (TestCluster c = new TestCluster(dir, 3, 20)) {
             for (RaftNode n : c.nodes) {
-                n.joinCatalog(c.peers());
+                n.catalog().join(c.peers());
             }
             try (CatalogClient client = new CatalogClient("test-cluster", c.peers(), Duration.ofSeconds(20))) {
                 client.submit(heartbeat("a", 1));
@@ -46,10 +46,10 @@ class CatalogReplicationTest {
 
                 c.start(2); // its group comes back from storage; it catches up from the leader
                 TestCluster.await(() -> {
-                    var local = c.nodes[2].localCatalog();
-                    return local != null && local.equals(c.nodes[0].localCatalog()) && local.getNodesCount() == 2;
+                    var local = c.nodes[2].catalog().localCopy();
+                    return local != null && local.equals(c.nodes[0].catalog().localCopy()) && local.getNodesCount() == 2;
                 }, "restarted member has the catalog");
-                assertEquals(109, c.nodes[2].localCatalog().getNodes(1).getHeartbeatMillis());
+                assertEquals(109, c.nodes[2].catalog().localCopy().getNodes(1).getHeartbeatMillis());
             }
         }
     }

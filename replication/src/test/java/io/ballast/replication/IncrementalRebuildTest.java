@@ -5,6 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.engine.error.BallastException;
+import io.ballast.replication.checkpoint.LogBudget;
+import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.rebuild.CleanStopMark;
+import io.ballast.replication.rebuild.RebuildHandover;
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -125,7 +130,7 @@ class IncrementalRebuildTest {
             if (cluster.nodes[i] == null) {
                 continue;
             }
-            Path dir = tmp.resolve("node" + i).resolve("raft").resolve(RaftNode.groupIdOf("bound").getUuid().toString());
+            Path dir = tmp.resolve("node" + i).resolve("raft").resolve(VolumeStateMachine.groupIdOf("bound").getUuid().toString());
             Process p = new ProcessBuilder("du", "-s", "-B1", dir.toString()).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "du " + dir + ": " + out);

@@ -1,6 +1,5 @@
 package io.ballast.replication;
 
-import io.ballast.replication.ratis.RatisErrors;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.replication.entry.VolumeLogLayout;
+import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.ratis.RatisErrors;
+import io.ballast.replication.rebuild.BlockCopier;
+import io.ballast.replication.rebuild.RebuildHandover;
+import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -218,7 +223,7 @@ class ReplicationTest {
             await(v.write((long) i * B, ByteBuffer.wrap(block(i)), false));
         }
         int f = (cluster.leader("afresh") + 1) % 3;
-        var gid = RaftNode.groupIdOf("afresh");
+        var gid = VolumeStateMachine.groupIdOf("afresh");
         TestCluster.await(() -> cluster.nodes[cluster.leader("afresh")].stateMachine("afresh").division().getRaftLog()
                 .getStartIndex() > 1, "the leader purged its log");
         assertTrue(cluster.nodes[f].rejoinAfresh(gid, "test"));
@@ -269,22 +274,22 @@ class ReplicationTest {
     @Test
     void sparseRebuildQueryAnswersZeroRangesEmptyAndDataInFull() throws Exception {
         ReplicatedBlockVolume v = create("sparse", 100_000);
-        await(v.write(SnapshotCopier.CHUNK, ByteBuffer.wrap(block(9)), false)); // second chunk: one block of data
+        await(v.write(BlockCopier.CHUNK, ByteBuffer.wrap(block(9)), false)); // second chunk: one block of data
         int leader = cluster.leader("sparse");
         var peer = org.apache.ratis.protocol.RaftPeerId.valueOf(cluster.nodes[leader].nodeId());
         try (RaftClient raw = cluster.nodes[leader].clientFor("sparse")) {
             ByteBuffer zero = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
-                    0, SnapshotCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+                    0, BlockCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
             assertEquals(0, zero.remaining(), "an all-zero chunk crosses the network as an empty reply");
             ByteBuffer data = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
-                    SnapshotCopier.CHUNK, SnapshotCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
-            assertEquals(SnapshotCopier.CHUNK, data.remaining());
+                    BlockCopier.CHUNK, BlockCopier.CHUNK, VolumeLogLayout.FLAG_SPARSE))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+            assertEquals(BlockCopier.CHUNK, data.remaining());
             byte[] first = new byte[B];
             data.get(first);
             assertArrayEquals(block(9), first);
             ByteBuffer plain = raw.io().sendStaleRead(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryRead(
-                    0, SnapshotCopier.CHUNK))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
-            assertEquals(SnapshotCopier.CHUNK, plain.remaining(), "without the flag, zeroes are sent (read repair relies on it)");
+                    0, BlockCopier.CHUNK))), 0, peer).getMessage().getContent().asReadOnlyByteBuffer();
+            assertEquals(BlockCopier.CHUNK, plain.remaining(), "without the flag, zeroes are sent (read repair relies on it)");
         }
         v.close();
     }

@@ -1,6 +1,7 @@
 package io.ballast.replication;
 
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.replication.config.ReplicationConfig;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.ByteBuffer;
@@ -13,17 +14,17 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /** In-process cluster of Raft nodes on 127.0.0.1 (ephemeral ports), with stop/restart/wipe verbs. */
-final class TestCluster implements AutoCloseable {
+public final class TestCluster implements AutoCloseable {
     final Path root;
     final ReplicationConfig[] configs;
     final NodeDirectory[] dirs;
-    final RaftNode[] nodes;
+    public final RaftNode[] nodes;
 
-    TestCluster(Path root, int n, long snapshotEveryEntries) throws IOException {
+    public TestCluster(Path root, int n, long snapshotEveryEntries) throws IOException {
         this(root, n, snapshotEveryEntries, c -> c);
     }
 
-    TestCluster(Path root, int n, long snapshotEveryEntries, java.util.function.UnaryOperator<ReplicationConfig> tune)
+    public TestCluster(Path root, int n, long snapshotEveryEntries, java.util.function.UnaryOperator<ReplicationConfig> tune)
             throws IOException {
         this.root = root;
         configs = new ReplicationConfig[n];
@@ -45,7 +46,7 @@ final class TestCluster implements AutoCloseable {
      * give the same ephemeral port to two probes in a row once the first closed, and two nodes
      * configured with one port made Ratis terminate the test JVM (bind failure).
      */
-    static synchronized int freePort() throws IOException {
+    public static synchronized int freePort() throws IOException {
         for (int attempt = 0; ; attempt++) {
             try (ServerSocket s = new ServerSocket(0)) {
                 if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
@@ -57,7 +58,7 @@ final class TestCluster implements AutoCloseable {
 
     private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
-    Map<String, String> peers() {
+    public Map<String, String> peers() {
         Map<String, String> m = new LinkedHashMap<>();
         for (ReplicationConfig c : configs) {
             m.put(c.nodeId(), c.address());
@@ -66,7 +67,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     /** Node id -> address of the given nodes only. */
-    Map<String, String> peers(int... ids) {
+    public Map<String, String> peers(int... ids) {
         Map<String, String> m = new LinkedHashMap<>();
         for (int i : ids) {
             m.put(configs[i].nodeId(), configs[i].address());
@@ -74,12 +75,12 @@ final class TestCluster implements AutoCloseable {
         return m;
     }
 
-    void start(int i) {
+    public void start(int i) {
         dirs[i] = NodeDirectory.openOrFormat(root.resolve("node" + i), "test-cluster", configs[i].nodeId());
         nodes[i] = RaftNode.start(configs[i], dirs[i]);
     }
 
-    void stop(int i) {
+    public void stop(int i) {
         if (nodes[i] != null) {
             nodes[i].close();
             dirs[i].close();
@@ -89,14 +90,14 @@ final class TestCluster implements AutoCloseable {
     }
 
     /** Stops node i and deletes its whole data directory (disk loss). */
-    void wipe(int i) throws IOException {
+    public void wipe(int i) throws IOException {
         stop(i);
         try (Stream<Path> s = Files.walk(root.resolve("node" + i))) {
             s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 
-    int leader(String volume) {
+    public int leader(String volume) {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (System.nanoTime() < deadline) {
             for (int i = 0; i < nodes.length; i++) {
@@ -116,7 +117,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     /** Waits until every running replica has applied what node {@code ref} has committed. */
-    void awaitConverged(String volume) {
+    public void awaitConverged(String volume) {
         int ref = leader(volume);
         long target = nodes[ref].status(volume).commitIndex();
         for (int i = 0; i < nodes.length; i++) {
@@ -127,14 +128,14 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    byte[] content(int i, String volume) {
+    public byte[] content(int i, String volume) {
         var store = nodes[i].stateMachine(volume).store();
         ByteBuffer b = ByteBuffer.allocate((int) store.size());
         store.read(0, b);
         return b.array();
     }
 
-    static void await(BooleanSupplier cond, String what) {
+    public static void await(BooleanSupplier cond, String what) {
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (!cond.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
@@ -144,7 +145,7 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    static void sleep(long ms) {
+    public static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {

@@ -104,8 +104,15 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
         CsiCalls.unary(out, () -> {
             CreateVolumeArgs args = CreateVolumeArgs.parse(request);
             return inFlight.call("CreateVolume", List.of("volume name " + args.name()), () -> {
-                Optional<VolumeRecord> existing = backend.volumeByName(args.name());
-                VolumeRecord v = existing.isPresent() ? args.requireCompatible(existing.get()) : create(args);
+                VolumeRecord v;
+                if (args.sourceSnapshotId() == null && args.sourceVolumeId() == null) {
+                    // One catalog read: the backend answers a finished volume of that name as it is.
+                    v = args.requireCompatible(create(args));
+                } else {
+                    // A retry must find its volume even if the source has gone since: look before resolving it.
+                    Optional<VolumeRecord> existing = backend.volumeByName(args.name());
+                    v = existing.isPresent() ? args.requireCompatible(existing.get()) : args.requireCompatible(create(args));
+                }
                 return CreateVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, clusterId)).build();
             });
         });

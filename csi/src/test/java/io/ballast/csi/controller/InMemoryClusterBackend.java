@@ -105,10 +105,11 @@ public class InMemoryClusterBackend implements ClusterBackend {
 
     @Override
     public synchronized VolumeRecord createVolume(VolumeSpec spec) {
-        mutations.add("createVolume " + spec.name());
-        if (volumeByName(spec.name()).isPresent()) {
-            throw new BallastException(ErrorCode.ALREADY_EXISTS, "volume name " + spec.name() + " is taken");
+        Optional<VolumeRecord> existing = volumeByName(spec.name());
+        if (existing.isPresent()) {
+            return existing.get(); // a lookup, not a mutation
         }
+        mutations.add("createVolume " + spec.name());
         if (spec.replicas() < 1 || spec.sizeBytes() <= 0) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "replicas and size must be positive");
         }

@@ -41,6 +41,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Determinism.</b> The content depends only on the sequence of writes, trims, zeroes and
  * resizes applied, so replicas applying the same log read byte-identical.
+ *
+ * <p>Size: over 450 lines because every path (read, write, trim, resize, verify, checkpoint, crash
+ * recovery) follows one protocol over the same striped locks, lifecycle lock, data file, checksum
+ * file and dirty bitmap: a write's order (bitmap bit durable, data, checksum) is what recovery and
+ * verify rely on. The parts with state or a format of their own are beside it: {@link VolumeFiles},
+ * {@link DirtyRegions}, {@link DirtyBitmapLayout}, {@link ChecksumFileLayout}, {@link StripedLocks}.
  */
 public final class LocalBlockStore implements AutoCloseable {
     public static final int BLOCK_SIZE = 4096;

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
@@ -36,6 +37,8 @@ import org.apache.ratis.util.TimeDuration;
  */
 public final class CatalogClient implements AutoCloseable {
     private final RaftClient client;
+    /** Whole-state reads sent (each ships all of CatalogState): what a caller should keep to one per request. */
+    private final AtomicLong reads = new AtomicLong();
 
     /**
      * @param members the catalog members, node id -> raft host:port
@@ -60,8 +63,14 @@ public final class CatalogClient implements AutoCloseable {
                 .build();
     }
 
+    /** Whole-state reads this client has sent. */
+    public long reads() {
+        return reads.get();
+    }
+
     /** The whole catalog as committed (linearizable: served by the leader). */
     public CatalogState read() {
+        reads.incrementAndGet();
         try {
             RaftClientReply r = client.io().sendReadOnly(Message.valueOf(ByteString.copyFrom(
                     new byte[] {CatalogStateMachine.QUERY_STATE})));

@@ -1,9 +1,9 @@
 package io.ballast.replication.catalog;
 
+import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
-import io.ballast.engine.error.ErrorCode;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;

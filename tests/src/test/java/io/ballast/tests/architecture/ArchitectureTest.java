@@ -39,6 +39,18 @@ class ArchitectureTest {
                 .check(MAIN);
     }
 
+    /**
+     * Replication's sub-packages (entry formats, checkpoints, rebuild, snapshots, the state machine,
+     * membership, the write path, the catalog) are the parts; the package itself is the node that
+     * hosts them, and no part reaches back to it.
+     */
+    @Test
+    void replicationPartsDoNotReachTheNode() {
+        noClasses().that().resideInAPackage("io.ballast.replication.(*)..")
+                .should().dependOnClassesThat().resideInAPackage("io.ballast.replication")
+                .check(MAIN);
+    }
+
     @Test
     void ratisStaysInsideReplication() {
         noClasses().that().resideOutsideOfPackage("io.ballast.replication..")

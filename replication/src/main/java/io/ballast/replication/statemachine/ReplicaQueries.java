@@ -1,0 +1,59 @@
+package io.ballast.replication.statemachine;
+
+import static io.ballast.replication.entry.VolumeLogLayout.*;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.replication.ratis.RatisErrors;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+
+/**
+ * Read-only queries a replica answers for its peers (rebuild and repair sources): QUERY_INFO (the
+ * applied point, size, epoch, snapshot registry) and QUERY_READ (up to {@link #MAX_READ} bytes of
+ * the store, all-zero ranges as an empty reply when asked for FLAG_SPARSE), QUERY_CHANGED (the
+ * regions changed after a log index, for an incremental rebuild); and for its own node's
+ * frontend, QUERY_FENCE (the applied writer epoch and index, see {@link io.ballast.replication.frontend.ReadFence ReadFence}). Stateless;
+ * thread-safe.
+ */
+public final class ReplicaQueries {
+    public static final int MAX_READ = 4 << 20;
+    private static final ByteBuffer ZEROES = ByteBuffer.allocate(MAX_READ).asReadOnlyBuffer();
+
+    private ReplicaQueries() {}
+
+    static CompletableFuture<Message> answer(VolumeStateMachine sm, Message request) {
+        try {
+            Entry e = decode(request.getContent().asReadOnlyByteBuffer());
+            ByteBuffer out;
+            if (e.kind() == KIND_QUERY_FENCE) {
+                out = ByteBuffer.allocate(16).putLong(sm.epoch()).putLong(sm.appliedIndex()).flip();
+            } else if (e.kind() == KIND_QUERY_CHANGED) {
+                out = sm.changedSince(e.size()).encode();
+            } else if (e.kind() == KIND_QUERY_INFO) {
+                out = sm.currentInfo().encode();
+            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
+                if (e.epoch() != 0 && e.epoch() != sm.epoch()) {
+                    // A diskless frontend's read (LeaderReplicaAccess), asked at a read index: a
+                    // superseded writer gets no data, as the local read fence guarantees.
+                    throw new BallastException(ErrorCode.FAILED_PRECONDITION, "fenced: writer epoch " + e.epoch()
+                            + " was superseded by " + sm.epoch());
+                }
+                Op op = e.ops().get(0);
+                out = ByteBuffer.allocate((int) op.length());
+                sm.store().read(op.offset(), out);
+                out.flip();
+                if ((op.flags() & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
+                    out = ByteBuffer.allocate(0); // zeroes need not cross the network (most of a new volume)
+                }
+            } else {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
+            }
+            return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(RatisErrors.refusal(e));
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package io.ballast.replication.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.ballast.engine.store.NodeDirectory;
+import java.nio.file.Path;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.util.SizeInBytes;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Ratis settings a node runs with, and the operator's -Draft.* overrides (README). */
+class RaftServerSettingsTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void defaultsAndJvmPropertyOverrides() {
+        try (NodeDirectory dir = NodeDirectory.openOrFormat(tmp.resolve("n"), "c", "n1")) {
+            ReplicationConfig c = ReplicationConfig.defaults("n1", "127.0.0.1", 0);
+            RaftProperties p = RaftServerSettings.of(c, dir);
+            assertEquals(SizeInBytes.valueOf(c.segmentSizeMax()), RaftServerConfigKeys.Log.segmentSizeMax(p));
+            assertFalse(RaftServerConfigKeys.Log.logMetadataEnabled(p), "no METADATA entry per commit");
+            assertFalse(RaftServerConfigKeys.Log.unsafeFlushEnabled(p), "the log is fsynced before an entry counts");
+            assertEquals(RaftServerConfigKeys.Read.Option.LINEARIZABLE, RaftServerConfigKeys.Read.option(p), "read fence");
+            assertTrue(RaftServerConfigKeys.Read.leaderLeaseEnabled(p), "read index without a round trip");
+            assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
+            assertFalse(RaftServerConfigKeys.Log.appendEntriesComposeEnabled(p),
+                    "compose acknowledges entries it never appends (RatisComposeDropsEntriesTest)");
+
+            System.setProperty("raft.server.log.segment.size.max", "64MB");
+            try {
+                assertEquals(SizeInBytes.valueOf("64MB"),
+                        RaftServerConfigKeys.Log.segmentSizeMax(RaftServerSettings.of(c, dir)), "-D override applied last");
+            } finally {
+                System.clearProperty("raft.server.log.segment.size.max");
+            }
+        }
+    }
+}
