@@ -10,9 +10,9 @@ import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.replication.catalog.CatalogClient;
+import io.ballast.replication.testing.FreePorts;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -55,7 +55,7 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
         Map<String, String> members = new LinkedHashMap<>();
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < nodeLabels.size(); i++) {
-            ports.add(freePort());
+            ports.add(FreePorts.next());
             members.put("n" + (i + 1), "127.0.0.1:" + ports.get(i));
         }
         for (int i = 0; i < nodeLabels.size(); i++) {
@@ -142,23 +142,6 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
             root = null;
         }
     }
-
-    /**
-     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
-     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
-     * configured with one port made Ratis terminate the test JVM (bind failure).
-     */
-    private static int freePort() throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
-                    return s.getLocalPort();
-                }
-            }
-        }
-    }
-
-    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     /** The shared backend, handed to each test without being closed by it. */
     private record NotClosing(ClusterBackend delegate) implements ClusterBackend {

@@ -9,6 +9,7 @@ import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.replication.catalog.CatalogClient;
+import io.ballast.replication.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,7 @@ class CatalogReplicationTest {
                 assertEquals("pvc-1", client.read().getVolumes(0).getName());
 
                 c.start(2); // its group comes back from storage; it catches up from the leader
-                TestCluster.await(() -> {
+                Await.await(() -> {
                     var local = c.nodes[2].catalog().localCopy();
                     return local != null && local.equals(c.nodes[0].catalog().localCopy()) && local.getNodesCount() == 2;
                 }, "restarted member has the catalog");

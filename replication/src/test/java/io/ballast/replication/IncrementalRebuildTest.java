@@ -10,6 +10,7 @@ import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.rebuild.CleanStopMark;
 import io.ballast.replication.rebuild.RebuildHandover;
 import io.ballast.replication.statemachine.VolumeStateMachine;
+import io.ballast.replication.testing.Await;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -76,11 +77,11 @@ class IncrementalRebuildTest {
             }
         }
         var leaderLog = cluster.nodes[leader].stateMachine("inc").division().getRaftLog();
-        TestCluster.await(() -> leaderLog.getStartIndex() > away + 1, "the leader purged past index " + away);
+        Await.await(() -> leaderLog.getStartIndex() > away + 1, "the leader purged past index " + away);
         cluster.start(f);
-        TestCluster.await(() -> rebuildTotal(f) > 0, "node " + f + " rebuilt from the leader");
+        Await.await(() -> rebuildTotal(f) > 0, "node " + f + " rebuilt from the leader");
         assertEquals(2L * chunk, rebuildTotal(f), "only regions 5 and 9 copied");
-        TestCluster.await(() -> rebuildDone(f) == 2L * chunk, "the copy finished");
+        Await.await(() -> rebuildDone(f) == 2L * chunk, "the copy finished");
         await(v.write(20L * chunk, ByteBuffer.wrap(bytes(3000, B)), false)); // and it follows the log again
         assertIdentical("inc", size);
         v.close();
@@ -118,7 +119,7 @@ class IncrementalRebuildTest {
         assertEquals(budget, b.total());
         assertTrue(maxSeen <= budget, "log + journal " + maxSeen + " bytes exceeds the budget of " + budget);
         cluster.start(f);
-        TestCluster.await(() -> rebuildTotal(f) > 0, "node " + f + " rebuilt from the leader");
+        Await.await(() -> rebuildTotal(f) > 0, "node " + f + " rebuilt from the leader");
         assertIdentical("bound", size);
         v.close();
     }
@@ -168,7 +169,7 @@ class IncrementalRebuildTest {
         long commit = cluster.nodes[cluster.leader(name)].status(name).commitIndex();
         for (int i = 0; i < 3; i++) {
             int n = i;
-            TestCluster.await(() -> {
+            Await.await(() -> {
                 try {
                     return cluster.nodes[n].status(name).appliedIndex() >= commit;
                 } catch (BallastException e) {

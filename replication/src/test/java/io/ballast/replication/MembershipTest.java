@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.testing.Await;
+import io.ballast.replication.testing.FreePorts;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,7 +58,7 @@ class MembershipTest {
         long target = cluster.nodes[leader].status(volume).commitIndex();
         byte[] ref = null;
         for (int i : ids) {
-            TestCluster.await(() -> cluster.nodes[i].status(volume).appliedIndex() >= target, "node " + i + " applies " + target);
+            Await.await(() -> cluster.nodes[i].status(volume).appliedIndex() >= target, "node " + i + " applies " + target);
             assertEquals(List.of(), cluster.nodes[i].stateMachine(volume).store().verify(), "checksums on node " + i);
             byte[] c = cluster.content(i, volume);
             if (ref == null) {
@@ -134,7 +136,7 @@ class MembershipTest {
         cluster.nodes[0].createReplicaGroup("l", SIZE, cluster.peers(0, 1, 2));
         ReplicatedBlockVolume v = cluster.nodes[0].openVolume("l", 1); // the frontend stays on n0
         cluster.nodes[0].transferLeadership("l", "n1", java.time.Duration.ofSeconds(10));
-        TestCluster.await(() -> "n1".equals(cluster.nodes[0].status("l").leaderId()), "n1 leads");
+        Await.await(() -> "n1".equals(cluster.nodes[0].status("l").leaderId()), "n1 leads");
         await(v.write(0, ByteBuffer.wrap(block(1)), false));
 
         assertNull(cluster.nodes[0].removeReplica("l", "n1", cluster.configs[1].address()));
@@ -173,7 +175,7 @@ class MembershipTest {
         refused(ErrorCode.INVALID_ARGUMENT, () -> n0.addReplica("r", "n3", ":7000"), "no host");
         refused(ErrorCode.INVALID_ARGUMENT, () -> n0.addReplica("r", "bad id", a3), "id with a space");
         refused(ErrorCode.INVALID_ARGUMENT, () -> n0.addReplica("r", "n9", a3), "the node at n3's address is n3, not n9");
-        refused(ErrorCode.UNAVAILABLE, () -> n0.addReplica("r", "n9", "127.0.0.1:" + TestCluster.freePort()), "nothing listens there");
+        refused(ErrorCode.UNAVAILABLE, () -> n0.addReplica("r", "n9", "127.0.0.1:" + FreePorts.next()), "nothing listens there");
         refused(ErrorCode.NOT_FOUND, () -> n0.removeReplica("r", "n3", null), "n3 is not a member");
         refused(ErrorCode.INVALID_ARGUMENT, () -> n0.removeReplica("r", "n1", a3), "n1 is not at that address");
         refused(ErrorCode.FAILED_PRECONDITION, () -> n0.removeReplica("single", "n0", null), "the last replica");

@@ -14,6 +14,7 @@ import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.rebuild.BlockCopier;
 import io.ballast.replication.rebuild.RebuildHandover;
 import io.ballast.replication.statemachine.VolumeStateMachine;
+import io.ballast.replication.testing.Await;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -202,7 +203,7 @@ class ReplicationTest {
         for (int i = 0; i < 3; i++) {
             VolumeStateMachine sm = cluster.nodes[i].stateMachine("purge");
             int node = i;
-            TestCluster.await(() -> sm.getLatestSnapshot() != null && sm.division().getRaftLog().getStartIndex() > 0,
+            Await.await(() -> sm.getLatestSnapshot() != null && sm.division().getRaftLog().getStartIndex() > 0,
                     "node " + node + " snapshotted and purged");
             assertTrue(sm.journaledEntries() < 160, "node " + i + " journal recycled: " + sm.journaledEntries() + " entries");
         }
@@ -224,15 +225,15 @@ class ReplicationTest {
         }
         int f = (cluster.leader("afresh") + 1) % 3;
         var gid = VolumeStateMachine.groupIdOf("afresh");
-        TestCluster.await(() -> cluster.nodes[cluster.leader("afresh")].stateMachine("afresh").division().getRaftLog()
+        Await.await(() -> cluster.nodes[cluster.leader("afresh")].stateMachine("afresh").division().getRaftLog()
                 .getStartIndex() > 1, "the leader purged its log");
         assertTrue(cluster.nodes[f].rejoinAfresh(gid, "test"));
         for (int i = 600; i < 660; i++) {
             await(v.write((long) i * B, ByteBuffer.wrap(block(i)), false));
         }
-        TestCluster.await(() -> cluster.nodes[f].status("afresh").rebuildBytesTotal() == SIZE, "rebuilt by block copy");
+        Await.await(() -> cluster.nodes[f].status("afresh").rebuildBytesTotal() == SIZE, "rebuilt by block copy");
         long commit = cluster.nodes[cluster.leader("afresh")].status("afresh").commitIndex();
-        TestCluster.await(() -> { // RebuildHandover may reopen the division meanwhile: absent for a moment
+        Await.await(() -> { // RebuildHandover may reopen the division meanwhile: absent for a moment
             try {
                 return cluster.nodes[f].status("afresh").appliedIndex() >= commit;
             } catch (io.ballast.engine.error.BallastException e) {
@@ -406,7 +407,7 @@ class ReplicationTest {
         await(v.write(400L * B, ByteBuffer.wrap(block(400)), false)); // a write after the snapshot too
         cluster.start(f);
         cluster.nodes[f].joinGroup("rs", cluster.peers());
-        TestCluster.await(() -> cluster.nodes[f].groups().contains("rs"), "rebuilt replica appears");
+        Await.await(() -> cluster.nodes[f].groups().contains("rs"), "rebuilt replica appears");
         assertReplicasIdentical("rs");
         GroupStatus st = cluster.nodes[f].status("rs");
         LOG.info("rebuilt follower status: {}", st);

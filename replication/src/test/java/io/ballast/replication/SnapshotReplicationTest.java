@@ -12,6 +12,7 @@ import io.ballast.engine.store.SnapshotReader;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.snapshot.CloneOrigin;
 import io.ballast.replication.snapshot.SnapshotStatus;
+import io.ballast.replication.testing.Await;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ class SnapshotReplicationTest {
     }
 
     private void awaitListed(int node, String volume, String id) {
-        TestCluster.await(() -> cluster.nodes[node].snapshots().get(volume, id).map(SnapshotStatus::complete).orElse(false),
+        Await.await(() -> cluster.nodes[node].snapshots().get(volume, id).map(SnapshotStatus::complete).orElse(false),
                 "node " + node + " holds " + id);
     }
 

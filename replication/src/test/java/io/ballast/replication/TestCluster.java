@@ -2,15 +2,15 @@ package io.ballast.replication;
 
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.testing.Await;
+import io.ballast.replication.testing.FreePorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /** In-process cluster of Raft nodes on 127.0.0.1 (ephemeral ports), with stop/restart/wipe verbs. */
@@ -31,7 +31,7 @@ public final class TestCluster implements AutoCloseable {
         dirs = new NodeDirectory[n];
         nodes = new RaftNode[n];
         for (int i = 0; i < n; i++) {
-            configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", freePort())
+            configs[i] = ReplicationConfig.defaults("n" + i, "127.0.0.1", FreePorts.next())
                     .withSnapshotEveryEntries(snapshotEveryEntries).withSegmentSizeMax(1 << 20)
                     .withLogBudgetMin(0); // tests of rebuild need the log purged right behind snapshots
             configs[i] = tune.apply(configs[i]);
@@ -40,23 +40,6 @@ public final class TestCluster implements AutoCloseable {
             start(i);
         }
     }
-
-    /**
-     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
-     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
-     * configured with one port made Ratis terminate the test JVM (bind failure).
-     */
-    public static synchronized int freePort() throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
-                    return s.getLocalPort();
-                }
-            }
-        }
-    }
-
-    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     public Map<String, String> peers() {
         Map<String, String> m = new LinkedHashMap<>();
@@ -111,7 +94,7 @@ public final class TestCluster implements AutoCloseable {
                     }
                 }
             }
-            sleep(50);
+            Await.pause(50);
         }
         throw new AssertionError("no leader for " + volume);
     }
@@ -123,7 +106,7 @@ public final class TestCluster implements AutoCloseable {
         for (int i = 0; i < nodes.length; i++) {
             int n = i;
             if (nodes[n] != null) {
-                await(() -> nodes[n].status(volume).appliedIndex() >= target, "node " + n + " applies " + target);
+                Await.await(() -> nodes[n].status(volume).appliedIndex() >= target, "node " + n + " applies " + target);
             }
         }
     }
@@ -133,25 +116,6 @@ public final class TestCluster implements AutoCloseable {
         ByteBuffer b = ByteBuffer.allocate((int) store.size());
         store.read(0, b);
         return b.array();
-    }
-
-    public static void await(BooleanSupplier cond, String what) {
-        long deadline = System.nanoTime() + 20_000_000_000L;
-        while (!cond.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            sleep(20);
-        }
-    }
-
-    public static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
     }
 
     @Override

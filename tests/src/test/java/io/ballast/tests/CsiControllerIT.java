@@ -1,6 +1,6 @@
 package io.ballast.tests;
 
-import static io.ballast.tests.harness.Await.await;
+import static io.ballast.replication.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -16,7 +16,6 @@ import io.ballast.proto.csi.v1.CreateSnapshotRequest;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
 import io.ballast.proto.csi.v1.DeleteSnapshotRequest;
 import io.ballast.proto.csi.v1.DeleteVolumeRequest;
-import io.ballast.proto.csi.v1.GetCapacityRequest;
 import io.ballast.proto.csi.v1.ListVolumesRequest;
 import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;

@@ -1,6 +1,6 @@
 package io.ballast.tests;
 
-import static io.ballast.tests.harness.Await.await;
+import static io.ballast.replication.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 

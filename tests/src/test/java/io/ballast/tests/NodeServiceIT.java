@@ -1,6 +1,6 @@
 package io.ballast.tests;
 
-import static io.ballast.tests.harness.Await.await;
+import static io.ballast.replication.testing.Await.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -146,15 +146,15 @@ class NodeServiceIT {
                 "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c", "--verify_fatal=1",
                 "--fsync_on_close=1", "--output-format=json")));
         int other = indexOf(fs.placement().stream().filter(n -> !n.equals(fs.home())).findFirst().orElseThrow());
-        Thread.sleep(1500);
+        cluster.awaitCommits(fs.id(), fs.homeIndex(), 100, 60, "fio writes");
         cluster.node(other).kill9();
-        Thread.sleep(3000);
+        cluster.awaitCommits(fs.id(), fs.homeIndex(), 100, 60, "fio writes with " + ReplicatedCluster.nodeId(other) + " down");
         cluster.node(other).start();
         int third = indexOf(fs.placement().stream().filter(n -> !n.equals(fs.home()) && indexOf(n) != other).findFirst().orElseThrow());
         cluster.adminStub(fs.homeIndex()).transferLeadership(TransferLeadershipRequest.newBuilder().setName(fs.id())
                 .setTargetNodeId(ReplicatedCluster.nodeId(third)).build());
         cluster.node(third).kill9();
-        Thread.sleep(3000);
+        cluster.awaitCommits(fs.id(), fs.homeIndex(), 100, 60, "fio writes after the leader's kill -9");
         cluster.node(third).start();
         ExternalTool.Result done = fio.get();
         done.assertSuccess();
@@ -172,16 +172,15 @@ class NodeServiceIT {
                 "--name=restart", "--directory=" + target, "--rw=randwrite", "--bs=4k", "--size=32m", "--numjobs=2",
                 "--time_based", "--runtime=30", "--ioengine=libaio", "--direct=1", "--iodepth=16", "--verify=crc32c",
                 "--verify_fatal=1", "--fsync_on_close=1", "--output-format=json")));
-        Thread.sleep(3000);
+        cluster.awaitCommits(fs.id(), fs.homeIndex(), 100, 60, "the second fio writes");
         long logFrom = Files.size(home.log());
-        home.kill9();
-        Thread.sleep(1000);
+        home.kill9(); // the restart takes seconds: the kernel queues the volume's I/O meanwhile
         home.start();
         await(() -> home.logText().substring((int) logFrom).contains("NodeService - volume " + fs.id() + " resumed"),
                 60, "the node resumed the volume after kill -9");
         // And a clean stop (SIGTERM) under I/O: the node leaves the device to its successor rather
         // than failing what is in flight while its volumes close.
-        Thread.sleep(2000);
+        cluster.awaitCommits(fs.id(), fs.homeIndex(), 100, 60, "fio writes after the resume");
         long logFrom2 = Files.size(home.log());
         home.stop();
         home.start();

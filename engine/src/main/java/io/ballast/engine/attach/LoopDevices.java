@@ -1,7 +1,6 @@
 package io.ballast.engine.attach;
 
 import static io.ballast.engine.sys.Errno.EBUSY;
-import static io.ballast.engine.sys.Errno.EINTR;
 import static io.ballast.engine.sys.Errno.EINVAL;
 import static io.ballast.engine.sys.Errno.ENXIO;
 
@@ -342,27 +341,11 @@ public final class LoopDevices {
     }
 
     private static int ioctl(int fd, long request, long arg) {
-        while (true) {
-            if (Libc.C.ioctl(fd, request, arg) >= 0) {
-                return 0;
-            }
-            int errno = Libc.errno();
-            if (errno != EINTR) {
-                return errno;
-            }
-        }
+        return Libc.errnoOf(() -> Libc.C.ioctl(fd, request, arg));
     }
 
     private static int ioctl(int fd, long request, byte[] arg) {
-        while (true) {
-            if (Libc.C.ioctl(fd, request, arg) >= 0) {
-                return 0;
-            }
-            int errno = Libc.errno();
-            if (errno != EINTR) {
-                return errno;
-            }
-        }
+        return Libc.errnoOf(() -> Libc.C.ioctl(fd, request, arg));
     }
 
     private static String describe(int errno) {

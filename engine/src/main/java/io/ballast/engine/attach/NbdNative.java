@@ -118,11 +118,9 @@ public final class NbdNative {
             int s = seq.incrementAndGet();
             byte[] msg = request.apply(s);
             byte[] kernel = ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putShort((short) AF_NETLINK).array();
-            while (Libc.C.sendto(fd, msg, msg.length, 0, kernel, kernel.length) < 0) {
-                int errno = Libc.errno();
-                if (errno != EINTR) {
-                    throw new BallastException(ErrorCode.IO_ERROR, what + ": netlink send failed: " + describe(errno));
-                }
+            int errno = Libc.errnoOf(() -> Libc.C.sendto(fd, msg, msg.length, 0, kernel, kernel.length));
+            if (errno != 0) {
+                throw new BallastException(ErrorCode.IO_ERROR, what + ": netlink send failed: " + describe(errno));
             }
             List<Message> collected = new ArrayList<>();
             while (true) {
@@ -182,14 +180,7 @@ public final class NbdNative {
         }
         ByteBuffer addr = ByteBuffer.allocate(2 + SUN_PATH_LENGTH).order(ByteOrder.nativeOrder());
         addr.putShort((short) AF_UNIX).put(name);
-        int errno = 0;
-        while (Libc.C.connect(fd, addr.array(), 2 + name.length + 1) != 0) {
-            errno = Libc.errno();
-            if (errno != EINTR) {
-                break;
-            }
-            errno = 0;
-        }
+        int errno = Libc.errnoOf(() -> Libc.C.connect(fd, addr.array(), 2 + name.length + 1));
         if (errno != 0) {
             close(fd);
             throw new BallastException(ErrorCode.UNAVAILABLE, "cannot connect to the NBD server at " + path + ": "
@@ -285,15 +276,7 @@ public final class NbdNative {
 
     /** ioctl on an nbd device; returns 0 or the errno (EINTR retried). */
     static int ioctl(int fd, long request, long arg) {
-        while (true) {
-            if (Libc.C.ioctl(fd, request, arg) >= 0) {
-                return 0;
-            }
-            int errno = Libc.errno();
-            if (errno != EINTR) {
-                return errno;
-            }
-        }
+        return Libc.errnoOf(() -> Libc.C.ioctl(fd, request, arg));
     }
 
     /** NBD_DO_IT: blocks the calling thread while the device runs; returns 0 or the errno it ended with. */

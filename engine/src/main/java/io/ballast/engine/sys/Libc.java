@@ -1,5 +1,6 @@
 package io.ballast.engine.sys;
 
+import java.util.function.LongSupplier;
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.Pointer;
@@ -111,5 +112,28 @@ public final class Libc {
     /** "errno N (text)" for messages. */
     public static String describe(int errno) {
         return "errno " + errno + " (" + C.strerror(errno) + ")";
+    }
+
+    /**
+     * Runs a system call that returns -1 on failure again while it is interrupted (EINTR): its
+     * result when it succeeds (>= 0), else the negated errno of the failure. The one EINTR loop.
+     */
+    public static long restarting(LongSupplier call) {
+        while (true) {
+            long result = call.getAsLong();
+            if (result >= 0) {
+                return result;
+            }
+            int errno = errno();
+            if (errno != Errno.EINTR) {
+                return -errno;
+            }
+        }
+    }
+
+    /** {@link #restarting} for calls whose success is 0: returns 0 or the errno of the failure. */
+    public static int errnoOf(LongSupplier call) {
+        long result = restarting(call);
+        return result >= 0 ? 0 : (int) -result;
     }
 }

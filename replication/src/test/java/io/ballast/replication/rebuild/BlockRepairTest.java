@@ -10,6 +10,7 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.replication.TestCluster;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.statemachine.VolumeStateMachine;
+import io.ballast.replication.testing.Await;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -183,7 +184,7 @@ class BlockRepairTest {
         long applied = sm.appliedIndex(); // peers trail by a Ratis metadata entry for a heartbeat: wait
         for (int i = 0; i < 3; i++) {
             int n = i;
-            TestCluster.await(() -> cluster.nodes[n].status(VOL).appliedIndex() >= applied, "node " + n + " catches up");
+            Await.await(() -> cluster.nodes[n].status(VOL).appliedIndex() >= applied, "node " + n + " catches up");
         }
         assertArrayEquals(data, read(0, 8 * B));
         // Every copy that arrives while applies go on is overtaken (or the peer trails): only a repair

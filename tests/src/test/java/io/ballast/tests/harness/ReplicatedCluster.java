@@ -1,12 +1,14 @@
 package io.ballast.tests.harness;
 
-import static org.junit.jupiter.api.Assertions.fail;
 
+import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.NodeAdminGrpc;
+import io.ballast.proto.v1.ReplicaStatus;
+import io.ballast.replication.testing.Await;
+import io.ballast.replication.testing.FreePorts;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +25,7 @@ public final class ReplicatedCluster implements AutoCloseable {
     private final List<Integer> raftPorts = new ArrayList<>();
     private final List<Integer> adminPorts = new ArrayList<>();
     private final List<ManagedChannel> channels = new CopyOnWriteArrayList<>();
+    private final java.util.Map<Integer, ManagedChannel> adminChannels = new java.util.concurrent.ConcurrentHashMap<>();
 
     public ReplicatedCluster(Path dir, int size) {
         this(dir, size, 0, false);
@@ -43,15 +46,15 @@ public final class ReplicatedCluster implements AutoCloseable {
     public ReplicatedCluster(Path dir, int size, int catalogMembers, boolean csiNodes) {
         this.dir = dir;
         for (int i = 0; i < size; i++) {
-            raftPorts.add(freePort());
-            adminPorts.add(freePort());
+            raftPorts.add(FreePorts.next());
+            adminPorts.add(FreePorts.next());
         }
         for (int i = 0; i < size; i++) {
             List<String> args = new ArrayList<>(List.of("--node-id", nodeId(i), "--cluster-id", CLUSTER_ID,
                     "--raft-listen", raftAddress(i), "--admin-listen", admin(i)));
             if (catalogMembers > 0) {
                 args.addAll(List.of("--catalog", catalogArg(catalogMembers), "--label", "zone=z" + (i % 2)));
-                metricsPorts.add(freePort());
+                metricsPorts.add(FreePorts.next());
                 args.addAll(List.of("--metrics-listen", "127.0.0.1:" + metricsPorts.get(i)));
             }
             if (csiNodes) {
@@ -164,9 +167,29 @@ public final class ReplicatedCluster implements AutoCloseable {
      * channel is shut down with the cluster.
      */
     public NodeAdminGrpc.NodeAdminBlockingStub adminStub(int i) {
-        ManagedChannel ch = ManagedChannelBuilder.forTarget(admin(i)).usePlaintext().build();
-        channels.add(ch);
+        // One channel per node: it reconnects by itself after the node restarts on the same port.
+        ManagedChannel ch = adminChannels.computeIfAbsent(i, n -> {
+            ManagedChannel c = ManagedChannelBuilder.forTarget(admin(n)).usePlaintext().build();
+            channels.add(c);
+            return c;
+        });
         return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
+    }
+
+    /** Node {@code i}'s replica of {@code volume} as its admin API reports it. */
+    public ReplicaStatus replica(String volume, int i) {
+        return adminStub(i).getVolume(GetVolumeRequest.newBuilder().setName(volume).build()).getVolume().getReplicaStatus(0);
+    }
+
+    /**
+     * Waits until node {@code i}'s replica of {@code volume} has seen {@code entries} more entries
+     * committed than now: the writes a test runs are getting through (instead of sleeping and
+     * hoping they did).
+     */
+    public void awaitCommits(String volume, int i, long entries, int seconds, String what) {
+        long from = replica(volume, i).getCommitIndex();
+        Await.await(() -> replica(volume, i).getCommitIndex() >= from + entries, seconds,
+                what + " (" + entries + " entries committed on " + nodeId(i) + " after index " + from + ")");
     }
 
     /** The catalog as the first running node that answers sees it (clusters with a catalog). */
@@ -202,26 +225,6 @@ public final class ReplicatedCluster implements AutoCloseable {
         cmd.addAll(List.of(args));
         return ExternalTool.run(120, BallastNodeProcess.command(cmd.toArray(String[]::new)));
     }
-
-    /**
-     * A port nothing listens on now and that this JVM has not handed out before: the kernel can
-     * give the same ephemeral port to two probes in a row once the first closed, and two nodes
-     * configured with one port made Ratis terminate the test JVM (bind failure).
-     */
-    private static synchronized int freePort() {
-        for (int attempt = 0; ; attempt++) {
-            try (ServerSocket s = new ServerSocket(0)) {
-                if (HANDED_OUT.add(s.getLocalPort()) || attempt > 100) {
-                    return s.getLocalPort();
-                }
-            } catch (IOException e) {
-                fail("no free port: " + e);
-                return -1;
-            }
-        }
-    }
-
-    private static final java.util.Set<Integer> HANDED_OUT = new java.util.HashSet<>();
 
     @Override
     public void close() {
