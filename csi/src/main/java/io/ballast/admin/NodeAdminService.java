@@ -1,6 +1,7 @@
 package io.ballast.admin;
 
 import com.google.protobuf.Timestamp;
+import io.ballast.cluster.EvacuationRoom;
 import io.ballast.csi.GrpcErrors;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
@@ -9,6 +10,9 @@ import io.ballast.proto.v1.AddReplicaRequest;
 import io.ballast.proto.v1.AddReplicaResponse;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.AttachVolumeResponse;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogReply;
+import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CloneStatus;
 import io.ballast.proto.v1.CreateSnapshotRequest;
 import io.ballast.proto.v1.CreateSnapshotResponse;
@@ -31,6 +35,7 @@ import io.ballast.proto.v1.ListSnapshotsResponse;
 import io.ballast.proto.v1.ListVolumesRequest;
 import io.ballast.proto.v1.ListVolumesResponse;
 import io.ballast.proto.v1.NodeAdminGrpc;
+import io.ballast.proto.v1.NodeDrain;
 import io.ballast.proto.v1.NodeInfo;
 import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.RemoveReplicaRequest;
@@ -41,6 +46,9 @@ import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.ResizeVolumeResponse;
 import io.ballast.proto.v1.ScrubVolumeRequest;
 import io.ballast.proto.v1.ScrubVolumeResponse;
+import io.ballast.proto.v1.SetDrain;
+import io.ballast.proto.v1.SetNodeDrainRequest;
+import io.ballast.proto.v1.SetNodeDrainResponse;
 import io.ballast.proto.v1.Snapshot;
 import io.ballast.proto.v1.SnapshotSource;
 import io.ballast.proto.v1.TransferLeadershipRequest;
@@ -58,6 +66,7 @@ import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,6 +84,8 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAdminService.class);
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}");
     private static final Pattern ADDRESS = Pattern.compile("[^\\s:]+:\\d{1,5}");
+    /** As the controller's default {@code --down-after}: a node silent longer cannot take a copy. */
+    private static final Duration DOWN_AFTER = Duration.ofSeconds(30);
 
     private final ReplicatedVolumes volumes;
     private final NodeIdentity identity;
@@ -101,6 +112,40 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             }
             return GetClusterStateResponse.newBuilder().setState(catalog.read())
                     .setNowMillis(System.currentTimeMillis()).setNodeId(identity.nodeId()).build();
+        });
+    }
+
+    /**
+     * A node into maintenance or out of it, recorded in the catalog; for EVACUATE only when every
+     * volume on it has somewhere to go ({@link EvacuationRoom}). Down-ness is judged as the
+     * controller's default {@code --down-after} does.
+     */
+    @Override
+    public void setNodeDrain(SetNodeDrainRequest request, StreamObserver<SetNodeDrainResponse> out) {
+        call("SetNodeDrain", request.getNodeId(), out, () -> {
+            if (catalog == null) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "node " + identity.nodeId()
+                        + " was started without --catalog and knows no cluster; ask a node of a cluster");
+            }
+            if (request.getNodeId().isEmpty()) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "name the node to drain (node_id is empty)");
+            }
+            if (request.getDrain() == NodeDrain.UNRECOGNIZED) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "unknown drain mode " + request.getDrainValue());
+            }
+            if (request.getDrain() == NodeDrain.NODE_DRAIN_EVACUATE) {
+                CatalogState state = catalog.read();
+                if (state.getNodesList().stream().noneMatch(n -> n.getNodeId().equals(request.getNodeId()))) {
+                    throw new BallastException(ErrorCode.NOT_FOUND, "no node " + request.getNodeId()
+                            + " has registered with the catalog");
+                }
+                EvacuationRoom.require(state, request.getNodeId(), System.currentTimeMillis(), DOWN_AFTER);
+            }
+            CatalogReply r = catalog.submit(CatalogCommand.newBuilder().setSetDrain(SetDrain.newBuilder()
+                    .setNodeId(request.getNodeId()).setDrain(request.getDrain())).build());
+            LOG.info("node {}: maintenance mode {} (asked through {})", request.getNodeId(), request.getDrain(),
+                    identity.nodeId());
+            return SetNodeDrainResponse.newBuilder().setChanged(!r.getExisted()).build();
         });
     }
 

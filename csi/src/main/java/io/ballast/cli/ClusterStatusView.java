@@ -47,7 +47,7 @@ final class ClusterStatusView {
             b.addNodes(ClusterStatus.Node.newBuilder().setNodeId(n.getNodeId()).setUp(isUp).setSilentSeconds(silent)
                     .setAdminAddress(n.getAdminAddress()).setZone(n.getLabelsOrDefault("zone", ""))
                     .setCapacityBytes(n.getCapacityBytes()).setFreeBytes(n.getFreeBytes()).setReplicas(n.getReplicasCount())
-                    .setDiskFull(n.getDiskFull()).setDiskWarning(n.getDiskWarning()));
+                    .setDiskFull(n.getDiskFull()).setDiskWarning(n.getDiskWarning()).setDrain(n.getDrain()));
         }
         for (CatalogVolume v : r.getState().getVolumesList()) {
             ClusterStatus.Volume.Builder vb = ClusterStatus.Volume.newBuilder().setId(v.getId()).setName(v.getName())
@@ -102,6 +102,11 @@ final class ClusterStatusView {
         nodes.add(new String[] {"NODE", "STATE", "ZONE", "FREE", "CAPACITY", "REPLICAS", "ADMIN"});
         for (ClusterStatus.Node n : s.getNodesList()) {
             String state = n.getUp() ? "up" : "down (silent " + n.getSilentSeconds() + " s)";
+            switch (n.getDrain()) {
+                case NODE_DRAIN_LEADERS -> state += ", drained";
+                case NODE_DRAIN_EVACUATE -> state += ", evacuating";
+                default -> { }
+            }
             if (!n.getDiskWarning().isEmpty()) {
                 state += (n.getDiskFull() ? ", disk full: " : ", disk nearly full: ") + n.getDiskWarning();
             }

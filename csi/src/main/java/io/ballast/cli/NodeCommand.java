@@ -23,19 +23,23 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code ballast node}: runs a storage node until SIGTERM/SIGINT. */
 @Command(name = "node",
         mixinStandardHelpOptions = true,
+        subcommands = {DrainCommands.Drain.class, DrainCommands.Undrain.class},
         versionProvider = BallastVersion.class,
         description = {
             "Run a storage node: open (or format) its data directory and serve its volumes over NBD.",
             "",
             "Example:",
             "  ballast node --data-dir /var/lib/ballast --volume vol1:4G",
-            "  fio --ioengine=nbd --uri='nbd+unix:///vol1?socket=/var/lib/ballast/nbd.sock' ..."})
+            "  fio --ioengine=nbd --uri='nbd+unix:///vol1?socket=/var/lib/ballast/nbd.sock' ...",
+            "",
+            "Maintenance of a cluster's node: 'ballast node drain NODE [--evacuate]', 'ballast node undrain NODE'."})
 public final class NodeCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--data-dir", required = true, paramLabel = "DIR",
+    // Checked in call(), not by picocli: `ballast node drain` must not ask for it.
+    @Option(names = "--data-dir", paramLabel = "DIR",
             description = "The node's data directory; formatted on first start, refused if it belongs to another node.")
     Path dataDir;
 
@@ -121,6 +125,9 @@ public final class NodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (dataDir == null) {
+            throw new ParameterException(spec.commandLine(), "Missing required option: '--data-dir=DIR'");
+        }
         if (adminListen != null && raftListen == null) {
             throw new ParameterException(spec.commandLine(), "--admin-listen needs --raft-listen (the admin API manages replicated volumes)");
         }

@@ -9,6 +9,7 @@ import io.ballast.proto.v1.CatalogSnapshot;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.NodeDrain;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -79,6 +80,9 @@ final class ClusterView {
         }
         List<Placement.Candidate> out = new ArrayList<>();
         for (CatalogNode n : state.getNodesList()) {
+            if (n.getDrain() != NodeDrain.NODE_DRAIN_NONE) {
+                continue; // in maintenance: no new replica goes there
+            }
             double full = n.getFullRatio() > 0 && n.getFullRatio() < 1 ? n.getFullRatio() : 1.0; // 0: an older node
             long aboveFull = (long) Math.ceil(n.getCapacityBytes() * (1 - full));
             long available = Math.min(n.getFreeBytes(), n.getCapacityBytes() - provisioned.getOrDefault(n.getNodeId(), 0L))
@@ -86,6 +90,11 @@ final class ClusterView {
             out.add(new Placement.Candidate(n.getNodeId(), n.getLabelsMap(), up(n.getNodeId()), Math.max(0, available)));
         }
         return List.copyOf(out);
+    }
+
+    /** Whether an operator asked for {@code nodeId}'s replicas to be re-created elsewhere. */
+    boolean evacuating(String nodeId) {
+        return node(nodeId).map(n -> n.getDrain() == NodeDrain.NODE_DRAIN_EVACUATE).orElse(false);
     }
 
     Optional<CatalogVolume> volume(String id) {

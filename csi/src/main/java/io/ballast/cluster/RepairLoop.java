@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +34,10 @@ import org.slf4j.LoggerFactory;
  * runs, the volume's {@code repair} field says what is happening, with the copy's progress, and
  * its condition is abnormal. When every replica's node is up and the replica count was changed
  * (CSI ModifyVolume), one replica is added (placed, rebuilt, then recorded) or removed (out of the
- * group and deleted, then unrecorded) per tick until the placement matches.
+ * group and deleted, then unrecorded) per tick until the placement matches. A node drained with
+ * evacuation ({@code ballast node drain --evacuate}) is emptied the same way: each of its replicas
+ * is first re-created on another node, then removed, so a volume never has fewer replicas than it
+ * should.
  *
  * <p>One repair at a time (bounded load on the survivors). Threading: one scheduler thread.
  * A failed step is logged and counted; the next tick starts over from the catalog.
@@ -103,8 +105,9 @@ public final class RepairLoop implements AutoCloseable {
             try {
                 if (dead.isEmpty()) {
                     boolean allUp = v.getPlacementList().stream().allMatch(view::up);
-                    if (allUp && v.getPlacementCount() < v.getReplicas()) {
-                        addReplica(view, v);
+                    long staying = v.getPlacementList().stream().filter(n -> !view.evacuating(n)).count();
+                    if (allUp && staying < v.getReplicas()) {
+                        addReplica(view, v); // a raised count, or a replica to re-create before evacuating its node
                         return; // one at a time
                     }
                     if (allUp && v.getPlacementCount() > v.getReplicas()) {
@@ -164,18 +167,21 @@ public final class RepairLoop implements AutoCloseable {
      * then recorded in the placement.
      */
     private void addReplica(ClusterView view, CatalogVolume v) {
+        List<String> evacuating = v.getPlacementList().stream().filter(view::evacuating).toList();
         String target;
         try {
             target = Placement.choose(view.candidates(), 1, v.getSizeBytes(), List.of(), List.of(),
                     new HashSet<>(v.getPlacementList()), Set.of()).get(0);
         } catch (BallastException e) {
-            setRepair(v.getId(), "waiting for a node to hold replica " + (v.getPlacementCount() + 1) + " of "
-                    + v.getReplicas() + ": " + e.getMessage());
+            setRepair(v.getId(), "waiting for a node to hold " + (evacuating.isEmpty() ? "replica "
+                    + (v.getPlacementCount() + 1) + " of " + v.getReplicas() : "the replica evacuated from " + evacuating)
+                    + ": " + e.getMessage());
             return;
         }
         CatalogNode via = view.node(view.leaderOf(v.getId()).orElse(v.getPlacement(0))).orElseThrow();
-        addMember(view, v, via, target, "adding a replica on " + target + " (" + v.getPlacementCount() + " -> "
-                + v.getReplicas() + " replicas)");
+        addMember(view, v, via, target, evacuating.isEmpty() ? "adding a replica on " + target + " ("
+                + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)"
+                : "re-creating the replica on " + evacuating.get(0) + " (evacuating) on " + target);
         List<String> placement = new ArrayList<>(v.getPlacementList());
         placement.add(target);
         swapPlacement(v, placement);
@@ -183,8 +189,10 @@ public final class RepairLoop implements AutoCloseable {
     }
 
     /**
-     * One replica fewer for a volume whose replica count was lowered: never one whose node has the
-     * volume attached (its frontend reads from it), the leader's last, the most recently placed first.
+     * One replica fewer for a volume with more replicas than its count: an evacuating node's first
+     * (its replica was re-created elsewhere), else the most recently placed, the leader's last.
+     * Never one whose node has the volume attached (its frontend reads from it): an evacuating
+     * node's replica waits for the detach (Kubernetes moves the pod when it drains the node).
      */
     private void removeReplica(ClusterView view, CatalogVolume v) {
         Set<String> attached = new HashSet<>();
@@ -192,8 +200,15 @@ public final class RepairLoop implements AutoCloseable {
         String leader = view.leaderOf(v.getId()).orElse(null);
         List<String> order = new ArrayList<>(v.getPlacementList());
         java.util.Collections.reverse(order);
-        String victim = order.stream().filter(n -> !attached.contains(n) && !n.equals(leader)).findFirst()
-                .orElse(order.stream().filter(n -> !attached.contains(n)).findFirst().orElse(null));
+        List<String> evacuating = v.getPlacementList().stream().filter(view::evacuating).toList();
+        if (!evacuating.isEmpty() && attached.containsAll(evacuating)) {
+            setRepair(v.getId(), "waiting: the volume is attached on " + evacuating + ", which is evacuating; its"
+                    + " replica there leaves once the volume is detached (a copy already exists on another node)");
+            return;
+        }
+        String victim = evacuating.stream().filter(n -> !attached.contains(n)).findFirst()
+                .orElse(order.stream().filter(n -> !attached.contains(n) && !n.equals(leader)).findFirst()
+                .orElse(order.stream().filter(n -> !attached.contains(n)).findFirst().orElse(null)));
         if (victim == null) {
             setRepair(v.getId(), "waiting: every replica's node has the volume attached; detach one to go down to "
                     + v.getReplicas() + " replicas");
@@ -203,7 +218,8 @@ public final class RepairLoop implements AutoCloseable {
                 : v.getPlacementList().stream().filter(n -> !n.equals(victim)).findFirst().orElseThrow();
         CatalogNode via = view.node(viaId).orElseThrow();
         CatalogNode gone = view.node(victim).orElseThrow();
-        String what = "removing the replica on " + victim + " (" + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)";
+        String what = view.evacuating(victim) ? "removing the replica on " + victim + " (evacuating; re-created on another node)"
+                : "removing the replica on " + victim + " (" + v.getPlacementCount() + " -> " + v.getReplicas() + " replicas)";
         LOG.info("volume {}: {}", v.getId(), what);
         setRepair(v.getId(), what);
         nodes.call(via.getAdminAddress(), CatalogClusterBackend.CALL_DEADLINE, "remove " + victim + " from " + v.getId(),

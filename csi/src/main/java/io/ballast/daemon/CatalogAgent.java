@@ -98,6 +98,7 @@ public final class CatalogAgent implements AutoCloseable {
             }
             var reply = catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
             space.peersFull(reply.getFullNodesList());
+            volumes.raft().drain().reported(reply.getDrainedNodesList());
             if (beats++ % CLEANUP_EVERY == 0) {
                 deleteLeftoverReplicas(n.getReplicasList());
             }

@@ -1,6 +1,5 @@
 package io.ballast.cluster;
 
-import io.ballast.cluster.ClusterView;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,6 +9,7 @@ import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** A volume's condition as the CSI controller reports it, from what the catalog knows. */
@@ -66,5 +66,22 @@ class ClusterViewTest {
         view.candidates().forEach(c -> byId.put(c.nodeId(), c.availableBytes()));
         assertEquals((6L << 30) - (4L << 30) / 10 - (1L << 30), byId.get("n1")); // 10 - 4.4 provisioned, less the 10% above the full ratio
         assertEquals((8L << 30) - (1L << 30), byId.get("n4")); // 8 free, less the 10% above the full ratio
+    }
+
+    /** A drained node takes no new replica; evacuation needs an undrained node outside each placement. */
+    @Test
+    void drainedNodesAreNoCandidatesAndEvacuationNeedsRoomElsewhere() {
+        ClusterView view = view(volume(), node("n1", NOW), node("n2", NOW), node("n3", NOW),
+                node("n4", NOW).setDrain(io.ballast.proto.v1.NodeDrain.NODE_DRAIN_LEADERS));
+        assertEquals(List.of("n1", "n2", "n3"), view.candidates().stream().map(Placement.Candidate::nodeId).toList());
+        assertFalse(view.evacuating("n4"));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(io.ballast.engine.error.BallastException.class,
+                () -> EvacuationRoom.require(view.state, "n3", NOW, Duration.ofSeconds(10)));
+        assertEquals(io.ballast.engine.error.ErrorCode.FAILED_PRECONDITION, e.code());
+        assertTrue(e.getMessage().contains("v (v, 1024 MiB)"), e.getMessage());
+        ClusterView roomy = view(volume(), node("n1", NOW), node("n2", NOW), node("n3", NOW), node("n4", NOW),
+                node("n5", NOW).setDrain(io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE));
+        EvacuationRoom.require(roomy.state, "n3", NOW, Duration.ofSeconds(10)); // n4 can take it
+        assertTrue(roomy.evacuating("n5"));
     }
 }

@@ -83,15 +83,17 @@ public final class RaftNode implements AutoCloseable {
     private final CatalogMember catalog;
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
     private volatile StuckLogWatchdog logWatchdog;
-    private volatile FullLeaderHandoff fullHandoff;
+    private volatile LeaderHandoff leaderHandoff;
     /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
     private final ConcurrentHashMap<RaftGroupId, Integer> localHandles = new ConcurrentHashMap<>();
 
     private final SpaceGuard space;
+    private final DrainState drain;
 
     private RaftNode(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks) throws IOException {
         this.config = config;
         this.node = node;
+        this.drain = new DrainState(config.nodeId());
         this.space = new SpaceGuard(config.nodeId(), new DiskSpace(
                 List.of(node.path().resolve("raft"), node.path().resolve("volumes")), watermarks));
         this.io = Executors.newFixedThreadPool(2, Thread.ofPlatform().daemon().name("ballast-read-" + config.nodeId() + "-", 0).factory());
@@ -118,6 +120,11 @@ public final class RaftNode implements AutoCloseable {
         return space;
     }
 
+    /** The drained nodes the catalog reported (see {@link LeaderHandoff}). */
+    public DrainState drain() {
+        return drain;
+    }
+
     /** Starts the node's Raft server; existing groups under {@code <dataDir>/raft} come back up. */
     public static RaftNode start(ReplicationConfig config, NodeDirectory node) {
         return start(config, node, DiskWatermarks.DEFAULT);
@@ -129,7 +136,7 @@ public final class RaftNode implements AutoCloseable {
             RaftNode n = new RaftNode(config, node, watermarks);
             n.server.start();
             n.space.local().start();
-            n.fullHandoff = new FullLeaderHandoff(n.server, n, n.space).start();
+            n.leaderHandoff = new LeaderHandoff(n.server, n, n.space, n.drain).start();
             n.logWatchdog = new StuckLogWatchdog(n.server, node.path().resolve("raft"), n).start();
             LOG.info("raft node {} listening on {}, config {}", config.nodeId(), config.address(), config);
             return n;
@@ -598,8 +605,8 @@ public final class RaftNode implements AutoCloseable {
     @Override
     public void close() {
         space.local().close();
-        if (fullHandoff != null) {
-            fullHandoff.close();
+        if (leaderHandoff != null) {
+            leaderHandoff.close();
         }
         if (logWatchdog != null) {
             logWatchdog.close();

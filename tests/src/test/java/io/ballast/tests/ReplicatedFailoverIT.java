@@ -100,7 +100,7 @@ class ReplicatedFailoverIT {
                 CYCLES, chaosSeconds, written >> 20, maxPauseMs);
         assertTrue(written > 0);
 
-        assertReplicasIdentical(dir);
+        cluster.assertReplicasIdentical(VOLUME);
     }
 
     private void moveLeadership(int target) {
@@ -132,30 +132,6 @@ class ReplicatedFailoverIT {
         }
         throw new AssertionError(ReplicatedCluster.nodeId(node) + " did not catch up to index " + target
                 + " within 60 s:\n" + cluster.node(node).logText());
-    }
-
-    private void assertReplicasIdentical(Path dir) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            long c0 = status(0).getReplicaStatus(0).getCommitIndex();
-            long a1 = status(1).getReplicaStatus(0).getAppliedIndex();
-            long a2 = status(2).getReplicaStatus(0).getAppliedIndex();
-            long a0 = status(0).getReplicaStatus(0).getAppliedIndex();
-            if (a0 == c0 && a1 == c0 && a2 == c0) {
-                break;
-            }
-            assertTrue(System.nanoTime() < deadline, "replicas did not converge: commit " + c0 + " applied " + a0 + "/" + a1 + "/" + a2);
-            Thread.sleep(200);
-        }
-        for (int i = 0; i < cluster.size(); i++) {
-            cluster.node(i).stopCleanly();
-        }
-        Path first = dir.resolve("n1/volumes/" + VOLUME + "/data");
-        for (int i = 1; i < cluster.size(); i++) {
-            Path other = dir.resolve(ReplicatedCluster.nodeId(i) + "/volumes/" + VOLUME + "/data");
-            ExternalTool.Result cmp = ExternalTool.run(120, "cmp", first.toString(), other.toString());
-            assertEquals(0, cmp.exitCode(), "replica " + ReplicatedCluster.nodeId(i) + " differs from n1: " + cmp.stdout());
-        }
     }
 
     private static String tail(String log) {

@@ -9,7 +9,9 @@ import io.ballast.proto.v1.CatalogSnapshot;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.NodeDrain;
 import io.ballast.proto.v1.Publish;
+import io.ballast.proto.v1.SetDrain;
 import io.ballast.proto.v1.SetPlacement;
 import io.ballast.proto.v1.SetReplicas;
 import java.util.ArrayList;
@@ -88,6 +90,7 @@ public final class Catalog {
             }
             case SET_PLACEMENT -> setPlacement(c.getSetPlacement());
             case SET_REPLICAS -> setReplicas(c.getSetReplicas());
+            case SET_DRAIN -> setDrain(c.getSetDrain());
             case SET_REPAIR -> withVolume(c.getSetRepair().getVolumeId(),
                     v -> ok(put(v.toBuilder().setRepair(c.getSetRepair().getRepair()).build())));
             case COMMAND_NOT_SET -> error(ErrorCode.INVALID_ARGUMENT, "empty catalog command");
@@ -102,10 +105,14 @@ public final class Catalog {
         if (old != null && old.getHeartbeatMillis() > n.getHeartbeatMillis()) {
             n = n.toBuilder().setHeartbeatMillis(old.getHeartbeatMillis()).build(); // a late, reordered heartbeat
         }
+        // The maintenance mode is the operator's (SET_DRAIN), not the node's to report.
+        n = n.toBuilder().setDrain(old == null ? NodeDrain.NODE_DRAIN_NONE : old.getDrain()).build();
         nodes.put(n.getNodeId(), n);
         CatalogReply.Builder reply = CatalogReply.newBuilder().setExisted(old != null);
         nodes.values().stream().filter(CatalogNode::getDiskFull).map(CatalogNode::getNodeId).sorted()
                 .forEach(reply::addFullNodes);
+        nodes.values().stream().filter(x -> x.getDrain() != NodeDrain.NODE_DRAIN_NONE).map(CatalogNode::getNodeId)
+                .sorted().forEach(reply::addDrainedNodes);
         return reply.build();
     }
 
@@ -240,6 +247,21 @@ public final class Catalog {
             }
             return ok(put(v.toBuilder().setReplicas(r.getReplicas()).build()));
         });
+    }
+
+    private CatalogReply setDrain(SetDrain d) {
+        CatalogNode n = nodes.get(d.getNodeId());
+        if (n == null) {
+            return error(ErrorCode.NOT_FOUND, "no node " + d.getNodeId() + " has registered with the catalog");
+        }
+        if (d.getDrain() == NodeDrain.UNRECOGNIZED) {
+            return error(ErrorCode.INVALID_ARGUMENT, "unknown drain mode for node " + d.getNodeId());
+        }
+        if (n.getDrain() == d.getDrain()) {
+            return CatalogReply.newBuilder().setExisted(true).build();
+        }
+        nodes.put(n.getNodeId(), n.toBuilder().setDrain(d.getDrain()).build());
+        return CatalogReply.getDefaultInstance();
     }
 
     private CatalogVolume byName(String name) {

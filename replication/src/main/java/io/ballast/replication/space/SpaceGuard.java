@@ -12,7 +12,7 @@ import java.util.function.LongSupplier;
  * group's members have their disks above the full ratio (the entry could not commit once their
  * disks run out, and the client would wait instead of hearing ENOSPC: NO_SPACE now is the honest
  * answer), and not while this node, the leader, is full itself (its own log would run out first:
- * the write waits while the leadership moves to a member with room, see {@code FullLeaderHandoff}).
+ * the write waits while the leadership moves to a member with room, see {@code LeaderHandoff}).
  * A full minority of followers does not refuse: the majority carries the volume, and a full replica
  * pauses by itself when its disk does run out (DiskFullWait, the journal's wait, the stuck log
  * watchdog).

@@ -97,7 +97,7 @@ final class EntryAdmission {
         replica.division().getRaftConf().getCurrentPeers().forEach(p -> members.add(p.getId().toString()));
         SpaceGuard.Refusal no = space.refusal(members);
         if (no != null && no.moveLeadership()) {
-            // UNAVAILABLE: the client retries while FullLeaderHandoff moves the leadership.
+            // UNAVAILABLE: the client retries while LeaderHandoff moves the leadership.
             throw new BallastException(ErrorCode.UNAVAILABLE, "volume " + replica.volumeName() + ": " + no.why());
         }
         if (no != null) {

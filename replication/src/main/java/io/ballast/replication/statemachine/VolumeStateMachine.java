@@ -239,7 +239,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             setLastAppliedTermIndex(s.termIndex());
         }
         waiters.advanced(s.termIndex().getIndex());
-        LOG.info("{}: loaded snapshot {} (epoch {})", getId(), s.termIndex(), s.epoch());
+        LOG.info("{}: loaded checkpoint {} (epoch {})", getId(), s.termIndex(), s.epoch());
     }
 
     /** Opens the named volume, creating it with {@code createSize} when absent (0: never create). */
@@ -502,7 +502,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         try (RaftClient client = clients.apply(division().getGroup())) {
             client.getSnapshotManagementApi(getId()).create(1, 60_000);
         } catch (IOException | RuntimeException e) {
-            LOG.warn("{}: snapshot after {} bytes of log failed (asked again later): {}", getId(),
+            LOG.warn("{}: checkpoint after {} bytes of log failed (asked again later): {}", getId(),
                     logSpace.bytesSinceCheckpoint(), e.toString());
         }
     }
@@ -520,7 +520,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         storage.write(new CheckpointFile(last, epoch, volumeName));
         logSpace.purgeAfterCheckpoint(last.getIndex(), division().getRaftLog(), getId());
         entryData.releaseDeadFiles(); // what the previous purges freed, also when no large write comes to rotate the journal
-        LOG.info("{}: snapshot at {} (epoch {})", getId(), last, epoch);
+        LOG.info("{}: checkpoint at {} (epoch {})", getId(), last, epoch);
         return last.getIndex();
     }
 
@@ -529,7 +529,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         var leader = org.apache.ratis.protocol.RaftPeerId.valueOf(roleInfo.getFollowerInfo().getLeaderInfo().getId().getId());
         // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
         // (newly added) peer, even with the log intact.
-        LOG.info("{}: leader {} asks for a snapshot install (its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
+        LOG.info("{}: leader {} asks for a snapshot install (Ratis's word; its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
         // Incremental when this replica's store holds a known applied state: only the regions the
         // leader changed since are copied (RegionGenerations). Else (new, wiped) every block.
         long since = store != null && changes.tracking() ? changes.storeIndex(appliedIndex()) : -1;

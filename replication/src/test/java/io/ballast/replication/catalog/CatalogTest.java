@@ -183,4 +183,25 @@ class CatalogTest {
                 .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(300)).build());
         assertEquals(List.of(), r.getFullNodesList());
     }
+
+    /** A drain is the operator's: heartbeats keep it, every heartbeat reply lists the drained nodes. */
+    @Test
+    void aDrainOutlivesHeartbeatsUntilUndrained() {
+        CatalogCommand beat = CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n2")
+                .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(200)).build();
+        refused(drain("n9", io.ballast.proto.v1.NodeDrain.NODE_DRAIN_LEADERS), "NOT_FOUND");
+        assertFalse(ok(drain("n2", io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE)).getExisted());
+        assertTrue(ok(drain("n2", io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE)).getExisted());
+        CatalogReply r = ok(beat.toBuilder().setHeartbeat(beat.getHeartbeat().toBuilder().setHeartbeatMillis(300)).build());
+        assertEquals(List.of("n2"), r.getDrainedNodesList());
+        assertEquals(io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE, catalog.state().getNodesList().stream()
+                .filter(n -> n.getNodeId().equals("n2")).findFirst().orElseThrow().getDrain());
+        ok(drain("n2", io.ballast.proto.v1.NodeDrain.NODE_DRAIN_NONE));
+        assertEquals(List.of(), ok(beat).getDrainedNodesList());
+    }
+
+    private static CatalogCommand drain(String node, io.ballast.proto.v1.NodeDrain mode) {
+        return CatalogCommand.newBuilder().setSetDrain(io.ballast.proto.v1.SetDrain.newBuilder().setNodeId(node)
+                .setDrain(mode)).build();
+    }
 }

@@ -182,6 +182,34 @@ public final class ReplicatedCluster implements AutoCloseable {
     }
 
     /**
+     * Waits until every replica of {@code volume} applied what node 0 has committed, stops every
+     * node cleanly and compares the replicas' data files byte for byte (cmp).
+     */
+    public void assertReplicasIdentical(String volume) {
+        Await.await(() -> {
+            long commit = replica(volume, 0).getCommitIndex();
+            for (int i = 0; i < size(); i++) {
+                if (replica(volume, i).getAppliedIndex() < commit) {
+                    return false;
+                }
+            }
+            return replica(volume, 0).getCommitIndex() == commit;
+        }, 60, "every replica of " + volume + " applied what " + nodeId(0) + " committed");
+        for (int i = 0; i < size(); i++) {
+            node(i).stopCleanly();
+        }
+        Path first = dir.resolve(nodeId(0)).resolve("volumes").resolve(volume).resolve("data");
+        for (int i = 1; i < size(); i++) {
+            Path other = dir.resolve(nodeId(i)).resolve("volumes").resolve(volume).resolve("data");
+            ExternalTool.Result cmp = ExternalTool.run(120, "cmp", first.toString(), other.toString());
+            if (cmp.exitCode() != 0) {
+                throw new AssertionError("replica " + nodeId(i) + " of " + volume + " differs from " + nodeId(0) + ": "
+                        + cmp.stdout() + cmp.stderr());
+            }
+        }
+    }
+
+    /**
      * Waits until node {@code i}'s replica of {@code volume} has seen {@code entries} more entries
      * committed than now: the writes a test runs are getting through (instead of sleeping and
      * hoping they did).
