@@ -73,7 +73,7 @@ echo "  1. n3 down for $OUTAGE s while 4k writes hit the first $HOT" >&2
 kill -9 "${PIDS[3]}"; wait "${PIDS[3]}" 2>/dev/null || true
 outage_mib=$(fio_mib "$OUTAGE" --rw=randwrite --bs=4k --iodepth=16 --size="$HOT")
 start_node 3
-for _ in $(seq 600); do [ -n "$(copied)" ] && grep -q "rebuilt .* bytes from" "$DIR/n3.log" && break; sleep 0.5; done
+for _ in $(seq 600); do [ -n "$(copied)" ] && grep -q "rebuild from .* done" "$DIR/n3.log" && break; sleep 0.5; done
 inc="$(copied || true)"
 [ -n "$inc" ] || { echo "n3 did not rebuild (it caught up from the log?): raise --outage" >&2; tail -20 "$DIR/n3.log" >&2; exit 1; }
 

@@ -33,10 +33,12 @@ final class DrainCommands {
     }
 
     @Command(name = "drain", mixinStandardHelpOptions = true, description = {
-        "Put a node into maintenance: the leaderships of its volume groups move to other replicas and no new replica is",
-        "placed on it. With --evacuate, every replica on it is first re-created on another node, then removed (the",
-        "volume never has fewer replicas than it should); refused, changing nothing, when some volume has nowhere to go.",
-        "Waits until done, printing progress (--no-wait returns at once). Undo with 'ballast node undrain NODE'.",
+        "Put a node into maintenance: the leaderships of its volume groups move to",
+        "other replicas and no new replica is placed on it. With --evacuate, every",
+        "replica on it is first re-created on another node, then removed (a volume",
+        "never has fewer replicas than it should); refused, changing nothing, when",
+        "some volume has nowhere to go. Waits until done, printing progress",
+        "(--no-wait returns at once). Undo with 'ballast node undrain NODE'.",
         "Example: ballast node drain n2 --evacuate --cluster 127.0.0.1:7001"})
     static final class Drain implements Callable<Integer> {
         @Spec CommandSpec spec;
@@ -91,8 +93,8 @@ final class DrainCommands {
     }
 
     @Command(name = "undrain", mixinStandardHelpOptions = true, description = {
-        "Take a node out of maintenance: new replicas may be placed on it again, and it may lead groups again",
-        "(leaderships come back as elections or 'ballast volume' moves place them; nothing is moved back by itself).",
+        "Take a node out of maintenance: new replicas may be placed on it again and",
+        "it may lead groups again (nothing is moved back by itself).",
         "Example: ballast node undrain n2 --cluster 127.0.0.1:7001"})
     static final class Undrain implements Callable<Integer> {
         @Spec CommandSpec spec;

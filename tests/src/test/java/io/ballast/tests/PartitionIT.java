@@ -53,7 +53,7 @@ class PartitionIT {
     private static final long MINORITY_BLOCK = 40L << 20;
     private static final long AFTER_HEAL_BLOCK = 41L << 20;
     /** Lines a follower logs when it is rebuilt from a snapshot instead of catching up from the log. */
-    private static final Pattern REBUILD = Pattern.compile("(?i)installsnapshot|rebuilding from it|rebuilt \\d+ bytes");
+    private static final Pattern REBUILD = Pattern.compile("(?i)installsnapshot|rebuilding from it|rebuild from \\S+ done");
 
     private LabCluster cluster;
     /** Failures that should not stop the rest of the test from running; reported at its end. */

@@ -19,28 +19,52 @@ public final class ChangeTracker {
     private Path generationsFile;
     /**
      * The mark of a clean stop ({@link CleanStopMark}): the applied index the store held durably.
-     * Read and deleted at the next start.
+     * Read at the start, deleted before the store is next written.
      */
     private Path cleanStopFile;
-    /** The clean stop's applied index, valid while nothing has been applied since the start; else -1. */
+    /** The clean stop's applied index, valid while the store has not been written since the start; else -1. */
     private volatile long cleanStopIndex = -1;
-    /** The applied index this replica started from (-1: not started). */
-    private volatile long startIndex = -1;
+    /**
+     * The store was written since this replica started (an entry that changes blocks, or a copy).
+     * Not the applied index: Ratis also applies configuration and no-op entries, which change no
+     * block, and a restarted follower applies its group's first configuration entry before a
+     * rebuild asks where its store stands.
+     */
+    private volatile boolean written;
 
     public ChangeTracker(Supplier<String> who) {
         this.who = who;
     }
 
-    /** Finds the files in the state machine directory and takes the clean-stop mark, if any. */
+    /** Finds the files in the state machine directory and reads the clean-stop mark, if any. */
     public void open(Path stateMachineDir) throws IOException {
         generationsFile = stateMachineDir.resolve("regions");
         cleanStopFile = stateMachineDir.resolve("clean-stop");
-        cleanStopIndex = CleanStopMark.take(cleanStopFile);
+        cleanStopIndex = CleanStopMark.read(cleanStopFile);
     }
 
-    /** The replica loaded its checkpoint and applied index {@code applied}; nothing applied since. */
-    public void started(long applied) {
-        startIndex = applied;
+    /** Before the first store write since the start: the clean-stop mark must not outlive it on disk. */
+    private void writing() {
+        if (!written) {
+            written = true;
+            dropMark();
+        }
+    }
+
+    /** A copy is about to write the store (see {@link CleanStopMark}); the index noted in memory stays valid. */
+    public void copyStarting() {
+        dropMark();
+    }
+
+    private void dropMark() {
+        if (cleanStopFile == null) {
+            return;
+        }
+        try {
+            CleanStopMark.delete(cleanStopFile);
+        } catch (IOException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot delete the clean-stop mark " + cleanStopFile + ": " + e, e);
+        }
     }
 
     public boolean tracking() {
@@ -54,6 +78,7 @@ public final class ChangeTracker {
 
     /** A CREATE applied at {@code index}: a new store is uniform, an existing one may have grown. */
     public void created(long size, long index) {
+        writing();
         RegionGenerations g = generations;
         if (g == null) {
             generations = RegionGenerations.uniform(size, index);
@@ -64,6 +89,7 @@ public final class ChangeTracker {
 
     /** The table that applies at {@code index} update; a store a failed copy opened counts as changed everywhere. */
     public RegionGenerations forApply(long size, long index) {
+        writing();
         RegionGenerations g = generations;
         if (g == null) {
             g = generations = RegionGenerations.uniform(size, index);
@@ -96,18 +122,20 @@ public final class ChangeTracker {
             g = generations = RegionGenerations.uniform(size, index);
         }
         g.save(generationsFile);
+        written = true;
         cleanStopIndex = -1; // the store holds the copy now
     }
 
     /**
      * An index whose state the store holds at least: the applied index, or, when this replica
-     * stopped cleanly and has applied nothing since it started, the applied index at that stop (a
-     * restart loads only its last checkpoint; without this an incremental rebuild after a reboot
-     * would copy every region changed since that checkpoint, up to a checkpoint interval's worth).
+     * stopped cleanly and its store has not been written since it started, the applied index at
+     * that stop (a restart loads only its last checkpoint; without this an incremental rebuild
+     * after a reboot would copy every region changed since that checkpoint, up to a checkpoint
+     * interval's worth).
      */
     public long storeIndex(long applied) {
         long stop = cleanStopIndex;
-        return applied == startIndex && stop > applied ? stop : applied;
+        return !written && stop > applied ? stop : applied;
     }
 
     /** The regions changed after {@code index} here (QUERY_CHANGED, an incremental rebuild's question). */

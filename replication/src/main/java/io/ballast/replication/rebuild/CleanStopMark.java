@@ -11,11 +11,13 @@ import java.util.zip.CRC32C;
 
 /**
  * A replica's note, written at a clean stop after its store's final fsync, of the applied index
- * the store then held durably; taken (read and deleted) at the next start. A restart loads only
- * the last checkpoint, so without the note a replica rebuilt incrementally after a planned reboot
- * would ask for every region changed since that checkpoint. Deleted before anything is applied
- * again: a replay from the checkpoint rewrites regions with older values on its way, and a crash
- * then must not find the note. File: index (8), CRC32C (4).
+ * the store then held durably; read at the next start. A restart loads only the last checkpoint,
+ * so without the note a replica rebuilt incrementally after a planned reboot would ask for every
+ * region changed since that checkpoint. Deleted before the store is written again
+ * ({@link ChangeTracker}): a replay from the checkpoint rewrites regions with older values on its
+ * way, and a crash then must not find the note. Not deleted at the start itself: a division that
+ * Ratis or a watchdog reopens in the same process, or an install that fails before it copies,
+ * still needs it. File: index (8), CRC32C (4).
  */
 public final class CleanStopMark {
     private CleanStopMark() {}
@@ -32,21 +34,25 @@ public final class CleanStopMark {
         }
     }
 
-    /** The noted index, or -1 (no note, or a damaged one); the note is gone afterwards. */
-    public static long take(Path file) throws IOException {
-        long index = -1;
+    /** The noted index, or -1 (no note, or a damaged one). */
+    public static long read(Path file) throws IOException {
         try {
             ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
             CRC32C crc = new CRC32C();
             crc.update(b.array(), 0, Math.min(8, b.capacity()));
             if (b.capacity() == 12 && (int) crc.getValue() == b.getInt(8)) {
-                index = b.getLong(0);
+                return b.getLong(0);
             }
+            return -1;
         } catch (NoSuchFileException e) {
             return -1;
         }
-        Files.delete(file);
-        Durable.fsyncDirectory(file.getParent());
-        return index;
+    }
+
+    /** Removes the note durably (absent: nothing to do). */
+    public static void delete(Path file) throws IOException {
+        if (Files.deleteIfExists(file)) {
+            Durable.fsyncDirectory(file.getParent());
+        }
     }
 }

@@ -191,7 +191,6 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             CheckpointFile latest = storage.latest();
             load(latest);
             loadGenerations(latest);
-            changes.started(appliedIndex());
         });
     }
 
@@ -537,7 +536,14 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         return CompletableFuture.supplyAsync(() -> {
             try {
                 RaftGroup group = getServer().join().getDivision(getGroupId()).getGroup();
+                if (group.getPeers().isEmpty()) {
+                    // A restarted follower that has not applied its group's configuration entry yet
+                    // knows no peers (Ratis: "newPeers is empty"); the asking leader is all a copy needs.
+                    group = RaftGroup.valueOf(getGroupId(), org.apache.ratis.protocol.RaftPeer.newBuilder().setId(leader)
+                            .setAddress(roleInfo.getFollowerInfo().getLeaderInfo().getId().getAddress()).build());
+                }
                 try (RaftClient client = clients.apply(group)) {
+                    changes.copyStarting();
                     BlockCopier.Copied copied = new BlockCopier(client, leader, rebuild, rebuildBytesPerSecond)
                             .copy(this, since);
                     Info info = copied.start();
@@ -549,7 +555,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                     }
                     TermIndex ti = TermIndex.valueOf(info.term(), info.index());
                     storage.write(new CheckpointFile(ti, info.epoch(), info.name()));
-                    LOG.info("{}: rebuilt {} bytes from {} up to {}", getId(), info.size(), leader, ti);
+                    LOG.info("{}: rebuild from {} done, the store now at {}", getId(), leader, ti);
                     handover.rebuilt(ti);
                     return ti;
                 }
