@@ -107,20 +107,26 @@ public final class RepairLoop implements AutoCloseable {
                     boolean allUp = v.getPlacementList().stream().allMatch(view::up);
                     long staying = v.getPlacementList().stream().filter(n -> !view.evacuating(n)).count();
                     if (allUp && staying < v.getReplicas()) {
-                        addReplica(view, v); // a raised count, or a replica to re-create before evacuating its node
-                        return; // one at a time
+                        // A raised count, or a replica to re-create before evacuating its node.
+                        if (addReplica(view, v)) {
+                            return; // one at a time
+                        }
+                        continue; // waiting (said in its condition): the other volumes go on
                     }
                     if (allUp && v.getPlacementCount() > v.getReplicas()) {
-                        removeReplica(view, v);
-                        return;
+                        if (removeReplica(view, v)) {
+                            return;
+                        }
+                        continue;
                     }
                     if (!v.getRepair().isEmpty() && allUp) {
                         setRepair(v.getId(), "");
                     }
                     continue;
                 }
-                repair(view, v, dead.get(0));
-                return; // one at a time; the next tick sees the new catalog
+                if (repair(view, v, dead.get(0))) {
+                    return; // one at a time; the next tick sees the new catalog
+                }
             } catch (BallastException | java.util.concurrent.CompletionException e) {
                 failed.incrementAndGet();
                 LOG.warn("repair of volume {} (replica on {}): {}", v.getId(), dead.isEmpty() ? "-" : dead.get(0),
@@ -134,19 +140,19 @@ public final class RepairLoop implements AutoCloseable {
         }
     }
 
-    private void repair(ClusterView view, CatalogVolume v, String deadNode) {
+    private boolean repair(ClusterView view, CatalogVolume v, String deadNode) {
         List<String> survivors = v.getPlacementList().stream().filter(view::up).toList();
         if (survivors.isEmpty()) {
-            setRepair(v.getId(), "waiting: no replica on a live node to copy from");
-            return;
+            waiting(v, "waiting: no replica on a live node to copy from");
+            return false;
         }
         String target;
         try {
             target = Placement.choose(view.candidates(), 1, v.getSizeBytes(), List.of(), List.of(),
                     new HashSet<>(v.getPlacementList()), Set.of()).get(0);
         } catch (BallastException e) {
-            setRepair(v.getId(), "waiting for a node to hold a new replica: " + e.getMessage());
-            return;
+            waiting(v, "waiting for a node to hold a new replica: " + e.getMessage());
+            return false;
         }
         CatalogNode via = view.node(survivors.get(0)).orElseThrow();
         addMember(view, v, via, target, "replacing the replica on " + deadNode + " (down " + view.silentSeconds(deadNode)
@@ -159,6 +165,7 @@ public final class RepairLoop implements AutoCloseable {
         swapPlacement(v, placement);
         repaired.incrementAndGet();
         LOG.info("volume {}: replica re-placed from {} to {}; placement now {}", v.getId(), deadNode, target, placement);
+        return true;
     }
 
     /**
@@ -166,17 +173,17 @@ public final class RepairLoop implements AutoCloseable {
      * chosen, added to the group through the leader's node (rebuilt by block copy, then it votes),
      * then recorded in the placement.
      */
-    private void addReplica(ClusterView view, CatalogVolume v) {
+    private boolean addReplica(ClusterView view, CatalogVolume v) {
         List<String> evacuating = v.getPlacementList().stream().filter(view::evacuating).toList();
         String target;
         try {
             target = Placement.choose(view.candidates(), 1, v.getSizeBytes(), List.of(), List.of(),
                     new HashSet<>(v.getPlacementList()), Set.of()).get(0);
         } catch (BallastException e) {
-            setRepair(v.getId(), "waiting for a node to hold " + (evacuating.isEmpty() ? "replica "
+            waiting(v, "waiting for a node to hold " + (evacuating.isEmpty() ? "replica "
                     + (v.getPlacementCount() + 1) + " of " + v.getReplicas() : "the replica evacuated from " + evacuating)
                     + ": " + e.getMessage());
-            return;
+            return false;
         }
         CatalogNode via = view.node(view.leaderOf(v.getId()).orElse(v.getPlacement(0))).orElseThrow();
         addMember(view, v, via, target, evacuating.isEmpty() ? "adding a replica on " + target + " ("
@@ -186,6 +193,7 @@ public final class RepairLoop implements AutoCloseable {
         placement.add(target);
         swapPlacement(v, placement);
         LOG.info("volume {}: replica added on {}; placement now {}", v.getId(), target, placement);
+        return true;
     }
 
     /**
@@ -194,7 +202,7 @@ public final class RepairLoop implements AutoCloseable {
      * Never one whose node has the volume attached (its frontend reads from it): an evacuating
      * node's replica waits for the detach (Kubernetes moves the pod when it drains the node).
      */
-    private void removeReplica(ClusterView view, CatalogVolume v) {
+    private boolean removeReplica(ClusterView view, CatalogVolume v) {
         Set<String> attached = new HashSet<>();
         v.getAttachmentsList().forEach(a -> attached.add(a.getNodeId()));
         String leader = view.leaderOf(v.getId()).orElse(null);
@@ -202,17 +210,17 @@ public final class RepairLoop implements AutoCloseable {
         java.util.Collections.reverse(order);
         List<String> evacuating = v.getPlacementList().stream().filter(view::evacuating).toList();
         if (!evacuating.isEmpty() && attached.containsAll(evacuating)) {
-            setRepair(v.getId(), "waiting: the volume is attached on " + evacuating + ", which is evacuating; its"
+            waiting(v, "waiting: the volume is attached on " + evacuating + ", which is evacuating; its"
                     + " replica there leaves once the volume is detached (a copy already exists on another node)");
-            return;
+            return false;
         }
         String victim = evacuating.stream().filter(n -> !attached.contains(n)).findFirst()
                 .orElse(order.stream().filter(n -> !attached.contains(n) && !n.equals(leader)).findFirst()
                 .orElse(order.stream().filter(n -> !attached.contains(n)).findFirst().orElse(null)));
         if (victim == null) {
-            setRepair(v.getId(), "waiting: every replica's node has the volume attached; detach one to go down to "
+            waiting(v, "waiting: every replica's node has the volume attached; detach one to go down to "
                     + v.getReplicas() + " replicas");
-            return;
+            return false;
         }
         String viaId = leader != null && !leader.equals(victim) ? leader
                 : v.getPlacementList().stream().filter(n -> !n.equals(victim)).findFirst().orElseThrow();
@@ -229,6 +237,7 @@ public final class RepairLoop implements AutoCloseable {
         placement.remove(victim);
         swapPlacement(v, placement);
         LOG.info("volume {}: replica on {} removed; placement now {}", v.getId(), victim, placement);
+        return true;
     }
 
     /**
@@ -275,6 +284,13 @@ public final class RepairLoop implements AutoCloseable {
             }
         } catch (BallastException e) {
             LOG.debug("repair progress of {}: {}", volumeId, e.getMessage());
+        }
+    }
+
+    /** Says why a volume waits, once: not a catalog write every tick while nothing changes. */
+    private void waiting(CatalogVolume v, String why) {
+        if (!v.getRepair().equals(why)) {
+            setRepair(v.getId(), why);
         }
     }
 

@@ -5,7 +5,6 @@ import io.ballast.csi.InFlight;
 import io.ballast.csi.CsiCalls;
 import io.ballast.csi.Topologies;
 import io.ballast.csi.VolumeCapabilities;
-import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.cluster.ClusterBackend.VolumeSpec;
 import io.ballast.engine.error.BallastException;
