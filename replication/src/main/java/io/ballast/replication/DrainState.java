@@ -6,7 +6,8 @@ import java.util.Set;
 /**
  * Which nodes an operator put into maintenance (`ballast node drain`), as the catalog's last
  * heartbeat reply said: this node hands its leaderships over while it is among them
- * ({@link LeaderHandoff}), and no node hands a leadership to one of them.
+ * ({@link LeaderHandoff}), and that handoff never picks one of them as the new leader (an election
+ * or an explicit transfer still may; the drained node then hands the group on within seconds).
  */
 public final class DrainState {
     private final String self;

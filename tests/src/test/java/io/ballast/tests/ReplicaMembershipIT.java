@@ -97,8 +97,12 @@ class ReplicaMembershipIT {
         sampler.join();
         assertTrue(added.stdout().contains("added n4"), added.describe());
         ReplicaStatus n4 = status(3).getReplicaStatus(0);
-        assertEquals(SIZE, n4.getRebuildBytesTotal(), "n4 was rebuilt by block copy: " + n4);
-        assertEquals(SIZE, n4.getRebuildBytesDone(), "rebuild progress reached the total: " + n4);
+        // The first pass copies every block; a copy that outlasts the leader's log retention under
+        // fio is followed by incremental passes (the status shows the last one).
+        assertTrue(cluster.node(3).logText().contains("copying " + SIZE + " of " + SIZE + " bytes (every block)"),
+                "n4 was rebuilt by a copy of every block: " + n4);
+        assertTrue(n4.getRebuildBytesTotal() > 0 && n4.getRebuildBytesDone() == n4.getRebuildBytesTotal(),
+                "rebuild progress reached the total: " + n4);
         long leaderCommit = status(0).getReplicaStatus(0).getCommitIndex();
         long t1 = System.nanoTime();
         awaitApplied(3, leaderCommit);
@@ -152,8 +156,9 @@ class ReplicaMembershipIT {
         long addMs = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(readded.stdout().contains("re-joined n3"), readded.describe());
         ReplicaStatus n3 = status(2).getReplicaStatus(0);
-        assertEquals(SIZE, n3.getRebuildBytesTotal(), "the wiped node was rebuilt by block copy: " + n3);
-        assertEquals(SIZE, n3.getRebuildBytesDone());
+        assertTrue(cluster.node(2).logText().contains("copying " + SIZE + " of " + SIZE + " bytes (every block)"),
+                "the wiped node was rebuilt by a copy of every block: " + n3);
+        assertTrue(n3.getRebuildBytesTotal() > 0 && n3.getRebuildBytesDone() == n3.getRebuildBytesTotal(), n3.toString());
         assertEquals(List.of("n1", "n2", "n3"), memberIds(status(0)));
         awaitApplied(2, status(0).getReplicaStatus(0).getCommitIndex());
 
