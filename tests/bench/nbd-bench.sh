@@ -38,6 +38,8 @@ cleanup() {
   [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null
   [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null
   wait 2>/dev/null || true
+  # The images and the nodes' data (several GiB): gone, also after a failure; fio's results stay.
+  find "$DIR" -mindepth 1 -maxdepth 1 ! -name results -exec rm -rf {} + 2>/dev/null || true
 }
 trap cleanup EXIT
 
