@@ -159,6 +159,10 @@ class DrainIT {
         }
         assertTrue(cluster.catalogState().getNodesList().stream().filter(n -> n.getNodeId().equals(victim))
                 .allMatch(n -> n.getDrain() == NodeDrain.NODE_DRAIN_EVACUATE));
+        String status = ExternalTool.run(60, BallastNodeProcess.command("status", "--cluster", cluster.admin(0)))
+                .assertSuccess().stdout();
+        assertTrue(status.lines().anyMatch(l -> l.startsWith(victim) && l.contains("evacuating")),
+                "ballast status shows the mode (README):\n" + status);
 
         // 3. No room: every other node holds both volumes now, and the victim is drained.
         String other = cluster.placement(a).stream().filter(n -> !n.equals(homes.get(a))).findFirst().orElseThrow();
