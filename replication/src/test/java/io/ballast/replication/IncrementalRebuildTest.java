@@ -87,6 +87,52 @@ class IncrementalRebuildTest {
         v.close();
     }
 
+    /**
+     * A follower's own log may still be applying entries (received, known committed) when the
+     * leader has purged past it and its rebuild starts copying. Such an entry, written after a
+     * copied block, would put an older value back that no later entry corrects: the replica would
+     * differ for good (ReplicatedFailoverIT found replicas differing). From the copy's start
+     * (BlockCopier calls copyStarts with the leader's applied index) those entries leave the store
+     * alone, no checkpoint or clean-stop mark claims them, and a restart replays them.
+     */
+    @Test
+    void entriesAtOrBelowARunningCopysStartLeaveTheStoreAlone() throws Exception {
+        long size = 4L << 20;
+        int len = 64 << 10;
+        cluster = new TestCluster(tmp, 3, 100_000);
+        cluster.nodes[0].createReplicaGroup("floor", size, cluster.peers());
+        int leader = cluster.leader("floor");
+        ReplicatedBlockVolume v = cluster.nodes[leader].openVolume("floor", 1);
+        byte[] before = bytes(1, len);
+        await(v.write(0, ByteBuffer.wrap(before), false));
+        cluster.awaitConverged("floor");
+        int f = (leader + 1) % 3;
+        VolumeStateMachine sm = cluster.nodes[f].stateMachine("floor");
+        long checkpoints = checkpointFiles(f);
+        sm.copyStarts(sm.appliedIndex() + 1_000); // as a copy from a leader 1,000 entries ahead
+        await(v.write(0, ByteBuffer.wrap(bytes(2, len)), false));
+        cluster.awaitConverged("floor"); // applied on f too
+        assertArrayEquals(before, java.util.Arrays.copyOf(cluster.content(f, "floor"), len),
+                "an entry below the copy's start wrote the store");
+        assertEquals(-1, sm.takeSnapshot(), "a checkpoint would claim the skipped entry is in the store");
+        assertEquals(checkpoints, checkpointFiles(f));
+        cluster.stop(f);
+        assertTrue(CleanStopMark.read(tmp.resolve("node" + f).resolve("raft")
+                .resolve(VolumeStateMachine.groupIdOf("floor").getUuid().toString()).resolve("sm").resolve("clean-stop")) < 0,
+                "a clean-stop mark would claim the skipped entry is in the store");
+        cluster.start(f); // replays the log from its last checkpoint, the skipped entry included
+        assertIdentical("floor", size);
+        v.close();
+    }
+
+    private long checkpointFiles(int node) throws IOException {
+        Path sm = tmp.resolve("node" + node).resolve("raft")
+                .resolve(VolumeStateMachine.groupIdOf("floor").getUuid().toString()).resolve("sm");
+        try (var files = java.nio.file.Files.list(sm)) {
+            return files.filter(p -> p.getFileName().toString().startsWith("snapshot.")).count();
+        }
+    }
+
     @Test
     void logAndJournalStayWithinTheBudgetWhileAFollowerIsDownThenItCatchesUpIncrementally() throws Exception {
         long budget = 48L << 20;

@@ -36,8 +36,12 @@ import org.slf4j.LoggerFactory;
  * every entry after T0 and the follower re-applies them in order. Each record sets a byte range to
  * given content (or zeroes), and sizes only grow, so replaying an entry whose effect the copy
  * already holds converges to the same final bytes. Chunks are disjoint ranges, so the order in
- * which they land does not matter. If the leader purges past T0 during the copy, it simply asks
- * for another rebuild.
+ * which they land does not matter. The replica's own log may still be applying entries below T0
+ * while the copy runs (entries it received and learnt committed before the leader purged past
+ * it): those must not write the store once the copy has started ({@link LocalReplica#copyStarts}),
+ * or an older value would land over a copied block and no entry after T0 would correct it: the
+ * replica would differ from the others for good. If the leader purges past T0 during the copy, it
+ * simply asks for another rebuild.
  *
  * <p><b>Speed.</b> One chunk at a time waited a full round trip (query, read, reply, write) per
  * MiB. Now {@link #IN_FLIGHT} queries overlap, and the source answers an all-zero chunk with an
@@ -90,6 +94,7 @@ public final class BlockCopier {
     public Copied copy(LocalReplica target, long sinceIndex) throws IOException {
         RaftClientReply infoReply = client.io().sendStaleRead(message(VolumeLogLayout.queryInfo()), 0, source);
         VolumeLogLayout.Info info = VolumeLogLayout.Info.decode(content(infoReply));
+        target.copyStarts(info.index());
         LocalBlockStore store = target.openStore(info.name(), info.size());
         if (store.size() < info.size()) {
             store.resize(info.size());

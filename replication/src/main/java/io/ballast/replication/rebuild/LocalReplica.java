@@ -29,6 +29,14 @@ public interface LocalReplica {
     /** Whether a rebuild is copying into the store now (its blocks are not yet trustworthy). */
     boolean rebuilding();
 
+    /**
+     * A copy from the leader's state at {@code startIndex} is about to write the store: from now
+     * until the rebuild ends, applying an entry at or below that index must not write the store
+     * (the copy holds at least its effect; written after a copied block, it would put an older
+     * value back that no later entry corrects). Returns once no such write is in progress.
+     */
+    void copyStarts(long startIndex);
+
     /** Applies hold the read side; a repair's block write holds the write side. */
     ReadWriteLock repairGuard();
 

@@ -33,6 +33,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -140,6 +141,14 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public final ReplicaSnapshots snapshots;
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
+    /**
+     * The index a running rebuild copies from ({@link #copyStarts}), or -1: entries at or below it
+     * that this replica's own log still applies leave the store alone. Written under the
+     * {@link #repairGuard} write lock, so no apply's store write straddles the change.
+     */
+    private volatile long copyFloor = -1;
+    /** Entries applied without a store write because of {@link #copyFloor}, for the rebuild's log line. */
+    private final java.util.concurrent.atomic.AtomicLong skippedUnderCopy = new java.util.concurrent.atomic.AtomicLong();
 
     /** Restarts this replica's division (see {@link RebuildHandover}); false when it cannot now. */
     public interface DivisionRestarter {
@@ -216,6 +225,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     @Override
     public void reinitialize() throws IOException {
         rebuilding = false;
+        copyFloor = -1; // the checkpoint loaded below is the copy's start: nothing at or below it comes again
         handover.reloaded();
         getLifeCycle().startAndTransition(() -> {
             CheckpointFile s = storage.reload();
@@ -251,6 +261,27 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                     : node.createVolume(name, createSize);
         }
         return store;
+    }
+
+    @Override
+    public void copyStarts(long startIndex) {
+        Lock exclusive = repairGuard.writeLock(); // waits out an apply in the middle of its store writes
+        try {
+            // Bounded: an apply waiting for disk space holds the read side (the leader asks again).
+            if (!exclusive.tryLock(30, TimeUnit.SECONDS)) {
+                throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": an apply of " + volumeName
+                        + " has not finished within 30 s (disk full?); the rebuild waits for the next request");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": interrupted before a rebuild of " + volumeName, e);
+        }
+        try {
+            skippedUnderCopy.set(0);
+            copyFloor = startIndex;
+        } finally {
+            exclusive.unlock();
+        }
     }
 
     @Override
@@ -374,6 +405,12 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
         guard.lock();
         try {
+            if (entry.getIndex() <= copyFloor) {
+                // A rebuild copies a state at least this new into the store (copyStarts).
+                skippedUnderCopy.incrementAndGet();
+                updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
+                return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(new byte[0]))));
+            }
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
@@ -462,7 +499,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     private byte applySnapshotEntry(Entry e, long term, long index) {
         LocalBlockStore s = store();
         byte status = snapshots.applySnapshot(s, e.name(), e.size(), index);
-        if (status == ST_OK) {
+        if (status == ST_OK && changes.storeMatchesApplied()) { // not after a failed copy: see takeSnapshot
             s.checkpoint();
             try {
                 changes.save();
@@ -514,6 +551,11 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         if (last == null || s == null) {
             return -1;
         }
+        if (copyFloor >= 0 || !changes.storeMatchesApplied()) {
+            // A rebuild's copy runs or failed: the store does not hold the applied index's state
+            // everywhere (copyStarts), so it must not be checkpointed as holding it.
+            return -1;
+        }
         s.checkpoint(); // data + checksums durable: the log up to `last` may now be purged
         changes.save(); // at least as new as the store: see RegionGenerations
         storage.write(new CheckpointFile(last, epoch, volumeName));
@@ -555,7 +597,9 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                     }
                     TermIndex ti = TermIndex.valueOf(info.term(), info.index());
                     storage.write(new CheckpointFile(ti, info.epoch(), info.name()));
-                    LOG.info("{}: rebuild from {} done, the store now at {}", getId(), leader, ti);
+                    long skipped = skippedUnderCopy.get();
+                    LOG.info("{}: rebuild from {} done, the store now at {}{}", getId(), leader, ti,
+                            skipped == 0 ? "" : " (" + skipped + " entries of this replica's own log, at or below it, applied meanwhile without a store write)");
                     handover.rebuilt(ti);
                     return ti;
                 }
@@ -567,6 +611,10 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 // Repairs may resume: a copy they write is at least as new as the applied index, and
                 // the next rebuild (the leader asks again) or log replay supersedes it anyway.
                 rebuilding = false;
+                // Applies write the store again: the applied index must keep describing it. A block
+                // the copy wrote holds a newer state; the next rebuild's changed regions cover it.
+                copyFloor = -1;
+                changes.copyFailed(since);
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });
@@ -627,7 +675,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         if (s != null) {
             long applied = appliedIndex();
             s.close(); // fsyncs data and checksums; throws, writing no mark, if it cannot
-            if (!keepReplicaOnRemove) {
+            if (!keepReplicaOnRemove && copyFloor < 0) { // during a copy the store is not at the applied index
                 changes.stoppedCleanly(applied);
             }
         }
