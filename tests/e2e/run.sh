@@ -239,6 +239,29 @@ else
   result "block PVC" FAIL "$(secs "$t")" "writer $(pod_phase blk-writer)"
 fi
 
+# ---- kubectl cordon drains the node in Ballast; uncordon lifts it --------------------------
+# Before the next pods: a cordoned single node schedules nothing. The fs and blk volumes have
+# a replica on the kubelet node, which may lead them.
+t=$(ms)
+led_before=$(status --output json 2>/dev/null | tr -d ' \n' | grep -o "\"leader\":\"$E2E_NODE\"" | wc -l)
+kc cordon "$E2E_NODE" >/dev/null
+if wait_for 60 "the cordon drains $E2E_NODE and its leaderships move" sh -c "$ROOT/bin/ballast status --cluster $E2E_IP:7001 \
+     --output json | tr -d ' \n' | grep -q '\"drainFromCordon\":true' && ! $ROOT/bin/ballast status --cluster $E2E_IP:7001 \
+     --output json | tr -d ' \n' | grep -q '\"leader\":\"$E2E_NODE\"'"; then
+  drained=$(secs "$t")
+  kc uncordon "$E2E_NODE" >/dev/null
+  if wait_for 60 "the uncordon lifts the drain" sh -c "! $ROOT/bin/ballast status --cluster $E2E_IP:7001 --output json \
+       | tr -d ' \n' | grep -qE '\"drain\":\"NODE_DRAIN_(LEADERS|EVACUATE)'"; then
+    result "kubectl cordon drains the node (leaderships move off), uncordon lifts it" PASS "$(secs "$t")" \
+      "led $led_before volume(s) before; drained and led none ${drained} s after the cordon"
+  else
+    result "kubectl uncordon lifts the drain" FAIL "$(secs "$t")" "$(status 2>&1 | head -8 | tr '\n' ' ')"
+  fi
+else
+  kc uncordon "$E2E_NODE" >/dev/null
+  result "kubectl cordon drains the node" FAIL "$(secs "$t")" "$(status 2>&1 | head -8 | tr '\n' ' ')"
+fi
+
 # ---- a pod on a node without a replica (diskless frontend) ---------------------------------
 # Replicas only in zone b (the host-process nodes); the pod runs on the kubelet node (zone a).
 t=$(ms)

@@ -31,13 +31,15 @@ public final class BallastMain {
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new BallastMain());
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            // Domain errors carry a message a person can act on: print it, no stack trace.
+            // Domain errors carry a message a person can act on: print it, no stack trace, after the
+            // whole command's name ("ballast node drain: ..."), not its last word alone.
+            String name = cmd.getCommandSpec().qualifiedName(" ");
             if (ex instanceof BallastException be) {
-                cmd.getErr().println(cmd.getCommandName() + ": " + be.code() + ": " + be.getMessage());
+                cmd.getErr().println(name + ": " + be.code() + ": " + be.getMessage());
                 return 1;
             }
             if (ex instanceof CliFailure f) {
-                cmd.getErr().println("ballast " + cmd.getCommandName() + ": " + f.getMessage());
+                cmd.getErr().println(name + ": " + f.getMessage());
                 return f.exitCode();
             }
             throw ex;

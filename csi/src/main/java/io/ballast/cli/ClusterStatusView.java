@@ -47,7 +47,8 @@ final class ClusterStatusView {
             b.addNodes(ClusterStatus.Node.newBuilder().setNodeId(n.getNodeId()).setUp(isUp).setSilentSeconds(silent)
                     .setAdminAddress(n.getAdminAddress()).setZone(n.getLabelsOrDefault("zone", ""))
                     .setCapacityBytes(n.getCapacityBytes()).setFreeBytes(n.getFreeBytes()).setReplicas(n.getReplicasCount())
-                    .setDiskFull(n.getDiskFull()).setDiskWarning(n.getDiskWarning()).setDrain(n.getDrain()));
+                    .setDiskFull(n.getDiskFull()).setDiskWarning(n.getDiskWarning()).setDrain(n.getDrain())
+                    .setDrainFromCordon(n.getDrainFromCordon()));
         }
         for (CatalogVolume v : r.getState().getVolumesList()) {
             ClusterStatus.Volume.Builder vb = ClusterStatus.Volume.newBuilder().setId(v.getId()).setName(v.getName())
@@ -103,7 +104,7 @@ final class ClusterStatusView {
         for (ClusterStatus.Node n : s.getNodesList()) {
             String state = n.getUp() ? "up" : "down (silent " + n.getSilentSeconds() + " s)";
             switch (n.getDrain()) {
-                case NODE_DRAIN_LEADERS -> state += ", drained";
+                case NODE_DRAIN_LEADERS -> state += n.getDrainFromCordon() ? ", drained (Kubernetes cordon)" : ", drained";
                 case NODE_DRAIN_EVACUATE -> state += ", evacuating";
                 default -> { }
             }

@@ -64,6 +64,9 @@ final class DrainCommands {
                     : " (leaderships move off; no new replica goes there)"));
             out.flush();
             if (noWait) {
+                out.println("not waiting (--no-wait): 'ballast status' shows what node " + node + " still leads"
+                        + (evacuate ? " and holds" : ""));
+                out.flush();
                 return 0;
             }
             long deadline = System.nanoTime() + limit.toNanos();

@@ -165,13 +165,14 @@ public final class NodeCommand implements Callable<Integer> {
                 parseAddress("--raft-listen", raftListen),
                 parseAddress("--admin-listen", adminListen),
                 catalog.resolve(spec, source),
-                topology).withCsiEndpoint(csiEndpoint).withAttach(attach)
-                .withMetricsListen(parseAddress("--metrics-listen", metricsListen))
-                .withFdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
+                topology).toBuilder().csiEndpoint(csiEndpoint).attach(attach)
+                .metricsListen(parseAddress("--metrics-listen", metricsListen))
+                .fdKeeper(fdKeeper == null ? dataDir.toAbsolutePath().resolve("run").resolve("fd-keeper.sock")
                         : fdKeeper.equals("none") ? null : Path.of(fdKeeper).toAbsolutePath())
-                .withDiskWatermarks(watermarks)
-                .withRebuildBytesPerSecond(rebuildBytesPerSecond())
-                .withLogBudgetMin(size("--log-budget", logBudget));
+                .diskWatermarks(watermarks)
+                .rebuildBytesPerSecond(rebuildBytesPerSecond())
+                .logBudgetMin(size("--log-budget", logBudget))
+                .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
         }

@@ -59,51 +59,37 @@ public record NodeConfig(
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
     public NodeConfig withCsiEndpoint(String endpoint) {
-        Builder b = toBuilder();
-        b.csiEndpoint = endpoint;
-        return b.build();
+        return toBuilder().csiEndpoint(endpoint).build();
     }
 
     /** The same node attaching staged volumes the given way ({@code auto}, {@code nbd}, {@code fuse-loop}). */
     public NodeConfig withAttach(String how) {
-        Builder b = toBuilder();
-        b.attach = how;
-        return b.build();
+        return toBuilder().attach(how).build();
     }
 
     /** The same node serving Prometheus metrics on {@code address} (null: not). */
     public NodeConfig withMetricsListen(InetSocketAddress address) {
-        Builder b = toBuilder();
-        b.metricsListen = address;
-        return b.build();
+        return toBuilder().metricsListen(address).build();
     }
 
     /** The same node with its descriptor keeper on {@code socket} (null: none). */
     public NodeConfig withFdKeeper(Path socket) {
-        Builder b = toBuilder();
-        b.fdKeeper = socket;
-        return b.build();
+        return toBuilder().fdKeeper(socket).build();
     }
 
     /** The same node with these disk watermarks. */
     public NodeConfig withDiskWatermarks(DiskWatermarks w) {
-        Builder b = toBuilder();
-        b.diskWatermarks = w;
-        return b.build();
+        return toBuilder().diskWatermarks(w).build();
     }
 
     /** The same node pacing rebuild copies at {@code bytesPerSecond} (0: unpaced). */
     public NodeConfig withRebuildBytesPerSecond(long bytesPerSecond) {
-        Builder b = toBuilder();
-        b.rebuildBytesPerSecond = bytesPerSecond;
-        return b.build();
+        return toBuilder().rebuildBytesPerSecond(bytesPerSecond).build();
     }
 
     /** The same node with replicas' log budgets of at least {@code bytes}. */
     public NodeConfig withLogBudgetMin(long bytes) {
-        Builder b = toBuilder();
-        b.logBudgetMin = bytes;
-        return b.build();
+        return toBuilder().logBudgetMin(bytes).build();
     }
 
     /** A builder holding this node's settings, to change some of them. */
@@ -155,7 +141,10 @@ public record NodeConfig(
         }
     }
 
-    /** The settings one by one; {@link #build} checks them together (the record's constructor). */
+    /**
+     * The settings one by one (setters for the optional ones; the required ones come from the
+     * record's constructor or {@link #toBuilder}); {@link #build} checks them together.
+     */
     public static final class Builder {
         private Path dataDir;
         private String clusterId;
@@ -179,8 +168,45 @@ public record NodeConfig(
         private Builder() {
         }
 
+        public Builder csiEndpoint(String endpoint) {
+            csiEndpoint = endpoint;
+            return this;
+        }
+
+        public Builder attach(String how) {
+            attach = how;
+            return this;
+        }
+
+        public Builder metricsListen(InetSocketAddress address) {
+            metricsListen = address;
+            return this;
+        }
+
+        public Builder fdKeeper(Path socket) {
+            fdKeeper = socket;
+            return this;
+        }
+
+        public Builder diskWatermarks(DiskWatermarks w) {
+            diskWatermarks = w;
+            return this;
+        }
+
+        public Builder rebuildBytesPerSecond(long bytesPerSecond) {
+            rebuildBytesPerSecond = bytesPerSecond;
+            return this;
+        }
+
+        public Builder logBudgetMin(long bytes) {
+            logBudgetMin = bytes;
+            return this;
+        }
+
         public NodeConfig build() {
-            return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks, rebuildBytesPerSecond, logBudgetMin);
+            return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
+                    catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
+                    rebuildBytesPerSecond, logBudgetMin);
         }
     }
 }

@@ -153,6 +153,10 @@ public final class NodeRuntime implements AutoCloseable {
             }
             if (replicated != null && !config.catalogMembers().isEmpty()) {
                 closeables.add(startCatalogAgent(config, directory, replicated, admin));
+                if (catalogSource instanceof NodeCordonSource cordons) {
+                    closeables.add(CordonDrain.start(cordons, new CatalogClient(directory.identity().clusterId(),
+                            config.catalogMembers(), Duration.ofSeconds(10)), directory.identity().nodeId()));
+                }
                 if (catalogSource != null) {
                     var reconciler = new CatalogMembershipReconciler(replicated.raft(), catalogSource,
                             CATALOG_REMOVE_AFTER, java.time.Clock.systemUTC());

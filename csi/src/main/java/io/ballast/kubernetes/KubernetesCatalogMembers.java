@@ -1,6 +1,7 @@
 package io.ballast.kubernetes;
 
 import io.ballast.daemon.CatalogMemberSource;
+import io.ballast.daemon.NodeCordonSource;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.fabric8.kubernetes.api.model.Node;
@@ -32,7 +33,7 @@ import java.util.Optional;
  *
  * <p>Threading: thread-safe (the fabric8 client is).
  */
-public final class KubernetesCatalogMembers implements CatalogMemberSource {
+public final class KubernetesCatalogMembers implements CatalogMemberSource, NodeCordonSource {
     public static final String CATALOG_LABEL = "catalog.ballast.csi.io/member";
 
     private final KubernetesClient client;
@@ -93,6 +94,12 @@ public final class KubernetesCatalogMembers implements CatalogMemberSource {
     /** The topology labels of Kubernetes node {@code name} (its zone); see {@link KubernetesNodeLabels}. */
     public Map<String, String> labelsOf(String name) {
         return KubernetesNodeLabels.of(client, name);
+    }
+
+    /** Follows the cordon of Kubernetes node {@code nodeId}; see {@link KubernetesCordonWatch}. */
+    @Override
+    public AutoCloseable watchCordon(String nodeId, java.util.function.Consumer<Boolean> cordoned) {
+        return KubernetesCordonWatch.start(client, nodeId, cordoned);
     }
 
     @Override

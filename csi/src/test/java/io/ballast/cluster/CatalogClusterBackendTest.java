@@ -37,6 +37,7 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
     private static CatalogClient probe;
     private static NodeAdminClients admins;
     private static CatalogClusterBackend shared;
+    private static Map<String, String> members;
 
     @Override
     protected ClusterBackend newBackend(List<Map<String, String>> nodeLabels) throws Exception {
@@ -52,7 +53,7 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
     private static void start(List<Map<String, String>> nodeLabels) throws IOException, InterruptedException {
         labels = nodeLabels;
         root = Files.createTempDirectory("catalog-backend");
-        Map<String, String> members = new LinkedHashMap<>();
+        members = new LinkedHashMap<>();
         List<Integer> ports = new ArrayList<>();
         for (int i = 0; i < nodeLabels.size(); i++) {
             ports.add(FreePorts.next());
@@ -105,6 +106,40 @@ class CatalogClusterBackendTest extends ClusterBackendContract {
             assertEquals(1, created, "whole-catalog reads of one CreateVolume");
             assertEquals(1, retried, "whole-catalog reads of a CreateVolume retry");
         }
+    }
+
+    /**
+     * A cordon seen by a node's watch drains it through the catalog, a repeat changes nothing, and
+     * the uncordon lifts it. The source stands in for the Kubernetes informer (which needs an API
+     * server: tests/e2e/run.sh cordons a real node).
+     */
+    @Test
+    void aCordonDrainsTheNodeAndTheUncordonLiftsIt() throws Exception {
+        java.util.concurrent.atomic.AtomicReference<java.util.function.Consumer<Boolean>> watcher = new java.util.concurrent.atomic.AtomicReference<>();
+        io.ballast.daemon.NodeCordonSource source = (node, cordoned) -> {
+            watcher.set(cordoned);
+            return () -> watcher.set(null);
+        };
+        try (io.ballast.daemon.CordonDrain drain = io.ballast.daemon.CordonDrain.start(source,
+                new CatalogClient("contract", members, Duration.ofSeconds(10)), "n2")) {
+            watcher.get().accept(true);
+            io.ballast.replication.testing.Await.await(() -> drainOf("n2") == io.ballast.proto.v1.NodeDrain.NODE_DRAIN_LEADERS,
+                    10, "n2 drained by its cordon");
+            assertEquals(true, node("n2").getDrainFromCordon());
+            watcher.get().accept(true); // the informer's resync repeats the state
+            watcher.get().accept(false);
+            io.ballast.replication.testing.Await.await(() -> drainOf("n2") == io.ballast.proto.v1.NodeDrain.NODE_DRAIN_NONE,
+                    10, "n2's drain lifted by the uncordon");
+        }
+        assertEquals(null, watcher.get(), "closing stops the watch");
+    }
+
+    private static io.ballast.proto.v1.CatalogNode node(String id) {
+        return catalog.read().getNodesList().stream().filter(n -> n.getNodeId().equals(id)).findFirst().orElseThrow();
+    }
+
+    private static io.ballast.proto.v1.NodeDrain drainOf(String id) {
+        return node(id).getDrain();
     }
 
     /** Deletes what a previous test left, in the order the backend's rules allow. */

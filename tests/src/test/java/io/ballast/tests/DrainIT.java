@@ -181,6 +181,15 @@ class DrainIT {
         String four = create("pvc-drain-four", 4);
         assertTrue(cluster.placement(four).contains(victim), cluster.placement(four).toString());
 
+        // 5. --no-wait: returns once the catalog records the mode, printing no progress.
+        ExternalTool.Result noWait = node("drain", other, "--no-wait");
+        noWait.assertSuccess();
+        assertTrue(noWait.stdout().contains("node " + other + ": drained") && noWait.stdout().contains("not waiting")
+                && !noWait.stdout().contains("is drained"), noWait.stdout());
+        assertTrue(cluster.catalogState().getNodesList().stream().filter(n -> n.getNodeId().equals(other))
+                .allMatch(n -> n.getDrain() == NodeDrain.NODE_DRAIN_LEADERS), "the catalog records the drain at once");
+        node("undrain", other).assertSuccess();
+
         for (int i = 0; i < writers.size(); i++) {
             ExternalTool.Result w = writers.get(i).get(600, TimeUnit.SECONDS);
             w.assertSuccess();

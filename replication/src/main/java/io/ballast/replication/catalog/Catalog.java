@@ -106,7 +106,8 @@ public final class Catalog {
             n = n.toBuilder().setHeartbeatMillis(old.getHeartbeatMillis()).build(); // a late, reordered heartbeat
         }
         // The maintenance mode is the operator's (SET_DRAIN), not the node's to report.
-        n = n.toBuilder().setDrain(old == null ? NodeDrain.NODE_DRAIN_NONE : old.getDrain()).build();
+        n = n.toBuilder().setDrain(old == null ? NodeDrain.NODE_DRAIN_NONE : old.getDrain())
+                .setDrainFromCordon(old != null && old.getDrainFromCordon()).build();
         nodes.put(n.getNodeId(), n);
         CatalogReply.Builder reply = CatalogReply.newBuilder().setExisted(old != null);
         nodes.values().stream().filter(CatalogNode::getDiskFull).map(CatalogNode::getNodeId).sorted()
@@ -249,6 +250,11 @@ public final class Catalog {
         });
     }
 
+    /**
+     * An operator's mode always applies and becomes theirs. A cordon's (from the node plugin)
+     * drains only a node no one drained, and an uncordon lifts only a cordon's drain: a node an
+     * operator drained stays drained through a cordon and uncordon.
+     */
     private CatalogReply setDrain(SetDrain d) {
         CatalogNode n = nodes.get(d.getNodeId());
         if (n == null) {
@@ -257,10 +263,24 @@ public final class Catalog {
         if (d.getDrain() == NodeDrain.UNRECOGNIZED) {
             return error(ErrorCode.INVALID_ARGUMENT, "unknown drain mode for node " + d.getNodeId());
         }
-        if (n.getDrain() == d.getDrain()) {
+        boolean fromCordon;
+        if (!d.getCordon()) {
+            fromCordon = false;
+        } else if (d.getDrain() == NodeDrain.NODE_DRAIN_NONE) {
+            if (!n.getDrainFromCordon()) {
+                return CatalogReply.newBuilder().setExisted(true).build(); // not the cordon's to lift
+            }
+            fromCordon = false;
+        } else {
+            if (n.getDrain() != NodeDrain.NODE_DRAIN_NONE) {
+                return CatalogReply.newBuilder().setExisted(true).build(); // already drained, by whoever
+            }
+            fromCordon = true;
+        }
+        if (n.getDrain() == d.getDrain() && n.getDrainFromCordon() == fromCordon) {
             return CatalogReply.newBuilder().setExisted(true).build();
         }
-        nodes.put(n.getNodeId(), n.toBuilder().setDrain(d.getDrain()).build());
+        nodes.put(n.getNodeId(), n.toBuilder().setDrain(d.getDrain()).setDrainFromCordon(fromCordon).build());
         return CatalogReply.getDefaultInstance();
     }
 

@@ -4,6 +4,7 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
+import io.ballast.replication.ratis.StateMachinePause;
 import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -82,10 +83,7 @@ public final class CatalogStateMachine extends BaseStateMachine {
      */
     @Override
     public void pause() {
-        if (getLifeCycle().getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
-            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
-            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
-        }
+        StateMachinePause.pause(getLifeCycle());
     }
 
     @Override

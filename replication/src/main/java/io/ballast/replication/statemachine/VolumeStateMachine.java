@@ -14,6 +14,7 @@ import io.ballast.replication.entry.BlockOps;
 import io.ballast.replication.entry.VolumeEntryData;
 import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.ratis.RatisErrors;
+import io.ballast.replication.ratis.StateMachinePause;
 import io.ballast.replication.rebuild.BlockCopier;
 import io.ballast.replication.rebuild.BlockRepairer;
 import io.ballast.replication.rebuild.ChangeTracker;
@@ -215,10 +216,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     /** Ratis pauses before installing a snapshot and requires PAUSED before {@link #reinitialize()}. */
     @Override
     public void pause() {
-        if (getLifeCycle().getCurrentState() == org.apache.ratis.util.LifeCycle.State.RUNNING) {
-            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSING);
-            getLifeCycle().transition(org.apache.ratis.util.LifeCycle.State.PAUSED);
-        }
+        StateMachinePause.pause(getLifeCycle());
     }
 
     /** After a rebuild: reload the snapshot the copier wrote (store already open). */

@@ -200,6 +200,47 @@ class CatalogTest {
         assertEquals(List.of(), ok(beat).getDrainedNodesList());
     }
 
+    /**
+     * A Kubernetes cordon drains a node no one drained, and its uncordon lifts only that drain: an
+     * operator's drain survives a cordon and uncordon, and an operator may take over a cordon's.
+     */
+    @Test
+    void aCordonNeverOverridesTheOperator() {
+        CatalogCommand beat = CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId("n2")
+                .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(200)).build();
+        ok(beat);
+        var leaders = io.ballast.proto.v1.NodeDrain.NODE_DRAIN_LEADERS;
+        var none = io.ballast.proto.v1.NodeDrain.NODE_DRAIN_NONE;
+        assertTrue(ok(cordon("n2", none)).getExisted(), "an uncordon of an undrained node changes nothing");
+        assertFalse(ok(cordon("n2", leaders)).getExisted());
+        assertTrue(node("n2").getDrainFromCordon());
+        ok(beat.toBuilder().setHeartbeat(beat.getHeartbeat().toBuilder().setHeartbeatMillis(300)).build());
+        assertTrue(node("n2").getDrainFromCordon(), "heartbeats keep who drained it");
+        assertFalse(ok(cordon("n2", none)).getExisted());
+        assertEquals(none, node("n2").getDrain());
+
+        ok(drain("n2", io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE));
+        assertTrue(ok(cordon("n2", leaders)).getExisted(), "a cordon never turns an evacuation into a drain");
+        assertTrue(ok(cordon("n2", none)).getExisted(), "nor does its uncordon lift the operator's mode");
+        assertEquals(io.ballast.proto.v1.NodeDrain.NODE_DRAIN_EVACUATE, node("n2").getDrain());
+        assertFalse(node("n2").getDrainFromCordon());
+
+        ok(drain("n2", none));
+        ok(cordon("n2", leaders));
+        assertFalse(ok(drain("n2", leaders)).getExisted(), "the operator takes the cordon's drain over");
+        assertTrue(ok(cordon("n2", none)).getExisted());
+        assertEquals(leaders, node("n2").getDrain());
+    }
+
+    private CatalogNode node(String id) {
+        return catalog.state().getNodesList().stream().filter(n -> n.getNodeId().equals(id)).findFirst().orElseThrow();
+    }
+
+    private static CatalogCommand cordon(String node, io.ballast.proto.v1.NodeDrain mode) {
+        return CatalogCommand.newBuilder().setSetDrain(io.ballast.proto.v1.SetDrain.newBuilder().setNodeId(node)
+                .setDrain(mode).setCordon(true)).build();
+    }
+
     private static CatalogCommand drain(String node, io.ballast.proto.v1.NodeDrain mode) {
         return CatalogCommand.newBuilder().setSetDrain(io.ballast.proto.v1.SetDrain.newBuilder().setNodeId(node)
                 .setDrain(mode)).build();
