@@ -261,7 +261,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             checkName(request.getName());
             java.util.Map<String, String> peers = new java.util.LinkedHashMap<>();
             request.getPeersList().forEach(p -> peers.put(p.getNodeId(), p.getRaftAddress()));
-            ReplicatedBlockVolume v = volumes.attach(request.getName(), peers);
+            ReplicatedBlockVolume v = volumes.attach(request.getName(), peers, request.getShared());
             return AttachVolumeResponse.newBuilder().setVolume(describe(request.getName()))
                     .setNbdUri(volumes.nbdUri(request.getName())).setWriterEpoch(volumes.epochOf(request.getName())).build();
         });

@@ -238,7 +238,9 @@ public final class VolumeCommand {
 
     @Command(name = "attach", mixinStandardHelpOptions = true,
             description = {"Attach the volume on the --admin node (fences the previous frontend) and print its NBD URI.",
-                "On a node of a cluster that holds no replica of it, the volume is attached diskless: reads and writes go to its leader."})
+                "On a node of a cluster that holds no replica of it, the volume is attached diskless: reads and writes go to its leader.",
+                "With --shared, several nodes may write at once (live migration of a VM): each read sees every write",
+                "acknowledged on any of them before it; only an attach without --shared fences them."})
     static final class Attach implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;
@@ -246,6 +248,8 @@ public final class VolumeCommand {
         @Option(names = "--replica", paramLabel = "NODE=HOST:PORT",
                 description = "The volume's replicas, when no catalog knows them (a node without one attaches diskless). Repeatable.")
         List<String> replicas = new ArrayList<>();
+        @Option(names = "--shared", description = "Attach as one of several writers, fencing no other shared attachment.")
+        boolean shared;
 
         @Override
         public Integer call() {
@@ -254,7 +258,8 @@ public final class VolumeCommand {
                 // With the replicas named, a node holding none of them attaches as a diskless frontend.
                 AttachVolumeResponse r = stub.attachVolume(AttachVolumeRequest.newBuilder().setName(id)
                         .addAllPeers(replicas.isEmpty() ? parent.peers(id)
-                                : replicas.stream().map(rep -> ReplicaCommands.parse(spec, rep, true)).toList()).build());
+                                : replicas.stream().map(rep -> ReplicaCommands.parse(spec, rep, true)).toList())
+                        .setShared(shared).build());
                 out.println(r.getNbdUri());
             });
         }

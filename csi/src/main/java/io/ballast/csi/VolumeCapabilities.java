@@ -83,6 +83,15 @@ public final class VolumeCapabilities {
         };
     }
 
+    /**
+     * True for the mode whose publications on several nodes all write
+     * (MULTI_NODE_MULTI_WRITER, block only): each node attaches shared, fencing none of the others.
+     * {@code mode}: the access mode's name, as a staged-volume record keeps it.
+     */
+    public static boolean sharedWriters(String mode) {
+        return Mode.MULTI_NODE_MULTI_WRITER.name().equals(mode);
+    }
+
     /** True for the reader-only modes: publishing in them is read-only whatever the readonly flag says. */
     public static boolean readerOnly(Mode mode) {
         return mode == Mode.SINGLE_NODE_READER_ONLY || mode == Mode.MULTI_NODE_READER_ONLY;

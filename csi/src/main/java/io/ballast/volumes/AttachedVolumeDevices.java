@@ -4,6 +4,7 @@ import io.ballast.csi.node.VolumeDevices;
 import io.ballast.engine.attach.AttachedDevice;
 import io.ballast.engine.attach.DeviceAttacher;
 import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import java.nio.file.Path;
 import java.util.List;
@@ -48,15 +49,24 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
     }
 
     @Override
-    public Path attach(String volumeId) {
+    public Path attach(String volumeId, boolean shared) {
         AttachedDevice d = attached.get(volumeId);
         if (d != null) {
             return d.device();
         }
-        ReplicatedBlockVolume v = volumes.hostsReplica(volumeId) ? volumes.attach(volumeId)
-                : volumes.attach(volumeId, replicas.replicasOf(volumeId)); // NOT_FOUND without replicas anywhere
+        ReplicatedBlockVolume v = volumes.hostsReplica(volumeId) ? volumes.attach(volumeId, Map.of(), shared)
+                : volumes.attach(volumeId, replicas.replicasOf(volumeId), shared); // NOT_FOUND without replicas anywhere
         try {
             d = attacher.attach(v);
+            if (shared && !d.directIo()) {
+                // The device would read through a page cache of this node's own, which another
+                // node's writes never invalidate: the shared semantics would not hold.
+                AttachedDevice cached = d;
+                closeQuietly(cached);
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + volumeId + " cannot be attached "
+                        + "shared on this node: its device " + cached.device() + " reads through a page cache (the kernel "
+                        + "refused direct I/O for it), so writes from another node would not be seen here");
+            }
         } catch (RuntimeException e) {
             volumes.detach(volumeId);
             throw e;
@@ -64,6 +74,14 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
         attached.put(volumeId, d);
         LOG.info("volume {} is block device {} ({})", volumeId, d.device(), d.describe());
         return d.device();
+    }
+
+    private static void closeQuietly(AttachedDevice d) {
+        try {
+            d.close();
+        } catch (Exception e) {
+            LOG.warn("closing device {}: {}", d.device(), e.toString());
+        }
     }
 
     @Override

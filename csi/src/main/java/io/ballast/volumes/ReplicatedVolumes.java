@@ -7,7 +7,9 @@ import io.ballast.engine.store.NodeDirectory;
 import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.GroupStatus;
 import io.ballast.replication.RaftNode;
+import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.frontend.WriterEpochs;
 import io.ballast.replication.snapshot.CloneFill;
 import io.ballast.replication.snapshot.CloneOrigin;
 import java.nio.file.Path;
@@ -168,6 +170,18 @@ public final class ReplicatedVolumes implements AutoCloseable {
      * group's leader; without peers that is NOT_FOUND.
      */
     public ReplicatedBlockVolume attach(String name, Map<String, String> peers) {
+        return attach(name, peers, false);
+    }
+
+    /**
+     * As {@link #attach(String, Map)}; {@code shared}: a multi-writer block volume (CSI
+     * MULTI_NODE_MULTI_WRITER) that other nodes may have attached shared too. The first shared
+     * attach fences any exclusive holder, later ones join its epoch and write side by side with it
+     * ({@link WriterEpochs}); reads on every one of them see every write acknowledged anywhere
+     * before the read (each read waits for a read-index round, {@code ReadFence}). An exclusive
+     * attach afterwards fences them all. A shared attach leaves the leadership where it is.
+     */
+    public ReplicatedBlockVolume attach(String name, Map<String, String> peers, boolean shared) {
         synchronized (lock(name)) {
             ReplicatedBlockVolume current = attached.get(name);
             if (current != null && !current.fenced()) {
@@ -179,6 +193,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
                 attached.remove(name);
                 exports.remove(name);
                 current.close();
+            }
+            if (shared) {
+                ReplicatedBlockVolume v = openShared(name, peers);
+                attached.put(name, v);
+                exports.add(v);
+                LOG.info("volume {} attached here shared (multi-writer{}) with writer epoch {}, exported at {}", name,
+                        v.diskless() ? ", diskless through its leader" : "", v.writerEpoch(), nbdUri(name));
+                return v;
             }
             if (!raft.hostsGroup(name) && !peers.isEmpty()) {
                 ReplicatedBlockVolume remote = openRemoteWithFreshEpoch(name, peers);
@@ -205,10 +227,41 @@ public final class ReplicatedVolumes implements AutoCloseable {
         }
     }
 
+    /** Joins the volume's shared epoch, or starts one (see {@link #attach(String, Map, boolean)}). */
+    private ReplicatedBlockVolume openShared(String name, Map<String, String> peers) {
+        boolean local = raft.hostsGroup(name);
+        if (!local && peers.isEmpty()) {
+            throw new BallastException(ErrorCode.NOT_FOUND, "volume " + name + " has no replica on " + raft.nodeId()
+                    + " and no replicas were named to reach it");
+        }
+        BallastException last = null;
+        for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
+            VolumeLogLayout.Info info = raft.volumeInfo(name, peers);
+            try {
+                ReplicatedBlockVolume v;
+                if (WriterEpochs.shared(info.epoch())) {
+                    v = local ? raft.joinVolume(name, info.epoch(), info.index())
+                            : raft.joinRemoteVolume(name, peers, info.epoch(), info.index());
+                } else {
+                    long epoch = WriterEpochs.firstShared(info.epoch());
+                    v = local ? raft.openVolume(name, epoch) : raft.openRemoteVolume(name, peers, epoch);
+                }
+                epochs.put(name, v.writerEpoch());
+                return v;
+            } catch (BallastException e) {
+                if (e.code() != ErrorCode.FAILED_PRECONDITION) {
+                    throw e;
+                }
+                last = e; // another node started the shared epoch first, or attached exclusively: look again
+            }
+        }
+        throw last;
+    }
+
     private ReplicatedBlockVolume openWithFreshEpoch(String name) {
         BallastException last = null;
         for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
-            long epoch = Math.max(raft.status(name).writerEpoch() + 1, System.currentTimeMillis());
+            long epoch = WriterEpochs.nextExclusive(raft.status(name).writerEpoch(), System.currentTimeMillis());
             try {
                 ReplicatedBlockVolume v = raft.openVolume(name, epoch);
                 epochs.put(name, epoch);
@@ -226,7 +279,7 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private ReplicatedBlockVolume openRemoteWithFreshEpoch(String name, Map<String, String> peers) {
         BallastException last = null;
         for (int attempt = 0; attempt < ATTACH_ATTEMPTS; attempt++) {
-            long epoch = Math.max(raft.remoteEpoch(name, peers) + 1, System.currentTimeMillis());
+            long epoch = WriterEpochs.nextExclusive(raft.volumeInfo(name, peers).epoch(), System.currentTimeMillis());
             try {
                 ReplicatedBlockVolume v = raft.openRemoteVolume(name, peers, epoch);
                 epochs.put(name, epoch);

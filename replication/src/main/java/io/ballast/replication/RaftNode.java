@@ -433,6 +433,19 @@ public final class RaftNode implements AutoCloseable {
      * FAILED_PRECONDITION). Reads are served by this node's replica. The caller closes the handle.
      */
     public ReplicatedBlockVolume openVolume(String volume, long writerEpoch) {
+        return started(localHandle(volume, writerEpoch), ReplicatedBlockVolume::attach);
+    }
+
+    /**
+     * Opens the volume for writing with its current shared writer epoch, read as the volume's at
+     * log index {@code index} ({@link #volumeInfo}), without an ATTACH: a further writer of a
+     * multi-writer volume ({@link io.ballast.replication.frontend.WriterEpochs WriterEpochs}).
+     */
+    public ReplicatedBlockVolume joinVolume(String volume, long sharedEpoch, long index) {
+        return started(localHandle(volume, sharedEpoch), v -> v.join(index));
+    }
+
+    private ReplicatedBlockVolume localHandle(String volume, long writerEpoch) {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
@@ -440,8 +453,13 @@ public final class RaftNode implements AutoCloseable {
         RaftGroupId gid = d.getGroup().getGroupId();
         localHandles.merge(gid, 1, Integer::sum);
         v.onClose(() -> localHandles.merge(gid, -1, (a, b) -> a + b == 0 ? null : a + b));
+        return v;
+    }
+
+    /** Runs {@code start} (attach or join) on a new handle, closing it when that fails. */
+    private static ReplicatedBlockVolume started(ReplicatedBlockVolume v, java.util.function.Consumer<ReplicatedBlockVolume> start) {
         try {
-            v.attach();
+            start.accept(v);
         } catch (RuntimeException e) {
             v.close();
             throw e;
@@ -450,35 +468,38 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /**
-     * Opens the volume for writing on a node that holds no replica of it (a diskless frontend):
-     * writes go through the Ratis client to the group's leader, reads are linearizable queries to
-     * it that carry {@code writerEpoch} ({@link LeaderReplicaAccess}); fencing and durability are the
-     * same as for a local handle. {@code peers}: the group's members (node id -> raft host:port).
+     * The volume's applied state as its leader has it, by a linearizable query: its writer epoch
+     * and the index it was read at. {@code peers} locate the group where no replica is local.
      */
-    /** The volume's writer epoch as its leader has applied it (a linearizable query): for a diskless attach. */
-    public long remoteEpoch(String volume, Map<String, String> peers) {
-        try (RaftClient client = newClient(group(volume, peers))) {
+    public VolumeLogLayout.Info volumeInfo(String volume, Map<String, String> peers) {
+        RaftGroup g = hostsGroup(volume) ? division(volume).getGroup() : group(volume, peers);
+        try (RaftClient client = newClient(g)) {
             RaftClientReply r = client.io().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(VolumeLogLayout.queryInfo())));
             BallastException e = RatisErrors.of(r, "read the writer epoch of " + volume + " from its leader");
             if (e != null) {
                 throw e;
             }
-            return VolumeLogLayout.Info.decode(r.getMessage().getContent().asReadOnlyByteBuffer()).epoch();
+            return VolumeLogLayout.Info.decode(r.getMessage().getContent().asReadOnlyByteBuffer());
         } catch (IOException e) {
             throw RatisErrors.map(e, "read the writer epoch of " + volume + " from its leader");
         }
     }
 
+    /**
+     * Opens the volume for writing on a node that holds no replica of it (a diskless frontend):
+     * writes go through the Ratis client to the group's leader, reads are linearizable queries to
+     * it that carry {@code writerEpoch} ({@link LeaderReplicaAccess}); fencing and durability are the
+     * same as for a local handle. {@code peers}: the group's members (node id -> raft host:port).
+     */
     public ReplicatedBlockVolume openRemoteVolume(String volume, Map<String, String> peers, long writerEpoch) {
         RaftGroup group = group(volume, peers);
-        ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(group), writerEpoch, config);
-        try {
-            v.attach();
-        } catch (RuntimeException e) {
-            v.close();
-            throw e;
-        }
-        return v;
+        return started(new ReplicatedBlockVolume(volume, () -> newClient(group), writerEpoch, config), ReplicatedBlockVolume::attach);
+    }
+
+    /** As {@link #joinVolume} on a node without a replica (a diskless frontend, see {@link #openRemoteVolume}). */
+    public ReplicatedBlockVolume joinRemoteVolume(String volume, Map<String, String> peers, long sharedEpoch, long index) {
+        RaftGroup group = group(volume, peers);
+        return started(new ReplicatedBlockVolume(volume, () -> newClient(group), sharedEpoch, config), v -> v.join(index));
     }
 
     /**

@@ -228,6 +228,61 @@ class NodeServiceIT {
         rawNode.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(raw.id()).setTargetPath(device.toString()).build());
         rawNode.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(raw.id()).setStagingTargetPath(rawStaging.toString()).build());
 
+        // A multi-writer block volume (KubeVirt live migration) staged on two nodes: both write at
+        // once (direct I/O), and what one wrote is what the other reads right after.
+        VolumeCapability rwx = VolumeCapability.newBuilder().setBlock(VolumeCapability.BlockVolume.getDefaultInstance())
+                .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(VolumeCapability.AccessMode.Mode.MULTI_NODE_MULTI_WRITER)).build();
+        Volume shared = create(ctl, "pvc-rwx", 64 * MIB, rwx);
+        String second = shared.placement().get(1);
+        ctl.controller().controllerPublishVolume(ControllerPublishVolumeRequest.newBuilder().setVolumeId(shared.id())
+                .setNodeId(second).setVolumeCapability(rwx).build());
+        List<Path> devices = new ArrayList<>();
+        for (String n : List.of(shared.home(), second)) {
+            CsiClient c = csi(cluster.csiSocket(indexOf(n)));
+            Path st = dir.resolve("staging-rwx-" + n);
+            Path dev = dir.resolve("vm-" + n).resolve("dev");
+            c.node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(shared.id())
+                    .setStagingTargetPath(st.toString()).setVolumeCapability(rwx).build());
+            c.node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(shared.id())
+                    .setStagingTargetPath(st.toString()).setTargetPath(dev.toString()).setVolumeCapability(rwx).build());
+            mounts.add(dev);
+            devices.add(dev);
+        }
+        List<CompletableFuture<ExternalTool.Result>> both = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Path dev = devices.get(i);
+            String offset = (i * 16) + "m";
+            both.add(CompletableFuture.supplyAsync(() -> ExternalTool.run(300, List.of("fio", "--name=vm", "--filename=" + dev,
+                    "--rw=randwrite", "--bs=4k", "--size=16m", "--offset=" + offset, "--ioengine=libaio", "--direct=1",
+                    "--iodepth=16", "--verify=crc32c", "--verify_fatal=1"))));
+        }
+        for (var f : both) {
+            f.get().assertSuccess();
+        }
+        for (int round = 0; round < 6; round++) {
+            Path from = devices.get(round % 2);
+            Path to = devices.get(1 - round % 2);
+            byte[] pattern = new byte[1 << 20];
+            new java.util.Random(round).nextBytes(pattern);
+            Path src = dir.resolve("pattern-" + round);
+            Files.write(src, pattern);
+            ExternalTool.run(60, List.of("dd", "if=" + src, "of=" + from, "bs=1M", "seek=40", "oflag=direct", "conv=notrunc"))
+                    .assertSuccess();
+            Path back = dir.resolve("read-" + round);
+            ExternalTool.run(60, List.of("dd", "if=" + to, "of=" + back, "bs=1M", "skip=40", "count=1", "iflag=direct"))
+                    .assertSuccess();
+            assertTrue(java.util.Arrays.equals(pattern, Files.readAllBytes(back)),
+                    "round " + round + ": the other node read what it was not written");
+        }
+        for (int i = 0; i < 2; i++) {
+            String n = i == 0 ? shared.home() : second;
+            CsiClient c = csi(cluster.csiSocket(indexOf(n)));
+            c.node().nodeUnpublishVolume(NodeUnpublishVolumeRequest.newBuilder().setVolumeId(shared.id())
+                    .setTargetPath(devices.get(i).toString()).build());
+            c.node().nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId(shared.id())
+                    .setStagingTargetPath(dir.resolve("staging-rwx-" + n).toString()).build());
+        }
+
         // A node without a replica stages a volume too (issue 13): a diskless frontend whose reads
         // and writes go to the leader; the node finds the replicas in the catalog.
         String remoteId = ctl.controller().createVolume(CreateVolumeRequest.newBuilder().setName("pvc-remote")

@@ -96,7 +96,7 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         long lastLog = 0;
         while (System.nanoTime() - start < RESUME_FOR.toNanos()) {
             try {
-                Path device = inFlight.call("resume", List.of("volume " + id), () -> devices.attach(id));
+                Path device = inFlight.call("resume", List.of("volume " + id), () -> devices.attach(id, s.sharedWriters()));
                 LOG.info("volume {} resumed on {} after {} ms", id, device, (System.nanoTime() - start) / 1_000_000);
                 if (!s.block()) {
                     mounter.mountAt(s.stagingPath()).filter(m -> !m.source().equals(device.toString())).ifPresent(m ->

@@ -1,6 +1,7 @@
 package io.ballast.csi.node;
 
 import io.ballast.engine.error.BallastException;
+import io.ballast.csi.VolumeCapabilities;
 import io.ballast.engine.error.ErrorCode;
 import java.io.IOException;
 import java.io.Reader;
@@ -30,6 +31,11 @@ final class StagedVolumes {
             Map<String, Boolean> p = new TreeMap<>(publications);
             p.put(target.toString(), ro);
             return new Staged(volumeId, stagingPath, block, fsType, readonly, mode, p);
+        }
+
+        /** Staged as one of several writers (MULTI_NODE_MULTI_WRITER): attached shared. */
+        boolean sharedWriters() {
+            return VolumeCapabilities.sharedWriters(mode);
         }
 
         Staged withoutPublication(Path target) {

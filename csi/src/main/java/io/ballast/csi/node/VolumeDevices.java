@@ -14,8 +14,12 @@ import java.util.Optional;
  */
 public interface VolumeDevices {
 
-    /** Attaches the volume here (idempotent) and returns its block device, e.g. /dev/loop3. */
-    Path attach(String volumeId);
+    /**
+     * Attaches the volume here (idempotent) and returns its block device, e.g. /dev/loop3.
+     * {@code shared}: as one of several writers on several nodes (a MULTI_NODE_MULTI_WRITER block
+     * volume), without fencing the others; else as its only writer.
+     */
+    Path attach(String volumeId, boolean shared);
 
     /** Removes the volume's device and stops serving it here. Not attached = success. */
     void detach(String volumeId);

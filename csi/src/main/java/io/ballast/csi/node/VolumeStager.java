@@ -56,7 +56,7 @@ final class VolumeStager {
             }
             LOG.info("volume {}: staged before but its device or mount is gone (node plugin restarted?): staging again", id);
         }
-        Path device = devices.attach(id);
+        Path device = devices.attach(id, VolumeCapabilities.sharedWriters(cap.getAccessMode().getMode().name()));
         createDirectories(staging);
         if (!block) {
             Optional<String> found = mounter.filesystemOf(device);

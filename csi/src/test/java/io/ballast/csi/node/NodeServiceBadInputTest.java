@@ -54,7 +54,7 @@ class NodeServiceBadInputTest {
             touched.add(what);
             throw new BallastException(ErrorCode.INTERNAL, "the test forbids touching the host: " + what);
         }
-        public Path attach(String id) { return touch("attach " + id); }
+        public Path attach(String id, boolean shared) { return touch("attach " + id); }
         public void detach(String id) { touch("detach " + id); }
         public Optional<Path> device(String id) { return touch("device " + id); }
         public long refreshSize(String id) { return touch("refresh " + id); }

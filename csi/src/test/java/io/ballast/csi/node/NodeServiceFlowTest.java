@@ -52,8 +52,8 @@ class NodeServiceFlowTest {
         /** Per volume, the failures its next attaches throw, in order (then they succeed). */
         final Map<String, Queue<ErrorCode>> attachFailures = new ConcurrentHashMap<>();
 
-        public synchronized Path attach(String id) {
-            calls.add("attach " + id);
+        public synchronized Path attach(String id, boolean shared) {
+            calls.add("attach " + id + (shared ? " shared" : ""));
             ErrorCode fail = attachFailures.getOrDefault(id, new ArrayDeque<>()).poll();
             if (fail != null) {
                 throw new BallastException(fail, "simulated: " + fail);
@@ -211,5 +211,34 @@ class NodeServiceFlowTest {
         assertEquals(1, after.count("attach gone"), "NOT_FOUND is final: " + after.calls);
         assertEquals(0, after.count("mkfs") + after.count("mount") + after.count("bind"),
                 "resuming attaches devices only; mounts are the kernel's and still there");
+    }
+
+    /**
+     * A multi-writer block volume (KubeVirt live migration) is attached shared, so the stage on
+     * the migration's target does not fence the source; a restart attaches it shared again. A
+     * multi-writer filesystem is refused: ext4/xfs cannot be mounted on two nodes.
+     */
+    @Test
+    void aMultiWriterBlockVolumeIsAttachedSharedAndAMultiWriterFilesystemIsRefused() throws Exception {
+        FakeHost host = new FakeHost();
+        Path state = dir.resolve("state");
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, state));
+        VolumeCapability rwxBlock = VolumeCapability.newBuilder().setBlock(VolumeCapability.BlockVolume.getDefaultInstance())
+                .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(Mode.MULTI_NODE_MULTI_WRITER)).build();
+        node.nodeStageVolume(stage("vm", dir.resolve("s-vm"), rwxBlock));
+        node.nodeStageVolume(stage("one", dir.resolve("s-one"), mount("ext4", Mode.SINGLE_NODE_WRITER)));
+        assertEquals(1, host.count("attach vm shared"), host.calls.toString());
+        assertEquals(1, host.count("attach one") - host.count("attach one shared"), host.calls.toString());
+        Status fs = assertCode(Status.Code.INVALID_ARGUMENT, () -> node.nodeStageVolume(stage("fs", dir.resolve("s-fs"),
+                mount("ext4", Mode.MULTI_NODE_MULTI_WRITER))));
+        assertTrue(fs.getDescription().contains("needs block access"), fs.getDescription());
+
+        FakeHost after = new FakeHost();
+        new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state).resumeStaged();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (after.devices.size() < 2 && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(1, after.count("attach vm shared"), "resumed shared after a restart: " + after.calls);
     }
 }

@@ -167,6 +167,17 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     }
 
     /**
+     * Starts using the volume's current (shared) writer epoch, which this handle was opened with,
+     * without an ATTACH entry: a further writer of a multi-writer volume ({@link WriterEpochs}).
+     * {@code index}: a log index at which that epoch was read as the volume's; FAILED_PRECONDITION
+     * when the epoch has changed by then.
+     */
+    public void join(long index) {
+        lastAcked.accumulateAndGet(index, Math::max);
+        replica.attached(index);
+    }
+
+    /**
      * True once a newer attachment superseded this handle: every request fails FAILED_PRECONDITION,
      * and the node replaces the handle on its next attach.
      */
