@@ -28,7 +28,6 @@ public final class HistoryClients implements AutoCloseable {
     private final int blocks;
     private final long blockStride;
     private final AtomicBoolean running = new AtomicBoolean(true);
-    private final AtomicLong nextValue = new AtomicLong(1);
     private final AtomicLong errors = new AtomicLong();
     private final AtomicLong reconnects = new AtomicLong();
     /** Completion time of the latest successful operation, and the longest gap between two (nanos). */
@@ -43,12 +42,21 @@ public final class HistoryClients implements AutoCloseable {
      */
     public HistoryClients(History history, Supplier<Path> socket, String export, int clients, int blocks,
             long blockStride, long seed) {
+        this(history, socket, export, 0, clients, blocks, blockStride, seed);
+    }
+
+    /**
+     * As above, the clients numbered from {@code firstClient}: several sets (one per node of a
+     * multi-writer volume) record into one history.
+     */
+    public HistoryClients(History history, Supplier<Path> socket, String export, int firstClient, int clients, int blocks,
+            long blockStride, long seed) {
         this.history = history;
         this.socket = socket;
         this.export = export;
         this.blocks = blocks;
         this.blockStride = blockStride;
-        for (int c = 0; c < clients; c++) {
+        for (int c = firstClient; c < firstClient + clients; c++) {
             int client = c;
             Random random = new Random(seed * 1000 + c);
             Thread t = new Thread(() -> run(client, random), "history-client-" + c);
@@ -117,7 +125,7 @@ public final class HistoryClients implements AutoCloseable {
     }
 
     private void write(RawNbdClient nbd, int client, int block) throws IOException {
-        long value = nextValue.getAndIncrement();
+        long value = history.nextValue();
         long invoked = System.nanoTime();
         try {
             nbd.request(1 /* FUA */, RawNbdClient.CMD_WRITE, value, offset(block), BlockValues.BLOCK,
