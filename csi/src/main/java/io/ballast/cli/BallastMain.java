@@ -3,8 +3,8 @@ package io.ballast.cli;
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.engine.error.BallastException;
 import org.slf4j.bridge.SLF4JBridgeHandler;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /**
  * The single entry point of the one Ballast jar: {@code ballast node}, later {@code controller},
@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         versionProvider = BallastVersion.class,
         description = "Replicated block storage for Kubernetes.",
         subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, StatusCommand.class, VolumeCommand.class,
+            CertsCommand.class,
             FdKeeperCommand.class, CommandLine.HelpCommand.class})
 public final class BallastMain {
 

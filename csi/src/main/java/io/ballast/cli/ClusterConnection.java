@@ -6,7 +6,6 @@ import io.ballast.proto.v1.GetClusterStateRequest;
 import io.ballast.proto.v1.GetClusterStateResponse;
 import io.ballast.proto.v1.NodeAdminGrpc;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.util.ArrayList;
@@ -33,7 +32,7 @@ final class ClusterConnection {
     static ClusterConnection open(ClusterAddress address) {
         List<String> failures = new ArrayList<>();
         for (String a : address.addresses()) {
-            ManagedChannel channel = ManagedChannelBuilder.forTarget(a).usePlaintext().build();
+            ManagedChannel channel = CliTls.channel(a);
             try {
                 GetClusterStateResponse r = NodeAdminGrpc.newBlockingStub(channel)
                         .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS)
@@ -56,8 +55,11 @@ final class ClusterConnection {
         String cause = e.getCause() != null ? e.getCause().getMessage() : null;
         return switch (s.getCode()) {
             case UNAVAILABLE -> s.getDescription() != null && !s.getDescription().startsWith("io exception")
+                    && !s.getDescription().startsWith("Network closed")
                     ? "unavailable: " + s.getDescription()
-                    : "nothing answers there (" + (cause != null ? cause : "connection failed") + ")";
+                    : "nothing answers there, or it refused this connection (" + (cause != null ? cause
+                            : s.getDescription() != null ? s.getDescription() : "connection failed")
+                            + "; a cluster with TLS needs the CLI's certificate: set " + CliTls.ENV + ")";
             case DEADLINE_EXCEEDED -> "no answer within " + DEADLINE_SECONDS + " s (a paused or overloaded node?)";
             case UNIMPLEMENTED -> "it answers but is not a Ballast node of this version (no GetClusterState)";
             default -> s.getCode() + ": " + (s.getDescription() != null ? s.getDescription() : "no details");

@@ -47,6 +47,11 @@ public final class ControllerCommand implements Callable<Integer> {
             description = "Replicas of a node down this long are re-placed on other nodes and rebuilt. Default: ${DEFAULT-VALUE}.")
     String repairAfter;
 
+    @Option(names = "--tls-dir", paramLabel = "DIR",
+            description = "Mutual TLS to the catalog and the nodes' admin APIs with the cluster's certificates in DIR "
+                    + "(tls.crt, tls.key, ca.crt); without it, plaintext (a warning says so).")
+    java.nio.file.Path tlsDir;
+
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics (/metrics) on this address: CSI calls by method and code, nodes, volume conditions, repairs, JVM.")
     String metricsListen;
@@ -75,7 +80,8 @@ public final class ControllerCommand implements Callable<Integer> {
                     + ") must not be shorter than --down-after (" + downAfter + ")");
         }
         ControllerRuntime runtime = ControllerRuntime.start(new ControllerRuntime.Config(clusterId, members, csiEndpoint,
-                down, repair, every, NodeCommand.address(spec, "--metrics-listen", metricsListen)));
+                down, repair, every, NodeCommand.address(spec, "--metrics-listen", metricsListen),
+                tlsDir == null ? null : tlsDir.toAbsolutePath()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             runtime.close();

@@ -1,11 +1,12 @@
 package io.ballast.cli;
 
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.daemon.ControllerRuntime;
-import io.ballast.cluster.ClusterBackend;
 import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
+import io.ballast.replication.tls.TlsDir;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,10 @@ public final class DevCommand {
         @Option(names = "--no-mount", description = "Do not mount the volume; serve it over NBD only (mounting needs root, /dev/fuse and loop devices).")
         boolean noMount;
 
+        @Option(names = "--plaintext", description = "No TLS on the raft and admin ports (by default the cluster gets its own CA "
+                + "and certificates under DIR/tls, and the CLI run from here uses DIR/tls/cli).")
+        boolean plaintext;
+
         @Option(names = "--base-port", defaultValue = "7100", paramLabel = "PORT",
                 description = "Node i listens on PORT+10+i (raft) and PORT+20+i (admin) on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
         int basePort;
@@ -88,6 +93,7 @@ public final class DevCommand {
                 stopped.countDown();
             }, "shutdown"));
             String whyNoMount = noMount ? "--no-mount" : DevMountSupport.missing();
+            DevCertificates certs = plaintext ? null : DevCertificates.ensure(root, nodes);
             for (int i = 1; i <= nodes; i++) {
                 NodeConfig config = new NodeConfig(root.resolve("n" + i), "dev", "n" + i, root.resolve("n" + i + ".sock"),
                         null, List.of(), 4, new InetSocketAddress("127.0.0.1", basePort + 10 + i),
@@ -95,12 +101,13 @@ public final class DevCommand {
                 if (whyNoMount == null) {
                     config = config.withCsiEndpoint("unix://" + root.resolve("n" + i + "-csi.sock"));
                 }
-                config = config.withMetricsListen(new InetSocketAddress("127.0.0.1", basePort + 30 + i));
+                config = config.toBuilder().metricsListen(new InetSocketAddress("127.0.0.1", basePort + 30 + i))
+                        .tlsDir(certs == null ? null : certs.dirOf("n" + i)).build();
                 running.add(NodeRuntime.start(config));
             }
             ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
                     "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10),
-                    new InetSocketAddress("127.0.0.1", basePort + 30)));
+                    new InetSocketAddress("127.0.0.1", basePort + 30), certs == null ? null : certs.dirOf("controller")));
             running.add(controller);
             // The CLI run from this directory finds the cluster here (ClusterAddress); elsewhere: --cluster.
             List<String> admins = new ArrayList<>();
@@ -127,7 +134,8 @@ public final class DevCommand {
                 stopped.await();
                 return 0;
             }
-            DevVolume attached = DevVolume.createAndAttach(backend, nodes, vol, Math.min(nodes, 3));
+            DevVolume attached = DevVolume.createAndAttach(backend, nodes, vol, Math.min(nodes, 3),
+                    certs == null ? null : TlsDir.of(certs.dirOf("controller")));
             Files.writeString(root.resolve(vol.name() + ".uri"), attached.nbdUri() + "\n");
             if (!noMount) {
                 out.println("not mounting the volume: that needs " + whyNoMount + "; serving it over NBD instead");

@@ -1,12 +1,13 @@
 package io.ballast.cli;
 
-import io.ballast.cluster.NodeAdminClients;
-import io.ballast.cluster.ClusterBackend;
 import io.ballast.cluster.ClusterBackend.VolumeRecord;
+import io.ballast.cluster.ClusterBackend;
+import io.ballast.cluster.NodeAdminClients;
+import io.ballast.daemon.VolumeSpec;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import io.ballast.daemon.VolumeSpec;
 import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.replication.tls.TlsDir;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -27,12 +28,12 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
         return v.placement().contains("n1") ? "n1" : v.placement().get(0);
     }
 
-    static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas)
+    static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas, TlsDir tls)
             throws InterruptedException {
         VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
         String home = home(v);
         String id = v.id();
-        try (NodeAdminClients admins = new NodeAdminClients()) {
+        try (NodeAdminClients admins = new NodeAdminClients(tls)) {
             String uri = admins.call(backend.node(home).orElseThrow().adminAddress(), Duration.ofSeconds(60),
                     "attach " + id + " on " + home,
                     s -> s.attachVolume(AttachVolumeRequest.newBuilder().setName(id).build())).getNbdUri();

@@ -7,7 +7,6 @@ import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.NodeDrain;
 import io.ballast.proto.v1.SetNodeDrainRequest;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -138,7 +137,7 @@ final class DrainCommands {
     }
 
     private static boolean set(String address, String node, NodeDrain mode) {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(address).usePlaintext().build();
+        ManagedChannel channel = CliTls.channel(address);
         try {
             return NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(CALL_SECONDS, TimeUnit.SECONDS)
                     .setNodeDrain(SetNodeDrainRequest.newBuilder().setNodeId(node).setDrain(mode).build()).getChanged();

@@ -1,24 +1,24 @@
 package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
+import io.ballast.daemon.CatalogMemberSource;
 import io.ballast.daemon.NodeConfig;
-import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
+import io.ballast.kubernetes.KubernetesCatalogMembers;
+import io.ballast.replication.space.DiskWatermarks;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import io.ballast.daemon.CatalogMemberSource;
-import io.ballast.kubernetes.KubernetesCatalogMembers;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code ballast node}: runs a storage node until SIGTERM/SIGINT. */
 @Command(name = "node",
@@ -119,6 +119,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "the default.")
     String logBudget;
 
+    @Option(names = "--tls-dir", paramLabel = "DIR",
+            description = "Mutual TLS on the raft and admin ports with the cluster's certificates in DIR: tls.crt, tls.key "
+                    + "and ca.crt (a cert-manager Secret, or 'ballast certs issue'); peers and clients without a certificate "
+                    + "of that CA are refused. Without it both ports are plaintext (a warning says so).")
+    Path tlsDir;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -172,6 +178,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .diskWatermarks(watermarks)
                 .rebuildBytesPerSecond(rebuildBytesPerSecond())
                 .logBudgetMin(size("--log-budget", logBudget))
+                .tlsDir(tlsDir == null ? null : tlsDir.toAbsolutePath())
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");

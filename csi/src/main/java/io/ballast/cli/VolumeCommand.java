@@ -2,9 +2,9 @@ package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.proto.v1.AttachVolumeRequest;
+import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogVolume;
-import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
 import io.ballast.proto.v1.CreateVolumeResponse;
 import io.ballast.proto.v1.DetachVolumeRequest;
@@ -18,7 +18,6 @@ import io.ballast.proto.v1.ScrubVolumeRequest;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.Volume;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -26,12 +25,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code ballast volume ...}: manage volumes through a node's admin API. */
 @Command(name = "volume",
@@ -133,7 +132,7 @@ public final class VolumeCommand {
     /** As {@link #withAdmin(CommandSpec, AdminCall)}, waiting up to {@code deadlineSeconds} for the answer. */
     int withAdmin(CommandSpec spec, long deadlineSeconds, AdminCall call) {
         String address = target();
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(address).usePlaintext().build();
+        ManagedChannel channel = CliTls.channel(address);
         PrintWriter out = spec.commandLine().getOut();
         try {
             call.run(NodeAdminGrpc.newBlockingStub(channel).withDeadlineAfter(deadlineSeconds, TimeUnit.SECONDS), out);

@@ -3,9 +3,10 @@ package io.ballast.cluster;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.NodeAdminGrpc;
+import io.ballast.replication.tls.TlsDir;
+import io.ballast.tls.GrpcTls;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -19,6 +20,17 @@ import java.util.function.Function;
  */
 public final class NodeAdminClients implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+    private final TlsDir tls;
+
+    /** Plaintext channels. */
+    public NodeAdminClients() {
+        this(null);
+    }
+
+    /** Channels with mutual TLS by {@code tls}'s certificates (null: plaintext). */
+    public NodeAdminClients(TlsDir tls) {
+        this.tls = tls;
+    }
 
     /**
      * Calls {@code node}'s admin API at {@code address} with a deadline; {@code what} names the
@@ -27,7 +39,7 @@ public final class NodeAdminClients implements AutoCloseable {
     public <T> T call(String address, Duration deadline, String what,
             Function<NodeAdminGrpc.NodeAdminBlockingStub, T> call) {
         ManagedChannel ch = channels.computeIfAbsent(address,
-                a -> NettyChannelBuilder.forTarget(a).usePlaintext().build());
+                a -> GrpcTls.channel(a, tls));
         try {
             return call.apply(NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(deadline.toMillis(), TimeUnit.MILLISECONDS));
         } catch (StatusRuntimeException e) {

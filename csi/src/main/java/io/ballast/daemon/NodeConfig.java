@@ -2,6 +2,8 @@ package io.ballast.daemon;
 
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.replication.space.DiskWatermarks;
+import io.ballast.replication.tls.RaftTls;
+import io.ballast.replication.tls.TlsDir;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,7 +48,8 @@ public record NodeConfig(
         Path fdKeeper,
         DiskWatermarks diskWatermarks,
         long rebuildBytesPerSecond,
-        long logBudgetMin) {
+        long logBudgetMin,
+        Path tlsDir) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -54,7 +57,17 @@ public record NodeConfig(
             Map<String, String> catalogMembers, Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
-                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT);
+                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null);
+    }
+
+    /** The TLS files (checked: INVALID_ARGUMENT naming what is missing), or null for plaintext. */
+    public TlsDir tls() {
+        return tlsDir == null ? null : TlsDir.of(tlsDir);
+    }
+
+    /** How this node's Raft server and clients talk: mutual TLS with {@link #tls()}, or plaintext. */
+    public RaftTls raftTls() {
+        return RaftTls.of(tls());
     }
 
     /** The same node serving CSI (Identity + Node) on {@code endpoint}. */
@@ -113,6 +126,7 @@ public record NodeConfig(
         b.diskWatermarks = diskWatermarks;
         b.rebuildBytesPerSecond = rebuildBytesPerSecond;
         b.logBudgetMin = logBudgetMin;
+        b.tlsDir = tlsDir;
         return b;
     }
 
@@ -164,6 +178,7 @@ public record NodeConfig(
         private DiskWatermarks diskWatermarks;
         private long rebuildBytesPerSecond;
         private long logBudgetMin;
+        private Path tlsDir;
 
         private Builder() {
         }
@@ -203,10 +218,16 @@ public record NodeConfig(
             return this;
         }
 
+        /** Mutual TLS with the certificates in {@code dir} on the raft and admin ports (null: plaintext). */
+        public Builder tlsDir(Path dir) {
+            tlsDir = dir;
+            return this;
+        }
+
         public NodeConfig build() {
             return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
                     catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
-                    rebuildBytesPerSecond, logBudgetMin);
+                    rebuildBytesPerSecond, logBudgetMin, tlsDir);
         }
     }
 }

@@ -22,10 +22,10 @@ import io.ballast.metrics.NodeMetrics;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.tls.GrpcTls;
 import io.ballast.volumes.AttachedVolumeDevices;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -139,11 +139,11 @@ public final class NodeRuntime implements AutoCloseable {
             if (config.adminListen() != null) {
                 // Reads the catalog for GetClusterState (ballast status); short budget: a CLI is waiting.
                 CatalogClient catalogReader = config.catalogMembers().isEmpty() ? null
-                        : new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(5));
+                        : new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(5), config.raftTls());
                 if (catalogReader != null) {
                     closeables.add(catalogReader);
                 }
-                admin = NettyServerBuilder.forAddress(config.adminListen())
+                admin = GrpcTls.server(config.adminListen(), config.tls(), "the admin API")
                         .addService(new NodeAdminService(replicated, directory.identity(), config.dataDir(),
                                 BallastVersion.version(), catalogReader))
                         .build().start();
@@ -155,7 +155,7 @@ public final class NodeRuntime implements AutoCloseable {
                 closeables.add(startCatalogAgent(config, directory, replicated, admin));
                 if (catalogSource instanceof NodeCordonSource cordons) {
                     closeables.add(CordonDrain.start(cordons, new CatalogClient(directory.identity().clusterId(),
-                            config.catalogMembers(), Duration.ofSeconds(10)), directory.identity().nodeId()));
+                            config.catalogMembers(), Duration.ofSeconds(10), config.raftTls()), directory.identity().nodeId()));
                 }
                 if (catalogSource != null) {
                     var reconciler = new CatalogMembershipReconciler(replicated.raft(), catalogSource,
@@ -222,7 +222,11 @@ public final class NodeRuntime implements AutoCloseable {
         ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
                 config.raftListen().getHostString(), config.raftListen().getPort())
                 .withRebuildBytesPerSecond(config.rebuildBytesPerSecond()).withLogBudgetMin(config.logBudgetMin());
-        RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks());
+        if (!config.raftTls().enabled()) {
+            LOG.warn("raft on {} is PLAINTEXT: any caller that reaches the port may speak Raft to this node's groups "
+                    + "(give --tls-dir with the cluster's certificates)", config.raftListen());
+        }
+        RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(), config.raftTls());
         closeables.add(raft);
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
         closeables.add(volumes);
@@ -239,7 +243,7 @@ public final class NodeRuntime implements AutoCloseable {
             replicated.raft().catalog().join(config.catalogMembers());
         }
         CatalogAgent agent = new CatalogAgent(
-                new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL),
+                new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL, config.raftTls()),
                 replicated, directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
                 replicated.raft().config().address(), config.labels());
         agent.start();
@@ -258,7 +262,7 @@ public final class NodeRuntime implements AutoCloseable {
         LOG.info("CSI Node service attaches volumes with {}: {}", how.kind(), how.reason());
         AttachedVolumeDevices.ReplicaLocator locator = AttachedVolumeDevices.ReplicaLocator.NONE;
         if (!config.catalogMembers().isEmpty()) {
-            CatalogClient catalog = new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(10));
+            CatalogClient catalog = new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), Duration.ofSeconds(10), config.raftTls());
             closeables.add(catalog);
             locator = new CatalogReplicaLocator(catalog);
         }

@@ -20,6 +20,7 @@ import io.ballast.replication.space.DiskSpace;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.space.SpaceGuard;
 import io.ballast.replication.statemachine.VolumeStateMachine;
+import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -72,6 +73,8 @@ public final class RaftNode implements AutoCloseable {
     static final java.time.Duration MEMBERSHIP_TIMEOUT = java.time.Duration.ofMinutes(10);
 
     private final ReplicationConfig config;
+    /** How this node's Raft server and clients talk to peers. */
+    private final RaftTls tls;
     private final NodeDirectory node;
     private final RaftProperties clientProperties;
     /** Clients for membership changes: adding a member waits for its full rebuild. */
@@ -90,8 +93,9 @@ public final class RaftNode implements AutoCloseable {
     private final SpaceGuard space;
     private final DrainState drain;
 
-    private RaftNode(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks) throws IOException {
+    private RaftNode(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks, RaftTls tls) throws IOException {
         this.config = config;
+        this.tls = tls;
         this.node = node;
         this.drain = new DrainState(config.nodeId());
         this.space = new SpaceGuard(config.nodeId(), new DiskSpace(
@@ -105,12 +109,13 @@ public final class RaftNode implements AutoCloseable {
         this.membership = new Membership(this::newClient, g -> newClient(g, slowClientProperties));
         this.server = RaftServer.newBuilder()
                 .setServerId(RaftPeerId.valueOf(config.nodeId()))
+                .setParameters(tls.parameters())
                 .setProperties(RaftServerSettings.of(config, node))
                 .setStateMachineRegistry(gid -> gid.equals(CatalogStateMachine.groupIdOf(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
                         : new VolumeStateMachine(node, this::newClient, background, config.logBudgetMin(),
                                 LogBudget.journalFileSize(config.logBudgetMin(), ReplicationConfig.MAX_ENTRY_BYTES + (64 << 10)),
-                                config.rebuildBytesPerSecond(), this::restartDivision, space))
+                                config.rebuildBytesPerSecond(), this::restartDivision, space, tls))
                 .build();
         this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership, this::newClient);
     }
@@ -132,8 +137,13 @@ public final class RaftNode implements AutoCloseable {
 
     /** As {@link #start(ReplicationConfig, NodeDirectory)}, refusing writes by these disk watermarks. */
     public static RaftNode start(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks) {
+        return start(config, node, watermarks, RaftTls.PLAINTEXT);
+    }
+
+    /** As above, speaking to peers with {@code tls} (mutual TLS with the cluster's certificates, or plaintext). */
+    public static RaftNode start(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks, RaftTls tls) {
         try {
-            RaftNode n = new RaftNode(config, node, watermarks);
+            RaftNode n = new RaftNode(config, node, watermarks, tls);
             n.server.start();
             n.space.local().start();
             n.leaderHandoff = new LeaderHandoff(n.server, n, n.space, n.drain).start();
@@ -179,6 +189,7 @@ public final class RaftNode implements AutoCloseable {
     private RaftClient newClient(RaftGroup group, RaftProperties properties) {
         return RaftClient.newBuilder()
                 .setProperties(properties)
+                .setParameters(tls.parameters())
                 .setRaftGroup(group)
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(config.clientRetries(), ms(100)))

@@ -17,13 +17,12 @@ import io.ballast.proto.csi.v1.CreateVolumeRequest;
 import io.ballast.proto.csi.v1.DeleteSnapshotRequest;
 import io.ballast.proto.csi.v1.DeleteVolumeRequest;
 import io.ballast.proto.csi.v1.ListVolumesRequest;
-import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.csi.v1.VolumeContentSource;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.DetachVolumeRequest;
 import io.ballast.proto.v1.GetVolumeRequest;
-import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.ControllerProcess;
 import io.ballast.tests.harness.CsiClient;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -52,14 +51,11 @@ class CsiControllerIT {
     private static final long MIB = 1 << 20;
 
     private ReplicatedCluster cluster;
-    private BallastNodeProcess controller;
+    private ControllerProcess controller;
     private CsiClient csi;
 
     @AfterEach
     void stop() {
-        if (csi != null) {
-            csi.close();
-        }
         if (controller != null) {
             controller.close();
         }
@@ -92,19 +88,13 @@ class CsiControllerIT {
         ExternalTool.require("nbdcopy", "libnbd-bin");
         Path dir = TestDirs.fresh("csi-controller");
         cluster = new ReplicatedCluster(dir, 4, 3).start();
-        Path socket = dir.resolve("csi.sock");
         int metricsPort;
         try (var s = new java.net.ServerSocket(0)) {
             metricsPort = s.getLocalPort();
         }
-        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
-                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket,
-                "--down-after", "4s", "--repair-after", "8s", "--repair-interval", "1s",
-                "--metrics-listen", "127.0.0.1:" + metricsPort)).start();
-        csi = new CsiClient(socket);
-        await(() -> csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
-        // Every node has registered once the catalog lists four.
-        await(() -> cluster.catalogState().getNodesCount() == 4, 60, "all four nodes registered");
+        controller = ControllerProcess.start(cluster, dir, "--down-after", "4s", "--repair-after", "8s",
+                "--repair-interval", "1s", "--metrics-listen", "127.0.0.1:" + metricsPort);
+        csi = controller.csi();
 
         // Create: three replicas on three distinct nodes, idempotent by name.
         var created = csi.controller().createVolume(create("pvc-data", 64 * MIB).build()).getVolume();

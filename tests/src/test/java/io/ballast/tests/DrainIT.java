@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.ControllerPublishVolumeRequest;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
-import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.CatalogNode;
@@ -17,6 +16,7 @@ import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.NodeDrain;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.ControllerProcess;
 import io.ballast.tests.harness.CsiClient;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -48,7 +48,7 @@ import org.junit.jupiter.api.Test;
 class DrainIT {
     private static final long MIB = 1 << 20;
     private ReplicatedCluster cluster;
-    private BallastNodeProcess controller;
+    private ControllerProcess controller;
     private CsiClient csi;
     /** Own threads: the common pool has one thread on 2 cores, and the fio runs block theirs. */
     private final ExecutorService threads = Executors.newCachedThreadPool();
@@ -56,9 +56,6 @@ class DrainIT {
     @AfterEach
     void stop() {
         threads.shutdownNow();
-        if (csi != null) {
-            csi.close();
-        }
         if (controller != null) {
             controller.close();
         }
@@ -78,12 +75,8 @@ class DrainIT {
         ExternalTool.require("fio", "fio");
         Path dir = TestDirs.fresh("drain");
         cluster = new ReplicatedCluster(dir, 4, 3).start();
-        Path socket = dir.resolve("csi.sock");
-        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
-                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket, "--repair-interval", "1s")).start();
-        csi = new CsiClient(socket);
-        await(() -> csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue()
-                && cluster.catalogState().getNodesCount() == 4, 60, "controller ready, four nodes registered");
+        controller = ControllerProcess.start(cluster, dir, "--repair-interval", "1s");
+        csi = controller.csi();
 
         String a = create("pvc-drain-a", 3);
         String b = create("pvc-drain-b", 3);

@@ -8,12 +8,11 @@ import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.ControllerModifyVolumeRequest;
 import io.ballast.proto.csi.v1.ControllerPublishVolumeRequest;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
-import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.Peer;
-import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.ControllerProcess;
 import io.ballast.tests.harness.CsiClient;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -38,14 +37,11 @@ import org.junit.jupiter.api.Test;
 class ModifyReplicasIT {
     private static final long MIB = 1 << 20;
     private ReplicatedCluster cluster;
-    private BallastNodeProcess controller;
+    private ControllerProcess controller;
     private CsiClient csi;
 
     @AfterEach
     void stop() {
-        if (csi != null) {
-            csi.close();
-        }
         if (controller != null) {
             controller.close();
         }
@@ -65,12 +61,8 @@ class ModifyReplicasIT {
         ExternalTool.require("fio", "fio");
         Path dir = TestDirs.fresh("modify-replicas");
         cluster = new ReplicatedCluster(dir, 5, 3).start();
-        Path socket = dir.resolve("csi.sock");
-        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
-                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket, "--repair-interval", "1s")).start();
-        csi = new CsiClient(socket);
-        await(() -> csi.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue()
-                && cluster.catalogState().getNodesCount() == 5, 60, "controller ready, five nodes registered");
+        controller = ControllerProcess.start(cluster, dir, "--repair-interval", "1s");
+        csi = controller.csi();
 
         String id = csi.controller().createVolume(CreateVolumeRequest.newBuilder().setName("pvc-modify")
                 .addVolumeCapabilities(blockWriter()).setCapacityRange(CapacityRange.newBuilder().setRequiredBytes(64 * MIB))

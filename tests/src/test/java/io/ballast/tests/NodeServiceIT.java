@@ -17,13 +17,13 @@ import io.ballast.proto.csi.v1.NodePublishVolumeRequest;
 import io.ballast.proto.csi.v1.NodeStageVolumeRequest;
 import io.ballast.proto.csi.v1.NodeUnpublishVolumeRequest;
 import io.ballast.proto.csi.v1.NodeUnstageVolumeRequest;
-import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.proto.csi.v1.VolumeUsage;
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.DetachVolumeRequest;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.ControllerProcess;
 import io.ballast.tests.harness.CsiClient;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.Privileged;
@@ -51,7 +51,7 @@ class NodeServiceIT {
     private static final long MIB = 1 << 20;
 
     private ReplicatedCluster cluster;
-    private BallastNodeProcess controller;
+    private ControllerProcess controller;
     private final List<CsiClient> clients = new ArrayList<>();
     private final List<Path> mounts = new ArrayList<>();
 
@@ -109,11 +109,8 @@ class NodeServiceIT {
         ExternalTool.require("mkfs.xfs", "xfsprogs");
         Path dir = TestDirs.fresh("csi-node");
         cluster = new ReplicatedCluster(dir, 4, 3, true).start();
-        Path socket = dir.resolve("ctl.sock");
-        controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
-                "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket)).start();
-        CsiClient ctl = csi(socket);
-        await(() -> ctl.identity().probe(ProbeRequest.getDefaultInstance()).getReady().getValue(), 60, "controller ready");
+        controller = ControllerProcess.start(cluster, dir);
+        CsiClient ctl = controller.csi();
         await(() -> ctl.controller().getCapacity(GetCapacityRequest.newBuilder().putParameters("replicas", "1")
                 .build()).getAvailableCapacity() > 0 && cluster.catalogState().getNodesCount() == 4,
                 60, "all nodes registered");

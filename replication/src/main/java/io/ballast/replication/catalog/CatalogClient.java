@@ -6,6 +6,7 @@ import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.replication.ratis.RatisErrors;
+import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,6 +46,11 @@ public final class CatalogClient implements AutoCloseable {
      * @param retryBudget how long one call keeps retrying while the group has no leader
      */
     public CatalogClient(String clusterId, Map<String, String> members, Duration retryBudget) {
+        this(clusterId, members, retryBudget, RaftTls.PLAINTEXT);
+    }
+
+    /** As above, speaking to the catalog's members with {@code tls}. */
+    public CatalogClient(String clusterId, Map<String, String> members, Duration retryBudget, RaftTls tls) {
         if (members.isEmpty()) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "the catalog needs at least one member");
         }
@@ -56,6 +62,7 @@ public final class CatalogClient implements AutoCloseable {
         int retries = (int) Math.max(1, retryBudget.toMillis() / sleepMs);
         this.client = RaftClient.newBuilder()
                 .setProperties(p)
+                .setParameters(tls.parameters())
                 .setRaftGroup(RaftGroup.valueOf(CatalogStateMachine.groupIdOf(clusterId), peers))
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(retries,

@@ -5,7 +5,6 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.ratis.RatisErrors;
-
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -308,6 +307,7 @@ public final class BlockRepairer {
         RaftClientConfigKeys.Rpc.setRequestTimeout(properties, TimeDuration.valueOf(3, TimeUnit.SECONDS));
         return RaftClient.newBuilder()
                 .setProperties(properties)
+                .setParameters(replica.transport())
                 .setRaftGroup(replica.division().getGroup())
                 .setClientId(ClientId.randomId())
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(1,

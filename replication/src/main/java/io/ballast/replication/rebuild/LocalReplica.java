@@ -40,6 +40,9 @@ public interface LocalReplica {
     /** Applies hold the read side; a repair's block write holds the write side. */
     ReadWriteLock repairGuard();
 
+    /** The Ratis parameters (TLS) a client this replica builds must use to reach its peers. */
+    org.apache.ratis.conf.Parameters transport();
+
     /** The replica's Raft division, for its group and peers. */
     RaftServer.Division division();
 }

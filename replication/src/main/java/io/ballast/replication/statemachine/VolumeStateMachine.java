@@ -7,7 +7,6 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.replication.checkpoint.CheckpointFile;
-
 import io.ballast.replication.checkpoint.LogBudget;
 import io.ballast.replication.checkpoint.ReplicaLogSpace;
 import io.ballast.replication.entry.BlockOps;
@@ -25,6 +24,7 @@ import io.ballast.replication.rebuild.RegionGenerations;
 import io.ballast.replication.rebuild.ReplicaScrub;
 import io.ballast.replication.snapshot.ReplicaSnapshots;
 import io.ballast.replication.space.SpaceGuard;
+import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -162,12 +162,16 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     /** Why this replica's Raft log is stuck, or null ({@link io.ballast.replication.StuckLogWatchdog StuckLogWatchdog}). */
     private volatile String logStuck;
 
+    /** How Ratis clients this replica builds itself (repairs) talk to peers. */
+    private final RaftTls tls;
+
     /** The leader's checks in {@link #startTransaction}. */
     private final EntryAdmission admission;
 
     public VolumeStateMachine(NodeDirectory node, Function<RaftGroup, RaftClient> clients, Executor background,
             long logBudgetMin, long journalFileSize, long rebuildBytesPerSecond, DivisionRestarter restarter,
-            SpaceGuard space) {
+            SpaceGuard space, RaftTls tls) {
+        this.tls = tls;
         this.admission = new EntryAdmission(this, space);
         this.journalFileSize = journalFileSize;
         this.rebuildBytesPerSecond = rebuildBytesPerSecond;
@@ -280,6 +284,11 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         } finally {
             exclusive.unlock();
         }
+    }
+
+    @Override
+    public org.apache.ratis.conf.Parameters transport() {
+        return tls.parameters();
     }
 
     @Override
