@@ -1,6 +1,7 @@
 package io.ballast.cli;
 
 import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import io.ballast.tls.GrpcTls;
 import io.grpc.ManagedChannel;
 import java.nio.file.Files;
@@ -23,13 +24,13 @@ final class CliTls {
         return GrpcTls.channel(target, resolve());
     }
 
-    /** The certificate directory to use, or null for plaintext. */
-    static TlsDir resolve() {
+    /** The certificates to present (accepting a server of any cluster of their CA), or null for plaintext. */
+    static TlsMaterial resolve() {
         String env = System.getenv(ENV);
         if (env != null && !env.isBlank()) {
-            return TlsDir.of(Path.of(env));
+            return TlsMaterial.of(TlsDir.of(Path.of(env)), null);
         }
         Path dev = Path.of("ballast-dev", "tls", DevCertificates.CLI);
-        return Files.exists(dev.resolve(TlsDir.CERT)) ? TlsDir.of(dev) : null;
+        return Files.exists(dev.resolve(TlsDir.CERT)) ? TlsMaterial.of(TlsDir.of(dev), null) : null;
     }
 }

@@ -7,6 +7,7 @@ import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
 import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -102,7 +103,7 @@ public final class DevCommand {
                     config = config.withCsiEndpoint("unix://" + root.resolve("n" + i + "-csi.sock"));
                 }
                 config = config.toBuilder().metricsListen(new InetSocketAddress("127.0.0.1", basePort + 30 + i))
-                        .tlsDir(certs == null ? null : certs.dirOf("n" + i)).build();
+                        .tls(certs == null ? null : TlsMaterial.of(TlsDir.of(certs.dirOf("n" + i)), "dev")).build();
                 running.add(NodeRuntime.start(config));
             }
             ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
@@ -135,7 +136,7 @@ public final class DevCommand {
                 return 0;
             }
             DevVolume attached = DevVolume.createAndAttach(backend, nodes, vol, Math.min(nodes, 3),
-                    certs == null ? null : TlsDir.of(certs.dirOf("controller")));
+                    certs == null ? null : TlsMaterial.of(TlsDir.of(certs.dirOf("controller")), "dev"));
             Files.writeString(root.resolve(vol.name() + ".uri"), attached.nbdUri() + "\n");
             if (!noMount) {
                 out.println("not mounting the volume: that needs " + whyNoMount + "; serving it over NBD instead");

@@ -7,7 +7,7 @@ import io.ballast.daemon.VolumeSpec;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.AttachVolumeRequest;
-import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +28,7 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
         return v.placement().contains("n1") ? "n1" : v.placement().get(0);
     }
 
-    static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas, TlsDir tls)
+    static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas, TlsMaterial tls)
             throws InterruptedException {
         VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
         String home = home(v);

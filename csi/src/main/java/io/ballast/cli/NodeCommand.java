@@ -7,6 +7,8 @@ import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
 import io.ballast.replication.space.DiskWatermarks;
+import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -178,7 +180,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .diskWatermarks(watermarks)
                 .rebuildBytesPerSecond(rebuildBytesPerSecond())
                 .logBudgetMin(size("--log-budget", logBudget))
-                .tlsDir(tlsDir == null ? null : tlsDir.toAbsolutePath())
+                .tls(tlsDir == null ? null : TlsMaterial.of(TlsDir.of(tlsDir.toAbsolutePath()), clusterId))
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");

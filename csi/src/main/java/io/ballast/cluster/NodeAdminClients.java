@@ -3,7 +3,7 @@ package io.ballast.cluster;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.NodeAdminGrpc;
-import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import io.ballast.tls.GrpcTls;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -20,7 +20,7 @@ import java.util.function.Function;
  */
 public final class NodeAdminClients implements AutoCloseable {
     private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
-    private final TlsDir tls;
+    private final TlsMaterial tls;
 
     /** Plaintext channels. */
     public NodeAdminClients() {
@@ -28,7 +28,7 @@ public final class NodeAdminClients implements AutoCloseable {
     }
 
     /** Channels with mutual TLS by {@code tls}'s certificates (null: plaintext). */
-    public NodeAdminClients(TlsDir tls) {
+    public NodeAdminClients(TlsMaterial tls) {
         this.tls = tls;
     }
 

@@ -12,6 +12,7 @@ import io.ballast.metrics.MetricsEndpoint;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -48,7 +49,7 @@ public final class ControllerRuntime implements AutoCloseable {
     }
 
     private ControllerRuntime(Config c) {
-        TlsDir tls = c.tlsDir() == null ? null : TlsDir.of(c.tlsDir());
+        TlsMaterial tls = c.tlsDir() == null ? null : TlsMaterial.of(TlsDir.of(c.tlsDir()), c.clusterId());
         if (tls == null) {
             LOG.warn("the controller talks to the catalog and the nodes in PLAINTEXT (give --tls-dir with the cluster's certificates)");
         }

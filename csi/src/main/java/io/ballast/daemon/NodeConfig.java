@@ -3,7 +3,7 @@ package io.ballast.daemon;
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.tls.RaftTls;
-import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
@@ -49,7 +49,7 @@ public record NodeConfig(
         DiskWatermarks diskWatermarks,
         long rebuildBytesPerSecond,
         long logBudgetMin,
-        Path tlsDir) {
+        TlsMaterial tls) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -58,11 +58,6 @@ public record NodeConfig(
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
                 ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null);
-    }
-
-    /** The TLS files (checked: INVALID_ARGUMENT naming what is missing), or null for plaintext. */
-    public TlsDir tls() {
-        return tlsDir == null ? null : TlsDir.of(tlsDir);
     }
 
     /** How this node's Raft server and clients talk: mutual TLS with {@link #tls()}, or plaintext. */
@@ -126,7 +121,7 @@ public record NodeConfig(
         b.diskWatermarks = diskWatermarks;
         b.rebuildBytesPerSecond = rebuildBytesPerSecond;
         b.logBudgetMin = logBudgetMin;
-        b.tlsDir = tlsDir;
+        b.tls = tls;
         return b;
     }
 
@@ -178,7 +173,7 @@ public record NodeConfig(
         private DiskWatermarks diskWatermarks;
         private long rebuildBytesPerSecond;
         private long logBudgetMin;
-        private Path tlsDir;
+        private TlsMaterial tls;
 
         private Builder() {
         }
@@ -218,16 +213,16 @@ public record NodeConfig(
             return this;
         }
 
-        /** Mutual TLS with the certificates in {@code dir} on the raft and admin ports (null: plaintext). */
-        public Builder tlsDir(Path dir) {
-            tlsDir = dir;
+        /** Mutual TLS with these certificates on the raft and admin ports (null: plaintext). */
+        public Builder tls(TlsMaterial material) {
+            tls = material;
             return this;
         }
 
         public NodeConfig build() {
             return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
                     catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
-                    rebuildBytesPerSecond, logBudgetMin, tlsDir);
+                    rebuildBytesPerSecond, logBudgetMin, tls);
         }
     }
 }

@@ -10,6 +10,7 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.tls.TlsMaterial;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -91,12 +92,12 @@ class TlsIT {
         for (int i = 0; i < 3; i++) {
             members.put(ReplicatedCluster.nodeId(i), cluster.raftAddress(i));
         }
-        for (RaftTls outsider : List.of(RaftTls.PLAINTEXT, RaftTls.of(TlsDir.of(other)))) {
+        for (RaftTls outsider : List.of(RaftTls.PLAINTEXT, RaftTls.of(TlsMaterial.of(TlsDir.of(other), null)))) {
             try (CatalogClient c = new CatalogClient(ReplicatedCluster.CLUSTER_ID, members, Duration.ofSeconds(2), outsider)) {
                 assertThrows(BallastException.class, c::read, "the catalog answered a client with " + outsider);
             }
         }
-        try (CatalogClient c = new CatalogClient(ReplicatedCluster.CLUSTER_ID, members, Duration.ofSeconds(20), RaftTls.of(TlsDir.of(cli)))) {
+        try (CatalogClient c = new CatalogClient(ReplicatedCluster.CLUSTER_ID, members, Duration.ofSeconds(20), RaftTls.of(TlsMaterial.of(TlsDir.of(cli), null)))) {
             assertEquals(3, c.read().getNodesCount(), "the catalog, read with the cluster's certificate");
         }
         for (int i = 0; i < 3; i++) {
