@@ -180,6 +180,18 @@ else
   exit 1
 fi
 
+# ---- least privilege: what the manifests promise, checked on the running pods --------------
+uid=$(kc -n ballast-system exec deploy/ballast-controller -c ballast -- id -u 2>/dev/null | tr -d '\r')
+caps=$(kc -n ballast-system exec deploy/ballast-controller -c ballast -- grep CapEff /proc/1/status 2>/dev/null | awk '{print $2}')
+data_mode=$(stat -c %a /var/lib/ballast 2>/dev/null)
+sock_mode=$(stat -c %a /var/lib/kubelet/plugins/ballast.csi.io/csi.sock 2>/dev/null)
+if [ "$uid" = 65532 ] && [ "$caps" = 0000000000000000 ] && [ "$data_mode" = 700 ] && [ "$sock_mode" = 600 ]; then
+  result "least privilege: controller non-root without capabilities; node data dir and CSI socket root's alone" PASS 0 \
+    "controller uid $uid, CapEff $caps; /var/lib/ballast $data_mode, plugin csi.sock $sock_mode"
+else
+  result "least privilege" FAIL 0 "controller uid '$uid' CapEff '$caps'; /var/lib/ballast '$data_mode', csi.sock '$sock_mode'"
+fi
+
 log "two more storage nodes as host processes (the catalog is found on $E2E_NODE)"
 for i in 2 3; do
   n=e2e-n$i

@@ -81,6 +81,8 @@ public final class CsiServer implements AutoCloseable {
                 : ServerInterceptors.intercept(s, log, counted)));
         try {
             Server server = builder.build().start();
+            // Only this process's user may connect (kubelet and the sidecars run as it, or as root).
+            java.nio.file.Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             LOG.info("CSI services {} listening on unix://{}",
                     services.stream().map(s -> s.bindService().getServiceDescriptor().getName()).toList(), socket);
             return new CsiServer(socket, server, boss, workers);

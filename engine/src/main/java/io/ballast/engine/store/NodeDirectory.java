@@ -116,6 +116,9 @@ public final class NodeDirectory implements AutoCloseable {
             } else {
                 identity = format(abs, cookie, clusterId, nodeId, clock);
             }
+            // Volume data, keys of the Raft log and sockets: the node's alone (a hostPath created
+            // by Kubernetes, or a directory made by hand, starts as rwxr-xr-x).
+            Files.setPosixFilePermissions(abs, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
             FileChannel ch = FileChannel.open(cookie, StandardOpenOption.READ, StandardOpenOption.WRITE);
             FileLock lock;
             try {
