@@ -90,13 +90,13 @@ class IncrementalRebuildTest {
     /**
      * A follower's own log may still be applying entries (received, known committed) when the
      * leader has purged past it and its rebuild starts copying. Such an entry, written after a
-     * copied block, would put an older value back that no later entry corrects: the replica would
-     * differ for good (ReplicatedFailoverIT found replicas differing). From the copy's start
-     * (BlockCopier calls copyStarts with the leader's applied index) those entries leave the store
-     * alone, no checkpoint or clean-stop mark claims them, and a restart replays them.
+     * copied block, would put an older value back that no later entry corrects. From the copy's
+     * start (BlockCopier calls copyStarts with the leader's applied index) those entries wait for
+     * the copy: a failed copy lets them write as usual; a succeeded one leaves the store to the
+     * copy, and no checkpoint or clean-stop mark claims them until Ratis reloads the replica.
      */
     @Test
-    void entriesAtOrBelowARunningCopysStartLeaveTheStoreAlone() throws Exception {
+    void entriesAtOrBelowARunningCopysStartWaitForItsOutcome() throws Exception {
         long size = 4L << 20;
         int len = 64 << 10;
         cluster = new TestCluster(tmp, 3, 100_000);
@@ -109,11 +109,27 @@ class IncrementalRebuildTest {
         int f = (leader + 1) % 3;
         VolumeStateMachine sm = cluster.nodes[f].stateMachine("floor");
         long checkpoints = checkpointFiles(f);
+
+        // A copy that fails: the entry waits, then is applied as usual.
         sm.copyStarts(sm.appliedIndex() + 1_000); // as a copy from a leader 1,000 entries ahead
-        await(v.write(0, ByteBuffer.wrap(bytes(2, len)), false));
-        cluster.awaitConverged("floor"); // applied on f too
-        assertArrayEquals(before, java.util.Arrays.copyOf(cluster.content(f, "floor"), len),
-                "an entry below the copy's start wrote the store");
+        long appliedBefore = sm.appliedIndex();
+        await(v.write(0, ByteBuffer.wrap(bytes(2, len)), false)); // committed by the other two
+        Thread.sleep(500);
+        assertEquals(appliedBefore, sm.appliedIndex(), "an entry below the copy's start was applied while the copy ran");
+        assertArrayEquals(before, java.util.Arrays.copyOf(cluster.content(f, "floor"), len));
+        assertEquals(-1, sm.takeSnapshot(), "a checkpoint while the copy runs");
+        sm.copyEnded(false);
+        cluster.awaitConverged("floor");
+        assertIdentical("floor", size);
+
+        // A copy that succeeds: the entry leaves the store to it; nothing claims it until a reload.
+        byte[] copied = cluster.content(f, "floor");
+        sm.copyStarts(sm.appliedIndex() + 1_000);
+        await(v.write(0, ByteBuffer.wrap(bytes(3, len)), false));
+        sm.copyEnded(true);
+        cluster.awaitConverged("floor"); // applied on f, without a store write
+        assertArrayEquals(java.util.Arrays.copyOf(copied, len), java.util.Arrays.copyOf(cluster.content(f, "floor"), len),
+                "an entry below a succeeded copy's start wrote the store");
         assertEquals(-1, sm.takeSnapshot(), "a checkpoint would claim the skipped entry is in the store");
         assertEquals(checkpoints, checkpointFiles(f));
         cluster.stop(f);

@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
  * already holds converges to the same final bytes. Chunks are disjoint ranges, so the order in
  * which they land does not matter. The replica's own log may still be applying entries below T0
  * while the copy runs (entries it received and learnt committed before the leader purged past
- * it): those must not write the store once the copy has started ({@link LocalReplica#copyStarts}),
- * or an older value would land over a copied block and no entry after T0 would correct it: the
- * replica would differ from the others for good. If the leader purges past T0 during the copy, it
+ * it): those wait for the copy's outcome ({@link LocalReplica#copyStarts}) and leave the store
+ * alone when it succeeded, or an older value would land over a copied block and no entry after T0
+ * would correct it: the replica would differ from the others for good. If the leader purges past T0 during the copy, it
  * simply asks for another rebuild.
  *
  * <p><b>Speed.</b> One chunk at a time waited a full round trip (query, read, reply, write) per

@@ -31,14 +31,6 @@ public final class ChangeTracker {
      * rebuild asks where its store stands.
      */
     private volatile boolean written;
-    /**
-     * After a copy failed: the highest index the store is still known to hold everywhere (-1:
-     * none, the next copy is a full one); {@link Long#MAX_VALUE} otherwise. While a copy runs,
-     * entries of this replica's own log at or below the copy's start raise the applied index
-     * without writing the store (see {@link LocalReplica#copyStarts}); if the copy then fails, the
-     * regions it did not reach still hold only the state it started from.
-     */
-    private volatile long ceiling = Long.MAX_VALUE;
 
     public ChangeTracker(Supplier<String> who) {
         this.who = who;
@@ -132,21 +124,6 @@ public final class ChangeTracker {
         g.save(generationsFile);
         written = true;
         cleanStopIndex = -1; // the store holds the copy now
-        ceiling = Long.MAX_VALUE;
-    }
-
-    /** A copy that started from a store at {@code sinceIndex} (-1: a full copy) failed part way. */
-    public void copyFailed(long sinceIndex) {
-        ceiling = Math.min(ceiling, sinceIndex);
-    }
-
-    /**
-     * Whether a checkpoint may record the applied index as the store's state: not after a failed
-     * copy, until a copy succeeds (the store may be behind the applied index; a checkpoint would
-     * let the log be purged past entries it lacks).
-     */
-    public boolean storeMatchesApplied() {
-        return ceiling == Long.MAX_VALUE;
     }
 
     /**
@@ -154,12 +131,11 @@ public final class ChangeTracker {
      * stopped cleanly and its store has not been written since it started, the applied index at
      * that stop (a restart loads only its last checkpoint; without this an incremental rebuild
      * after a reboot would copy every region changed since that checkpoint, up to a checkpoint
-     * interval's worth). After a failed copy, at most the index it started from
-     * ({@link #copyFailed}); -1 asks for a full copy.
+     * interval's worth).
      */
     public long storeIndex(long applied) {
         long stop = cleanStopIndex;
-        return Math.min(ceiling, !written && stop > applied ? stop : applied);
+        return !written && stop > applied ? stop : applied;
     }
 
     /** The regions changed after {@code index} here (QUERY_CHANGED, an incremental rebuild's question). */
@@ -173,7 +149,7 @@ public final class ChangeTracker {
 
     /** The store was closed durably at {@code applied}: the next start may rely on it. */
     public void stoppedCleanly(long applied) throws IOException {
-        if (cleanStopFile != null && applied >= 0 && storeMatchesApplied()) {
+        if (cleanStopFile != null && applied >= 0) {
             CleanStopMark.write(cleanStopFile, applied);
         }
     }

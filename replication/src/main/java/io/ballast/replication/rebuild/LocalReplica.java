@@ -31,9 +31,10 @@ public interface LocalReplica {
 
     /**
      * A copy from the leader's state at {@code startIndex} is about to write the store: from now
-     * until the rebuild ends, applying an entry at or below that index must not write the store
-     * (the copy holds at least its effect; written after a copied block, it would put an older
-     * value back that no later entry corrects). Returns once no such write is in progress.
+     * on, applying an entry at or below that index waits for the copy's outcome, and writes the
+     * store only if the copy failed (a succeeded copy holds at least its effect; written after a
+     * copied block, it would put an older value back that no later entry corrects). Returns once
+     * no such write is in progress.
      */
     void copyStarts(long startIndex);
 

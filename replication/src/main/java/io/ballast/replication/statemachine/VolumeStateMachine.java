@@ -143,11 +143,15 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
     /**
-     * The index a running rebuild copies from ({@link #copyStarts}), or -1: entries at or below it
-     * that this replica's own log still applies leave the store alone. Written under the
+     * The index a running (or just finished, not yet reloaded) rebuild copies from
+     * ({@link #copyStarts}), or -1. An entry at or below it that this replica's own log still
+     * applies waits for the copy's outcome: once the copy succeeded it leaves the store alone (the
+     * copy holds at least its effect); if the copy failed it is applied as usual. Written under the
      * {@link #repairGuard} write lock, so no apply's store write straddles the change.
      */
     private volatile long copyFloor = -1;
+    /** The running copy's outcome (true: it succeeded), or null when none runs. */
+    private volatile CompletableFuture<Boolean> copyOutcome;
     /** Entries applied without a store write because of {@link #copyFloor}, for the rebuild's log line. */
     private final java.util.concurrent.atomic.AtomicLong skippedUnderCopy = new java.util.concurrent.atomic.AtomicLong();
 
@@ -280,9 +284,41 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         }
         try {
             skippedUnderCopy.set(0);
+            copyOutcome = new CompletableFuture<>();
             copyFloor = startIndex;
         } finally {
             exclusive.unlock();
+        }
+    }
+
+    /**
+     * The copy {@link #copyStarts} began has ended. Succeeded: entries at or below its start stay
+     * out of the store until Ratis reloads the replica at it. Failed: they are applied as usual (a
+     * block the copy wrote then holds a newer state, which the log's replay or the next rebuild's
+     * changed regions cover, as for any failed copy).
+     */
+    public void copyEnded(boolean succeeded) {
+        if (!succeeded) {
+            copyFloor = -1;
+        }
+        CompletableFuture<Boolean> outcome = copyOutcome;
+        if (outcome != null) {
+            outcome.complete(succeeded);
+        }
+    }
+
+    /** Waits (the apply thread) for the running copy's outcome; the copy fails by itself or ends. */
+    private void awaitCopy() {
+        CompletableFuture<Boolean> outcome = copyOutcome;
+        if (outcome != null) {
+            try {
+                outcome.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": closed while a rebuild of " + volumeName + " ran", e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                // completed only normally
+            }
         }
     }
 
@@ -409,11 +445,14 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
         byte[] statuses;
+        if (entry.getIndex() <= copyFloor) {
+            awaitCopy(); // outside the guard: the next copy's copyStarts takes its write side
+        }
         Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
         guard.lock();
         try {
             if (entry.getIndex() <= copyFloor) {
-                // A rebuild copies a state at least this new into the store (copyStarts).
+                // A rebuild copied a state at least this new into the store (copyStarts).
                 skippedUnderCopy.incrementAndGet();
                 updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
                 return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(new byte[0]))));
@@ -506,7 +545,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     private byte applySnapshotEntry(Entry e, long term, long index) {
         LocalBlockStore s = store();
         byte status = snapshots.applySnapshot(s, e.name(), e.size(), index);
-        if (status == ST_OK && changes.storeMatchesApplied()) { // not after a failed copy: see takeSnapshot
+        if (status == ST_OK) {
             s.checkpoint();
             try {
                 changes.save();
@@ -558,9 +597,9 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         if (last == null || s == null) {
             return -1;
         }
-        if (copyFloor >= 0 || !changes.storeMatchesApplied()) {
-            // A rebuild's copy runs or failed: the store does not hold the applied index's state
-            // everywhere (copyStarts), so it must not be checkpointed as holding it.
+        if (copyFloor >= 0) {
+            // A rebuild's copy runs or awaits its reload: the store does not hold the applied
+            // index's state (copyStarts), so it must not be checkpointed as holding it.
             return -1;
         }
         s.checkpoint(); // data + checksums durable: the log up to `last` may now be purged
@@ -607,6 +646,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                     long skipped = skippedUnderCopy.get();
                     LOG.info("{}: rebuild from {} done, the store now at {}{}", getId(), leader, ti,
                             skipped == 0 ? "" : " (" + skipped + " entries of this replica's own log, at or below it, applied meanwhile without a store write)");
+                    copyEnded(true);
                     handover.rebuilt(ti);
                     return ti;
                 }
@@ -620,8 +660,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 rebuilding = false;
                 // Applies write the store again: the applied index must keep describing it. A block
                 // the copy wrote holds a newer state; the next rebuild's changed regions cover it.
-                copyFloor = -1;
-                changes.copyFailed(since);
+                copyEnded(false);
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });

@@ -14,9 +14,12 @@ public final class RaftTls {
     public static final RaftTls PLAINTEXT = new RaftTls(null);
 
     private final TlsMaterial material;
+    /** One configuration for every server and client of the process: its managers follow rotations themselves. */
+    private final GrpcTlsConfig config;
 
     private RaftTls(TlsMaterial material) {
         this.material = material;
+        this.config = material == null ? null : new GrpcTlsConfig(material.keyManager(), material.trustManager(), true);
     }
 
     /** Mutual TLS with {@code material}; null: plaintext. */
@@ -28,14 +31,13 @@ public final class RaftTls {
         return material != null;
     }
 
-    /** Fresh Ratis parameters carrying the TLS configuration for the server, clients and admin calls (empty when plaintext). */
+    /** Ratis parameters carrying the TLS configuration for the server, clients and admin calls (empty when plaintext). */
     public Parameters parameters() {
         Parameters p = new Parameters();
-        if (material != null) {
-            GrpcTlsConfig tls = new GrpcTlsConfig(material.keyManager(), material.trustManager(), true);
-            GrpcConfigKeys.Server.setTlsConf(p, tls);
-            GrpcConfigKeys.Client.setTlsConf(p, tls);
-            GrpcConfigKeys.Admin.setTlsConf(p, tls);
+        if (config != null) {
+            GrpcConfigKeys.Server.setTlsConf(p, config);
+            GrpcConfigKeys.Client.setTlsConf(p, config);
+            GrpcConfigKeys.Admin.setTlsConf(p, config);
         }
         return p;
     }

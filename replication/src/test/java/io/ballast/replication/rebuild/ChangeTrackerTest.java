@@ -59,35 +59,4 @@ class ChangeTrackerTest {
         reopened.load(64L << 20, 0);
         assertEquals(226, reopened.storeIndex(0));
     }
-
-    /**
-     * While a copy runs, entries of the replica's own log at or below the copy's start raise the
-     * applied index without writing the store; when the copy then fails, the next one must start
-     * from where the store really is, and no checkpoint may claim the applied index meanwhile.
-     */
-    @Test
-    void aFailedCopyCapsTheStoreIndexAtItsStartUntilACopySucceeds() throws Exception {
-        ChangeTracker t = new ChangeTracker(() -> "n3");
-        t.open(dir);
-        t.load(64L << 20, 100);
-        assertEquals(150, t.storeIndex(150));
-        t.copyFailed(100);
-        assertEquals(100, t.storeIndex(150), "entries 101-150 were applied without a store write");
-        assertFalse(t.storeMatchesApplied());
-        t.copyFailed(120);
-        assertEquals(100, t.storeIndex(170), "a second failure never raises the cap");
-        t.adopt(new BlockCopier.Copied(new io.ballast.replication.entry.VolumeLogLayout.Info("v", 64L << 20, 3, 500, 1,
-                java.nio.ByteBuffer.allocate(0)), 520, null));
-        assertEquals(500, t.storeIndex(500));
-        assertTrue(t.storeMatchesApplied());
-    }
-
-    @Test
-    void aFailedFullCopyAsksForAFullCopyAgain() throws Exception {
-        ChangeTracker t = new ChangeTracker(() -> "n3");
-        t.open(dir);
-        t.load(64L << 20, 100);
-        t.copyFailed(-1);
-        assertEquals(-1, t.storeIndex(150));
-    }
 }
