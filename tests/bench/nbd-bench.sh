@@ -34,9 +34,11 @@ done
 rm -rf "$DIR"; mkdir -p "$DIR/results"
 RAFT_PIDS=()
 cleanup() {
-  [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null
-  [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null
-  [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null
+  # `|| true`: under set -e a failed kill (the process already gone) ended the trap here, leaving
+  # the images behind and the script's status 1.
+  [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null || true
+  [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null || true
+  [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null || true
   wait 2>/dev/null || true
   # The images and the nodes' data (several GiB): gone, also after a failure; fio's results stay.
   find "$DIR" -mindepth 1 -maxdepth 1 ! -name results -exec rm -rf {} + 2>/dev/null || true

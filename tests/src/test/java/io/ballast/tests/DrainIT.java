@@ -163,6 +163,7 @@ class DrainIT {
         assertEquals(1, refused.exitCode(), refused.describe());
         assertTrue(refused.stderr().contains("cannot be evacuated") && refused.stderr().contains("pvc-drain-a"),
                 refused.describe());
+        assertTrue(refused.stderr().startsWith("ballast node drain: "), "errors name the whole command: " + refused.stderr());
         assertTrue(cluster.catalogState().getNodesList().stream().filter(n -> n.getNodeId().equals(other))
                 .allMatch(n -> n.getDrain() == NodeDrain.NODE_DRAIN_NONE), "a refused drain changes nothing");
 
