@@ -1,6 +1,5 @@
 package io.ballast.admin;
 
-import com.google.protobuf.Timestamp;
 import io.ballast.cluster.EvacuationRoom;
 import io.ballast.csi.GrpcErrors;
 import io.ballast.engine.error.BallastException;
@@ -13,7 +12,6 @@ import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
-import io.ballast.proto.v1.CloneStatus;
 import io.ballast.proto.v1.CreateSnapshotRequest;
 import io.ballast.proto.v1.CreateSnapshotResponse;
 import io.ballast.proto.v1.CreateVolumeRequest;
@@ -40,8 +38,6 @@ import io.ballast.proto.v1.NodeInfo;
 import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.RemoveReplicaRequest;
 import io.ballast.proto.v1.RemoveReplicaResponse;
-import io.ballast.proto.v1.ReplicaIntegrity;
-import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.proto.v1.ResizeVolumeRequest;
 import io.ballast.proto.v1.ResizeVolumeResponse;
 import io.ballast.proto.v1.ScrubVolumeRequest;
@@ -49,19 +45,12 @@ import io.ballast.proto.v1.ScrubVolumeResponse;
 import io.ballast.proto.v1.SetDrain;
 import io.ballast.proto.v1.SetNodeDrainRequest;
 import io.ballast.proto.v1.SetNodeDrainResponse;
-import io.ballast.proto.v1.Snapshot;
 import io.ballast.proto.v1.SnapshotSource;
 import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.TransferLeadershipResponse;
-import io.ballast.proto.v1.Volume;
-import io.ballast.proto.v1.VolumeState;
 import io.ballast.replication.GroupSnapshots;
-import io.ballast.replication.GroupStatus;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
-import io.ballast.replication.rebuild.IntegrityStatus;
-import io.ballast.replication.snapshot.CloneFill;
-import io.ballast.replication.snapshot.SnapshotStatus;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
@@ -71,7 +60,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,8 +70,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     private static final Logger LOG = LoggerFactory.getLogger(NodeAdminService.class);
-    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}");
-    private static final Pattern ADDRESS = Pattern.compile("[^\\s:]+:\\d{1,5}");
     /** As the controller's default {@code --down-after}: a node silent longer cannot take a copy. */
     private static final Duration DOWN_AFTER = Duration.ofSeconds(30);
 
@@ -93,6 +79,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     private final String version;
     /** The catalog this node belongs to, or null for a node started without {@code --catalog}. */
     private final CatalogClient catalog;
+    private final VolumeDescriptions descriptions;
 
     public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version,
             CatalogClient catalog) {
@@ -101,6 +88,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         this.dataDir = dataDir;
         this.version = version;
         this.catalog = catalog;
+        this.descriptions = new VolumeDescriptions(volumes);
     }
 
     @Override
@@ -170,22 +158,13 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void createVolume(CreateVolumeRequest request, StreamObserver<CreateVolumeResponse> out) {
         call("CreateVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             long size = request.getSizeBytes();
             if (size <= 0 || size % 4096 != 0) {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT,
                         "size_bytes must be a positive multiple of 4096, got " + size);
             }
-            Map<String, String> peers = new LinkedHashMap<>();
-            for (Peer p : request.getPeersList()) {
-                if (!NAME.matcher(p.getNodeId()).matches() || !ADDRESS.matcher(p.getRaftAddress()).matches()) {
-                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "peer '" + p.getNodeId() + "' at '"
-                            + p.getRaftAddress() + "': expected a node id and a raft address host:port");
-                }
-                if (peers.put(p.getNodeId(), p.getRaftAddress()) != null) {
-                    throw new BallastException(ErrorCode.INVALID_ARGUMENT, "peer " + p.getNodeId() + " listed twice");
-                }
-            }
+            Map<String, String> peers = AdminArguments.peers(request.getPeersList());
             if (request.getReplicas() != 0 && !peers.isEmpty() && request.getReplicas() != peers.size()) {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "replicas=" + request.getReplicas()
                         + " but " + peers.size() + " peers given; a node places replicas only where told (the catalog will choose later)");
@@ -196,20 +175,20 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             boolean created;
             if (request.hasSource()) {
                 SnapshotSource src = request.getSource();
-                checkName(src.getVolume());
-                checkSnapshotId(src.getSnapshotId());
+                AdminArguments.checkName(src.getVolume());
+                AdminArguments.checkSnapshotId(src.getSnapshotId());
                 created = volumes.createClone(request.getName(), size, peers, src.getVolume(), src.getSnapshotId());
             } else {
                 created = volumes.create(request.getName(), size, peers);
             }
-            return CreateVolumeResponse.newBuilder().setCreated(created).setVolume(describe(request.getName())).build();
+            return CreateVolumeResponse.newBuilder().setCreated(created).setVolume(descriptions.volume(request.getName())).build();
         });
     }
 
     @Override
     public void deleteVolume(DeleteVolumeRequest request, StreamObserver<DeleteVolumeResponse> out) {
         call("DeleteVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             volumes.deleteLocalReplica(request.getName());
             return DeleteVolumeResponse.getDefaultInstance();
         });
@@ -229,7 +208,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             int size = request.getPageSize() <= 0 ? 100 : Math.min(request.getPageSize(), 1000);
             ListVolumesResponse.Builder b = ListVolumesResponse.newBuilder();
             for (int i = start; i < names.size() && i < start + size; i++) {
-                b.addVolumes(describe(names.get(i)));
+                b.addVolumes(descriptions.volume(names.get(i)));
             }
             if (start + size < names.size()) {
                 b.setNextPageToken(names.get(start + size));
@@ -241,28 +220,28 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void getVolume(GetVolumeRequest request, StreamObserver<GetVolumeResponse> out) {
         call("GetVolume", request.getName(), out, () -> {
-            checkName(request.getName());
-            return GetVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+            AdminArguments.checkName(request.getName());
+            return GetVolumeResponse.newBuilder().setVolume(descriptions.volume(request.getName())).build();
         });
     }
 
     @Override
     public void resizeVolume(ResizeVolumeRequest request, StreamObserver<ResizeVolumeResponse> out) {
         call("ResizeVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             volumes.resize(request.getName(), request.getSizeBytes());
-            return ResizeVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+            return ResizeVolumeResponse.newBuilder().setVolume(descriptions.volume(request.getName())).build();
         });
     }
 
     @Override
     public void attachVolume(AttachVolumeRequest request, StreamObserver<AttachVolumeResponse> out) {
         call("AttachVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             java.util.Map<String, String> peers = new java.util.LinkedHashMap<>();
             request.getPeersList().forEach(p -> peers.put(p.getNodeId(), p.getRaftAddress()));
             ReplicatedBlockVolume v = volumes.attach(request.getName(), peers, request.getShared());
-            return AttachVolumeResponse.newBuilder().setVolume(describe(request.getName()))
+            return AttachVolumeResponse.newBuilder().setVolume(descriptions.volume(request.getName()))
                     .setNbdUri(volumes.nbdUri(request.getName())).setWriterEpoch(volumes.epochOf(request.getName())).build();
         });
     }
@@ -270,7 +249,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void detachVolume(DetachVolumeRequest request, StreamObserver<DetachVolumeResponse> out) {
         call("DetachVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             volumes.detach(request.getName());
             return DetachVolumeResponse.getDefaultInstance();
         });
@@ -279,8 +258,8 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void transferLeadership(TransferLeadershipRequest request, StreamObserver<TransferLeadershipResponse> out) {
         call("TransferLeadership", request.getName(), out, () -> {
-            checkName(request.getName());
-            if (!NAME.matcher(request.getTargetNodeId()).matches()) {
+            AdminArguments.checkName(request.getName());
+            if (!AdminArguments.isNodeId(request.getTargetNodeId())) {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "target_node_id '" + request.getTargetNodeId() + "' is not a node id");
             }
             volumes.transferLeadership(request.getName(), request.getTargetNodeId());
@@ -291,65 +270,52 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void addReplica(AddReplicaRequest request, StreamObserver<AddReplicaResponse> out) {
         call("AddReplica", request.getName() + " + " + request.getReplica().getNodeId(), out, () -> {
-            checkName(request.getName());
-            Peer p = checkPeer(request.getReplica(), true);
+            AdminArguments.checkName(request.getName());
+            Peer p = AdminArguments.checkPeer(request.getReplica(), true);
             boolean added = volumes.addReplica(request.getName(), p.getNodeId(), p.getRaftAddress());
-            return AddReplicaResponse.newBuilder().setRejoined(!added).setVolume(describe(request.getName())).build();
+            return AddReplicaResponse.newBuilder().setRejoined(!added).setVolume(descriptions.volume(request.getName())).build();
         });
     }
 
     @Override
     public void removeReplica(RemoveReplicaRequest request, StreamObserver<RemoveReplicaResponse> out) {
         call("RemoveReplica", request.getName() + " - " + request.getReplica().getNodeId(), out, () -> {
-            checkName(request.getName());
-            Peer p = checkPeer(request.getReplica(), false);
+            AdminArguments.checkName(request.getName());
+            Peer p = AdminArguments.checkPeer(request.getReplica(), false);
             String cleanupError = volumes.removeReplica(request.getName(), p.getNodeId(), p.getRaftAddress());
             RemoveReplicaResponse.Builder b = RemoveReplicaResponse.newBuilder().setDataDeleted(cleanupError == null)
                     .setCleanupError(cleanupError == null ? "" : cleanupError);
             if (volumes.hosts(request.getName())) { // not when this node removed itself
-                b.setVolume(describe(request.getName()));
+                b.setVolume(descriptions.volume(request.getName()));
             }
             return b.build();
         });
     }
 
-    /** A peer with a node id and (required or, when empty, omitted) raft address host:port. */
-    private static Peer checkPeer(Peer p, boolean addressRequired) {
-        if (!NAME.matcher(p.getNodeId()).matches()) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "replica node id '" + p.getNodeId()
-                    + "' must match " + NAME.pattern());
-        }
-        if ((addressRequired || !p.getRaftAddress().isEmpty()) && !ADDRESS.matcher(p.getRaftAddress()).matches()) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "raft address '" + p.getRaftAddress()
-                    + "' of replica " + p.getNodeId() + ": expected HOST:PORT");
-        }
-        return p;
-    }
-
     @Override
     public void scrubVolume(ScrubVolumeRequest request, StreamObserver<ScrubVolumeResponse> out) {
         call("ScrubVolume", request.getName(), out, () -> {
-            checkName(request.getName());
+            AdminArguments.checkName(request.getName());
             volumes.scrub(request.getName());
-            return ScrubVolumeResponse.newBuilder().setVolume(describe(request.getName())).build();
+            return ScrubVolumeResponse.newBuilder().setVolume(descriptions.volume(request.getName())).build();
         });
     }
 
     @Override
     public void createSnapshot(CreateSnapshotRequest request, StreamObserver<CreateSnapshotResponse> out) {
         call("CreateSnapshot", request.getVolume() + "@" + request.getSnapshotId(), out, () -> {
-            checkName(request.getVolume());
-            checkSnapshotId(request.getSnapshotId());
+            AdminArguments.checkName(request.getVolume());
+            AdminArguments.checkSnapshotId(request.getSnapshotId());
             GroupSnapshots.Created c = volumes.snapshots().create(request.getVolume(), request.getSnapshotId());
-            return CreateSnapshotResponse.newBuilder().setCreated(c.created()).setSnapshot(snapshot(c.snapshot())).build();
+            return CreateSnapshotResponse.newBuilder().setCreated(c.created()).setSnapshot(descriptions.snapshot(c.snapshot())).build();
         });
     }
 
     @Override
     public void deleteSnapshot(DeleteSnapshotRequest request, StreamObserver<DeleteSnapshotResponse> out) {
         call("DeleteSnapshot", request.getVolume() + "@" + request.getSnapshotId(), out, () -> {
-            checkName(request.getVolume());
-            checkSnapshotId(request.getSnapshotId());
+            AdminArguments.checkName(request.getVolume());
+            AdminArguments.checkSnapshotId(request.getSnapshotId());
             volumes.snapshots().delete(request.getVolume(), request.getSnapshotId());
             return DeleteSnapshotResponse.getDefaultInstance();
         });
@@ -358,76 +324,11 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     @Override
     public void listSnapshots(ListSnapshotsRequest request, StreamObserver<ListSnapshotsResponse> out) {
         call("ListSnapshots", request.getVolume(), out, () -> {
-            checkName(request.getVolume());
+            AdminArguments.checkName(request.getVolume());
             ListSnapshotsResponse.Builder b = ListSnapshotsResponse.newBuilder();
-            volumes.snapshots().list(request.getVolume()).forEach(s -> b.addSnapshots(snapshot(s)));
+            volumes.snapshots().list(request.getVolume()).forEach(s -> b.addSnapshots(descriptions.snapshot(s)));
             return b.build();
         });
-    }
-
-    private Snapshot snapshot(SnapshotStatus s) {
-        return Snapshot.newBuilder().setId(s.id()).setVolume(s.volume()).setSizeBytes(s.sizeBytes())
-                .setCreateTime(Timestamp.newBuilder().setSeconds(Math.floorDiv(s.createdMillis(), 1000))
-                        .setNanos((int) Math.floorMod(s.createdMillis(), 1000) * 1_000_000)).setReady(s.complete())
-                .setNodeId(volumes.nodeId()).setLogIndex(Math.max(0, s.logIndex())).setNote(s.note()).build();
-    }
-
-    private static void checkSnapshotId(String id) {
-        if (!NAME.matcher(id).matches()) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT,
-                    "snapshot id '" + id + "' must match " + NAME.pattern());
-        }
-    }
-
-    private Volume describe(String name) {
-        ReplicatedBlockVolume attached = volumes.attachedVolume(name);
-        if (attached != null && attached.diskless()) {
-            // No replica here: what this node knows is its frontend (the group lives elsewhere).
-            Volume.Builder b = Volume.newBuilder().setName(name).setSizeBytes(attached.size())
-                    .setState(VolumeState.VOLUME_STATE_AVAILABLE);
-            return (attached.fenced() ? b.setFencedNodeId(volumes.nodeId()) : b.setAttachedNodeId(volumes.nodeId())).build();
-        }
-        GroupStatus s = volumes.status(name);
-        IntegrityStatus i = s.integrity();
-        Volume.Builder b = Volume.newBuilder().setName(name)
-                .setState(s.leaderId() == null || !i.healthy() ? VolumeState.VOLUME_STATE_DEGRADED : VolumeState.VOLUME_STATE_AVAILABLE)
-                .setIntegrity(ReplicaIntegrity.newBuilder().setCorruptBlocksFound(i.corruptBlocksFound())
-                        .setBlocksRepaired(i.blocksRepaired()).setUnrepairableFound(i.unrepairableFound())
-                        .setUnrepairableBlocks(i.unrepairableBlocks()).setCondition(i.condition())
-                        .setScrubRunning(i.scrubRunning()).setScrubBytesDone(i.scrubBytesDone())
-                        .setScrubBytesTotal(i.scrubBytesTotal()).setScrubsCompleted(i.scrubsCompleted()))
-                .setLeaderNodeId(s.leaderId() == null ? "" : s.leaderId())
-                .addReplicaStatus(ReplicaStatus.newBuilder().setNodeId(volumes.nodeId()).setRole(s.role())
-                        .setCommitIndex(s.commitIndex()).setAppliedIndex(s.appliedIndex())
-                        .setRebuildBytesDone(s.rebuildBytesDone()).setRebuildBytesTotal(s.rebuildBytesTotal()))
-                .setReplicas(s.members().size());
-        s.members().forEach((id, addr) -> b.addMembers(Peer.newBuilder().setNodeId(id).setRaftAddress(addr)));
-        volumes.origin(name).ifPresent(o -> {
-            int at = o.source().indexOf('@');
-            CloneStatus.Builder c = CloneStatus.newBuilder().setFilled(o.filled()).setSource(SnapshotSource.newBuilder()
-                    .setVolume(o.source().substring(0, at)).setSnapshotId(o.source().substring(at + 1)));
-            CloneFill.Progress p = volumes.fillProgress(name);
-            if (p != null) {
-                c.setBytesDone(p.bytesDone.get()).setBytesTotal(p.bytesTotal.get());
-            }
-            b.setClone(c);
-        });
-        if (attached != null) {
-            b.setSizeBytes(attached.size());
-            if (attached.fenced()) {
-                b.setFencedNodeId(volumes.nodeId());
-            } else {
-                b.setAttachedNodeId(volumes.nodeId());
-            }
-        }
-        return b.build();
-    }
-
-    private static void checkName(String name) {
-        if (!NAME.matcher(name).matches()) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT,
-                    "volume name '" + name + "' must match " + NAME.pattern());
-        }
     }
 
     private static final io.ballast.engine.logging.LogThrottle FAILURES =

@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -53,10 +52,10 @@ class IncrementalRebuildTest {
         ReplicatedBlockVolume v = cluster.nodes[leader].openVolume("inc", 1);
         int chunk = 256 << 10;
         for (long off = 0; off < size; off += chunk) { // every region holds data
-            await(v.write(off, ByteBuffer.wrap(bytes(off, chunk)), false));
+            Await.result(v.write(off, ByteBuffer.wrap(bytes(off, chunk)), false));
         }
         for (int r = 60; r < 62; r++) { // half a checkpoint interval (1 MiB here) past the last checkpoint
-            await(v.write((long) r * chunk, ByteBuffer.wrap(bytes(r + 500, chunk)), false));
+            Await.result(v.write((long) r * chunk, ByteBuffer.wrap(bytes(r + 500, chunk)), false));
         }
         int f = (leader + 1) % 3;
         cluster.awaitConverged("inc");
@@ -68,9 +67,9 @@ class IncrementalRebuildTest {
         // and 9 (region 9: one 4 KiB block).
         int piece = 64 << 10;
         for (int i = 0; i < 48; i++) {
-            await(v.write(5L * chunk + (long) (i % 4) * piece, ByteBuffer.wrap(bytes(1000 + i, piece)), false));
+            Await.result(v.write(5L * chunk + (long) (i % 4) * piece, ByteBuffer.wrap(bytes(1000 + i, piece)), false));
         }
-        await(v.write(9L * chunk + 3 * B, ByteBuffer.wrap(bytes(2000, B)), false));
+        Await.result(v.write(9L * chunk + 3 * B, ByteBuffer.wrap(bytes(2000, B)), false));
         for (int i = 0; i < 3; i++) {
             if (cluster.nodes[i] != null) {
                 cluster.nodes[i].takeSnapshot("inc");
@@ -82,7 +81,7 @@ class IncrementalRebuildTest {
         Await.await(() -> rebuildTotal(f) > 0, "node " + f + " rebuilt from the leader");
         assertEquals(2L * chunk, rebuildTotal(f), "only regions 5 and 9 copied");
         Await.await(() -> rebuildDone(f) == 2L * chunk, "the copy finished");
-        await(v.write(20L * chunk, ByteBuffer.wrap(bytes(3000, B)), false)); // and it follows the log again
+        Await.result(v.write(20L * chunk, ByteBuffer.wrap(bytes(3000, B)), false)); // and it follows the log again
         assertIdentical("inc", size);
         v.close();
     }
@@ -104,7 +103,7 @@ class IncrementalRebuildTest {
         int leader = cluster.leader("floor");
         ReplicatedBlockVolume v = cluster.nodes[leader].openVolume("floor", 1);
         byte[] before = bytes(1, len);
-        await(v.write(0, ByteBuffer.wrap(before), false));
+        Await.result(v.write(0, ByteBuffer.wrap(before), false));
         cluster.awaitConverged("floor");
         int f = (leader + 1) % 3;
         VolumeStateMachine sm = cluster.nodes[f].stateMachine("floor");
@@ -113,7 +112,7 @@ class IncrementalRebuildTest {
         // A copy that fails: the entry waits, then is applied as usual.
         sm.copyStarts(sm.appliedIndex() + 1_000); // as a copy from a leader 1,000 entries ahead
         long appliedBefore = sm.appliedIndex();
-        await(v.write(0, ByteBuffer.wrap(bytes(2, len)), false)); // committed by the other two
+        Await.result(v.write(0, ByteBuffer.wrap(bytes(2, len)), false)); // committed by the other two
         Thread.sleep(500);
         assertEquals(appliedBefore, sm.appliedIndex(), "an entry below the copy's start was applied while the copy ran");
         assertArrayEquals(before, java.util.Arrays.copyOf(cluster.content(f, "floor"), len));
@@ -125,7 +124,7 @@ class IncrementalRebuildTest {
         // A copy that succeeds: the entry leaves the store to it; nothing claims it until a reload.
         byte[] copied = cluster.content(f, "floor");
         sm.copyStarts(sm.appliedIndex() + 1_000);
-        await(v.write(0, ByteBuffer.wrap(bytes(3, len)), false));
+        Await.result(v.write(0, ByteBuffer.wrap(bytes(3, len)), false));
         sm.copyEnded(true);
         cluster.awaitConverged("floor"); // applied on f, without a store write
         assertArrayEquals(java.util.Arrays.copyOf(copied, len), java.util.Arrays.copyOf(cluster.content(f, "floor"), len),
@@ -167,7 +166,7 @@ class IncrementalRebuildTest {
         for (int i = 0; written < 4 * size; i++) {
             int len = i % 4 == 3 ? small : large;
             long off = (long) r.nextInt((int) ((size - len) / B)) * B;
-            await(v.write(off, ByteBuffer.wrap(bytes(i, len)), false));
+            Await.result(v.write(off, ByteBuffer.wrap(bytes(i, len)), false));
             written += len;
             if (i % 16 == 0) {
                 maxSeen = Math.max(maxSeen, maxLogSpace());
@@ -255,11 +254,4 @@ class IncrementalRebuildTest {
         return b;
     }
 
-    private static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw BallastException.of(e);
-        }
-    }
 }

@@ -12,12 +12,12 @@ import io.ballast.engine.error.ErrorCode;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.testing.Await;
 import io.ballast.replication.testing.FreePorts;
+import io.ballast.replication.testing.TestBytes;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -42,33 +42,6 @@ class MembershipTest {
         }
     }
 
-    private static byte[] block(long seed) {
-        byte[] b = new byte[B];
-        new Random(seed).nextBytes(b);
-        return b;
-    }
-
-    private static void await(CompletableFuture<?> f) throws Exception {
-        f.get(30, TimeUnit.SECONDS);
-    }
-
-    /** Waits until the listed nodes applied the leader's commit index, then checks they hold identical bytes. */
-    private void assertIdentical(String volume, int... ids) {
-        int leader = cluster.leader(volume);
-        long target = cluster.nodes[leader].status(volume).commitIndex();
-        byte[] ref = null;
-        for (int i : ids) {
-            Await.await(() -> cluster.nodes[i].status(volume).appliedIndex() >= target, "node " + i + " applies " + target);
-            assertEquals(List.of(), cluster.nodes[i].stateMachine(volume).store().verify(), "checksums on node " + i);
-            byte[] c = cluster.content(i, volume);
-            if (ref == null) {
-                ref = c;
-            } else {
-                assertArrayEquals(ref, c, "node " + i + " differs from node " + ids[0]);
-            }
-        }
-    }
-
     @Test
     void memberAddedUnderWritesIsRebuiltAndRemovedMemberLosesItsReplica() throws Exception {
         cluster = new TestCluster(tmp, 4, 50);
@@ -78,14 +51,14 @@ class MembershipTest {
         int frontend = cluster.leader("m") == 2 ? 0 : cluster.leader("m");
         ReplicatedBlockVolume v = cluster.nodes[frontend].openVolume("m", 1);
         for (long blk = 0; blk < 200; blk++) { // one entry each: the log is purged behind snapshots
-            await(v.write(blk * B, ByteBuffer.wrap(block(blk)), false));
+            Await.result(v.write(blk * B, ByteBuffer.wrap(TestBytes.block(blk)), false));
         }
         AtomicBoolean writing = new AtomicBoolean(true);
         CompletableFuture<Long> writer = CompletableFuture.supplyAsync(() -> {
             long n = 0;
             while (writing.get()) {
                 long blk = n % (SIZE / B);
-                v.write(blk * B, ByteBuffer.wrap(block(1000 + n)), false).join();
+                v.write(blk * B, ByteBuffer.wrap(TestBytes.block(1000 + n)), false).join();
                 n++;
             }
             return n;
@@ -104,7 +77,7 @@ class MembershipTest {
         assertFalse(cluster.nodes[2].groups().contains("m"));
         assertFalse(Files.exists(tmp.resolve("node2/volumes/m")), "n2's replica is deleted");
         assertEquals(List.of("n0", "n1", "n3"), List.copyOf(cluster.nodes[3].status("m").members().keySet()));
-        assertIdentical("m", 0, 1, 3);
+        cluster.assertReplicasIdentical("m", 0, 1, 3);
         v.close();
     }
 
@@ -116,7 +89,7 @@ class MembershipTest {
         int victim = (cluster.leader("w") + 1) % 3;
         cluster.wipe(victim);
         for (long blk = 0; blk < 200; blk++) { // the log is kept: the rebuild below is chosen, not forced
-            await(v.write(blk * B, ByteBuffer.wrap(block(blk)), false));
+            Await.result(v.write(blk * B, ByteBuffer.wrap(TestBytes.block(blk)), false));
         }
         cluster.start(victim); // a fresh data directory: no group, no replica
         assertFalse(cluster.nodes[victim].groups().contains("w"));
@@ -126,7 +99,7 @@ class MembershipTest {
         assertEquals(SIZE, rebuilt.rebuildBytesTotal(), "re-added as a new member: rebuilt by block copy: " + rebuilt);
         assertEquals(SIZE, rebuilt.rebuildBytesDone());
         assertEquals(3, rebuilt.members().size(), "the member is back: " + rebuilt.members());
-        assertIdentical("w", 0, 1, 2);
+        cluster.assertReplicasIdentical("w", 0, 1, 2);
         v.close();
     }
 
@@ -137,16 +110,16 @@ class MembershipTest {
         ReplicatedBlockVolume v = cluster.nodes[0].openVolume("l", 1); // the frontend stays on n0
         cluster.nodes[0].transferLeadership("l", "n1", java.time.Duration.ofSeconds(10));
         Await.await(() -> "n1".equals(cluster.nodes[0].status("l").leaderId()), "n1 leads");
-        await(v.write(0, ByteBuffer.wrap(block(1)), false));
+        Await.result(v.write(0, ByteBuffer.wrap(TestBytes.block(1)), false));
 
         assertNull(cluster.nodes[0].removeReplica("l", "n1", cluster.configs[1].address()));
-        await(v.write(B, ByteBuffer.wrap(block(2)), false)); // goes on under a leader among n0, n2
+        Await.result(v.write(B, ByteBuffer.wrap(TestBytes.block(2)), false)); // goes on under a leader among n0, n2
         assertEquals(List.of("n0", "n2"), List.copyOf(cluster.nodes[0].status("l").members().keySet()));
         assertFalse(cluster.nodes[1].groups().contains("l"));
-        assertIdentical("l", 0, 2);
+        cluster.assertReplicasIdentical("l", 0, 2);
         byte[] c = cluster.content(2, "l");
-        assertArrayEquals(block(1), java.util.Arrays.copyOfRange(c, 0, B));
-        assertArrayEquals(block(2), java.util.Arrays.copyOfRange(c, B, 2 * B));
+        assertArrayEquals(TestBytes.block(1), java.util.Arrays.copyOfRange(c, 0, B));
+        assertArrayEquals(TestBytes.block(2), java.util.Arrays.copyOfRange(c, B, 2 * B));
         v.close();
     }
 
@@ -156,8 +129,8 @@ class MembershipTest {
         cluster.nodes[0].createReplicaGroup("r", SIZE, cluster.peers(0, 1, 2));
         cluster.nodes[0].createReplicaGroup("single", SIZE, cluster.peers(0));
         ReplicatedBlockVolume v = cluster.nodes[cluster.leader("r")].openVolume("r", 1);
-        await(v.write(0, ByteBuffer.wrap(block(1)), false));
-        assertIdentical("r", 0, 1, 2);
+        Await.result(v.write(0, ByteBuffer.wrap(TestBytes.block(1)), false));
+        cluster.assertReplicasIdentical("r", 0, 1, 2);
         Map<String, String> members = cluster.nodes[0].members("r");
         int leader = cluster.leader("r");
         long commit = cluster.nodes[leader].status("r").commitIndex();
@@ -184,8 +157,8 @@ class MembershipTest {
         assertEquals(Map.of("n0", cluster.configs[0].address()), cluster.nodes[0].members("single"));
         assertEquals(commit, cluster.nodes[cluster.leader("r")].status("r").commitIndex(), "nothing was appended");
         assertFalse(cluster.nodes[3].groups().contains("r"), "n3 got no group from the refused requests");
-        assertIdentical("r", 0, 1, 2);
-        assertArrayEquals(block(1), java.util.Arrays.copyOf(cluster.content(1, "r"), B));
+        cluster.assertReplicasIdentical("r", 0, 1, 2);
+        assertArrayEquals(TestBytes.block(1), java.util.Arrays.copyOf(cluster.content(1, "r"), B));
         v.close();
     }
 

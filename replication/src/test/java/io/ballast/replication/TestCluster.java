@@ -111,6 +111,34 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until every running replica of {@code volume} applied what the leader committed, then
+     * checks each store's checksums and that all hold the same bytes.
+     */
+    public void assertReplicasIdentical(String volume) {
+        assertReplicasIdentical(volume, java.util.stream.IntStream.range(0, nodes.length).filter(i -> nodes[i] != null).toArray());
+    }
+
+    /** As {@link #assertReplicasIdentical(String)}, for the replicas on nodes {@code ids} (the group's members). */
+    public void assertReplicasIdentical(String volume, int... ids) {
+        int leader = leader(volume);
+        long target = nodes[leader].status(volume).commitIndex();
+        byte[] ref = null;
+        for (int i : ids) {
+            Await.await(() -> nodes[i].status(volume).appliedIndex() >= target, "node " + i + " applies " + target);
+            var bad = nodes[i].stateMachine(volume).store().verify();
+            if (!bad.isEmpty()) {
+                throw new AssertionError("checksums on node " + i + " fail for " + bad);
+            }
+            byte[] c = content(i, volume);
+            if (ref == null) {
+                ref = c;
+            } else if (!java.util.Arrays.equals(ref, c)) {
+                throw new AssertionError("node " + i + "'s replica of " + volume + " differs from node " + ids[0] + "'s");
+            }
+        }
+    }
+
     public byte[] content(int i, String volume) {
         var store = nodes[i].stateMachine(volume).store();
         ByteBuffer b = ByteBuffer.allocate((int) store.size());

@@ -17,6 +17,7 @@ import io.ballast.replication.ratis.StateMachinePause;
 import io.ballast.replication.rebuild.BlockCopier;
 import io.ballast.replication.rebuild.BlockRepairer;
 import io.ballast.replication.rebuild.ChangeTracker;
+import io.ballast.replication.rebuild.CopyFloor;
 import io.ballast.replication.rebuild.IntegrityStatus;
 import io.ballast.replication.rebuild.LocalReplica;
 import io.ballast.replication.rebuild.RebuildHandover;
@@ -34,7 +35,6 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Lock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
@@ -99,8 +99,10 @@ import org.slf4j.LoggerFactory;
  * (epoch, applied index) pair under one lock; jobs with state of their own live beside it: the
  * leader's checks ({@link EntryAdmission}), changed-block tracking ({@link ChangeTracker}),
  * {@link AppliedIndexWaiters}, {@link ReplicaLogSpace}, {@link BlockRepairer}, {@link ReplicaScrub},
- * {@link ReplicaSnapshots}, {@link BlockCopier}, {@link VolumeEntryData}. Next to move out: the
- * rebuild hand-over in {@link #notifyInstallSnapshotFromLeader}.
+ * {@link ReplicaSnapshots}, {@link BlockCopier}, {@link CopyFloor}, {@link RebuildHandover},
+ * {@link VolumeEntryData}. What stays is what those hooks must change together: a rebuild's
+ * adoption of the leader's state ({@link #notifyInstallSnapshotFromLeader}) sets the epoch, the
+ * checkpoint file, the region generations and the snapshot registry as one step.
  */
 public final class VolumeStateMachine extends BaseStateMachine implements LocalReplica {
     private static final Logger LOG = LoggerFactory.getLogger(VolumeStateMachine.class);
@@ -142,18 +144,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public final ReplicaSnapshots snapshots;
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
-    /**
-     * The index a running (or just finished, not yet reloaded) rebuild copies from
-     * ({@link #copyStarts}), or -1. An entry at or below it that this replica's own log still
-     * applies waits for the copy's outcome: once the copy succeeded it leaves the store alone (the
-     * copy holds at least its effect); if the copy failed it is applied as usual. Written under the
-     * {@link #repairGuard} write lock, so no apply's store write straddles the change.
-     */
-    private volatile long copyFloor = -1;
-    /** The running copy's outcome (true: it succeeded), or null when none runs. */
-    private volatile CompletableFuture<Boolean> copyOutcome;
-    /** Entries applied without a store write because of {@link #copyFloor}, for the rebuild's log line. */
-    private final java.util.concurrent.atomic.AtomicLong skippedUnderCopy = new java.util.concurrent.atomic.AtomicLong();
+    /** A rebuild's copy start: applies at or below it wait for the copy's outcome ({@link CopyFloor}). */
+    private final CopyFloor copyFloor = new CopyFloor(repairGuard, () -> getId() + " (" + volumeName + ")");
 
     /** Restarts this replica's division (see {@link RebuildHandover}); false when it cannot now. */
     public interface DivisionRestarter {
@@ -231,7 +223,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     @Override
     public void reinitialize() throws IOException {
         rebuilding = false;
-        copyFloor = -1; // the checkpoint loaded below is the copy's start: nothing at or below it comes again
+        copyFloor.reloaded(); // the checkpoint loaded below is the copy's start
         handover.reloaded();
         getLifeCycle().startAndTransition(() -> {
             CheckpointFile s = storage.reload();
@@ -271,55 +263,12 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
 
     @Override
     public void copyStarts(long startIndex) {
-        Lock exclusive = repairGuard.writeLock(); // waits out an apply in the middle of its store writes
-        try {
-            // Bounded: an apply waiting for disk space holds the read side (the leader asks again).
-            if (!exclusive.tryLock(30, TimeUnit.SECONDS)) {
-                throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": an apply of " + volumeName
-                        + " has not finished within 30 s (disk full?); the rebuild waits for the next request");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": interrupted before a rebuild of " + volumeName, e);
-        }
-        try {
-            skippedUnderCopy.set(0);
-            copyOutcome = new CompletableFuture<>();
-            copyFloor = startIndex;
-        } finally {
-            exclusive.unlock();
-        }
+        copyFloor.starts(startIndex);
     }
 
-    /**
-     * The copy {@link #copyStarts} began has ended. Succeeded: entries at or below its start stay
-     * out of the store until Ratis reloads the replica at it. Failed: they are applied as usual (a
-     * block the copy wrote then holds a newer state, which the log's replay or the next rebuild's
-     * changed regions cover, as for any failed copy).
-     */
+    /** The copy {@link #copyStarts} began has ended ({@link CopyFloor#ended}). */
     public void copyEnded(boolean succeeded) {
-        if (!succeeded) {
-            copyFloor = -1;
-        }
-        CompletableFuture<Boolean> outcome = copyOutcome;
-        if (outcome != null) {
-            outcome.complete(succeeded);
-        }
-    }
-
-    /** Waits (the apply thread) for the running copy's outcome; the copy fails by itself or ends. */
-    private void awaitCopy() {
-        CompletableFuture<Boolean> outcome = copyOutcome;
-        if (outcome != null) {
-            try {
-                outcome.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new BallastException(ErrorCode.UNAVAILABLE, getId() + ": closed while a rebuild of " + volumeName + " ran", e);
-            } catch (java.util.concurrent.ExecutionException e) {
-                // completed only normally
-            }
-        }
+        copyFloor.ended(succeeded);
     }
 
     @Override
@@ -445,15 +394,15 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
         LogEntryProto entry = trx.getLogEntry();
         byte[] statuses;
-        if (entry.getIndex() <= copyFloor) {
-            awaitCopy(); // outside the guard: the next copy's copyStarts takes its write side
+        if (copyFloor.covers(entry.getIndex())) {
+            copyFloor.awaitOutcome(); // outside the guard: the next copy's start takes its write side
         }
         Lock guard = repairGuard.readLock(); // uncontended but for a repair's single-block write
         guard.lock();
         try {
-            if (entry.getIndex() <= copyFloor) {
+            if (copyFloor.covers(entry.getIndex())) {
                 // A rebuild copied a state at least this new into the store (copyStarts).
-                skippedUnderCopy.incrementAndGet();
+                copyFloor.skipped();
                 updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
                 return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(new byte[0]))));
             }
@@ -597,7 +546,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         if (last == null || s == null) {
             return -1;
         }
-        if (copyFloor >= 0) {
+        if (copyFloor.active()) {
             // A rebuild's copy runs or awaits its reload: the store does not hold the applied
             // index's state (copyStarts), so it must not be checkpointed as holding it.
             return -1;
@@ -643,7 +592,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                     }
                     TermIndex ti = TermIndex.valueOf(info.term(), info.index());
                     storage.write(new CheckpointFile(ti, info.epoch(), info.name()));
-                    long skipped = skippedUnderCopy.get();
+                    long skipped = copyFloor.skippedCount();
                     LOG.info("{}: rebuild from {} done, the store now at {}{}", getId(), leader, ti,
                             skipped == 0 ? "" : " (" + skipped + " entries of this replica's own log, at or below it, applied meanwhile without a store write)");
                     copyEnded(true);
@@ -721,7 +670,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         if (s != null) {
             long applied = appliedIndex();
             s.close(); // fsyncs data and checksums; throws, writing no mark, if it cannot
-            if (!keepReplicaOnRemove && copyFloor < 0) { // during a copy the store is not at the applied index
+            if (!keepReplicaOnRemove && !copyFloor.active()) { // during a copy the store is not at the applied index
                 changes.stoppedCleanly(applied);
             }
         }

@@ -17,8 +17,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.client.RaftClient;
@@ -61,7 +59,7 @@ class BlockRepairTest {
         handle = cluster.nodes[leader].openVolume(VOL, 1);
         data = new byte[8 * B];
         new Random(42).nextBytes(data);
-        await(handle.write(0, ByteBuffer.wrap(data), false));
+        Await.result(handle.write(0, ByteBuffer.wrap(data), false));
         cluster.awaitConverged(VOL);
     }
 
@@ -82,20 +80,12 @@ class BlockRepairTest {
 
     private byte[] read(long offset, int length) {
         ByteBuffer dst = ByteBuffer.allocate(length);
-        await(handle.read(offset, dst));
+        Await.result(handle.read(offset, dst));
         return dst.array();
     }
 
     private IntegrityStatus integrity(int node) {
         return cluster.nodes[node].status(VOL).integrity();
-    }
-
-    private static <T> T await(CompletableFuture<T> f) {
-        try {
-            return f.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw BallastException.of(e);
-        }
     }
 
     @Test
@@ -141,9 +131,9 @@ class BlockRepairTest {
         // A whole-block write replaces the bad block everywhere; the next scrub finds it healthy.
         byte[] fresh = new byte[B];
         Arrays.fill(fresh, (byte) 7);
-        await(handle.write(2L * B, ByteBuffer.wrap(fresh), false));
+        Await.result(handle.write(2L * B, ByteBuffer.wrap(fresh), false));
         cluster.awaitConverged(VOL);
-        await(cluster.nodes[leader].scrub(VOL));
+        Await.result(cluster.nodes[leader].scrub(VOL));
         assertEquals("healthy", integrity(leader).condition());
         assertArrayEquals(fresh, read(2L * B, B));
     }
@@ -154,7 +144,7 @@ class BlockRepairTest {
         int f = follower();
         flipByte(f, 1);
         flipByte(f, 6);
-        await(cluster.nodes[f].scrub(VOL));
+        Await.result(cluster.nodes[f].scrub(VOL));
         IntegrityStatus s = integrity(f);
         assertEquals(2, s.corruptBlocksFound(), s.toString());
         assertEquals(2, s.blocksRepaired(), s.toString());
@@ -179,7 +169,7 @@ class BlockRepairTest {
         AtomicInteger writes = new AtomicInteger();
         byte[] other = new byte[B];
         sm.repairer.afterFetch = () -> { // after each fetch, an unrelated write is applied here
-            await(handle.write(100L * B + (writes.incrementAndGet() % 8) * B, ByteBuffer.wrap(other), false));
+            Await.result(handle.write(100L * B + (writes.incrementAndGet() % 8) * B, ByteBuffer.wrap(other), false));
         };
         long applied = sm.appliedIndex(); // peers trail by a Ratis metadata entry for a heartbeat: wait
         for (int i = 0; i < 3; i++) {
@@ -202,10 +192,10 @@ class BlockRepairTest {
         flipByte(f, 4);
         byte[] patch = new byte[512];
         Arrays.fill(patch, (byte) 0x33);
-        await(handle.write(4L * B + 1024, ByteBuffer.wrap(patch), false));
+        Await.result(handle.write(4L * B + 1024, ByteBuffer.wrap(patch), false));
         cluster.awaitConverged(VOL); // the follower applied it (before, a CORRUPTION here stopped its group)
         assertEquals(List.of(4L), cluster.nodes[f].stateMachine(VOL).store().verify());
-        await(cluster.nodes[f].scrub(VOL));
+        Await.result(cluster.nodes[f].scrub(VOL));
         assertEquals(1, integrity(f).blocksRepaired());
         byte[] expected = Arrays.copyOf(data, 8 * B);
         System.arraycopy(patch, 0, expected, 4 * B + 1024, patch.length);
@@ -229,7 +219,7 @@ class BlockRepairTest {
         AtomicBoolean once = new AtomicBoolean();
         sm.repairer.afterFetch = () -> {
             if (once.compareAndSet(false, true)) {
-                await(handle.write(4L * B, ByteBuffer.wrap(v2), false));
+                Await.result(handle.write(4L * B, ByteBuffer.wrap(v2), false));
                 cluster.awaitConverged(VOL); // the follower has applied version 2
             }
         };

@@ -40,6 +40,18 @@ public final class Await {
         }
     }
 
+    /**
+     * The result of {@code f} within 30 s; its failure is rethrown as the {@link
+     * io.ballast.engine.error.BallastException} it carries (a test asserts on the code).
+     */
+    public static <T> T result(java.util.concurrent.CompletableFuture<T> f) {
+        try {
+            return f.get(30, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            throw io.ballast.engine.error.BallastException.of(e);
+        }
+    }
+
     /** Sleeps without a checked exception (interrupted: the test fails). */
     public static void pause(long millis) {
         try {
