@@ -80,12 +80,12 @@ class PartitionIT {
         // Creating the group on three fresh JVMs takes seconds on a busy 2-core machine.
         String uri = cluster.createAndAttach(VOLUME, SIZE, 0);
         assertTrue(uri.startsWith("nbd+unix:///" + VOLUME), uri);
-        moveLeadershipTo(0);
+        cluster.moveLeadershipTo(VOLUME, 0, 30);
         long setupMs = msSince(t0);
 
         // ---- 1. a cut-off follower falls behind, then catches up from the log -------------------
         long t1 = System.nanoTime();
-        long before = awaitConverged("before isolating n3");
+        long before = cluster.awaitConverged(VOLUME, 30); // before isolating n3
         cluster.lab().isolate(2);
         byte[] mib = filled(MIB, 0x5a);
         try (RawNbdClient c = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME)) {
@@ -117,7 +117,7 @@ class PartitionIT {
 
         // ---- 2. the frontend alone (a minority) never acknowledges a write ----------------------
         long t2 = System.nanoTime();
-        moveLeadershipTo(0); // the interesting case: the isolated frontend is also the leader
+        cluster.moveLeadershipTo(VOLUME, 0, 30); // the interesting case: the isolated frontend is also the leader
         byte[] old = filled(BLOCK, 0x11);
         byte[] fresh = filled(BLOCK, 0x22);
         try (RawNbdClient c = RawNbdClient.connect(cluster.node(0).socket()).handshake(VOLUME)) {
@@ -195,7 +195,7 @@ class PartitionIT {
 
         // ---- 3. every replica byte-identical --------------------------------------------------
         long t3 = System.nanoTime();
-        awaitConverged("at the end");
+        cluster.awaitConverged(VOLUME, 30);
         for (int i = 0; i < cluster.size(); i++) {
             cluster.node(i).stopCleanly();
         }
@@ -261,12 +261,6 @@ class PartitionIT {
         return cluster.replica(VOLUME, i);
     }
 
-    private void moveLeadershipTo(int i) throws InterruptedException {
-        if (!cluster.moveLeadershipTo(VOLUME, i)) {
-            fail(id(i) + " did not become leader within 30 s: " + replica(i));
-        }
-    }
-
     /** Waits until node {@code i} applied {@code index}; returns how long that took (ms). */
     private long awaitApplied(int i, long index, int seconds) throws InterruptedException {
         long start = System.nanoTime();
@@ -285,16 +279,6 @@ class PartitionIT {
         }
         fail(id(i) + " did not apply index " + index + " within " + seconds + " s of the heal: " + s);
         return -1;
-    }
-
-    /** Waits until every replica applied everything committed; returns that index. */
-    private long awaitConverged(String when) throws InterruptedException {
-        StringBuilder last = new StringBuilder();
-        long commit = cluster.awaitConverged(VOLUME, 30, last);
-        if (commit < 0) {
-            fail("replicas did not converge " + when + " within 30 s: " + last);
-        }
-        return commit;
     }
 
     private static byte[] filled(int n, int value) {

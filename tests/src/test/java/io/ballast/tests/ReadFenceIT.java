@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.GetVolumeRequest;
-import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.proto.v1.Volume;
 import io.ballast.tests.harness.RawNbdClient;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -133,9 +132,9 @@ class ReadFenceIT {
         attach(w); // a no-op when w attached last round; else a re-attach after being fenced
         writeEverywhere(w, old, "round " + round + ": writing through n" + (w + 1) + " (attached there)");
         if (pause == Pause.FOLLOWER) {
-            lead(c); // the frozen frontend is then a follower of the volume's group
+            cluster.moveLeadershipTo(VOLUME, c, 20); // the frozen frontend is then a follower of the volume's group
         } else {
-            lead(w);
+            cluster.moveLeadershipTo(VOLUME, w, 20);
         }
         int failedReads = 0;
         int freshReads = 0;
@@ -249,30 +248,6 @@ class ReadFenceIT {
 
     private void attach(int node) {
         cluster.adminStub(node).attachVolume(AttachVolumeRequest.newBuilder().setName(VOLUME).build());
-    }
-
-    private void lead(int node) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (true) {
-            try {
-                cluster.adminStub(node).transferLeadership(TransferLeadershipRequest.newBuilder().setName(VOLUME)
-                        .setTargetNodeId("n" + (node + 1)).build());
-                break;
-            } catch (io.grpc.StatusRuntimeException e) {
-                // A host stall (CI saw a 4 s JVM pause) can start an election under the transfer,
-                // which then times out with no leader: ask again once one is elected.
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(200);
-            }
-        }
-        while (!status(node).getLeaderNodeId().equals("n" + (node + 1))) {
-            if (System.nanoTime() > deadline) {
-                fail("n" + (node + 1) + " did not become the leader: " + status(node));
-            }
-            Thread.sleep(50);
-        }
     }
 
     private Volume status(int node) {

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -74,7 +73,7 @@ class ReadRepairIT {
         }
         write.addAll(List.of("-c", "flush", uri));
         ExternalTool.run(120, write).assertSuccess();
-        awaitConverged();
+        cluster.awaitConverged(VOLUME, 30);
 
         for (long b : N1_BAD) {
             flipByte(0, b);
@@ -176,17 +175,5 @@ class ReadRepairIT {
 
     private ReplicaIntegrity integrity(int i) {
         return volume(i).getIntegrity();
-    }
-
-    /** Waits until every replica has applied what n1 (the leader after attach) has committed. */
-    private void awaitConverged() throws InterruptedException {
-        long target = volume(0).getReplicaStatus(0).getCommitIndex();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        for (int i = 0; i < 3; i++) {
-            while (volume(i).getReplicaStatus(0).getAppliedIndex() < target) {
-                assertTrue(System.nanoTime() < deadline, ReplicatedCluster.nodeId(i) + " did not apply " + target);
-                Thread.sleep(100);
-            }
-        }
     }
 }

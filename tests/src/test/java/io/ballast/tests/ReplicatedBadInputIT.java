@@ -21,7 +21,6 @@ import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -77,15 +76,8 @@ class ReplicatedBadInputIT extends MalformedNbdCases {
     @Override
     void assertDataUnchanged() throws Exception {
         super.assertDataUnchanged();
-        long commit = admin(0).getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build())
-                .getVolume().getReplicaStatus(0).getCommitIndex();
+        cluster.awaitConverged(VOLUME, 30);
         for (int i = 0; i < cluster.size(); i++) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (admin(i).getVolume(GetVolumeRequest.newBuilder().setName(VOLUME).build())
-                    .getVolume().getReplicaStatus(0).getAppliedIndex() < commit) {
-                assertTrue(System.nanoTime() < deadline, ReplicatedCluster.nodeId(i) + " did not apply up to " + commit);
-                Thread.sleep(100);
-            }
             List<String> names = admin(i).listVolumes(ListVolumesRequest.getDefaultInstance()).getVolumesList()
                     .stream().map(v -> v.getName()).toList();
             assertEquals(List.of(VOLUME), names, "volumes on " + ReplicatedCluster.nodeId(i));

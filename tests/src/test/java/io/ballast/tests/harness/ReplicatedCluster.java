@@ -1,9 +1,7 @@
 package io.ballast.tests.harness;
 
 
-import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.NodeAdminGrpc;
-import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.replication.testing.Await;
 import io.ballast.replication.testing.FreePorts;
 import io.grpc.ManagedChannel;
@@ -20,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * raft and admin ports, plus the CLI verbs tests use ({@link #cli}). Fault tests read like
  * scripts: {@code cluster.node(1).kill9(); cluster.node(1).start();}.
  */
-public final class ReplicatedCluster implements AutoCloseable {
+public final class ReplicatedCluster implements NodeCluster {
     private final List<BallastNodeProcess> nodes = new ArrayList<>();
     private final List<Integer> raftPorts = new ArrayList<>();
     private final List<Integer> adminPorts = new ArrayList<>();
@@ -119,10 +117,12 @@ public final class ReplicatedCluster implements AutoCloseable {
         return "n" + (i + 1);
     }
 
+    @Override
     public BallastNodeProcess node(int i) {
         return nodes.get(i);
     }
 
+    @Override
     public int size() {
         return nodes.size();
     }
@@ -166,6 +166,7 @@ public final class ReplicatedCluster implements AutoCloseable {
      * restarted a moment ago is reached without a stale channel's reconnect backoff); every
      * channel is shut down with the cluster.
      */
+    @Override
     public NodeAdminGrpc.NodeAdminBlockingStub adminStub(int i) {
         // One channel per node: it reconnects by itself after the node restarts on the same port.
         ManagedChannel ch = adminChannels.computeIfAbsent(i, n -> {
@@ -176,31 +177,14 @@ public final class ReplicatedCluster implements AutoCloseable {
         return NodeAdminGrpc.newBlockingStub(ch).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
-    /** Node {@code i}'s replica of {@code volume} as its admin API reports it. */
-    public ReplicaStatus replica(String volume, int i) {
-        return adminStub(i).getVolume(GetVolumeRequest.newBuilder().setName(volume).build()).getVolume().getReplicaStatus(0);
-    }
-
     /**
-     * Waits until every replica of {@code volume} applied everything any of them knows committed,
-     * stops every node cleanly and compares the replicas' data files byte for byte (cmp).
-     * The highest commit index is the leader's: a follower learns it a heartbeat later, so waiting
-     * for node 0's alone (a follower) once stopped it before it applied the last writes (a
-     * ReplicatedFailoverIT run saw n1 lack fio's last six writes, which the others held).
+     * Waits until every replica of {@code volume} applied everything any of them knows committed
+     * ({@link #awaitConverged}: waiting for a follower's commit index once stopped n1 before it
+     * applied fio's last six writes in ReplicatedFailoverIT), stops every node cleanly and compares
+     * the replicas' data files byte for byte (cmp).
      */
     public void assertReplicasIdentical(String volume) {
-        Await.await(() -> {
-            long commit = 0;
-            for (int i = 0; i < size(); i++) {
-                commit = Math.max(commit, replica(volume, i).getCommitIndex());
-            }
-            for (int i = 0; i < size(); i++) {
-                if (replica(volume, i).getAppliedIndex() < commit) {
-                    return false;
-                }
-            }
-            return true;
-        }, 60, "every replica of " + volume + " applied the highest commit index any of them knows");
+        awaitConverged(volume, 60);
         for (int i = 0; i < size(); i++) {
             node(i).stopCleanly();
         }

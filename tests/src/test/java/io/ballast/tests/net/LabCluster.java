@@ -2,15 +2,12 @@ package io.ballast.tests.net;
 
 import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.CreateVolumeRequest;
-import io.ballast.proto.v1.GetVolumeRequest;
 import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.Peer;
-import io.ballast.proto.v1.ReplicaStatus;
-import io.ballast.proto.v1.TransferLeadershipRequest;
 import io.ballast.tests.harness.BallastNodeProcess;
+import io.ballast.tests.harness.NodeCluster;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
-import io.grpc.StatusRuntimeException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * directory), so even an isolated node can be queried; NBD sockets are Unix sockets on the shared
  * filesystem. Node {@code i} is {@code n<i+1>}, listening on its host's address.
  */
-public final class LabCluster implements AutoCloseable {
+public final class LabCluster implements NodeCluster {
     public static final int RAFT_PORT = 33001;
     public static final int ADMIN_PORT = 33002;
 
@@ -85,15 +82,18 @@ public final class LabCluster implements AutoCloseable {
         return lab;
     }
 
+    @Override
     public int size() {
         return nodes.size();
     }
 
+    @Override
     public BallastNodeProcess node(int i) {
         return nodes.get(i);
     }
 
-    public NodeAdminGrpc.NodeAdminBlockingStub admin(int i) {
+    @Override
+    public NodeAdminGrpc.NodeAdminBlockingStub adminStub(int i) {
         return NodeAdminGrpc.newBlockingStub(channels.get(i)).withDeadlineAfter(10, TimeUnit.SECONDS);
     }
 
@@ -114,56 +114,6 @@ public final class LabCluster implements AutoCloseable {
 
     public String attach(String volume, int frontend) {
         return slowAdmin(frontend).attachVolume(AttachVolumeRequest.newBuilder().setName(volume).build()).getNbdUri();
-    }
-
-    /** Node {@code i}'s own view of the volume's group (role, commit and applied index). */
-    public ReplicaStatus replica(String volume, int i) {
-        return admin(i).getVolume(GetVolumeRequest.newBuilder().setName(volume).build()).getVolume().getReplicaStatus(0);
-    }
-
-    /** Makes node {@code i} the volume's leader; false if it did not happen within 30 s. */
-    public boolean moveLeadershipTo(String volume, int i) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (System.nanoTime() < deadline) {
-            try {
-                if (replica(volume, i).getRole().equals("LEADER")) {
-                    return true;
-                }
-                admin(i).transferLeadership(TransferLeadershipRequest.newBuilder().setName(volume).setTargetNodeId(id(i)).build());
-            } catch (StatusRuntimeException e) {
-                // not settled yet: retry
-            }
-            Thread.sleep(200);
-        }
-        return false;
-    }
-
-    /**
-     * Waits until every replica applied everything committed; returns that index, or -1 after
-     * {@code seconds} (with {@code last} holding what the nodes said).
-     */
-    public long awaitConverged(String volume, int seconds, StringBuilder last) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline) {
-            try {
-                List<ReplicaStatus> s = new ArrayList<>();
-                for (int i = 0; i < size(); i++) {
-                    s.add(replica(volume, i));
-                }
-                long commit = s.stream().mapToLong(ReplicaStatus::getCommitIndex).max().orElse(0);
-                last.setLength(0);
-                last.append(s.stream().map(r -> r.getNodeId() + " " + r.getRole() + " commit " + r.getCommitIndex()
-                        + " applied " + r.getAppliedIndex()).toList());
-                if (s.stream().allMatch(r -> r.getAppliedIndex() == commit)) {
-                    return commit;
-                }
-            } catch (StatusRuntimeException e) {
-                last.setLength(0);
-                last.append(e.getStatus());
-            }
-            Thread.sleep(100);
-        }
-        return -1;
     }
 
     @Override
