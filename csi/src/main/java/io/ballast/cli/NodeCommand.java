@@ -58,7 +58,9 @@ public final class NodeCommand implements Callable<Integer> {
     Path nbdSocket;
 
     @Option(names = "--nbd-listen", paramLabel = "HOST:PORT",
-            description = "Also serve NBD over TCP on this address (off by default: NBD has no authentication).")
+            description = "Also serve NBD over TCP on this address (off by default). With --tls-dir every TCP client must "
+                    + "upgrade to TLS (NBD_OPT_STARTTLS) with a certificate of the cluster's CA; without it, plaintext "
+                    + "and unauthenticated (logged as a warning).")
     String nbdListen;
 
     @Option(names = "--volume", paramLabel = "NAME:SIZE",

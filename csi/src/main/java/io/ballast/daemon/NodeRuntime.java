@@ -23,6 +23,7 @@ import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.tls.GrpcTls;
+import io.ballast.tls.NbdTls;
 import io.ballast.volumes.AttachedVolumeDevices;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
@@ -122,6 +123,12 @@ public final class NodeRuntime implements AutoCloseable {
             NbdServerConfig nbdConfig = NbdServerConfig.unix(config.nbdSocket());
             if (config.nbdTcp() != null) {
                 nbdConfig = nbdConfig.withTcp(config.nbdTcp().getHostString(), config.nbdTcp().getPort());
+                if (config.tls() != null) {
+                    nbdConfig = nbdConfig.withTcpTls(NbdTls.server(config.tls())); // STARTTLS required of every TCP client
+                } else {
+                    LOG.warn("NBD on TCP {} is PLAINTEXT: any caller that reaches the port may read and write the volumes "
+                            + "exported here (give --tls-dir with the cluster's certificates)", config.nbdTcp());
+                }
             }
             NbdServer nbd = new NbdServer(exports, nbdConfig);
             nbd.start();

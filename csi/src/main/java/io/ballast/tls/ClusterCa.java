@@ -14,6 +14,11 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.ASN1BitString;
+import java.security.interfaces.ECPrivateKey;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
@@ -42,7 +47,6 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
@@ -85,7 +89,7 @@ public final class ClusterCa {
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
             X509Certificate c = sign(b, kp.getPrivate());
             Files.createDirectories(dir);
-            writePem(dir.resolve(CA_KEY), new JcaPKCS8Generator(kp.getPrivate(), null).generate(), true);
+            writePem(dir.resolve(CA_KEY), pkcs8(kp), true);
             writePem(crt, c, false);
             return new ClusterCa(c, kp.getPrivate());
         } catch (IOException | GeneralSecurityException | OperatorCreationException e) {
@@ -148,7 +152,7 @@ public final class ClusterCa {
             }
             X509Certificate c = sign(b, key);
             Files.createDirectories(out);
-            writePem(out.resolve(TlsDir.KEY), new JcaPKCS8Generator(kp.getPrivate(), null).generate(), true);
+            writePem(out.resolve(TlsDir.KEY), pkcs8(kp), true);
             writePem(out.resolve(TlsDir.CERT), c, false);
             writePem(out.resolve(TlsDir.CA), cert, false);
             return TlsDir.of(out);
@@ -166,6 +170,19 @@ public final class ClusterCa {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
         return g.generateKeyPair();
+    }
+
+    /**
+     * The private key as PKCS#8 whose inner ECPrivateKey (RFC 5915) also holds the public key. The
+     * JDK's encoding leaves that optional field out, and GnuTLS, which libnbd and QEMU use for NBD
+     * over TLS, refuses such a key ("ASN1 parser: Element was not found").
+     */
+    private static PemObject pkcs8(KeyPair kp) throws IOException {
+        ECPrivateKey priv = (ECPrivateKey) kp.getPrivate();
+        PrivateKeyInfo jdk = PrivateKeyInfo.getInstance(priv.getEncoded());
+        ASN1BitString pub = SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()).getPublicKeyData();
+        var inner = new org.bouncycastle.asn1.sec.ECPrivateKey(priv.getParams().getOrder().bitLength(), priv.getS(), pub, null);
+        return new PemObject("PRIVATE KEY", new PrivateKeyInfo(jdk.getPrivateKeyAlgorithm(), inner).getEncoded());
     }
 
     private static BigInteger serial() {

@@ -10,6 +10,7 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsDir;
+import io.ballast.replication.testing.FreePorts;
 import io.ballast.replication.tls.TlsMaterial;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
@@ -30,7 +31,9 @@ import org.junit.jupiter.api.Test;
  * nodes started with {@code --tls-dir}. The CLI with the cluster's certificate creates, attaches
  * and writes a volume; without a certificate, or with one of another CA, the admin API refuses it
  * and the CLI says what to set; a Raft client reaches the catalog only with a certificate of the
- * cluster's CA. No node warns of plaintext.
+ * cluster's CA. NBD over TCP (node 1's {@code --nbd-listen}) requires NBD's own TLS: nbdinfo
+ * (libnbd) and qemu-io (QEMU), third-party clients with TLS, get in with a certificate of the
+ * cluster's CA only, and their writes land in the volume. No node warns of plaintext.
  */
 class TlsIT {
     private ReplicatedCluster cluster;
@@ -45,6 +48,8 @@ class TlsIT {
     @Test
     void onlyHoldersOfTheClustersCertificatesGetIn() {
         ExternalTool.require("fio", "fio");
+        ExternalTool.require("nbdinfo", "libnbd-bin");
+        ExternalTool.require("qemu-io", "qemu-utils");
         Path dir = TestDirs.fresh("tls");
         Path certs = dir.resolve("certs");
         ballast(null, "certs", "ca", "--out", certs.resolve("ca").toString(), "--cluster-id", ReplicatedCluster.CLUSTER_ID)
@@ -64,6 +69,8 @@ class TlsIT {
         Path other = dir.resolve("other-cli");
         ballast(null, "certs", "ca", "--out", otherCa.toString(), "--cluster-id", "elsewhere").assertSuccess();
         ballast(null, "certs", "issue", "--ca", otherCa.toString(), "--name", "cli", "--out", other.toString()).assertSuccess();
+        int nbdPort = FreePorts.next();
+        cluster.node(0).args("--nbd-listen", "127.0.0.1:" + nbdPort);
         cluster.start();
 
         // The cluster's own CLI certificate: a volume created, attached and written.
@@ -87,6 +94,33 @@ class TlsIT {
             assertNotEquals(0, detach.exitCode(), "a caller without the cluster's certificate detached a volume: " + detach.describe());
         }
 
+        // NBD over TCP: TLS with the cluster's certificate, or nothing.
+        String tcp = "127.0.0.1:" + nbdPort + "/sec";
+        ExternalTool.Result plain = ExternalTool.run(60, "nbdinfo", "--size", "nbd://" + tcp);
+        assertNotEquals(0, plain.exitCode(), "plaintext NBD over TCP was served: " + plain.describe());
+        assertTrue(plain.stderr().contains("TLS"), "the refusal says TLS is required: " + plain.describe());
+        // Another CA's certificates: the client does not trust the node (nor would the node trust it).
+        ExternalTool.Result foreign = ExternalTool.run(60, "nbdinfo", "--size", "nbds://" + tcp + "?tls-certificates="
+                + gnutlsDir(other, dir.resolve("gnutls-other"), true));
+        assertNotEquals(0, foreign.exitCode(), foreign.describe());
+        assertTrue(foreign.stderr().contains("certificate verification"), foreign.describe());
+        // The cluster's CA trusted but no client certificate: the node ends the handshake.
+        ExternalTool.Result noCert = ExternalTool.run(60, "nbdinfo", "--size", "nbds://" + tcp + "?tls-certificates="
+                + gnutlsDir(cli, dir.resolve("gnutls-nocert"), false));
+        assertNotEquals(0, noCert.exitCode(), noCert.describe());
+        assertTrue(noCert.stderr().contains("TLS fatal alert"), noCert.describe());
+        Path gnutls = gnutlsDir(cli, dir.resolve("gnutls-cli"), true);
+        ExternalTool.Result size = ExternalTool.run(60, "nbdinfo", "--size", "nbds://" + tcp + "?tls-certificates=" + gnutls);
+        assertEquals(String.valueOf(64L << 20), size.assertSuccess().stdout().strip(), "nbdinfo over TLS");
+        String image = "driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=" + nbdPort + ",export=sec,tls-creds=tls0";
+        String creds = "tls-creds-x509,id=tls0,endpoint=client,dir=" + gnutls;
+        ExternalTool.run(120, "qemu-io", "--object", creds, "--image-opts", image, "-c", "write -P 0x5a 32M 1M",
+                "-c", "read -P 0x5a 32M 1M").assertSuccess();
+        ExternalTool.Result local = ExternalTool.run(120, "qemu-io", "-r", "-f", "raw", uri, "-c", "read -P 0x5a 32M 1M");
+        assertTrue(local.assertSuccess().stdout().contains("read 1048576/1048576"), "qemu-io's TLS write is in the volume: "
+                + local.describe());
+        assertTrue(cluster.node(0).logText().contains("is TLS (TLS"), "node 1 logs its TLS NBD connections");
+
         // Raft: the catalog answers a client with a certificate of the cluster's CA only.
         Map<String, String> members = new LinkedHashMap<>();
         for (int i = 0; i < 3; i++) {
@@ -102,6 +136,25 @@ class TlsIT {
         }
         for (int i = 0; i < 3; i++) {
             assertFalse(cluster.node(i).logText().contains("PLAINTEXT"), "node " + i + " warned of plaintext");
+        }
+    }
+
+    /**
+     * A certificate directory as GnuTLS clients (libnbd, QEMU) read it: {@code ca-cert.pem}, and
+     * with {@code clientCert} {@code client-cert.pem} and {@code client-key.pem}, from a
+     * {@code ballast certs} directory (the cert-manager layout).
+     */
+    private static Path gnutlsDir(Path from, Path to, boolean clientCert) {
+        try {
+            Files.createDirectories(to);
+            Files.copy(from.resolve(TlsDir.CA), to.resolve("ca-cert.pem"));
+            if (clientCert) {
+                Files.copy(from.resolve(TlsDir.CERT), to.resolve("client-cert.pem"));
+                Files.copy(from.resolve(TlsDir.KEY), to.resolve("client-key.pem"));
+            }
+            return to;
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
         }
     }
 

@@ -2,13 +2,17 @@ package io.ballast.engine.nbd;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.unix.DomainSocketChannel;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContext;
 import java.util.Map;
 
 /**
  * Builds one connection's pipeline: flush consolidation (many replies complete per loop turn, one
  * syscall for them), the frame decoder, then the handshake handler (which later replaces itself with
- * the transmission handler). Registers the connection's {@link NbdSession} in {@code sessions} while
+ * the transmission handler; on NBD_OPT_STARTTLS it puts a TLS handler in front of everything). Registers the connection's {@link NbdSession} in {@code sessions} while
  * it is open and logs its end.
  */
 final class NbdConnectionInitializer extends ChannelInitializer<Channel> {
@@ -16,6 +20,8 @@ final class NbdConnectionInitializer extends ChannelInitializer<Channel> {
     private final NbdServerConfig config;
     private final NbdCounters serverCounters;
     private final Map<Long, NbdSession> sessions;
+    /** Server side, a client certificate required; null without TLS. */
+    private final SslContext tcpTls;
 
     NbdConnectionInitializer(NbdExports exports, NbdServerConfig config, NbdCounters serverCounters,
                              Map<Long, NbdSession> sessions) {
@@ -23,6 +29,7 @@ final class NbdConnectionInitializer extends ChannelInitializer<Channel> {
         this.config = config;
         this.serverCounters = serverCounters;
         this.sessions = sessions;
+        this.tcpTls = config.tcpTls() == null ? null : new JdkSslContext(config.tcpTls(), false, ClientAuth.REQUIRE);
     }
 
     @Override
@@ -36,6 +43,8 @@ final class NbdConnectionInitializer extends ChannelInitializer<Channel> {
         NbdFrameDecoder decoder = new NbdFrameDecoder();
         ch.pipeline().addLast("nbd-flush", new FlushConsolidationHandler(256, true));
         ch.pipeline().addLast("nbd-decoder", decoder);
-        ch.pipeline().addLast("nbd-handshake", new NbdHandshakeHandler(exports, config, session, decoder));
+        // TLS is required of TCP connections when configured; a unix socket is local (file permissions).
+        NbdTlsUpgrade tls = tcpTls != null && !(ch instanceof DomainSocketChannel) ? new NbdTlsUpgrade(tcpTls, session) : null;
+        ch.pipeline().addLast("nbd-handshake", new NbdHandshakeHandler(exports, config, session, decoder, tls));
     }
 }

@@ -17,8 +17,10 @@ import org.slf4j.LoggerFactory;
  * and on a successful NBD_OPT_GO / NBD_OPT_EXPORT_NAME replaces itself with a
  * {@link NbdTransmissionHandler} and switches the {@link NbdFrameDecoder} to requests.
  *
- * <p>Supported: EXPORT_NAME, ABORT, LIST, INFO, GO. Every other option is answered
- * NBD_REP_ERR_UNSUP (its payload was already read and is dropped). Unknown client flags, a
+ * <p>Supported: EXPORT_NAME, ABORT, LIST, INFO, GO, and STARTTLS on a connection that requires
+ * TLS ({@link NbdTlsUpgrade}): there, before TLS, every option but STARTTLS and ABORT is answered
+ * NBD_REP_ERR_TLS_REQD and EXPORT_NAME (which has no error reply) ends the connection. Every other
+ * option is answered NBD_REP_ERR_UNSUP (its payload was already read and is dropped). Unknown client flags, a
  * client without FIXED_NEWSTYLE, a bad option magic, an over-long option and an unknown export
  * in NBD_OPT_EXPORT_NAME (which has no error reply) end the connection.
  */
@@ -29,13 +31,17 @@ final class NbdHandshakeHandler extends ChannelInboundHandlerAdapter {
     private final NbdServerConfig config;
     private final NbdSession session;
     private final NbdFrameDecoder decoder;
+    /** This connection's TLS upgrade, required before any export is named; null when not required. */
+    private final NbdTlsUpgrade tls;
     private boolean noZeroes;
 
-    NbdHandshakeHandler(NbdExports exports, NbdServerConfig config, NbdSession session, NbdFrameDecoder decoder) {
+    NbdHandshakeHandler(NbdExports exports, NbdServerConfig config, NbdSession session, NbdFrameDecoder decoder,
+            NbdTlsUpgrade tls) {
         this.exports = exports;
         this.config = config;
         this.session = session;
         this.decoder = decoder;
+        this.tls = tls;
     }
 
     /** The transmission flags we advertise: only what we really implement. */
@@ -91,14 +97,13 @@ final class NbdHandshakeHandler extends ChannelInboundHandlerAdapter {
     private void option(ChannelHandlerContext ctx, NbdFrame.Option o) {
         ByteBufAllocator alloc = ctx.alloc();
         int opt = o.option();
+        if (tls != null && !tls.on()) {
+            beforeTls(ctx, o);
+            return;
+        }
         switch (opt) {
             case OPT_EXPORT_NAME -> exportName(ctx, o);
-            case OPT_ABORT -> {
-                // The spec says to ignore any data sent with ABORT.
-                decoder.stop();
-                session.reason("client aborted the handshake");
-                ctx.writeAndFlush(OptionReplyDescriptor.ack(alloc, opt)).addListener(ChannelFutureListener.CLOSE);
-            }
+            case OPT_ABORT -> abort(ctx);
             case OPT_LIST -> {
                 if (o.data().isReadable()) {
                     ctx.write(OptionReplyDescriptor.error(alloc, opt, REP_ERR_INVALID, "NBD_OPT_LIST takes no data"));
@@ -110,11 +115,42 @@ final class NbdHandshakeHandler extends ChannelInboundHandlerAdapter {
                 ctx.write(OptionReplyDescriptor.ack(alloc, opt));
             }
             case OPT_INFO, OPT_GO -> infoOrGo(ctx, o);
+            case OPT_STARTTLS -> ctx.write(OptionReplyDescriptor.error(alloc, opt, tls == null ? REP_ERR_UNSUP : REP_ERR_INVALID,
+                    tls == null ? "TLS is not offered on this connection" : "TLS is already on"));
             default -> {
                 log.debug("NBD {}: unsupported option {}", session.describe(), optionName(opt));
                 ctx.write(OptionReplyDescriptor.error(alloc, opt, REP_ERR_UNSUP,
                         "option " + optionName(opt) + " is not supported"));
             }
+        }
+    }
+
+    /** NBD_OPT_ABORT: acknowledged, then the connection ends (any data sent with it is ignored, as the spec says). */
+    private void abort(ChannelHandlerContext ctx) {
+        decoder.stop();
+        session.reason("client aborted the handshake");
+        ctx.writeAndFlush(OptionReplyDescriptor.ack(ctx.alloc(), OPT_ABORT)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** An option on a connection that must upgrade to TLS first. */
+    private void beforeTls(ChannelHandlerContext ctx, NbdFrame.Option o) {
+        int opt = o.option();
+        if (tls.pending()) {
+            decoder.stop();
+            session.protocolError(ctx, "option " + optionName(opt) + " sent during the TLS upgrade");
+        } else if (opt == OPT_STARTTLS && o.data().isReadable()) {
+            ctx.write(OptionReplyDescriptor.error(ctx.alloc(), opt, REP_ERR_INVALID, "NBD_OPT_STARTTLS takes no data"));
+        } else if (opt == OPT_STARTTLS) {
+            tls.start(ctx, OptionReplyDescriptor.ack(ctx.alloc(), opt));
+        } else if (opt == OPT_ABORT) {
+            abort(ctx);
+        } else if (opt == OPT_EXPORT_NAME) {
+            // No error reply exists for it: the spec says to disconnect.
+            decoder.stop();
+            session.protocolError(ctx, "NBD_OPT_EXPORT_NAME without TLS on a connection that requires it");
+        } else {
+            ctx.write(OptionReplyDescriptor.error(ctx.alloc(), opt, REP_ERR_TLS_REQD,
+                    "this server requires TLS (NBD_OPT_STARTTLS with a certificate of the cluster's CA)"));
         }
     }
 

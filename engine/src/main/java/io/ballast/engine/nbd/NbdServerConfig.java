@@ -1,6 +1,7 @@
 package io.ballast.engine.nbd;
 
 import java.nio.file.Path;
+import javax.net.ssl.SSLContext;
 
 /**
  * Settings of an {@link NbdServer}. At least one listener (unix socket or TCP) is required.
@@ -12,9 +13,12 @@ import java.nio.file.Path;
  * @param workerThreads       event-loop threads shared by all connections
  * @param maxInFlightRequests per connection: stop reading new requests at this many unanswered ones
  * @param maxInFlightBytes    per connection: stop reading when READ/WRITE payloads held reach this
+ * @param tcpTls              TLS for TCP connections, required of every one (NBD_OPT_STARTTLS, with a
+ *                            client certificate the context's trust manager accepts), or null for
+ *                            plaintext TCP; unix socket connections are local and stay plaintext
  */
 public record NbdServerConfig(Path unixSocket, String tcpHost, Integer tcpPort, int maxPayload, int workerThreads,
-                             int maxInFlightRequests, long maxInFlightBytes) {
+                             int maxInFlightRequests, long maxInFlightBytes, SSLContext tcpTls) {
 
     public static final int DEFAULT_MAX_IN_FLIGHT_REQUESTS = 256;
 
@@ -39,27 +43,33 @@ public record NbdServerConfig(Path unixSocket, String tcpHost, Integer tcpPort, 
     /** Listens on a unix socket only, with default limits. */
     public static NbdServerConfig unix(Path socket) {
         return new NbdServerConfig(socket, null, null, NbdConstants.DEFAULT_MAX_PAYLOAD, defaultWorkers(),
-                DEFAULT_MAX_IN_FLIGHT_REQUESTS, 2L * NbdConstants.DEFAULT_MAX_PAYLOAD);
+                DEFAULT_MAX_IN_FLIGHT_REQUESTS, 2L * NbdConstants.DEFAULT_MAX_PAYLOAD, null);
     }
 
     public NbdServerConfig withTcp(String host, int port) {
         return new NbdServerConfig(unixSocket, host, port, maxPayload, workerThreads, maxInFlightRequests,
-                maxInFlightBytes);
+                maxInFlightBytes, tcpTls);
     }
 
     /** Also raises maxInFlightBytes to twice the payload if it was lower. */
     public NbdServerConfig withMaxPayload(int bytes) {
         return new NbdServerConfig(unixSocket, tcpHost, tcpPort, bytes, workerThreads, maxInFlightRequests,
-                Math.max(maxInFlightBytes, 2L * bytes));
+                Math.max(maxInFlightBytes, 2L * bytes), tcpTls);
     }
 
     public NbdServerConfig withWorkerThreads(int threads) {
         return new NbdServerConfig(unixSocket, tcpHost, tcpPort, maxPayload, threads, maxInFlightRequests,
-                maxInFlightBytes);
+                maxInFlightBytes, tcpTls);
     }
 
     public NbdServerConfig withInFlightLimits(int requests, long bytes) {
-        return new NbdServerConfig(unixSocket, tcpHost, tcpPort, maxPayload, workerThreads, requests, bytes);
+        return new NbdServerConfig(unixSocket, tcpHost, tcpPort, maxPayload, workerThreads, requests, bytes, tcpTls);
+    }
+
+    /** TCP connections must upgrade to TLS with {@code tls} (which also checks the client's certificate). */
+    public NbdServerConfig withTcpTls(SSLContext tls) {
+        return new NbdServerConfig(unixSocket, tcpHost, tcpPort, maxPayload, workerThreads, maxInFlightRequests,
+                maxInFlightBytes, tls);
     }
 
     private static int defaultWorkers() {

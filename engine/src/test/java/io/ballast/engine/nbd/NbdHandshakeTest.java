@@ -100,6 +100,39 @@ class NbdHandshakeTest {
         }
     }
 
+    /**
+     * A TCP connection of a server with TLS: before STARTTLS, options are refused with
+     * NBD_REP_ERR_TLS_REQD and EXPORT_NAME disconnects; STARTTLS is acknowledged in plaintext and a
+     * TLS handler then sits in front of the pipeline (the handshake itself: TlsIT, with nbdinfo and qemu-io).
+     */
+    @Test
+    void aConnectionThatRequiresTlsNamesNoExportBeforeStartTls() throws Exception {
+        NbdServerConfig tls = NbdServerConfig.unix(java.nio.file.Path.of("/unused")).withTcp("127.0.0.1", 0)
+                .withTcpTls(javax.net.ssl.SSLContext.getDefault());
+        try (NbdTestChannel c = new NbdTestChannel(MapNbdExports.of(disk), tls)) {
+            c.drain();
+            c.send(clientFlags(3));
+            for (int opt : new int[] {3, 6, 7, 8}) {
+                c.send(option(opt, opt == 3 || opt == 8 ? new byte[0] : goData("disk")));
+                byte[] r = c.drain();
+                assertEquals(norm(REPLY_MAGIC) + String.format("%08x", opt) + "80000005", head(r, 16), "option " + opt);
+                assertFalse(new String(r, StandardCharsets.ISO_8859_1).contains("disk"), "no export named before TLS");
+            }
+            c.send(option(5, new byte[] {1}));
+            assertEquals(norm(REPLY_MAGIC) + "00000005" + "80000003", head(c.drain(), 16), "STARTTLS takes no data");
+            c.send(option(5, new byte[0]));
+            c.expect(hex(REPLY_MAGIC + "00000005 00000001 00000000"));
+            assertTrue(c.ch.pipeline().first() instanceof io.netty.handler.ssl.SslHandler, "TLS in front of the pipeline");
+            assertEquals("nbd-tls", c.ch.pipeline().names().get(0));
+        }
+        try (NbdTestChannel c = new NbdTestChannel(MapNbdExports.of(disk), tls)) {
+            c.drain();
+            c.send(clientFlags(3), option(1, "disk".getBytes(StandardCharsets.UTF_8)));
+            assertEquals(0, c.drain().length, "EXPORT_NAME before TLS: no reply");
+            assertFalse(c.ch.isOpen(), "and the connection ends");
+        }
+    }
+
     @Test
     void unsupportedOptionsGetErrUnsupAndTheirPayloadIsSkipped() {
         try (NbdTestChannel c = new NbdTestChannel(MapNbdExports.of(disk))) {
