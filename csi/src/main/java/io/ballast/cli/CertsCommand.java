@@ -1,8 +1,8 @@
 package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
+import io.ballast.replication.tls.ClusterCa;
 import io.ballast.replication.tls.TlsDir;
-import io.ballast.tls.ClusterCa;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +49,8 @@ public final class CertsCommand {
         @Spec CommandSpec spec;
         @Option(names = "--ca", required = true, paramLabel = "DIR", description = "The CA's directory ('ballast certs ca').") Path ca;
         @Option(names = "--name", required = true, paramLabel = "NAME",
-                description = "Whose certificate: a node id (as --node-id), 'controller' or 'cli'.") String name;
+                description = "Whose certificate: a node id (exactly its --node-id: a node's Raft requests are accepted only "
+                        + "in the name its certificate gives), 'controller' or 'cli'.") String name;
         @Option(names = "--ip", paramLabel = "IP", description = "An address peers dial it at (raft, admin). Repeatable.")
         List<String> ips = new ArrayList<>();
         @Option(names = "--dns", paramLabel = "NAME", description = "A DNS name peers dial it at. Repeatable.")

@@ -1,7 +1,7 @@
 package io.ballast.cli;
 
+import io.ballast.replication.tls.ClusterCa;
 import io.ballast.replication.tls.TlsDir;
-import io.ballast.tls.ClusterCa;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,7 +1,7 @@
 /**
- * Mutual TLS on Ballast's gRPC ports: the cluster's own certificate authority (creating it and
- * issuing node, controller and CLI certificates in the layout every Ballast process reads,
- * {@link io.ballast.replication.tls.TlsDir}, for clusters without cert-manager), and the TLS
- * servers and channels of the admin API ({@link io.ballast.tls.GrpcTls}).
+ * TLS on the node's own ports outside Ratis: the admin API's servers and channels
+ * ({@link io.ballast.tls.GrpcTls}) and NBD over TCP ({@link io.ballast.tls.NbdTls}), over the
+ * certificates of {@link io.ballast.replication.tls.TlsMaterial}; the cluster's CA that issues
+ * them is {@link io.ballast.replication.tls.ClusterCa}.
  */
 package io.ballast.tls;

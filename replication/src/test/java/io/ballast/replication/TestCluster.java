@@ -2,6 +2,8 @@ package io.ballast.replication;
 
 import io.ballast.engine.store.NodeDirectory;
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.space.DiskWatermarks;
+import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.testing.Await;
 import io.ballast.replication.testing.FreePorts;
 import java.io.IOException;
@@ -19,6 +21,7 @@ public final class TestCluster implements AutoCloseable {
     final ReplicationConfig[] configs;
     final NodeDirectory[] dirs;
     public final RaftNode[] nodes;
+    private final java.util.function.IntFunction<RaftTls> tls;
 
     public TestCluster(Path root, int n, long snapshotEveryEntries) throws IOException {
         this(root, n, snapshotEveryEntries, c -> c);
@@ -26,7 +29,14 @@ public final class TestCluster implements AutoCloseable {
 
     public TestCluster(Path root, int n, long snapshotEveryEntries, java.util.function.UnaryOperator<ReplicationConfig> tune)
             throws IOException {
+        this(root, n, snapshotEveryEntries, tune, i -> RaftTls.PLAINTEXT);
+    }
+
+    /** As above, node {@code i} talking {@code tls.apply(i)} (mutual TLS or plaintext). */
+    public TestCluster(Path root, int n, long snapshotEveryEntries, java.util.function.UnaryOperator<ReplicationConfig> tune,
+            java.util.function.IntFunction<RaftTls> tls) throws IOException {
         this.root = root;
+        this.tls = tls;
         configs = new ReplicationConfig[n];
         dirs = new NodeDirectory[n];
         nodes = new RaftNode[n];
@@ -60,7 +70,7 @@ public final class TestCluster implements AutoCloseable {
 
     public void start(int i) {
         dirs[i] = NodeDirectory.openOrFormat(root.resolve("node" + i), "test-cluster", configs[i].nodeId());
-        nodes[i] = RaftNode.start(configs[i], dirs[i]);
+        nodes[i] = RaftNode.start(configs[i], dirs[i], DiskWatermarks.DEFAULT, tls.apply(i));
     }
 
     public void stop(int i) {

@@ -7,11 +7,13 @@ import org.apache.ratis.grpc.GrpcTlsConfig;
 /**
  * How a process's Ratis server and clients talk: mutual TLS with a {@link TlsMaterial} (each side
  * presents its certificate and accepts only peers of the cluster's CA and cluster; rotated files
- * are picked up), or plaintext ({@link #PLAINTEXT}: any caller). Every Ratis server and client a
+ * are picked up; a node's Raft requests must come in the name its certificate gives, see
+ * {@link PeerIdentityCheck}), or plaintext ({@link #PLAINTEXT}: any caller). Every Ratis server and client a
  * process builds takes {@link #parameters()}.
  */
 public final class RaftTls {
     public static final RaftTls PLAINTEXT = new RaftTls(null);
+    private static final PeerIdentityCheck IDENTITY = new PeerIdentityCheck();
 
     private final TlsMaterial material;
     /** One configuration for every server and client of the process: its managers follow rotations themselves. */
@@ -38,6 +40,8 @@ public final class RaftTls {
             GrpcConfigKeys.Server.setTlsConf(p, config);
             GrpcConfigKeys.Client.setTlsConf(p, config);
             GrpcConfigKeys.Admin.setTlsConf(p, config);
+            // A node's Raft requests must carry the id its certificate names (PeerIdentityCheck).
+            GrpcConfigKeys.Server.setServicesCustomizer(p, (builder, services) -> builder.intercept(IDENTITY));
         }
         return p;
     }

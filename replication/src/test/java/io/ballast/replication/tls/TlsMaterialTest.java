@@ -1,11 +1,9 @@
-package io.ballast.tls;
+package io.ballast.replication.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.ballast.replication.tls.TlsDir;
-import io.ballast.replication.tls.TlsMaterial;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;

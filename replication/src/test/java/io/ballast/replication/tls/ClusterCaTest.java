@@ -1,4 +1,4 @@
-package io.ballast.tls;
+package io.ballast.replication.tls;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import io.ballast.replication.tls.TlsDir;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
