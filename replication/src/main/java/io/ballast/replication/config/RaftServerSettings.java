@@ -37,9 +37,14 @@ public final class RaftServerSettings {
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));
         RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 4L << 20)));
-        // One entry carries up to 1 MiB of payload; the write buffer must hold the appender's batch.
-        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(2L * c.batchMaxBytes()));
-        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(2L * c.batchMaxBytes() + 64 * 1024));
+        // The appender's batch must hold the largest entry with its data (batchMaxBytes of payload
+        // plus headers); Ratis requires the log's write buffer to be at least that batch, and
+        // allocates that buffer (direct memory) for every group on the node. One largest entry per
+        // batch, not two: 4.2 MiB per replica instead of 8.5, and 1M sequential writes were no
+        // slower in an alternating A/B (docs/benchmarks.md, "Cost per volume").
+        long batch = c.batchMaxBytes() + 64L * 1024;
+        RaftServerConfigKeys.Log.Appender.setBufferByteLimit(p, SizeInBytes.valueOf(batch));
+        RaftServerConfigKeys.Log.setWriteBufferSize(p, SizeInBytes.valueOf(batch + 64 * 1024));
         // No METADATA entry (the commit index) after every commit: it doubled the entries, and
         // so the fsyncs and replication rounds, per write (QD32 4 KiB: 1.9k -> 2.8k IOPS with 3
         // replicas). Raft's safety does not need a persisted commit index; a restarted server
@@ -105,10 +110,16 @@ public final class RaftServerSettings {
         RaftServerConfigKeys.Read.setLeaderLeaseEnabled(p, true);
         RaftServerConfigKeys.Read.setLeaderLeaseTimeoutRatio(p, LEASE_RATIO);
         RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
-        RaftServerConfigKeys.ThreadPool.setServerCached(p, false);
-        RaftServerConfigKeys.ThreadPool.setServerSize(p, c.serverThreads());
-        RaftServerConfigKeys.ThreadPool.setClientCached(p, false);
-        RaftServerConfigKeys.ThreadPool.setClientSize(p, c.serverThreads());
+        // The server and client pools are per group (every division has both): fixed pools kept
+        // 2 x serverThreads threads per replica for ever, 8 of the ~11 an idle replica cost. Cached
+        // ones (size 0: Ratis then uses the JDK's cached pool) start a thread per task in flight and
+        // let it go after 60 s idle, so an idle replica keeps none; their tasks only hand work on
+        // (append to the log worker, submit a request), so a busy group holds few. The proxy pool
+        // is one per node and stays fixed.
+        RaftServerConfigKeys.ThreadPool.setServerCached(p, true);
+        RaftServerConfigKeys.ThreadPool.setServerSize(p, 0);
+        RaftServerConfigKeys.ThreadPool.setClientCached(p, true);
+        RaftServerConfigKeys.ThreadPool.setClientSize(p, 0);
         RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
         RaftServerConfigKeys.ThreadPool.setProxySize(p, c.serverThreads());
         // Operators' overrides of any Ratis key (-Draft.server.x=y), e.g. for tuning experiments.

@@ -17,7 +17,7 @@ import java.util.Objects;
  * @param clientRetries        attempts per request before UNAVAILABLE (100 ms apart)
  * @param segmentSizeMax       Raft log segment size (purge works on whole segments)
  * @param snapshotEveryEntries auto-snapshot (checkpoint + log purge) after this many entries
- * @param serverThreads        size of each shared Ratis server thread pool
+ * @param serverThreads        size of the node's Ratis proxy pool (the per-group pools are cached)
  * @param batchMaxBytes        group commit: largest payload per log entry
  * @param batchMaxOps          group commit: most requests per log entry
  * @param maxInFlight          group commit: log entries in flight per volume handle
@@ -50,7 +50,7 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final int SERVER_THREADS_DEFAULT = 4;
     public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);
     public static final int BATCH_MAX_OPS_DEFAULT = 64;
-    /** Upper bound of one log entry's payload; RaftNode sizes the log's write and appender buffers from it. */
+    /** Upper bound of batchMaxBytes (one log entry's payload); RaftServerSettings sizes the write and appender buffers from batchMaxBytes. */
     public static final int MAX_ENTRY_BYTES = 8 << 20;
     public static final int MAX_IN_FLIGHT_DEFAULT = 8;
     /**
