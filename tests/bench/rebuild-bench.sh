@@ -27,16 +27,8 @@ done
 command -v fio >/dev/null || { echo "needs fio (apt-get install fio)" >&2; exit 2; }
 bytes() { python3 -c "import sys; s=sys.argv[1]; u='KMGT'; print(int(s[:-1]) << (10*(u.index(s[-1].upper())+1)) if s[-1].upper() in u else int(s))" "$1"; }
 need=$(( $(bytes "$SIZE") * 3 + (2 << 30) ))
-rm -rf "$DIR"; mkdir -p "$DIR"
-free=$(( $(df -B1 --output=avail "$DIR" | tail -1) ))
-[ "$free" -gt "$need" ] || { echo "needs $((need >> 30)) GiB free under $DIR, has $((free >> 30))" >&2; rm -rf "$DIR"; exit 2; }
-declare -A PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+. tests/bench/workdir.sh
+bench_workdir "$DIR" "$need"
 
 start_node() { # i
   local i="$1"

@@ -32,19 +32,10 @@ ballast_find_jdk
 JCMD="$JAVA_HOME/bin/jcmd"
 [ -x "$JCMD" ] || { echo "needs jcmd in $JAVA_HOME" >&2; exit 2; }
 LAST=${STEPS##*,}
-bytes() { python3 -c "import sys; s=sys.argv[1]; u='KMGT'; print(int(s[:-1]) << (10*(u.index(s[-1].upper())+1)) if s[-1].upper() in u else int(s))" "$1"; }
 # fio touches at most what it writes; the reserve is each replica's log budget floor (256 MiB) for the last step.
 need=$(( 3 * LAST * (256 << 20) / 4 + (2 << 30) ))
-rm -rf "$DIR"; mkdir -p "$DIR"
-free=$(( $(df -B1 --output=avail "$DIR" | tail -1) ))
-[ "$free" -gt "$need" ] || { echo "needs $((need >> 30)) GiB free under $DIR, has $((free >> 30))" >&2; rm -rf "$DIR"; exit 2; }
-declare -A PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
+. tests/bench/workdir.sh
+bench_workdir "$DIR" "$need"
 
 for i in 1 2 3; do
   bin/ballast node --data-dir "$DIR/n$i" --node-id "n$i" --cluster-id cost --nbd-socket "$DIR/n$i.sock" \

@@ -19,7 +19,7 @@ import java.util.Arrays;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -37,19 +37,12 @@ class ReplicaRecoveryTest {
 
     @TempDir
     Path tmp;
+    @AutoClose
     TestCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     private ReplicatedBlockVolume create(String name, long snapshotEvery) throws Exception {
         cluster = new TestCluster(tmp, 3, snapshotEvery);
-        cluster.nodes[0].createReplicaGroup(name, SIZE, cluster.peers());
-        return cluster.nodes[cluster.leader(name)].openVolume(name, 1);
+        return cluster.createVolume(name, SIZE);
     }
 
     /**

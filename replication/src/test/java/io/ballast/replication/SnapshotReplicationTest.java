@@ -21,7 +21,7 @@ import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,19 +32,12 @@ class SnapshotReplicationTest {
 
     @TempDir
     Path tmp;
+    @AutoClose
     TestCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     private ReplicatedBlockVolume create(String name) throws Exception {
         cluster = new TestCluster(tmp, 3, 100_000);
-        cluster.nodes[0].createReplicaGroup(name, SIZE, cluster.peers());
-        return cluster.nodes[cluster.leader(name)].openVolume(name, 1);
+        return cluster.createVolume(name, SIZE);
     }
 
     private static byte[] pattern(long seed, int len) {

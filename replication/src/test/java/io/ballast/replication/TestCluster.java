@@ -82,6 +82,12 @@ public final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** Creates volume {@code name} with a replica on every node and attaches it on its leader (writer epoch 1). */
+    public io.ballast.replication.frontend.ReplicatedBlockVolume createVolume(String name, long size) {
+        nodes[0].createReplicaGroup(name, size, peers());
+        return nodes[leader(name)].openVolume(name, 1);
+    }
+
     /** Stops node i and deletes its whole data directory (disk loss). */
     public void wipe(int i) throws IOException {
         stop(i);

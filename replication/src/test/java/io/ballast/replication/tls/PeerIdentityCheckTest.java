@@ -21,7 +21,7 @@ import org.apache.ratis.thirdparty.io.grpc.Status;
 import org.apache.ratis.thirdparty.io.grpc.StatusRuntimeException;
 import org.apache.ratis.thirdparty.io.grpc.netty.GrpcSslContexts;
 import org.apache.ratis.thirdparty.io.grpc.netty.NettyChannelBuilder;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,14 +35,8 @@ class PeerIdentityCheckTest {
 
     @TempDir
     Path dir;
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     @Test
     void aNodeSpeaksRaftInItsOwnNameOnly() throws Exception {
@@ -53,8 +47,7 @@ class PeerIdentityCheckTest {
                     dir.resolve("n" + i + "-tls")), CLUSTER);
         }
         cluster = new TestCluster(dir.resolve("nodes"), 3, 100_000, c -> c, i -> RaftTls.of(certs[i]));
-        cluster.nodes[0].createReplicaGroup("v", 1 << 20, cluster.peers());
-        ReplicatedBlockVolume v = cluster.nodes[cluster.leader("v")].openVolume("v", 1);
+        ReplicatedBlockVolume v = cluster.createVolume("v", 1 << 20);
         Await.result(v.write(0, ByteBuffer.wrap(TestBytes.block(1)), true));
         cluster.assertReplicasIdentical("v"); // votes, appends and reads between the rightful nodes pass the check
 
