@@ -62,5 +62,4 @@ final class AdminArguments {
                     "snapshot id '" + id + "' must match " + NAME.pattern());
         }
     }
-
 }

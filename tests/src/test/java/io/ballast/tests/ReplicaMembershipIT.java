@@ -9,6 +9,7 @@ import io.ballast.proto.v1.NodeAdminGrpc;
 import io.ballast.proto.v1.Peer;
 import io.ballast.proto.v1.ReplicaStatus;
 import io.ballast.proto.v1.Volume;
+import io.ballast.replication.testing.Await;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
 import io.ballast.tests.harness.ReplicatedCluster;
@@ -101,8 +102,13 @@ class ReplicaMembershipIT {
         // fio is followed by incremental passes (the status shows the last one).
         assertTrue(cluster.node(3).logText().contains("copying " + SIZE + " of " + SIZE + " bytes (every block)"),
                 "n4 was rebuilt by a copy of every block: " + n4);
-        assertTrue(n4.getRebuildBytesTotal() > 0 && n4.getRebuildBytesDone() == n4.getRebuildBytesTotal(),
-                "rebuild progress reached the total: " + n4);
+        // The membership change may commit while a later incremental pass still runs (Ratis counts
+        // a staged peer as caught up within its catch-up gap; fio went on writing): CI saw the
+        // last pass at 38 of 106 MB when add-replica returned. Its end is awaited, not assumed.
+        Await.await(() -> {
+            ReplicaStatus s = status(3).getReplicaStatus(0);
+            return s.getRebuildBytesTotal() > 0 && s.getRebuildBytesDone() == s.getRebuildBytesTotal();
+        }, 120, "n4's last rebuild pass reached its total (at add-replica's return: " + n4 + ")");
         long leaderCommit = status(0).getReplicaStatus(0).getCommitIndex();
         long t1 = System.nanoTime();
         awaitApplied(3, leaderCommit);
