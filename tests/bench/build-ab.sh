@@ -47,10 +47,11 @@ for round in $(seq "$ROUNDS"); do
     fio --name=warm --size="$SIZE" --runtime=15 --time_based --randrepeat=0 --norandommap --ioengine=nbd --uri="$uri" \
       --rw=randwrite --bs=64k --iodepth=16 >/dev/null
     fio --name=seq --size="$SIZE" --runtime=15 --time_based --ramp_time=2 --ioengine=nbd --uri="$uri" --rw=write --bs=1m \
-      --iodepth=8 --output-format=json --output="$D/seq.json" >/dev/null
+      --iodepth=8 --output-format=json --output="$D/seq.json" >/dev/null || { echo "fio failed (seqwrite) on $side" >&2; exit 1; }
     bw=$(python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))['jobs'][0]['write']['bw_bytes']/1048576))" "$D/seq.json")
     fio --name=rand --size="$SIZE" --runtime=15 --time_based --ramp_time=2 --randrepeat=0 --norandommap --ioengine=nbd \
-      --uri="$uri" --rw=randwrite --bs=4k --iodepth=32 --output-format=json --output="$D/rand.json" >/dev/null
+      --uri="$uri" --rw=randwrite --bs=4k --iodepth=32 --output-format=json --output="$D/rand.json" >/dev/null \
+      || { echo "fio failed (randwrite) on $side" >&2; exit 1; }
     iops=$(python3 -c "import json,sys; print('%.1fk' % (json.load(open(sys.argv[1]))['jobs'][0]['write']['iops']/1000))" "$D/rand.json")
     seq_row="$seq_row | $bw MiB/s" rand_row="$rand_row | $iops IOPS"
     pkill -9 -f "$D/n" 2>/dev/null; wait 2>/dev/null; sleep 1

@@ -75,7 +75,7 @@ randwrite() { # volumes -> aggregate IOPS over all of them
     local home=$(( (k - 1) % 3 + 1 ))
     printf '[v%s]\nuri=nbd+unix:///v%s?socket=%s\n' "$k" "$k" "$DIR/n$home.sock" >> "$job"
   done
-  fio "$job" --output-format=json --output="$DIR/fio.json" >/dev/null
+  fio "$job" --output-format=json --output="$DIR/fio.json" >/dev/null || { echo "fio failed: $job" >&2; return 1; }
   python3 -c "import json,sys; print('%.0f' % sum(j['write']['iops'] for j in json.load(open(sys.argv[1]))['jobs']))" "$DIR/fio.json"
 }
 
