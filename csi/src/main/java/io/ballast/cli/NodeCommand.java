@@ -91,6 +91,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "the nbd module), a loop device over a FUSE file, or auto (nbd where the kernel has it). Default: ${DEFAULT-VALUE}.")
     String attach;
 
+    @Option(names = "--key-dir", paramLabel = "DIR",
+            description = "Where the CSI Node service keeps the passphrases of the encrypted volumes staged here, so that it can "
+                    + "attach them again after a restart of this process. Put it on tmpfs (the DaemonSet uses /run/ballast/keys): "
+                    + "a key must not reach a disk. Default: DIR/run/keys.")
+    Path keyDir;
+
     @Option(names = "--fd-keeper", paramLabel = "PATH|none",
             description = "Socket of the descriptor keeper, a small process that holds the FUSE connections of staged volumes "
                     + "so that mounted filesystems wait for a restarted node instead of failing. One is started there when none "
@@ -183,6 +189,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .rebuildBytesPerSecond(rebuildBytesPerSecond())
                 .logBudgetMin(size("--log-budget", logBudget))
                 .tls(tlsDir == null ? null : TlsMaterial.of(TlsDir.of(tlsDir.toAbsolutePath()), clusterId))
+                .keyDir(keyDir == null ? null : keyDir.toAbsolutePath())
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");

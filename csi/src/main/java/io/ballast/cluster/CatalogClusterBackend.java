@@ -127,6 +127,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
         if (existing.isPresent() && existing.get().getState() != CatalogVolumeState.CATALOG_VOLUME_CREATING) {
             return view.record(existing.get()); // a retry: the caller checks it is the volume it asked for
         }
+        requireEncryptionAsSource(view, spec);
         CatalogSnapshot source = cloneSource(view, spec, id); // a volume clone takes its temporary snapshot here, once
         CatalogVolume v;
         if (existing.isPresent()) {
@@ -198,9 +199,20 @@ public final class CatalogClusterBackend implements ClusterBackend {
         return null;
     }
 
+    /** A clone is encrypted exactly when its source is (checked while the source volume is known). */
+    private static void requireEncryptionAsSource(ClusterView view, VolumeSpec spec) {
+        String sourceVolume = spec.sourceVolumeId() != null ? spec.sourceVolumeId()
+                : spec.sourceSnapshotId() != null ? view.snapshot(spec.sourceSnapshotId()).map(CatalogSnapshot::getSourceVolumeId).orElse(null)
+                : null;
+        if (sourceVolume != null) {
+            view.volume(sourceVolume).ifPresent(src -> VolumeEncryption.requireSameAsSource(spec.parameters(),
+                    src.getParametersMap(), "source volume " + sourceVolume));
+        }
+    }
+
     private void createReplicas(ClusterView view, CatalogVolume v, CatalogSnapshot source) {
         CreateVolumeRequest.Builder req = CreateVolumeRequest.newBuilder().setName(v.getId())
-                .setSizeBytes(v.getSizeBytes()).setReplicas(v.getReplicas());
+                .setSizeBytes(VolumeEncryption.replicaBytes(v.getSizeBytes(), v.getParametersMap())).setReplicas(v.getReplicas());
         for (String n : v.getPlacementList()) {
             CatalogNode node = upNode(view, n, "create volume " + v.getId());
             req.addPeers(Peer.newBuilder().setNodeId(n).setRaftAddress(node.getRaftAddress()));
@@ -266,10 +278,12 @@ public final class CatalogClusterBackend implements ClusterBackend {
                 "volume " + volumeId + " does not exist"));
         long size = (sizeBytes + 4095) / 4096 * 4096;
         if (size > v.getSizeBytes()) {
+            long replicaBytes = VolumeEncryption.replicaBytes(size, v.getParametersMap());
             String via = v.getPlacementList().stream().filter(view::up).findFirst().orElseThrow(() -> new BallastException(
                     ErrorCode.UNAVAILABLE, "no replica of " + volumeId + " is on a node that is up"));
             nodes.call(view.node(via).orElseThrow().getAdminAddress(), CALL_DEADLINE, "resize " + volumeId + " on " + via,
-                    s -> s.resizeVolume(ResizeVolumeRequest.newBuilder().setName(volumeId).setSizeBytes(size).build()));
+                    s -> s.resizeVolume(ResizeVolumeRequest.newBuilder().setName(volumeId)
+                            .setSizeBytes(replicaBytes).build()));
             v = catalog.submit(CatalogCommand.newBuilder().setSetVolumeSize(SetVolumeSize.newBuilder()
                     .setVolumeId(volumeId).setSizeBytes(size)).build()).getVolume();
             LOG.info("volume {} grown to {} bytes", volumeId, size);

@@ -29,6 +29,8 @@ import java.util.Map;
  * @param rebuildBytesPerSecond the pace of a replica rebuild's copy (0: unpaced)
  * @param logBudgetMin the least space a replica's Raft log and entry journal may take (a volume's
  *     budget is this or a tenth of its size)
+ * @param keyDir where the CSI Node service keeps the passphrases of staged encrypted volumes for
+ *     its restarts (meant to be tmpfs); null = DIR/run/keys
  */
 public record NodeConfig(
         Path dataDir,
@@ -49,7 +51,8 @@ public record NodeConfig(
         DiskWatermarks diskWatermarks,
         long rebuildBytesPerSecond,
         long logBudgetMin,
-        TlsMaterial tls) {
+        TlsMaterial tls,
+        Path keyDir) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -57,7 +60,7 @@ public record NodeConfig(
             Map<String, String> catalogMembers, Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
-                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null);
+                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null, null);
     }
 
     /** How this node's Raft server and clients talk: mutual TLS with {@link #tls()}, or plaintext. */
@@ -122,6 +125,7 @@ public record NodeConfig(
         b.rebuildBytesPerSecond = rebuildBytesPerSecond;
         b.logBudgetMin = logBudgetMin;
         b.tls = tls;
+        b.keyDir = keyDir;
         return b;
     }
 
@@ -133,6 +137,9 @@ public record NodeConfig(
             throw new IllegalArgumentException("the rebuild rate must be >= 0 (0: unpaced), got " + rebuildBytesPerSecond);
         }
         java.util.Objects.requireNonNull(diskWatermarks, "diskWatermarks");
+        if (keyDir == null) {
+            keyDir = dataDir.resolve("run").resolve("keys");
+        }
         volumes = List.copyOf(volumes);
         catalogMembers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(catalogMembers));
         labels = Map.copyOf(labels);
@@ -174,6 +181,7 @@ public record NodeConfig(
         private long rebuildBytesPerSecond;
         private long logBudgetMin;
         private TlsMaterial tls;
+        private Path keyDir;
 
         private Builder() {
         }
@@ -219,10 +227,16 @@ public record NodeConfig(
             return this;
         }
 
+        /** Where staged encrypted volumes' passphrases are kept for restarts (null: DIR/run/keys). */
+        public Builder keyDir(Path dir) {
+            keyDir = dir;
+            return this;
+        }
+
         public NodeConfig build() {
             return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
                     catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
-                    rebuildBytesPerSecond, logBudgetMin, tls);
+                    rebuildBytesPerSecond, logBudgetMin, tls, keyDir);
         }
     }
 }

@@ -278,7 +278,7 @@ public final class NodeRuntime implements AutoCloseable {
                         config.fdKeeper() == null ? null : new FdKeeperClient(config.fdKeeper(), true)), locator);
         closeables.add(devices);
         NodeService node = new NodeService(NodeService.self(directory.identity().nodeId(), directory.identity().clusterId(), config.labels()), devices,
-                new SystemMounter(), config.dataDir().resolve("csi-node"));
+                new SystemMounter(), config.dataDir().resolve("csi-node"), config.keyDir());
         CsiServer csi = CsiServer.start(config.csiEndpoint(), List.of(
                 new IdentityService(BallastVersion.version(), () -> true), node));
         closeables.add(csi::close);

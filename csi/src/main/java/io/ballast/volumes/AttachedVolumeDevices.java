@@ -3,8 +3,12 @@ package io.ballast.volumes;
 import io.ballast.csi.node.VolumeDevices;
 import io.ballast.engine.attach.AttachedDevice;
 import io.ballast.engine.attach.DeviceAttacher;
+import io.ballast.engine.crypt.Passphrases;
+import io.ballast.engine.crypt.SectorCipher;
+import io.ballast.engine.crypt.VolumeKeys;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.volume.BlockVolume;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * frontend (a fresh writer epoch fences any earlier one), then made a kernel block device by the
  * node's {@link DeviceAttacher} (FUSE file + loop device, or NBD).
  *
+ * <p>An encrypted volume is unlocked with the stage's passphrases ({@link VolumeKeys}) between the
+ * two: the device shows plaintext, the replicated volume underneath carries ciphertext.
+ *
  * <p>A volume without a replica on this node is attached as a diskless frontend through its
  * group's leader, found among the replicas the {@link ReplicaLocator} names.
  *
@@ -31,6 +38,7 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
     private final DeviceAttacher attacher;
     private final ReplicaLocator replicas;
     private final Map<String, AttachedDevice> attached = new ConcurrentHashMap<>();
+    private final VolumeKeys keys = new VolumeKeys();
 
     public AttachedVolumeDevices(ReplicatedVolumes volumes, DeviceAttacher attacher, ReplicaLocator replicas) {
         this.volumes = volumes;
@@ -49,7 +57,7 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
     }
 
     @Override
-    public Path attach(String volumeId, boolean shared) {
+    public Path attach(String volumeId, boolean shared, Optional<Passphrases> key) {
         AttachedDevice d = attached.get(volumeId);
         if (d != null) {
             return d.device();
@@ -57,7 +65,18 @@ public final class AttachedVolumeDevices implements VolumeDevices, AutoCloseable
         ReplicatedBlockVolume v = volumes.hostsReplica(volumeId) ? volumes.attach(volumeId, Map.of(), shared)
                 : volumes.attach(volumeId, replicas.replicasOf(volumeId), shared); // NOT_FOUND without replicas anywhere
         try {
-            d = attacher.attach(v);
+            BlockVolume device = v;
+            if (key.isPresent()) {
+                // Decrypted here, on the attaching node only: what enters the Raft log is ciphertext.
+                VolumeKeys.Unlocked unlocked = keys.unlock(v, key.get());
+                LOG.info("volume {}: {} ({})", volumeId, switch (unlocked.outcome()) {
+                    case FORMATTED -> "encrypted with a new data key in key slot 0";
+                    case OPENED -> "unlocked";
+                    case ROTATED -> "unlocked with the previous passphrase, key slot moved to the current one";
+                }, SectorCipher.NAME);
+                device = unlocked.volume();
+            }
+            d = attacher.attach(device);
             if (shared && !d.directIo()) {
                 // The device would read through a page cache of this node's own, which another
                 // node's writes never invalidate: the shared semantics would not hold.

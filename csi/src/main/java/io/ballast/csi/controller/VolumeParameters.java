@@ -1,6 +1,7 @@
 package io.ballast.csi.controller;
 
 import io.ballast.cluster.ClusterBackend;
+import io.ballast.cluster.VolumeEncryption;
 import io.ballast.csi.MkfsOptions;
 import io.ballast.csi.VolumeCapabilities;
 import io.ballast.engine.error.BallastException;
@@ -13,7 +14,9 @@ import java.util.TreeMap;
  * <ul>
  *   <li>{@value #REPLICAS}: number of replicas, 1..{@value #MAX_REPLICAS}, default {@value #DEFAULT_REPLICAS};</li>
  *   <li>{@value #FS_TYPE}: ext4 or xfs, the filesystem for mount access (optional);</li>
- *   <li>{@value io.ballast.csi.MkfsOptions#KEY}: extra mkfs arguments for the first stage (optional, {@link MkfsOptions}).</li>
+ *   <li>{@value io.ballast.csi.MkfsOptions#KEY}: extra mkfs arguments for the first stage (optional, {@link MkfsOptions});</li>
+ *   <li>{@value io.ballast.cluster.VolumeEncryption#PARAMETER}: "true" for a volume encrypted on the attaching node with
+ *       the passphrase of the node-stage Secret (optional, default "false").</li>
  * </ul>
  * Keys under {@value #SIDECAR_PREFIX} are added by the CSI sidecars (PVC name and namespace, ...):
  * they are accepted and ignored, so they never make two requests for one volume look different.
@@ -23,8 +26,9 @@ import java.util.TreeMap;
  * @param replicas  the replica count
  * @param fsType    "" when not given
  * @param mkfsOptions "" when not given
+ * @param encrypted   encrypted on the attaching node (see {@link io.ballast.cluster.VolumeEncryption})
  */
-public record VolumeParameters(int replicas, String fsType, String mkfsOptions) {
+public record VolumeParameters(int replicas, String fsType, String mkfsOptions, boolean encrypted) {
     public static final String REPLICAS = "replicas";
     public static final String FS_TYPE = "fsType";
     public static final String SIDECAR_PREFIX = "csi.storage.k8s.io/";
@@ -36,6 +40,7 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
         int replicas = DEFAULT_REPLICAS;
         String fsType = "";
         String mkfs = "";
+        boolean encrypted = false;
         for (Map.Entry<String, String> e : new TreeMap<>(params).entrySet()) {
             String key = e.getKey();
             String value = e.getValue();
@@ -51,11 +56,18 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
                     fsType = value;
                 }
                 case MkfsOptions.KEY -> mkfs = String.join(" ", MkfsOptions.parse(value, field));
+                case VolumeEncryption.PARAMETER -> {
+                    if (!value.equals("true") && !value.equals("false")) {
+                        throw invalid(field + ": " + VolumeEncryption.PARAMETER + " must be \"true\" or \"false\", got '" + value + "'");
+                    }
+                    encrypted = value.equals("true");
+                }
                 default -> throw invalid(field + ": unknown parameter '" + key + "'; Ballast understands "
-                        + REPLICAS + ", " + FS_TYPE + " and " + MkfsOptions.KEY + " (and ignores " + SIDECAR_PREFIX + "* keys)");
+                        + REPLICAS + ", " + FS_TYPE + ", " + MkfsOptions.KEY + " and " + VolumeEncryption.PARAMETER
+                        + " (and ignores " + SIDECAR_PREFIX + "* keys)");
             }
         }
-        return new VolumeParameters(replicas, fsType, mkfs);
+        return new VolumeParameters(replicas, fsType, mkfs, encrypted);
     }
 
     /**
@@ -77,7 +89,7 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
 
     /** The same parameters with {@code replicas} instead (0: unchanged). */
     public VolumeParameters withReplicas(int n) {
-        return n == 0 ? this : new VolumeParameters(n, fsType, mkfsOptions);
+        return n == 0 ? this : new VolumeParameters(n, fsType, mkfsOptions, encrypted);
     }
 
     private static int parseReplicas(String value, String field) {
@@ -95,7 +107,7 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
 
     /**
      * The canonical form handed to the backend and recorded with the volume (and echoed as the
-     * volume context): replicas always, fsType when given. Two requests with the same canonical
+     * volume context): replicas always, fsType, mkfs options and encrypted when given. Two requests with the same canonical
      * form ask for the same volume.
      */
     public Map<String, String> canonical() {
@@ -107,13 +119,16 @@ public record VolumeParameters(int replicas, String fsType, String mkfsOptions) 
         if (!mkfsOptions.isEmpty()) {
             m.put(MkfsOptions.KEY, mkfsOptions);
         }
+        if (encrypted) {
+            m.put(VolumeEncryption.PARAMETER, "true");
+        }
         return m;
     }
 
     /** The parameters recorded with an existing volume, read back leniently (a volume made outside CSI may lack them). */
     public static VolumeParameters of(ClusterBackend.VolumeRecord volume) {
         return new VolumeParameters(volume.replicas(), volume.parameters().getOrDefault(FS_TYPE, ""),
-                volume.parameters().getOrDefault(MkfsOptions.KEY, ""));
+                volume.parameters().getOrDefault(MkfsOptions.KEY, ""), VolumeEncryption.encrypted(volume.parameters()));
     }
 
     private static BallastException invalid(String message) {

@@ -7,6 +7,7 @@ import io.ballast.csi.VolumeCapabilities;
 import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.csi.InFlight;
 import io.ballast.csi.node.StagedVolumes.Staged;
+import io.ballast.engine.crypt.Passphrases;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.NodeExpandVolumeRequest;
@@ -33,6 +34,7 @@ import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -57,18 +59,21 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
     private final VolumeDevices devices;
     private final Mounter mounter;
     private final StagedVolumes staged;
+    private final StageKeys keys;
     private final NodeStats stats;
     private final InFlight inFlight = new InFlight();
 
     /**
      * @param self this node's id and topology labels
      * @param stateDir where the staged-volume records live (in the node's data directory)
+     * @param keyDir   where the passphrases of staged encrypted volumes are kept for restarts (tmpfs)
      */
-    public NodeService(NodeRecord self, VolumeDevices devices, Mounter mounter, Path stateDir) {
+    public NodeService(NodeRecord self, VolumeDevices devices, Mounter mounter, Path stateDir, Path keyDir) {
         this.self = self;
         this.devices = devices;
         this.mounter = mounter;
         this.staged = new StagedVolumes(stateDir);
+        this.keys = new StageKeys(keyDir);
         this.stats = new NodeStats(mounter);
     }
 
@@ -96,7 +101,13 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
         long lastLog = 0;
         while (System.nanoTime() - start < RESUME_FOR.toNanos()) {
             try {
-                Path device = inFlight.call("resume", List.of("volume " + id), () -> devices.attach(id, s.sharedWriters()));
+                Optional<Passphrases> key = s.encrypted() ? keys.get(id) : Optional.empty();
+                if (s.encrypted() && key.isEmpty()) {
+                    LOG.error("volume {} is encrypted and its key was not kept across this restart (a host reboot clears "
+                            + "it): it is attached again when kubelet stages it again", id);
+                    return;
+                }
+                Path device = inFlight.call("resume", List.of("volume " + id), () -> devices.attach(id, s.sharedWriters(), key));
                 LOG.info("volume {} resumed on {} after {} ms", id, device, (System.nanoTime() - start) / 1_000_000);
                 if (!s.block()) {
                     mounter.mountAt(s.stagingPath()).filter(m -> !m.source().equals(device.toString())).ifPresent(m ->
@@ -156,8 +167,21 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             VolumeCapability cap = r.getVolumeCapability();
             VolumeCapabilities.requireSupported(cap, "volume_capability");
             List<String> mkfs = MkfsOptions.parse(r.getVolumeContextOrDefault(MkfsOptions.KEY, ""), "volume_context");
+            Optional<Passphrases> key = StageEncryption.of(id, r.getVolumeContextMap(), r.getSecretsMap());
             return inFlight.call("NodeStageVolume", List.of("volume " + id), () -> {
-                new VolumeStager(devices, mounter, staged).stage(id, staging, cap, mkfs);
+                boolean wasStaged = staged.get(id).isPresent();
+                if (key.isPresent()) {
+                    keys.put(id, r.getSecretsOrThrow(StageEncryption.PASSPHRASE),
+                            r.getSecretsOrDefault(StageEncryption.PREVIOUS_PASSPHRASE, ""));
+                }
+                try {
+                    new VolumeStager(devices, mounter, staged).stage(id, staging, cap, mkfs, key);
+                } catch (RuntimeException e) {
+                    if (!wasStaged) {
+                        keys.remove(id);
+                    }
+                    throw e;
+                }
                 return NodeStageVolumeResponse.getDefaultInstance();
             });
         });
@@ -171,6 +195,9 @@ public final class NodeService extends NodeGrpc.NodeImplBase {
             Path staging = path(r.getStagingTargetPath(), "staging_target_path");
             return inFlight.call("NodeUnstageVolume", List.of("volume " + id), () -> {
                 new VolumeStager(devices, mounter, staged).unstage(id, staging);
+                if (staged.get(id).isEmpty()) {
+                    keys.remove(id);
+                }
                 return NodeUnstageVolumeResponse.getDefaultInstance();
             });
         });

@@ -26,11 +26,11 @@ import java.util.concurrent.ConcurrentHashMap;
 final class StagedVolumes {
     /** A staged volume: where, how, and its publications (target path -> read-only). */
     record Staged(String volumeId, Path stagingPath, boolean block, String fsType, boolean readonly, String mode,
-            Map<String, Boolean> publications) {
+            boolean encrypted, Map<String, Boolean> publications) {
         Staged withPublication(Path target, boolean ro) {
             Map<String, Boolean> p = new TreeMap<>(publications);
             p.put(target.toString(), ro);
-            return new Staged(volumeId, stagingPath, block, fsType, readonly, mode, p);
+            return new Staged(volumeId, stagingPath, block, fsType, readonly, mode, encrypted, p);
         }
 
         /** Staged as one of several writers (MULTI_NODE_MULTI_WRITER): attached shared. */
@@ -41,7 +41,7 @@ final class StagedVolumes {
         Staged withoutPublication(Path target) {
             Map<String, Boolean> p = new TreeMap<>(publications);
             p.remove(target.toString());
-            return new Staged(volumeId, stagingPath, block, fsType, readonly, mode, p);
+            return new Staged(volumeId, stagingPath, block, fsType, readonly, mode, encrypted, p);
         }
     }
 
@@ -85,6 +85,7 @@ final class StagedVolumes {
         p.setProperty("fsType", s.fsType());
         p.setProperty("readonly", Boolean.toString(s.readonly()));
         p.setProperty("mode", s.mode());
+        p.setProperty("encrypted", Boolean.toString(s.encrypted()));
         int i = 0;
         for (var e : s.publications().entrySet()) {
             p.setProperty("publication." + i, e.getKey());
@@ -130,6 +131,7 @@ final class StagedVolumes {
             throw new IOException(f + " is not a staged-volume record (no volume or staging path)");
         }
         return new Staged(volume, Path.of(staging), Boolean.parseBoolean(p.getProperty("block")),
-                p.getProperty("fsType", ""), Boolean.parseBoolean(p.getProperty("readonly")), p.getProperty("mode", ""), pubs);
+                p.getProperty("fsType", ""), Boolean.parseBoolean(p.getProperty("readonly")), p.getProperty("mode", ""),
+                Boolean.parseBoolean(p.getProperty("encrypted")), pubs);
     }
 }

@@ -1,6 +1,7 @@
 package io.ballast.csi.node;
 
 import java.nio.file.Path;
+import io.ballast.engine.crypt.Passphrases;
 import java.util.Optional;
 
 /**
@@ -17,9 +18,11 @@ public interface VolumeDevices {
     /**
      * Attaches the volume here (idempotent) and returns its block device, e.g. /dev/loop3.
      * {@code shared}: as one of several writers on several nodes (a MULTI_NODE_MULTI_WRITER block
-     * volume), without fencing the others; else as its only writer.
+     * volume), without fencing the others; else as its only writer. {@code key}: for an encrypted
+     * volume, the passphrases that unlock it (INVALID_ARGUMENT when none opens its key slots,
+     * FAILED_PRECONDITION when it holds unencrypted data); the device shows the decrypted volume.
      */
-    Path attach(String volumeId, boolean shared);
+    Path attach(String volumeId, boolean shared, Optional<Passphrases> key);
 
     /** Removes the volume's device and stops serving it here. Not attached = success. */
     void detach(String volumeId);

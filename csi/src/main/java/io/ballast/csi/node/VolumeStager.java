@@ -2,6 +2,7 @@ package io.ballast.csi.node;
 
 import io.ballast.csi.VolumeCapabilities;
 import io.ballast.csi.node.StagedVolumes.Staged;
+import io.ballast.engine.crypt.Passphrases;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.VolumeCapability;
@@ -36,7 +37,7 @@ final class VolumeStager {
     }
 
     /** @param mkfsOptions extra mkfs arguments, used only when the volume is formatted now */
-    void stage(String id, Path staging, VolumeCapability cap, List<String> mkfsOptions) {
+    void stage(String id, Path staging, VolumeCapability cap, List<String> mkfsOptions, Optional<Passphrases> key) {
         boolean block = cap.hasBlock();
         String fs = block ? "" : cap.getMount().getFsType().isEmpty() ? DEFAULT_FS : cap.getMount().getFsType();
         boolean readonly = VolumeCapabilities.readerOnly(cap.getAccessMode().getMode());
@@ -56,7 +57,7 @@ final class VolumeStager {
             }
             LOG.info("volume {}: staged before but its device or mount is gone (node plugin restarted?): staging again", id);
         }
-        Path device = devices.attach(id, VolumeCapabilities.sharedWriters(cap.getAccessMode().getMode().name()));
+        Path device = devices.attach(id, VolumeCapabilities.sharedWriters(cap.getAccessMode().getMode().name()), key);
         createDirectories(staging);
         if (!block) {
             Optional<String> found = mounter.filesystemOf(device);
@@ -90,9 +91,9 @@ final class VolumeStager {
                 mounter.mount(device, staging, fs, options);
             }
         }
-        staged.put(new Staged(id, staging, block, fs, readonly, cap.getAccessMode().getMode().name(),
+        staged.put(new Staged(id, staging, block, fs, readonly, cap.getAccessMode().getMode().name(), key.isPresent(),
                 existing.map(Staged::publications).orElse(Map.of())));
-        LOG.info("volume {} staged at {} ({} on {})", id, staging, block ? "block" : fs, device);
+        LOG.info("volume {} staged at {} ({} on {}{})", id, staging, block ? "block" : fs, device, key.isPresent() ? ", encrypted" : "");
     }
 
     void unstage(String id, Path staging) {

@@ -178,6 +178,24 @@ public abstract class ClusterBackendContract {
         assertTrue(backend.volumeByName("x").isEmpty());
     }
 
+    /** A clone or restore is encrypted exactly when its source is: it carries the source's ciphertext and key slots. */
+    @Test
+    void aCloneIsEncryptedExactlyWhenItsSourceIs() {
+        Map<String, String> encrypted = Map.of("encrypted", "true");
+        VolumeRecord secret = backend.createVolume(new VolumeSpec("secret", SIZE, 1, encrypted, null, null, List.of(), List.of()));
+        VolumeRecord plain = backend.createVolume(spec("plain", 1));
+        SnapshotRecord snap = backend.createSnapshot(secret.id(), "secret-snap");
+        assertCode(ErrorCode.INVALID_ARGUMENT, () -> backend.createVolume(
+                new VolumeSpec("leak", SIZE, 1, Map.of(), snap.id(), null, List.of(), List.of())));
+        assertCode(ErrorCode.INVALID_ARGUMENT, () -> backend.createVolume(
+                new VolumeSpec("leak2", SIZE, 1, Map.of(), null, secret.id(), List.of(), List.of())));
+        assertCode(ErrorCode.INVALID_ARGUMENT, () -> backend.createVolume(
+                new VolumeSpec("garbled", SIZE, 1, encrypted, null, plain.id(), List.of(), List.of())));
+        assertTrue(backend.volumeByName("leak").isEmpty() && backend.volumeByName("garbled").isEmpty());
+        VolumeRecord restored = backend.createVolume(new VolumeSpec("restored", SIZE, 1, encrypted, snap.id(), null, List.of(), List.of()));
+        assertEquals(encrypted, Map.of("encrypted", restored.parameters().get("encrypted")));
+    }
+
     @Test
     void deleteVolumeIsIdempotent() {
         VolumeRecord v = backend.createVolume(spec("v1", 2));

@@ -124,6 +124,12 @@ public class InMemoryClusterBackend implements ClusterBackend {
         if (spec.sizeBytes() < sourceSize) {
             throw new BallastException(ErrorCode.OUT_OF_RANGE, "smaller than its source");
         }
+        String sourceVolume = present(spec.sourceVolumeId()) ? spec.sourceVolumeId()
+                : present(spec.sourceSnapshotId()) ? snapshot(spec.sourceSnapshotId()).orElseThrow().sourceVolumeId() : null;
+        if (sourceVolume != null) {
+            volume(sourceVolume).ifPresent(src -> io.ballast.cluster.VolumeEncryption.requireSameAsSource(spec.parameters(),
+                    src.parameters(), "source volume " + sourceVolume));
+        }
         List<String> placement = place(spec);
         placement.forEach(id -> take(id, spec.sizeBytes()));
         String id = String.format("vol-%06d", nextVolume++);

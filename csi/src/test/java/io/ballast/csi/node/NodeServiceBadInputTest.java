@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ballast.engine.crypt.Passphrases;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.NodeExpandVolumeRequest;
@@ -54,7 +55,7 @@ class NodeServiceBadInputTest {
             touched.add(what);
             throw new BallastException(ErrorCode.INTERNAL, "the test forbids touching the host: " + what);
         }
-        public Path attach(String id, boolean shared) { return touch("attach " + id); }
+        public Path attach(String id, boolean shared, Optional<Passphrases> key) { return touch("attach " + id); }
         public void detach(String id) { touch("detach " + id); }
         public Optional<Path> device(String id) { return touch("device " + id); }
         public long refreshSize(String id) { return touch("refresh " + id); }
@@ -71,7 +72,7 @@ class NodeServiceBadInputTest {
     @BeforeEach
     void start() throws Exception {
         Untouchable host = new Untouchable();
-        NodeService service = new NodeService(NodeService.self("n7", "c1", Map.of("zone", "b")), host, host, dir.resolve("state"));
+        NodeService service = new NodeService(NodeService.self("n7", "c1", Map.of("zone", "b")), host, host, dir.resolve("state"), dir.resolve("keys"));
         String name = InProcessServerBuilder.generateName();
         server = InProcessServerBuilder.forName(name).addService(service).build().start();
         channel = InProcessChannelBuilder.forName(name).build();
@@ -105,6 +106,23 @@ class NodeServiceBadInputTest {
         assertTrue(caps.containsAll(List.of(NodeServiceCapability.RPC.Type.STAGE_UNSTAGE_VOLUME,
                 NodeServiceCapability.RPC.Type.EXPAND_VOLUME, NodeServiceCapability.RPC.Type.GET_VOLUME_STATS,
                 NodeServiceCapability.RPC.Type.VOLUME_CONDITION)), caps.toString());
+    }
+
+    /** The volume context and the Secret must agree on encryption; the message says what to fix. */
+    @Test
+    void stageRefusesAnEncryptedVolumeWithoutItsKeyAndAKeyForAPlainVolume() {
+        String staging = dir.resolve("staging").toString();
+        Status missing = assertCode(Status.Code.FAILED_PRECONDITION, () -> node.nodeStageVolume(NodeStageVolumeRequest.newBuilder()
+                .setVolumeId("v").setStagingTargetPath(staging).setVolumeCapability(RWO)
+                .putVolumeContext("encrypted", "true").putSecrets("wrongKey", "x").build()));
+        assertTrue(missing.getDescription().contains("encryptionPassphrase")
+                && missing.getDescription().contains("node-stage-secret-name")
+                && missing.getDescription().contains("[wrongKey]"), missing.getDescription());
+        Status plain = assertCode(Status.Code.FAILED_PRECONDITION, () -> node.nodeStageVolume(NodeStageVolumeRequest.newBuilder()
+                .setVolumeId("v").setStagingTargetPath(staging).setVolumeCapability(RWO)
+                .putSecrets("encryptionPassphrase", "pw").build()));
+        assertTrue(plain.getDescription().contains("is not encrypted"), plain.getDescription());
+        assertFalse(Files.exists(dir.resolve("keys")), "no key was kept");
     }
 
     @Test

@@ -2,8 +2,10 @@ package io.ballast.csi.node;
 
 import static io.ballast.csi.InProcessCsi.assertCode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ballast.engine.crypt.Passphrases;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.NodeGrpc;
@@ -18,6 +20,7 @@ import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.List;
@@ -52,8 +55,8 @@ class NodeServiceFlowTest {
         /** Per volume, the failures its next attaches throw, in order (then they succeed). */
         final Map<String, Queue<ErrorCode>> attachFailures = new ConcurrentHashMap<>();
 
-        public synchronized Path attach(String id, boolean shared) {
-            calls.add("attach " + id + (shared ? " shared" : ""));
+        public synchronized Path attach(String id, boolean shared, Optional<Passphrases> key) {
+            calls.add("attach " + id + (shared ? " shared" : "") + (key.isPresent() ? " encrypted" : ""));
             ErrorCode fail = attachFailures.getOrDefault(id, new ArrayDeque<>()).poll();
             if (fail != null) {
                 throw new BallastException(fail, "simulated: " + fail);
@@ -147,7 +150,7 @@ class NodeServiceFlowTest {
     @Test
     void repeatedCallsDoNothingTwiceAndOtherArgumentsAreRefused() throws Exception {
         FakeHost host = new FakeHost();
-        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, dir.resolve("state")));
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, dir.resolve("state"), dir.resolve("keys")));
         Path staging = dir.resolve("staging");
         VolumeCapability rwop = mount("ext4", Mode.SINGLE_NODE_SINGLE_WRITER);
         node.nodeStageVolume(stage("v1", staging, rwop));
@@ -186,7 +189,7 @@ class NodeServiceFlowTest {
     void aRestartedServiceAttachesWhatItsRecordsSayIsStaged() throws Exception {
         FakeHost before = new FakeHost();
         Path state = dir.resolve("state");
-        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), before, before, state));
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), before, before, state, dir.resolve("keys")));
         VolumeCapability rwo = mount("ext4", Mode.SINGLE_NODE_WRITER);
         node.nodeStageVolume(stage("v1", dir.resolve("s1"), rwo));
         node.nodeStageVolume(stage("v2", dir.resolve("s2"), rwo));
@@ -198,7 +201,7 @@ class NodeServiceFlowTest {
         // v1 finds no quorum at first; "gone" has no replica here any more.
         after.attachFailures.put("v1", new ArrayDeque<>(List.of(ErrorCode.UNAVAILABLE, ErrorCode.UNAVAILABLE)));
         after.attachFailures.put("gone", new ArrayDeque<>(List.of(ErrorCode.NOT_FOUND)));
-        NodeService restarted = new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state);
+        NodeService restarted = new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state, dir.resolve("keys"));
         restarted.resumeStaged();
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (after.devices.size() < 2 && System.nanoTime() < deadline) {
@@ -222,7 +225,7 @@ class NodeServiceFlowTest {
     void aMultiWriterBlockVolumeIsAttachedSharedAndAMultiWriterFilesystemIsRefused() throws Exception {
         FakeHost host = new FakeHost();
         Path state = dir.resolve("state");
-        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, state));
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, state, dir.resolve("keys")));
         VolumeCapability rwxBlock = VolumeCapability.newBuilder().setBlock(VolumeCapability.BlockVolume.getDefaultInstance())
                 .setAccessMode(VolumeCapability.AccessMode.newBuilder().setMode(Mode.MULTI_NODE_MULTI_WRITER)).build();
         node.nodeStageVolume(stage("vm", dir.resolve("s-vm"), rwxBlock));
@@ -234,11 +237,42 @@ class NodeServiceFlowTest {
         assertTrue(fs.getDescription().contains("needs block access"), fs.getDescription());
 
         FakeHost after = new FakeHost();
-        new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state).resumeStaged();
+        new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state, dir.resolve("keys")).resumeStaged();
         long deadline = System.nanoTime() + 20_000_000_000L;
         while (after.devices.size() < 2 && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
         assertEquals(1, after.count("attach vm shared"), "resumed shared after a restart: " + after.calls);
+    }
+
+    /**
+     * An encrypted volume is attached with its key; the key is kept (root-only) while the volume is
+     * staged, so a restarted service attaches it again, and removed at unstage.
+     */
+    @Test
+    void anEncryptedVolumeIsAttachedWithItsKeyAlsoAfterARestart() throws Exception {
+        FakeHost host = new FakeHost();
+        Path state = dir.resolve("state");
+        Path keys = dir.resolve("keys");
+        var node = serve(new NodeService(NodeService.self("n1", "c1", Map.of()), host, host, state, keys));
+        Path staging = dir.resolve("s-enc");
+        node.nodeStageVolume(stage("enc", staging, mount("ext4", Mode.SINGLE_NODE_WRITER)).toBuilder()
+                .putVolumeContext("encrypted", "true").putSecrets("encryptionPassphrase", "pw").build());
+        assertEquals(1, host.count("attach enc encrypted"), host.calls.toString());
+        Path kept = keys.resolve("enc.key");
+        assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(kept)));
+        assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(keys)));
+
+        FakeHost after = new FakeHost();
+        after.mounts.putAll(host.mounts);
+        new NodeService(NodeService.self("n1", "c1", Map.of()), after, after, state, keys).resumeStaged();
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        while (after.devices.isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertEquals(1, after.count("attach enc encrypted"), "resumed with the kept key: " + after.calls);
+
+        node.nodeUnstageVolume(NodeUnstageVolumeRequest.newBuilder().setVolumeId("enc").setStagingTargetPath(staging.toString()).build());
+        assertFalse(Files.exists(kept), "the key is gone with the stage");
     }
 }
