@@ -41,13 +41,18 @@ public interface NodeCluster extends AutoCloseable {
      * so waiting for one follower's commit index alone can stop short of the last writes.
      */
     default long awaitConverged(String volume, int seconds) {
+        return awaitConverged(volume, seconds, java.util.stream.IntStream.range(0, size()).toArray());
+    }
+
+    /** As {@link #awaitConverged(String, int)}, for the replicas on {@code nodes} (those holding one). */
+    default long awaitConverged(String volume, int seconds, int... nodes) {
         long[] converged = {-1};
         List<String> last = new ArrayList<>();
         try {
             Await.await(() -> {
                 last.clear();
                 List<ReplicaStatus> all = new ArrayList<>();
-                for (int i = 0; i < size(); i++) {
+                for (int i : nodes) {
                     ReplicaStatus s = replica(volume, i);
                     all.add(s);
                     last.add(s.getNodeId() + " " + s.getRole() + " commit " + s.getCommitIndex() + " applied "
