@@ -55,6 +55,11 @@ public final class DevCommand {
         @Option(names = "--no-mount", description = "Do not mount the volume; serve it over NBD only (mounting needs root, /dev/fuse and loop devices).")
         boolean noMount;
 
+        @Option(names = "--passphrase-file", paramLabel = "FILE",
+                description = "Make the volume an encrypted one (encrypted on n1 before it is replicated; needs the mount) with "
+                        + "the passphrase on FILE's first line, as a StorageClass with encrypted: \"true\" and a node-stage Secret would.")
+        Path passphraseFile;
+
         @Option(names = "--plaintext", description = "No TLS on the raft and admin ports (by default the cluster gets its own CA "
                 + "and certificates under DIR/tls, and the CLI run from here uses DIR/tls/cli).")
         boolean plaintext;
@@ -94,6 +99,11 @@ public final class DevCommand {
                 stopped.countDown();
             }, "shutdown"));
             String whyNoMount = noMount ? "--no-mount" : DevMountSupport.missing();
+            String passphrase = passphraseFile == null ? null : readPassphrase(passphraseFile);
+            if (passphrase != null && whyNoMount != null) {
+                throw new ParameterException(spec.commandLine(), "--passphrase-file: an encrypted volume is decrypted by the "
+                        + "mount's node, and the volume cannot be mounted: " + whyNoMount);
+            }
             DevCertificates certs = plaintext ? null : DevCertificates.ensure(root, nodes);
             for (int i = 1; i <= nodes; i++) {
                 NodeConfig config = new NodeConfig(root.resolve("n" + i), "dev", "n" + i, root.resolve("n" + i + ".sock"),
@@ -119,15 +129,16 @@ public final class DevCommand {
             ClusterBackend backend = controller.backend();
             var out = spec.commandLine().getOut();
             if (whyNoMount == null) {
-                DevVolume placed = DevVolume.create(backend, nodes, vol, Math.min(nodes, 3));
+                DevVolume placed = DevVolume.create(backend, nodes, vol, Math.min(nodes, 3), passphrase != null);
                 Path mountPoint = root.resolve("mnt").resolve(vol.name());
                 DevMount mount = new DevMount(root.resolve(placed.home() + "-csi.sock"), placed.id(),
-                        root.resolve("staging").resolve(vol.name()), mountPoint);
+                        root.resolve("staging").resolve(vol.name()), mountPoint, passphrase);
                 mount.mount();
                 running.add(mount); // unmounted first on Ctrl-C, while the nodes still run
                 out.println("ballast dev cluster ready: " + nodes + " nodes under " + root + ", CSI unix://" + controller.socket());
                 out.println("volume " + vol.name() + " (id " + placed.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
-                        + Math.min(nodes, 3) + " replicas on " + placed.placement() + ") mounted as ext4 at:");
+                        + Math.min(nodes, 3) + " replicas on " + placed.placement() + (passphrase != null ? ", encrypted" : "")
+                        + ") mounted as ext4 at:");
                 out.println("  " + mountPoint + "      (ls it: hello-from-ballast.txt is on the volume)");
                 printTryLines(out, root, admins, vol);
                 out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C unmounts and stops the cluster");
@@ -150,6 +161,18 @@ public final class DevCommand {
             out.flush();
             stopped.await();
             return 0;
+        }
+
+        private String readPassphrase(Path file) {
+            try {
+                String first = Files.readAllLines(file).stream().findFirst().orElse("").strip();
+                if (first.isEmpty()) {
+                    throw new ParameterException(spec.commandLine(), "--passphrase-file " + file + ": its first line is empty");
+                }
+                return first;
+            } catch (java.io.IOException e) {
+                throw new ParameterException(spec.commandLine(), "--passphrase-file " + file + ": cannot read it: " + e.getMessage());
+            }
         }
 
         /** What to try next: the cluster view (from this directory, or with --cluster) and the metrics. */

@@ -1,5 +1,6 @@
 package io.ballast.cli;
 
+import io.ballast.cluster.VolumeEncryption;
 import io.ballast.proto.csi.v1.NodeGrpc;
 import io.ballast.proto.csi.v1.NodePublishVolumeRequest;
 import io.ballast.proto.csi.v1.NodeStageVolumeRequest;
@@ -30,8 +31,11 @@ final class DevMount implements AutoCloseable {
     private final String volumeId;
     private final Path staging;
     private final Path target;
+    private final String passphrase;
 
-    DevMount(Path csiSocket, String volumeId, Path staging, Path target) {
+    /** {@code passphrase}: for an encrypted volume, else null. */
+    DevMount(Path csiSocket, String volumeId, Path staging, Path target, String passphrase) {
+        this.passphrase = passphrase;
         this.channel = NettyChannelBuilder.forAddress(new DomainSocketAddress(csiSocket.toString()))
                 .channelType(EpollDomainSocketChannel.class).eventLoopGroup(group).usePlaintext().build();
         this.volumeId = volumeId;
@@ -51,8 +55,12 @@ final class DevMount implements AutoCloseable {
 
     /** Stages and publishes; on first use leaves a note in the new filesystem. */
     void mount() throws java.io.IOException {
-        retryingAborted(() -> node().nodeStageVolume(NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
-                .setStagingTargetPath(staging.toString()).setVolumeCapability(ext4()).build()));
+        NodeStageVolumeRequest.Builder stage = NodeStageVolumeRequest.newBuilder().setVolumeId(volumeId)
+                .setStagingTargetPath(staging.toString()).setVolumeCapability(ext4());
+        if (passphrase != null) {
+            stage.putVolumeContext(VolumeEncryption.PARAMETER, "true").putSecrets("encryptionPassphrase", passphrase);
+        }
+        retryingAborted(() -> node().nodeStageVolume(stage.build()));
         retryingAborted(() -> node().nodePublishVolume(NodePublishVolumeRequest.newBuilder().setVolumeId(volumeId)
                 .setStagingTargetPath(staging.toString()).setTargetPath(target.toString()).setVolumeCapability(ext4()).build()));
         Path hello = target.resolve("hello-from-ballast.txt");

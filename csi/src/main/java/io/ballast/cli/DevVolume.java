@@ -2,6 +2,7 @@ package io.ballast.cli;
 
 import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.cluster.ClusterBackend;
+import io.ballast.cluster.VolumeEncryption;
 import io.ballast.cluster.NodeAdminClients;
 import io.ballast.daemon.VolumeSpec;
 import io.ballast.engine.error.BallastException;
@@ -19,8 +20,9 @@ import java.util.Map;
 record DevVolume(String id, List<String> placement, String home, String nbdUri) {
 
     /** Creates (if absent) and publishes the volume on n1 (or its first replica's node); no attach. */
-    static DevVolume create(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas) throws InterruptedException {
-        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
+    static DevVolume create(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas, boolean encrypted)
+            throws InterruptedException {
+        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas, encrypted);
         return new DevVolume(v.id(), v.placement(), home(v), null);
     }
 
@@ -30,7 +32,7 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
 
     static DevVolume createAndAttach(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas, TlsMaterial tls)
             throws InterruptedException {
-        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas);
+        VolumeRecord v = createAndPublish(backend, nodes, spec, replicas, false);
         String home = home(v);
         String id = v.id();
         try (NodeAdminClients admins = new NodeAdminClients(tls)) {
@@ -41,8 +43,8 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
         }
     }
 
-    private static VolumeRecord createAndPublish(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas)
-            throws InterruptedException {
+    private static VolumeRecord createAndPublish(ClusterBackend backend, int nodes, VolumeSpec spec, int replicas,
+            boolean encrypted) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             try {
@@ -59,8 +61,12 @@ record DevVolume(String id, List<String> placement, String home, String nbdUri) 
         }
         VolumeRecord v = backend.volumeByName(spec.name()).orElse(null);
         if (v == null) {
+            Map<String, String> parameters = new java.util.TreeMap<>(Map.of("replicas", Integer.toString(replicas)));
+            if (encrypted) {
+                parameters.put(VolumeEncryption.PARAMETER, "true");
+            }
             v = backend.createVolume(new ClusterBackend.VolumeSpec(spec.name(), spec.sizeBytes(), replicas,
-                    Map.of("replicas", Integer.toString(replicas)), null, null, List.of(), List.of()));
+                    parameters, null, null, List.of(), List.of()));
         }
         return backend.publish(v.id(), home(v), false, true);
     }
