@@ -43,7 +43,7 @@ class HistoryIT {
     private static final int BLOCKS = 24;
     /** Blocks 1 MiB + 4 KiB apart: they fall in different regions of the store and entries. */
     private static final long STRIDE = (1L << 20) + 4096;
-    private static final int CYCLES = Integer.getInteger("ballast.history.cycles", 20);
+    private static final int CYCLES = Integer.getInteger("ballast.history.cycles", 12);
 
     private LabCluster cluster;
     private HistoryClients clients;

@@ -41,7 +41,7 @@ class ReadFenceIT {
     private static final String VOLUME = "fence";
     private static final int MIB = 1 << 20;
     private static final long[] OFFSETS = {0, 4L * MIB, 8L * MIB};
-    private static final int ROUNDS = Integer.getInteger("ballast.fence.rounds", 6);
+    private static final int ROUNDS = Integer.getInteger("ballast.fence.rounds", 4);
 
     private ReplicatedCluster cluster;
 

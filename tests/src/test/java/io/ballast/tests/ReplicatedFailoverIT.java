@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  */
 class ReplicatedFailoverIT {
     private static final String VOLUME = "chaos";
-    private static final int CYCLES = Integer.getInteger("ballast.chaos.cycles", 16);
+    private static final int CYCLES = Integer.getInteger("ballast.chaos.cycles", 12);
 
     private ReplicatedCluster cluster;
 
