@@ -118,6 +118,27 @@ public final class SnapshotReader implements AutoCloseable {
         dst.position(dst.position() + len);
     }
 
+    /**
+     * The stored checksum slots of {@code blocks} blocks from {@code firstBlock} (4 bytes each, as
+     * on disk; zero for a never-written block): two snapshots of one volume whose slots for a range
+     * are equal hold, but for a CRC32C collision, the same bytes there, which an incremental backup
+     * uses to skip reading unchanged ranges.
+     */
+    public byte[] checksumSlots(long firstBlock, int blocks) {
+        checkOpen();
+        if (firstBlock < 0 || blocks < 0 || (firstBlock + blocks) * B > size() + B - 1) {
+            throw new BallastException(ErrorCode.OUT_OF_RANGE, "blocks [" + firstBlock + ", +" + blocks
+                    + ") are outside snapshot " + info.id() + " of " + size() + " bytes");
+        }
+        ByteBuffer slots = ByteBuffer.allocate(blocks * ChecksumFileLayout.SLOT_SIZE);
+        try {
+            readFully(checksums, slots, ChecksumFileLayout.slotOffset(firstBlock));
+        } catch (IOException e) {
+            throw Durable.ioError("snapshot " + info.id() + " of " + info.volume() + ": read checksums at block " + firstBlock, e);
+        }
+        return slots.array();
+    }
+
     /** The first offset at or after {@code from} that may hold data, or -1 when none does (the rest is a hole). */
     public long nextData(long from) {
         checkOpen();

@@ -1,20 +1,20 @@
 package io.ballast.replication.rebuild;
 
 /**
- * Paces a copy to at most {@code bytesPerSecond} on average (0: no limit): a token bucket holding
+ * Paces a copy (a rebuild's, a backup's) to at most {@code bytesPerSecond} on average (0: no limit): a token bucket holding
  * at most one second's worth, so an idle spell is not saved up for a burst. One thread.
  */
-final class RatePacer {
+public final class RatePacer {
     private final long bytesPerSecond;
     private double tokens;
     private long lastNanos = -1;
 
-    RatePacer(long bytesPerSecond) {
+    public RatePacer(long bytesPerSecond) {
         this.bytesPerSecond = bytesPerSecond;
     }
 
     /** Returns once {@code bytes} more fit the pace (sleeping until then). */
-    void take(long bytes) throws InterruptedException {
+    public void take(long bytes) throws InterruptedException {
         if (bytesPerSecond <= 0) {
             return;
         }

@@ -1,0 +1,122 @@
+package io.ballast.backup;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import io.ballast.proto.v1.BackupManifest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The backups in one bucket: their manifests, and deletion. Deleting a backup removes its manifest,
+ * then sweeps the chunks that no remaining manifest references and that are older than
+ * {@link #SWEEP_GRACE} (a backup under way has uploaded chunks before its manifest exists; an hour
+ * is far longer than a chunk waits for its manifest in a backup that is still running, and a chunk
+ * spared now is swept by a later delete).
+ */
+public final class BackupRepository {
+    public static final Duration SWEEP_GRACE = Duration.ofHours(1);
+    private static final String DIR = "backups/";
+    private static final String SUFFIX = ".manifest";
+    private static final Pattern ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}");
+
+    private final BackupBucket bucket;
+
+    public BackupRepository(BackupBucket bucket) {
+        this.bucket = bucket;
+    }
+
+    public BackupBucket bucket() {
+        return bucket;
+    }
+
+    public static void checkId(String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "backup id '" + id
+                    + "': 1-128 characters of [a-zA-Z0-9._-], starting with a letter or digit");
+        }
+    }
+
+    static String manifestKey(String id) {
+        return DIR + id + SUFFIX;
+    }
+
+    public Optional<BackupManifest> get(String id) {
+        checkId(id);
+        return bucket.get(manifestKey(id)).map(b -> parse(b, id));
+    }
+
+    public BackupManifest require(String id) {
+        return get(id).orElseThrow(() -> new BallastException(ErrorCode.NOT_FOUND, "backup " + id + " is not in "
+                + bucket.describe()));
+    }
+
+    void put(BackupManifest m) {
+        bucket.put(manifestKey(m.getBackupId()), m.toByteArray());
+    }
+
+    /** Every finished backup, oldest first. */
+    public List<BackupManifest> list() {
+        List<BackupManifest> out = new ArrayList<>();
+        for (BackupBucket.Entry e : bucket.list(DIR)) {
+            if (e.key().endsWith(SUFFIX)) {
+                String id = e.key().substring(DIR.length(), e.key().length() - SUFFIX.length());
+                bucket.get(e.key()).ifPresent(b -> out.add(parse(b, id)));
+            }
+        }
+        out.sort(Comparator.comparingLong(BackupManifest::getCreatedMillis).thenComparing(BackupManifest::getBackupId));
+        return out;
+    }
+
+    /** What a delete removed. */
+    public record Deleted(boolean existed, int chunksRemoved, long bytesRemoved) {}
+
+    /** Deletes backup {@code id} (absent: nothing to do) and the chunks only it used. */
+    public Deleted delete(String id, Instant now) {
+        checkId(id);
+        boolean existed = bucket.exists(manifestKey(id));
+        if (existed) {
+            bucket.delete(manifestKey(id));
+        }
+        Set<String> live = new HashSet<>();
+        for (BackupManifest m : list()) {
+            for (ByteString c : m.getChunksList()) {
+                if (!c.isEmpty()) {
+                    live.add(ChunkCodec.name(c.toByteArray()));
+                }
+            }
+        }
+        int removed = 0;
+        long bytes = 0;
+        for (BackupBucket.Entry e : bucket.list("chunks/")) {
+            if (!live.contains(e.key()) && e.lastModified().isBefore(now.minus(SWEEP_GRACE))) {
+                bucket.delete(e.key());
+                removed++;
+                bytes += e.size();
+            }
+        }
+        return new Deleted(existed, removed, bytes);
+    }
+
+    private BackupManifest parse(byte[] bytes, String id) {
+        try {
+            BackupManifest m = BackupManifest.parseFrom(bytes);
+            if (m.getFormat() != 1 || !m.getBackupId().equals(id)) {
+                throw new BallastException(ErrorCode.CORRUPTION, "backup " + id + " in " + bucket.describe()
+                        + ": its manifest is not a format-1 manifest of that backup");
+            }
+            return m;
+        } catch (InvalidProtocolBufferException e) {
+            throw new BallastException(ErrorCode.CORRUPTION, "backup " + id + " in " + bucket.describe()
+                    + ": its manifest is damaged: " + e.getMessage());
+        }
+    }
+}
