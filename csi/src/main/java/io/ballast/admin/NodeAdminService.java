@@ -52,6 +52,9 @@ import io.ballast.replication.GroupSnapshots;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.volumes.ReplicatedVolumes;
+import io.ballast.proto.v1.BackupProgress;
+import io.ballast.proto.v1.BackupVolumeRequest;
+import io.ballast.proto.v1.RestoreVolumeRequest;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -80,6 +83,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     /** The catalog this node belongs to, or null for a node started without {@code --catalog}. */
     private final CatalogClient catalog;
     private final VolumeDescriptions descriptions;
+    private final BackupRpcs backups;
 
     public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version,
             CatalogClient catalog) {
@@ -89,6 +93,7 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
         this.version = version;
         this.catalog = catalog;
         this.descriptions = new VolumeDescriptions(volumes);
+        this.backups = new BackupRpcs(volumes, dataDir);
     }
 
     @Override
@@ -337,6 +342,16 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     /** Calls that change nothing: their successes log at DEBUG. */
     private static final java.util.Set<String> READS = java.util.Set.of("GetNodeInfo", "GetVolume", "ListVolumes",
             "GetClusterState", "ListSnapshots");
+
+    @Override
+    public void backupVolume(BackupVolumeRequest request, StreamObserver<BackupProgress> out) {
+        backups.backup(request, out);
+    }
+
+    @Override
+    public void restoreVolume(RestoreVolumeRequest request, StreamObserver<BackupProgress> out) {
+        backups.restore(request, out);
+    }
 
     private static <T> void call(String rpc, String subject, StreamObserver<T> out, Supplier<T> body) {
         try {

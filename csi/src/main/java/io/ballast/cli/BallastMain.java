@@ -15,7 +15,7 @@ import picocli.CommandLine;
         versionProvider = BallastVersion.class,
         description = "Replicated block storage for Kubernetes.",
         subcommands = {NodeCommand.class, ControllerCommand.class, DevCommand.class, StatusCommand.class, VolumeCommand.class,
-            CertsCommand.class,
+            BackupCommand.class, CertsCommand.class,
             FdKeeperCommand.class, CommandLine.HelpCommand.class})
 public final class BallastMain {
 

@@ -143,11 +143,11 @@ public final class VolumeCommand {
                     || (e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
                         && (e.getStatus().getDescription() == null || e.getStatus().getDescription().startsWith("io exception")));
             if (unreachable) {
-                spec.commandLine().getErr().println("ballast volume: cannot reach the node at " + address + ": "
+                spec.commandLine().getErr().println(spec.qualifiedName() + ": cannot reach the node at " + address + ": "
                         + ClusterConnection.describe(e) + "; check that a Ballast node runs there and that this is its admin address");
                 return CliFailure.UNREACHABLE;
             }
-            spec.commandLine().getErr().println("ballast volume: " + e.getStatus().getCode() + ": "
+            spec.commandLine().getErr().println(spec.qualifiedName() + ": " + e.getStatus().getCode() + ": "
                     + (e.getStatus().getDescription() != null ? e.getStatus().getDescription() : "node at " + address + " did not answer"));
             return 1;
         } finally {

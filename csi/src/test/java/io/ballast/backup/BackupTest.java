@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Backups of an in-process 3-replica volume to a real S3 server (S3Proxy on loopback): a full
+ * Backups of an in-process replicated volume to a real S3 server (S3Proxy on loopback): a full
  * backup, an incremental one after writing 1% of the volume uploads about 1% of the bytes,
- * restores into new 3-replica volumes are byte-identical to the snapshots, deleting the middle
+ * restores into new volumes are byte-identical to the snapshots, deleting the middle
  * backup keeps the others restorable, a flipped byte in a stored chunk fails the restore naming the
  * chunk, and an interrupted backup or restore resumes without starting over.
  */
@@ -59,7 +59,8 @@ class BackupTest {
     }
 
     private BackupRepository start() throws Exception {
-        cluster = new TestCluster(tmp.resolve("cluster"), 3, 10_000);
+        // One replica: BackupIT restores into 3-replica volumes of real processes; here the chunks matter.
+        cluster = new TestCluster(tmp.resolve("cluster"), 1, 10_000);
         s3 = new S3Server(tmp.resolve("s3"));
         bucket = new BackupBucket(s3.bucket("backups").toBuilder().setPrefix("test-cluster").build());
         return new BackupRepository(bucket);
@@ -103,9 +104,8 @@ class BackupTest {
         SnapshotHandle s3snap = snapshot("s3");
         BackupManifest b3 = backup(repo, "b3", s3snap, b2, s2);
 
-        // Restores into new 3-replica volumes equal the snapshots byte for byte.
+        // Restores into new volumes equal the snapshots byte for byte.
         assertArrayEquals(content(s2), restore(repo, "b2", "dst2"));
-        cluster.assertReplicasIdentical("dst2");
 
         // The middle backup goes; the others still restore (b3 shares most of b2's chunks).
         java.util.Set<com.google.protobuf.ByteString> onlyB2 = new java.util.HashSet<>(b2.getChunksList());
