@@ -45,6 +45,22 @@ public final class BackupTargets {
         return check(b.build(), where);
     }
 
+    /**
+     * A target from CSI secrets (a Secret the StorageClass or VolumeSnapshotClass names): its keys
+     * of a target, other keys ignored (one Secret may serve several purposes).
+     */
+    public static BackupTarget fromSecrets(Map<String, String> secrets, String where) {
+        Map<String, String> m = new TreeMap<>(secrets);
+        m.keySet().retainAll(java.util.List.of(ENDPOINT, BUCKET, REGION, ACCESS_KEY, SECRET_KEY, PREFIX));
+        if (!m.containsKey(BUCKET)) {
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, where + " carry no '" + BUCKET + "': a backup needs "
+                    + "a Secret with " + ENDPOINT + ", " + BUCKET + ", " + REGION + ", " + ACCESS_KEY + " and " + SECRET_KEY
+                    + " (csi.storage.k8s.io/snapshotter-secret-name and -namespace in the VolumeSnapshotClass, "
+                    + "csi.storage.k8s.io/provisioner-secret-name and -namespace in the StorageClass of a restore)");
+        }
+        return of(m, where);
+    }
+
     /** A target from a properties file (the CLI's {@code --target FILE}). */
     public static BackupTarget fromFile(Path file) {
         Properties p = new Properties();

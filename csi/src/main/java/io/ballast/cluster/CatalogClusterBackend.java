@@ -2,6 +2,8 @@ package io.ballast.cluster;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.proto.v1.BackupManifest;
+import io.ballast.proto.v1.BackupTarget;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogReply;
@@ -49,6 +51,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
     private final Duration downAfter;
     private final LongSupplier clock;
     private final SnapshotOps snapshotOps;
+    private final BackupOps backupOps;
 
     /**
      * @param catalog commands and reads (long retry budget)
@@ -63,6 +66,7 @@ public final class CatalogClusterBackend implements ClusterBackend {
         this.downAfter = downAfter;
         this.clock = clock;
         this.snapshotOps = new SnapshotOps(catalog, nodes, this::view, clock);
+        this.backupOps = new BackupOps(snapshotOps, nodes, this::view);
     }
 
     ClusterView view() {
@@ -117,6 +121,42 @@ public final class CatalogClusterBackend implements ClusterBackend {
      */
     @Override
     public VolumeRecord createVolume(VolumeSpec spec) {
+        return createVolume(spec, null);
+    }
+
+    @Override
+    public VolumeRecord createVolumeFromBackup(VolumeSpec spec, BackupTarget target) {
+        String backupId = BackupOps.backupId(spec.sourceSnapshotId());
+        BackupManifest m = backupOps.manifest(backupId, target);
+        if (m.getEncrypted() != VolumeEncryption.encrypted(spec.parameters())) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "backup " + backupId + " is " + (m.getEncrypted() ? "" : "not ")
+                    + "encrypted; restore it into a volume that is " + (m.getEncrypted() ? "" : "not ") + "(StorageClass "
+                    + "parameter " + VolumeEncryption.PARAMETER + ": \"" + m.getEncrypted() + "\")");
+        }
+        if (spec.sizeBytes() < BackupOps.userBytes(m)) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "backup " + backupId + " holds " + BackupOps.userBytes(m)
+                    + " bytes; the volume asked for has " + spec.sizeBytes());
+        }
+        return createVolume(spec, v -> backupOps.restore(v, backupId, target));
+    }
+
+    @Override
+    public SnapshotRecord backup(String snapshotId, BackupTarget target) {
+        return BackupOps.record(backupOps.manifest(BackupOps.backupId(snapshotId), target), snapshotId);
+    }
+
+    @Override
+    public SnapshotRecord createBackup(String sourceVolumeId, String name, BackupTarget target) {
+        return backupOps.create(sourceVolumeId, name, target);
+    }
+
+    @Override
+    public void deleteBackup(String snapshotId, BackupTarget target) {
+        backupOps.delete(BackupOps.backupId(snapshotId), target);
+    }
+
+    /** {@code fill}: writes the new volume's content (a restore) before it is AVAILABLE; null for none. */
+    private VolumeRecord createVolume(VolumeSpec spec, java.util.function.Consumer<CatalogVolume> fill) {
         ClusterView view = view();
         Optional<CatalogVolume> existing = view.volumeByName(spec.name());
         String id = existing.map(CatalogVolume::getId).orElseGet(() -> VolumeIds.newVolumeId(spec.name()));
@@ -128,7 +168,8 @@ public final class CatalogClusterBackend implements ClusterBackend {
             return view.record(existing.get()); // a retry: the caller checks it is the volume it asked for
         }
         requireEncryptionAsSource(view, spec);
-        CatalogSnapshot source = cloneSource(view, spec, id); // a volume clone takes its temporary snapshot here, once
+        // a volume clone takes its temporary snapshot here, once; a restore has no snapshot here
+        CatalogSnapshot source = fill != null ? null : cloneSource(view, spec, id);
         CatalogVolume v;
         if (existing.isPresent()) {
             // An interrupted creation: resume with the recorded placement (the catalog refuses other parameters).
@@ -146,6 +187,9 @@ public final class CatalogClusterBackend implements ClusterBackend {
                     spec.replicas(), placement);
         }
         createReplicas(view, v, source);
+        if (fill != null) {
+            fill.accept(v);
+        }
         CatalogReply available = catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder()
                 .setVolumeId(id).setState(CatalogVolumeState.CATALOG_VOLUME_AVAILABLE)).build());
         if (spec.sourceVolumeId() != null) {
@@ -251,7 +295,9 @@ public final class CatalogClusterBackend implements ClusterBackend {
                     + v.getAttachments(0).getNodeId() + "; unpublish it first");
         }
         for (CatalogSnapshot s : view.state.getSnapshotsList()) {
-            if (s.getSourceVolumeId().equals(volumeId)) {
+            if (s.getSourceVolumeId().equals(volumeId) && s.getName().startsWith(BackupOps.BASE_PREFIX)) {
+                snapshotOps.delete(s.getId()); // a backup's base, ours alone: the next backup is then full
+            } else if (s.getSourceVolumeId().equals(volumeId)) {
                 throw new BallastException(ErrorCode.FAILED_PRECONDITION, "volume " + volumeId + " has snapshot "
                         + s.getName() + "; delete its snapshots first");
             }

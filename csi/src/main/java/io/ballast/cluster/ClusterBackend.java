@@ -109,6 +109,42 @@ public interface ClusterBackend {
     /** Deletes a snapshot. Absent = success. */
     void deleteSnapshot(String snapshotId);
 
+    /**
+     * Backs the volume up to {@code target} as a snapshot whose id says it is a backup
+     * ({@link #isBackup}); idempotent by name. FAILED_PRECONDITION where backups are not supported.
+     */
+    default SnapshotRecord createBackup(String sourceVolumeId, String name, io.ballast.proto.v1.BackupTarget target) {
+        throw new io.ballast.engine.error.BallastException(io.ballast.engine.error.ErrorCode.FAILED_PRECONDITION,
+                "backups need the catalog backend");
+    }
+
+    /** Deletes a backup from {@code target}. Absent = success. */
+    default void deleteBackup(String snapshotId, io.ballast.proto.v1.BackupTarget target) {
+        throw new io.ballast.engine.error.BallastException(io.ballast.engine.error.ErrorCode.FAILED_PRECONDITION,
+                "backups need the catalog backend");
+    }
+
+    /**
+     * As {@link #createVolume}, filled from the backup {@code spec.sourceSnapshotId()} names, read
+     * from {@code target}: INVALID_ARGUMENT when the volume is smaller than the backup or encrypted
+     * when the backup is not (or the other way round).
+     */
+    default VolumeRecord createVolumeFromBackup(VolumeSpec spec, io.ballast.proto.v1.BackupTarget target) {
+        throw new io.ballast.engine.error.BallastException(io.ballast.engine.error.ErrorCode.FAILED_PRECONDITION,
+                "backups need the catalog backend");
+    }
+
+    /** The backup a snapshot id names, as a snapshot (its size is the volume's), read from {@code target}; NOT_FOUND if absent. */
+    default SnapshotRecord backup(String snapshotId, io.ballast.proto.v1.BackupTarget target) {
+        throw new io.ballast.engine.error.BallastException(io.ballast.engine.error.ErrorCode.FAILED_PRECONDITION,
+                "backups need the catalog backend");
+    }
+
+    /** True for the id of a snapshot that is a backup in object storage. */
+    static boolean isBackup(String snapshotId) {
+        return BackupOps.isBackup(snapshotId);
+    }
+
     /** A storage node as the catalog records it. {@code labels} are topology labels such as zone=a. */
     record NodeRecord(String nodeId, String adminAddress, String raftAddress, Map<String, String> labels,
             long capacityBytes, long freeBytes, boolean up, long lastHeartbeatMillis) {}

@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.backup.BackupTargets;
 import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.InFlight;
 import io.ballast.csi.CsiCalls;
@@ -106,19 +107,31 @@ public final class ControllerService extends ControllerGrpc.ControllerImplBase {
                 VolumeRecord v;
                 if (args.sourceSnapshotId() == null && args.sourceVolumeId() == null) {
                     // One catalog read: the backend answers a finished volume of that name as it is.
-                    v = args.requireCompatible(create(args));
+                    v = args.requireCompatible(create(args, request.getSecretsMap()));
                 } else {
                     // A retry must find its volume even if the source has gone since: look before resolving it.
                     Optional<VolumeRecord> existing = backend.volumeByName(args.name());
-                    v = existing.isPresent() ? args.requireCompatible(existing.get()) : args.requireCompatible(create(args));
+                    v = existing.isPresent() ? args.requireCompatible(existing.get())
+                            : args.requireCompatible(create(args, request.getSecretsMap()));
                 }
                 return CreateVolumeResponse.newBuilder().setVolume(CsiRecords.volume(v, clusterId)).build();
             });
         });
     }
 
-    /** Resolves the source (NOT_FOUND) and the size (OUT_OF_RANGE), then asks the backend to place the volume. */
-    private VolumeRecord create(CreateVolumeArgs args) {
+    /**
+     * Resolves the source (NOT_FOUND) and the size (OUT_OF_RANGE), then asks the backend to place the
+     * volume. A backup source is read from the bucket the request's secrets name.
+     */
+    private VolumeRecord create(CreateVolumeArgs args, java.util.Map<String, String> secrets) {
+        if (ClusterBackend.isBackup(args.sourceSnapshotId())) {
+            var target = BackupTargets.fromSecrets(secrets, "CreateVolume's secrets");
+            // without a capacity range as large as the backed-up volume; the backend checks a given one
+            long size = Sizes.resolve(args.capacity(), backend.backup(args.sourceSnapshotId(), target).sizeBytes());
+            return backend.createVolumeFromBackup(new VolumeSpec(args.name(), size, args.parameters().replicas(),
+                    args.parameters().canonical(), args.sourceSnapshotId(), null, Topologies.replicaConstraint(args.requisite()),
+                    args.preferred()), target);
+        }
         long sourceSize = 0;
         String what = null;
         if (args.sourceSnapshotId() != null) {

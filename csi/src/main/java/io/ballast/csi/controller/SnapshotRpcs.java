@@ -1,5 +1,6 @@
 package io.ballast.csi.controller;
 
+import io.ballast.backup.BackupTargets;
 import io.ballast.cluster.ClusterBackend;
 import io.ballast.csi.InFlight;
 import static io.ballast.csi.controller.ControllerService.invalid;
@@ -25,6 +26,11 @@ import java.util.Optional;
  * mapped by the caller. Thread-safe (no state besides the shared {@link InFlight}).
  */
 final class SnapshotRpcs {
+    /** The VolumeSnapshotClass parameter choosing where a snapshot lives. */
+    static final String TYPE = "type";
+    static final String TYPE_SNAPSHOT = "snapshot";
+    static final String TYPE_BACKUP = "backup";
+
     private final ClusterBackend backend;
     private final InFlight inFlight;
 
@@ -42,11 +48,22 @@ final class SnapshotRpcs {
     CreateSnapshotResponse createSnapshot(CreateSnapshotRequest request) {
         String name = CreateVolumeArgs.name(request.getName(), "name");
         String source = required(request.getSourceVolumeId(), "source_volume_id");
-        for (String key : request.getParametersMap().keySet()) {
-            if (!key.startsWith(VolumeParameters.SIDECAR_PREFIX)) {
-                throw invalid("parameters: unknown snapshot parameter '" + key + "'; Ballast snapshots take none"
-                        + " (it ignores " + VolumeParameters.SIDECAR_PREFIX + "* keys)");
+        boolean backup = false;
+        for (var e : request.getParametersMap().entrySet()) {
+            if (e.getKey().equals(TYPE) && (e.getValue().equals(TYPE_BACKUP) || e.getValue().equals(TYPE_SNAPSHOT))) {
+                backup = e.getValue().equals(TYPE_BACKUP);
+            } else if (!e.getKey().startsWith(VolumeParameters.SIDECAR_PREFIX)) {
+                throw invalid("parameters: unknown snapshot parameter '" + e.getKey() + "=" + e.getValue() + "'; Ballast "
+                        + "snapshots take " + TYPE + ": " + TYPE_SNAPSHOT + " (default, on the replicas) or " + TYPE_BACKUP
+                        + " (to object storage; the snapshotter secret names the bucket), and ignore "
+                        + VolumeParameters.SIDECAR_PREFIX + "* keys");
             }
+        }
+        if (backup) {
+            var target = BackupTargets.fromSecrets(request.getSecretsMap(), "CreateSnapshot's secrets");
+            return inFlight.call("CreateSnapshot", List.of("snapshot name " + name, "volume " + source), () ->
+                    CreateSnapshotResponse.newBuilder().setSnapshot(CsiRecords.snapshot(backend.createBackup(source, name, target)))
+                            .build());
         }
         return inFlight.call("CreateSnapshot", List.of("snapshot name " + name, "volume " + source), () -> {
             Optional<SnapshotRecord> existing = backend.snapshotByName(name);
@@ -69,6 +86,10 @@ final class SnapshotRpcs {
     DeleteSnapshotResponse deleteSnapshot(DeleteSnapshotRequest request) {
         String id = required(request.getSnapshotId(), "snapshot_id");
         return inFlight.call("DeleteSnapshot", List.of("snapshot " + id), () -> {
+            if (ClusterBackend.isBackup(id)) {
+                backend.deleteBackup(id, BackupTargets.fromSecrets(request.getSecretsMap(), "DeleteSnapshot's secrets"));
+                return DeleteSnapshotResponse.getDefaultInstance();
+            }
             backend.deleteSnapshot(id);
             return DeleteSnapshotResponse.getDefaultInstance();
         });

@@ -28,6 +28,11 @@ import java.util.TreeMap;
  * malformed command gets an INVALID_ARGUMENT reply.
  */
 public final class Catalog {
+    /**
+     * A volume's source snapshot with this prefix is a backup in object storage (the controller's
+     * BackupOps), not a snapshot this catalog records.
+     */
+    public static final String BACKUP_SOURCE_PREFIX = "backup:";
     /** The most replicas a volume may have (the CSI parameter's bound). */
     static final int MAX_REPLICAS = 5;
     private final Map<String, CatalogNode> nodes = new TreeMap<>();
@@ -134,7 +139,8 @@ public final class Catalog {
                     + ") exists with other parameters: " + existing.getSizeBytes() + " bytes, " + existing.getReplicas()
                     + " replicas, parameters " + existing.getParametersMap());
         }
-        if (!v.getSourceSnapshotId().isEmpty() && !snapshots.containsKey(v.getSourceSnapshotId())) {
+        if (!v.getSourceSnapshotId().isEmpty() && !v.getSourceSnapshotId().startsWith(BACKUP_SOURCE_PREFIX)
+                && !snapshots.containsKey(v.getSourceSnapshotId())) {
             return error(ErrorCode.NOT_FOUND, "source snapshot " + v.getSourceSnapshotId() + " does not exist");
         }
         if (!v.getSourceVolumeId().isEmpty() && !volumes.containsKey(v.getSourceVolumeId())) {
