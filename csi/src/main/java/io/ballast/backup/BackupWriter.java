@@ -8,7 +8,16 @@ import io.ballast.engine.store.SnapshotReader;
 import io.ballast.proto.v1.BackupManifest;
 import io.ballast.replication.rebuild.RatePacer;
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Deque;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Writes one backup of a local snapshot: the snapshot chunk by chunk, each chunk either
@@ -22,10 +31,13 @@ import java.util.Arrays;
  *       already in the bucket (so a backup run again after an interruption uploads only what is
  *       missing, and equal chunks of any backups are stored once).</li>
  * </ul>
- * The manifest goes up last. Memory: one chunk and its compressed copy. Threading: one thread.
+ * The manifest goes up last. Memory: a few chunks ({@link Pipeline}). Threading: called on one
+ * thread, which reads; workers of its own hash and upload.
  */
 public final class BackupWriter {
     public static final int DEFAULT_CHUNK = 1 << 20;
+    /** Chunks hashed, compressed and uploaded at once. */
+    static final int PARALLEL = 4;
     private static final int B = 4096;
 
     private final BackupRepository repository;
@@ -54,43 +66,113 @@ public final class BackupWriter {
         BackupManifest.Builder m = BackupManifest.newBuilder().setFormat(1).setBackupId(backupId).setVolume(volume)
                 .setSnapshotId(snapshot.info().id()).setSizeBytes(size).setChunkBytes(chunk).setCreatedMillis(nowMillis)
                 .setBaseBackupId(base == null ? "" : base.getBackupId()).setEncrypted(encrypted(snapshot));
-        ByteBuffer buf = ByteBuffer.allocate(chunk);
-        long uploaded = 0;
         long read = 0;
-        for (long i = 0; i < chunks; i++) {
-            long off = i * chunk;
-            int len = (int) Math.min(chunk, size - off);
-            if (unchanged(i, off, len, snapshot, base, baseSnapshot)) {
-                m.addChunks(base.getChunks((int) i));
-            } else if (hole(snapshot, off, len)) {
-                m.addChunks(ByteString.EMPTY);
-            } else {
-                buf.clear().limit(len);
-                snapshot.read(off, buf);
-                buf.flip();
-                read += len;
-                if (allZero(buf)) {
-                    m.addChunks(ByteString.EMPTY);
+        Pipeline pipeline = new Pipeline();
+        try {
+            for (long i = 0; i < chunks; i++) {
+                long off = i * chunk;
+                int len = (int) Math.min(chunk, size - off);
+                if (unchanged(i, off, len, snapshot, base, baseSnapshot)) {
+                    pipeline.done(base.getChunks((int) i), off + len);
+                } else if (hole(snapshot, off, len)) {
+                    pipeline.done(ByteString.EMPTY, off + len);
                 } else {
-                    byte[] sha = ChunkCodec.sha256(buf);
-                    String name = ChunkCodec.name(sha);
-                    if (!repository.bucket().exists(name)) {
-                        byte[] stored = ChunkCodec.encode(buf, sha);
-                        pacer.take(stored.length);
-                        repository.bucket().put(name, stored);
-                        uploaded += stored.length;
-                    }
-                    m.addChunks(ByteString.copyFrom(sha));
+                    ByteBuffer buf = ByteBuffer.allocate(len); // read here, in order; hashed and sent by the workers
+                    snapshot.read(off, buf);
+                    read += len;
+                    pipeline.submit(buf.flip(), off + len);
+                }
+                for (ByteString sha : pipeline.finished(size)) {
+                    m.addChunks(sha);
+                }
+                if (Thread.interrupted()) {
+                    throw new InterruptedException("backup " + backupId + " stopped at byte " + (off + len));
                 }
             }
-            progress.progress(off + len, size, uploaded);
-            if (Thread.interrupted()) {
-                throw new InterruptedException("backup " + backupId + " stopped at byte " + (off + len));
+            for (ByteString sha : pipeline.drain(size)) {
+                m.addChunks(sha);
             }
+        } finally {
+            pipeline.close();
         }
-        BackupManifest done = m.setUploadedBytes(uploaded).setReadBytes(read).build();
+        BackupManifest done = m.setUploadedBytes(pipeline.uploaded.get()).setReadBytes(read).build();
         repository.put(done);
         return done;
+    }
+
+    /**
+     * Chunks in flight: hashing, compressing and uploading run on {@value #PARALLEL} workers (the
+     * upload's network wait overlaps the next chunk's CPU work) while the snapshot is read in order
+     * on the caller's thread; results come back in volume order. At most {@value #PARALLEL} chunks
+     * wait or run beyond the one being read: memory stays bounded.
+     */
+    private final class Pipeline implements AutoCloseable {
+        private final ExecutorService workers = Executors.newFixedThreadPool(PARALLEL, Thread.ofPlatform()
+                .name("backup-upload-", 0).daemon().factory());
+        private final Deque<Pending> queue = new ArrayDeque<>();
+        private final AtomicLong uploaded = new AtomicLong();
+
+        private record Pending(Future<ByteString> sha, long doneBytes) {}
+
+        void done(ByteString sha, long doneBytes) {
+            queue.add(new Pending(java.util.concurrent.CompletableFuture.completedFuture(sha), doneBytes));
+        }
+
+        /** Queues a chunk for the workers; {@link #finished} waits for the oldest once too many are queued. */
+        void submit(ByteBuffer data, long doneBytes) {
+            queue.add(new Pending(workers.submit(() -> store(data)), doneBytes));
+        }
+
+        /** The chunks finished at the head of the queue, in order. */
+        List<ByteString> finished(long size) throws InterruptedException {
+            List<ByteString> out = new ArrayList<>();
+            while (!queue.isEmpty() && (queue.peekFirst().sha().isDone() || queue.size() > PARALLEL)) {
+                Pending p = queue.pollFirst();
+                out.add(await(p));
+                progress.progress(p.doneBytes(), size, uploaded.get());
+            }
+            return out;
+        }
+
+        List<ByteString> drain(long size) throws InterruptedException {
+            List<ByteString> out = new ArrayList<>();
+            while (!queue.isEmpty()) {
+                Pending p = queue.pollFirst();
+                out.add(await(p));
+                progress.progress(p.doneBytes(), size, uploaded.get());
+            }
+            return out;
+        }
+
+        private ByteString await(Pending p) throws InterruptedException {
+            try {
+                return p.sha().get();
+            } catch (ExecutionException e) {
+                throw BallastException.of(e.getCause());
+            }
+        }
+
+        private ByteString store(ByteBuffer data) throws InterruptedException {
+            if (allZero(data)) {
+                return ByteString.EMPTY;
+            }
+            byte[] sha = ChunkCodec.sha256(data);
+            String name = ChunkCodec.name(sha);
+            if (!repository.bucket().exists(name)) {
+                byte[] stored = ChunkCodec.encode(data, sha);
+                synchronized (pacer) {
+                    pacer.take(stored.length);
+                }
+                repository.bucket().put(name, stored);
+                uploaded.addAndGet(stored.length);
+            }
+            return ByteString.copyFrom(sha);
+        }
+
+        @Override
+        public void close() {
+            workers.shutdownNow();
+        }
     }
 
     private static boolean unchanged(long i, long off, int len, SnapshotReader snapshot, BackupManifest base,

@@ -16,14 +16,18 @@ import java.util.zip.Inflater;
 
 /**
  * One stored chunk: {@code "BALCHUNK"}, format 1, the uncompressed length, the SHA-256 of the
- * uncompressed bytes (also the object's name, so equal chunks are stored once), then the bytes
- * deflated (the JDK's zlib, fast level: ciphertext of encrypted volumes does not compress and
- * should not cost much trying). Decoding checks everything and refuses, never returns, damaged data.
+ * uncompressed bytes (also the object's name, so equal chunks are stored once), the codec, then the
+ * bytes: deflated (the JDK's zlib, fastest level), or as they are when a 16 KiB sample does not
+ * shrink by a tenth (random data, ciphertext of encrypted volumes: deflating them costs more CPU
+ * than the upload saves). Decoding checks everything and refuses, never returns, damaged data.
  */
 public final class ChunkCodec {
     private static final byte[] MAGIC = "BALCHUNK".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
-    private static final int HEADER = 8 + 4 + 4 + 32;
+    private static final int HEADER = 8 + 4 + 4 + 32 + 4;
+    private static final int RAW = 0;
+    private static final int DEFLATE = 1;
+    private static final int SAMPLE = 16 << 10;
 
     private ChunkCodec() {}
 
@@ -44,12 +48,24 @@ public final class ChunkCodec {
     public static byte[] encode(ByteBuffer data, byte[] sha) {
         byte[] plain = new byte[data.remaining()];
         data.duplicate().get(plain);
-        Deflater d = new Deflater(Deflater.BEST_SPEED);
-        ByteArrayOutputStream out = new ByteArrayOutputStream(plain.length / 2 + HEADER);
+        boolean compress = plain.length <= SAMPLE ? true : deflate(plain, SAMPLE).length < SAMPLE * 9 / 10;
+        byte[] body = compress ? deflate(plain, plain.length) : plain;
+        int codec = compress && body.length < plain.length ? DEFLATE : RAW;
+        if (codec == RAW) {
+            body = plain;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(body.length + HEADER);
         out.writeBytes(ByteBuffer.allocate(HEADER).order(ByteOrder.LITTLE_ENDIAN).put(MAGIC).putInt(VERSION)
-                .putInt(plain.length).put(sha).array());
+                .putInt(plain.length).put(sha).putInt(codec).array());
+        out.writeBytes(body);
+        return out.toByteArray();
+    }
+
+    private static byte[] deflate(byte[] plain, int length) {
+        Deflater d = new Deflater(Deflater.BEST_SPEED);
+        ByteArrayOutputStream out = new ByteArrayOutputStream(length / 2 + 64);
         try {
-            d.setInput(plain);
+            d.setInput(plain, 0, length);
             d.finish();
             byte[] buf = new byte[64 << 10];
             while (!d.finished()) {
@@ -75,6 +91,25 @@ public final class ChunkCodec {
         if (length < 0 || length > (64 << 20)) {
             throw corrupt(what, "length " + length);
         }
+        int codec = b.getInt(48);
+        byte[] plain;
+        if (codec == RAW) {
+            if (stored.length - HEADER != length) {
+                throw corrupt(what, "it holds " + (stored.length - HEADER) + " bytes, not " + length);
+            }
+            plain = Arrays.copyOfRange(stored, HEADER, stored.length);
+        } else if (codec == DEFLATE) {
+            plain = inflate(stored, length, what);
+        } else {
+            throw corrupt(what, "unknown codec " + codec);
+        }
+        if (!Arrays.equals(sha256(ByteBuffer.wrap(plain)), expectedSha)) {
+            throw corrupt(what, "its SHA-256 does not match");
+        }
+        return plain;
+    }
+
+    private static byte[] inflate(byte[] stored, int length, String what) {
         byte[] plain = new byte[length];
         Inflater inf = new Inflater();
         try {
@@ -94,9 +129,6 @@ public final class ChunkCodec {
             throw corrupt(what, "its compressed stream is damaged (" + e.getMessage() + ")");
         } finally {
             inf.end();
-        }
-        if (!Arrays.equals(sha256(ByteBuffer.wrap(plain)), expectedSha)) {
-            throw corrupt(what, "its SHA-256 does not match");
         }
         return plain;
     }

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class BackupBenchmark {
     @Test
+    @org.junit.jupiter.api.Timeout(value = 30, unit = TimeUnit.MINUTES)
     void backupAndRestoreThroughput() throws Exception {
         long mib = Long.getLong("bench.mib", 1024);
         long size = mib << 20;
