@@ -3,8 +3,8 @@ package io.ballast.cli;
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.engine.error.BallastException;
 import org.slf4j.bridge.SLF4JBridgeHandler;
-import picocli.CommandLine.Command;
 import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
  * The single entry point of the one Ballast jar: {@code ballast node}, later {@code controller},

@@ -1,9 +1,9 @@
 package io.ballast.cli;
 
-import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.cluster.ClusterBackend;
-import io.ballast.cluster.VolumeEncryption;
+import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.cluster.NodeAdminClients;
+import io.ballast.cluster.VolumeEncryption;
 import io.ballast.daemon.VolumeSpec;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;

@@ -2,12 +2,12 @@ package io.ballast.csi.controller;
 
 import io.ballast.backup.BackupTargets;
 import io.ballast.cluster.ClusterBackend;
-import io.ballast.csi.InFlight;
-import io.ballast.csi.CsiCalls;
-import io.ballast.csi.Topologies;
-import io.ballast.csi.VolumeCapabilities;
 import io.ballast.cluster.ClusterBackend.VolumeRecord;
 import io.ballast.cluster.ClusterBackend.VolumeSpec;
+import io.ballast.csi.CsiCalls;
+import io.ballast.csi.InFlight;
+import io.ballast.csi.Topologies;
+import io.ballast.csi.VolumeCapabilities;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CapacityRange;

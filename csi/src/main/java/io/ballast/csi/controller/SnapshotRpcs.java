@@ -1,13 +1,13 @@
 package io.ballast.csi.controller;
 
-import io.ballast.backup.BackupTargets;
-import io.ballast.cluster.ClusterBackend;
-import io.ballast.csi.InFlight;
 import static io.ballast.csi.controller.ControllerService.invalid;
 import static io.ballast.csi.controller.ControllerService.notFound;
 import static io.ballast.csi.controller.ControllerService.required;
 
+import io.ballast.backup.BackupTargets;
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.cluster.ClusterBackend.SnapshotRecord;
+import io.ballast.csi.InFlight;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.csi.v1.CreateSnapshotRequest;

@@ -1,11 +1,11 @@
 package io.ballast.csi.node;
 
+import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.csi.CsiCalls;
+import io.ballast.csi.InFlight;
 import io.ballast.csi.MkfsOptions;
 import io.ballast.csi.Topologies;
 import io.ballast.csi.VolumeCapabilities;
-import io.ballast.cluster.ClusterBackend.NodeRecord;
-import io.ballast.csi.InFlight;
 import io.ballast.csi.node.StagedVolumes.Staged;
 import io.ballast.engine.crypt.Passphrases;
 import io.ballast.engine.error.BallastException;

@@ -1,7 +1,7 @@
 package io.ballast.csi.node;
 
-import io.ballast.engine.error.BallastException;
 import io.ballast.csi.VolumeCapabilities;
+import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.io.IOException;
 import java.io.Reader;

@@ -1,7 +1,7 @@
 package io.ballast.csi.node;
 
-import java.nio.file.Path;
 import io.ballast.engine.crypt.Passphrases;
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**

@@ -1,12 +1,12 @@
 package io.ballast.csi.controller;
 
-import io.ballast.cluster.ClusterBackend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ballast.cluster.ClusterBackend;
 import io.ballast.cluster.ClusterBackend.Attachment;
 import io.ballast.cluster.ClusterBackend.NodeRecord;
 import io.ballast.cluster.ClusterBackend.SnapshotRecord;

@@ -63,10 +63,9 @@ public final class EncryptedBlockVolume implements BlockVolume {
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst) {
         int length = dst.remaining();
-        try {
-            checkRange(offset, length);
-        } catch (BallastException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<Void> refused = refuse(offset, length);
+        if (refused != null) {
+            return refused;
         }
         long first = offset / sector;
         if (offset % sector == 0 && length % sector == 0) {
@@ -84,10 +83,9 @@ public final class EncryptedBlockVolume implements BlockVolume {
     @Override
     public CompletableFuture<Void> write(long offset, ByteBuffer src, boolean fua) {
         int length = src.remaining();
-        try {
-            checkRange(offset, length);
-        } catch (BallastException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<Void> refused = refuse(offset, length);
+        if (refused != null) {
+            return refused;
         }
         if (offset % sector == 0 && length % sector == 0) {
             return raw.write(dataOffset + offset, encrypt(src.duplicate(), offset / sector, length), fua);
@@ -119,10 +117,9 @@ public final class EncryptedBlockVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> trim(long offset, long length, boolean fua) {
-        try {
-            checkRange(offset, length);
-        } catch (BallastException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<Void> refused = refuse(offset, length);
+        if (refused != null) {
+            return refused;
         }
         // Partial sectors are left as they are, like the store's partial blocks: TRIM is advisory.
         long start = alignUp(offset);
@@ -132,10 +129,9 @@ public final class EncryptedBlockVolume implements BlockVolume {
 
     @Override
     public CompletableFuture<Void> writeZeroes(long offset, long length, boolean mayPunchHole, boolean fua) {
-        try {
-            checkRange(offset, length);
-        } catch (BallastException e) {
-            return CompletableFuture.failedFuture(e);
+        CompletableFuture<Void> refused = refuse(offset, length);
+        if (refused != null) {
+            return refused;
         }
         long start = alignUp(offset);
         long end = alignDown(offset + length);
@@ -218,6 +214,16 @@ public final class EncryptedBlockVolume implements BlockVolume {
             }
         }
         return true;
+    }
+
+    /** A failed future for a request outside the volume, malformed or after close; null when it may go on. */
+    private CompletableFuture<Void> refuse(long offset, long length) {
+        try {
+            checkRange(offset, length);
+            return null;
+        } catch (BallastException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     private void checkRange(long offset, long length) {

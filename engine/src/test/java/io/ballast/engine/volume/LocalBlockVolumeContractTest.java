@@ -8,7 +8,8 @@ import java.util.concurrent.Executors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 
-class LocalBlockVolumeContractTest extends BlockVolumeContractTest {
+/** The contract on a real local store; subclasses may put a layer on top (encryption). */
+public class LocalBlockVolumeContractTest extends BlockVolumeContractTest {
     @TempDir
     Path tmp;
 
