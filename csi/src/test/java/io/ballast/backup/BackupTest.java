@@ -170,6 +170,56 @@ class BackupTest {
         assertArrayEquals(content(s), read(dst, 0, (int) SIZE));
     }
 
+    /**
+     * An encrypted volume's backup holds ciphertext only (a marker written through the decrypting
+     * view is in no object of the bucket) and restores, in another cluster reading the same bucket,
+     * into a volume that opens with the passphrase and shows the marker; a wrong passphrase opens
+     * nothing.
+     */
+    @Test
+    void anEncryptedVolumeIsBackedUpAsCiphertextAndRestoresElsewhereWithItsPassphrase() throws Exception {
+        BackupRepository repo = start();
+        long raw = SIZE + io.ballast.engine.crypt.KeyHeaderLayout.DATA_OFFSET;
+        ReplicatedBlockVolume src = cluster.createVolume("src", raw);
+        var keys = new io.ballast.engine.crypt.VolumeKeys(new java.security.SecureRandom(), 1000);
+        BlockVolume plain = keys.unlock(src, io.ballast.engine.crypt.Passphrases.of("backup-pass")).volume();
+        byte[] marker = ("ballast-backup-marker-" + java.util.UUID.randomUUID()).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        byte[] data = new byte[(int) MIB];
+        for (int at = 0; at + marker.length <= data.length; at += 512) {
+            System.arraycopy(marker, 0, data, at, marker.length);
+        }
+        write(plain, 3 * MIB, data);
+        BackupManifest b = backup(repo, "enc-1", snapshot("s1"), null, null);
+        assertTrue(b.getEncrypted(), "the manifest says so");
+        for (BackupBucket.Entry e : bucket.list("")) {
+            byte[] object = bucket.get(e.key()).orElseThrow();
+            assertTrue(indexOf(object, marker) < 0, "object " + e.key() + " holds the plaintext");
+        }
+
+        // Another cluster, the same bucket.
+        try (TestCluster other = new TestCluster(tmp.resolve("other-cluster"), 1, 10_000)) {
+            ReplicatedBlockVolume dst = other.createVolume("restored", raw);
+            new BackupRestorer(repo, 0, BackupProgressListener.NONE).restore(repo.require("enc-1"), dst, 0, n -> { });
+            assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(BallastException.class,
+                    () -> keys.unlock(dst, io.ballast.engine.crypt.Passphrases.of("wrong"))).code());
+            BlockVolume opened = keys.unlock(dst, io.ballast.engine.crypt.Passphrases.of("backup-pass")).volume();
+            assertArrayEquals(data, read(opened, 3 * MIB, (int) MIB));
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     private record SnapshotHandle(SnapshotReader reader) {}
 
     private SnapshotHandle snapshot(String id) {

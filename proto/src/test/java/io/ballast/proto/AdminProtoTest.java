@@ -22,9 +22,14 @@ class AdminProtoTest {
     assertEquals(
         List.of("GetNodeInfo", "GetClusterState", "SetNodeDrain", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
             "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership", "AddReplica",
-            "RemoveReplica", "ScrubVolume", "CreateSnapshot", "DeleteSnapshot", "ListSnapshots"),
+            "RemoveReplica", "ScrubVolume", "CreateSnapshot", "DeleteSnapshot", "ListSnapshots", "BackupVolume",
+            "RestoreVolume"),
         AdminProto.getDescriptor().findServiceByName("NodeAdmin").getMethods().stream()
             .map(MethodDescriptor::getName).toList());
+    // The long operations stream their progress.
+    var service = AdminProto.getDescriptor().findServiceByName("NodeAdmin");
+    assertEquals(true, service.findMethodByName("BackupVolume").isServerStreaming());
+    assertEquals(true, service.findMethodByName("RestoreVolume").isServerStreaming());
   }
 
   @Test
