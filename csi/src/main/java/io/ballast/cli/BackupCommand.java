@@ -37,8 +37,12 @@ import picocli.CommandLine.Spec;
         subcommands = {BackupCommand.Create.class, BackupCommand.ListBackups.class, BackupCommand.Delete.class,
             BackupCommand.Restore.class})
 final class BackupCommand {
-    /** Snapshots taken for backups are named after them; the newest one per volume stays as the next backup's base. */
-    static final String SNAPSHOT_PREFIX = "backup-";
+    /**
+     * Snapshots this command takes for backups are named after them; the newest one per volume stays
+     * as the next backup's base. Only these are dropped here: the controller's own bases (Kubernetes
+     * backups of the same volume) are recorded in its catalog and go through it.
+     */
+    static final String SNAPSHOT_PREFIX = "cli-backup-";
     private static final long DEADLINE_SECONDS = 7 * 24 * 3600;
 
     @Option(names = "--admin", paramLabel = "HOST:PORT", scope = picocli.CommandLine.ScopeType.INHERIT,
