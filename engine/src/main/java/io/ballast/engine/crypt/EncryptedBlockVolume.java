@@ -90,7 +90,22 @@ public final class EncryptedBlockVolume implements BlockVolume {
         if (offset % sector == 0 && length % sector == 0) {
             return raw.write(dataOffset + offset, encrypt(src.duplicate(), offset / sector, length), fua);
         }
-        return patch(offset, length, src.duplicate(), fua);
+        long start = alignUp(offset);
+        long end = alignDown(offset + length);
+        if (end <= start) { // within one sector, or across one boundary without a whole sector
+            return patch(offset, length, src.duplicate(), fua);
+        }
+        // Only the partial edge sectors are read back; the whole sectors between are written as they come.
+        ByteBuffer in = src.duplicate();
+        int headLen = (int) (start - offset);
+        int midLen = (int) (end - start);
+        ByteBuffer head = in.slice(in.position(), headLen);
+        ByteBuffer mid = in.slice(in.position() + headLen, midLen);
+        ByteBuffer tail = in.slice(in.position() + headLen + midLen, length - headLen - midLen);
+        CompletableFuture<Void> h = headLen > 0 ? patch(offset, headLen, head, fua) : done();
+        CompletableFuture<Void> m = raw.write(dataOffset + start, encrypt(mid, start / sector, midLen), fua);
+        CompletableFuture<Void> t = tail.hasRemaining() ? patch(end, tail.remaining(), tail, fua) : done();
+        return CompletableFuture.allOf(h, m, t);
     }
 
     /** Read-modify-write of the sectors covering [offset, offset+length), with {@code src} (or zeroes when null) in that range. */
