@@ -55,12 +55,16 @@ public final class CertsCommand {
         List<String> ips = new ArrayList<>();
         @Option(names = "--dns", paramLabel = "NAME", description = "A DNS name peers dial it at. Repeatable.")
         List<String> dns = new ArrayList<>();
+        @Option(names = "--cluster-id", paramLabel = "ID",
+                description = "The cluster the certificate is for (default: the CA's). One CA may sign for several clusters; "
+                        + "each accepts only its own.") String clusterId;
         @Option(names = "--days", defaultValue = "825", paramLabel = "N", description = "Validity (default: ${DEFAULT-VALUE}).") int days;
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write the files.") Path out;
 
         @Override
         public Integer call() {
-            TlsDir d = ClusterCa.load(ca).issue(name, ips, dns, validity(spec, days), out);
+            ClusterCa authority = ClusterCa.load(ca);
+            TlsDir d = authority.issue(name, clusterId == null ? authority.clusterId() : clusterId, ips, dns, validity(spec, days), out);
             spec.commandLine().getOut().println("certificate for " + name + " in " + d.dir() + " (" + TlsDir.CERT + ", "
                     + TlsDir.KEY + ", " + TlsDir.CA + ")" + (ips.isEmpty() && dns.isEmpty()
                     ? "; no --ip or --dns: good for a client (cli, controller), not for a node others dial" : ""));

@@ -140,7 +140,7 @@ public final class DevCommand {
                         + Math.min(nodes, 3) + " replicas on " + placed.placement() + (passphrase != null ? ", encrypted" : "")
                         + ") mounted as ext4 at:");
                 out.println("  " + mountPoint + "      (ls it: hello-from-ballast.txt is on the volume)");
-                printTryLines(out, root, admins, vol);
+                printTryLines(out, root, admins, vol, certs);
                 out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C unmounts and stops the cluster");
                 out.flush();
                 stopped.await();
@@ -156,7 +156,7 @@ public final class DevCommand {
             out.println("volume " + vol.name() + " (id " + attached.id() + ", " + ByteSize.format(vol.sizeBytes()) + ", "
                     + Math.min(nodes, 3) + " replicas on " + attached.placement() + ") attached on " + attached.home() + ":");
             out.println("  " + attached.nbdUri() + "      (also in " + root.resolve(vol.name() + ".uri") + ")");
-            printTryLines(out, root, admins, vol);
+            printTryLines(out, root, admins, vol, certs);
             out.println("logs: " + root.resolve("ballast.log") + "; Ctrl-C stops the cluster");
             out.flush();
             stopped.await();
@@ -176,16 +176,22 @@ public final class DevCommand {
         }
 
         /** What to try next: the cluster view (from this directory, or with --cluster) and the metrics. */
-        private void printTryLines(java.io.PrintWriter out, Path root, List<String> admins, VolumeSpec vol) {
+        private void printTryLines(java.io.PrintWriter out, Path root, List<String> admins, VolumeSpec vol, DevCertificates certs) {
             boolean here = root.equals(ClusterAddress.DEV_FILE.toAbsolutePath().getParent());
             out.println("try: bin/ballast status" + (here ? "" : " --cluster " + String.join(",", admins))
                     + "      (also: bin/ballast volume status " + vol.name() + "; admin APIs " + String.join(" ", admins) + ")");
+            String scheme = certs == null ? "http" : "https";
             List<String> urls = new ArrayList<>();
-            urls.add("http://127.0.0.1:" + (basePort + 30) + "/metrics (controller)");
+            urls.add(scheme + "://127.0.0.1:" + (basePort + 30) + "/metrics (controller)");
             for (int i = 1; i <= nodes; i++) {
-                urls.add("http://127.0.0.1:" + (basePort + 30 + i) + "/metrics (n" + i + ")");
+                urls.add(scheme + "://127.0.0.1:" + (basePort + 30 + i) + "/metrics (n" + i + ")");
             }
             out.println("metrics: " + String.join(", ", urls));
+            if (certs != null) {
+                Path cli = certs.dirOf(DevCertificates.CLI);
+                out.println("  (mutual TLS: curl --cacert " + cli.resolve(TlsDir.CA) + " --cert " + cli.resolve(TlsDir.CERT)
+                        + " --key " + cli.resolve(TlsDir.KEY) + " URL)");
+            }
         }
     }
 }

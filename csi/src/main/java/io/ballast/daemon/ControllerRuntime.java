@@ -62,7 +62,7 @@ public final class ControllerRuntime implements AutoCloseable {
         server = CsiServer.start(c.csiEndpoint(), List.of(
                 new IdentityService(BallastVersion.version(), backend::ready), new ControllerService(backend, c.clusterId())), registry);
         ControllerMetrics.register(registry, () -> backend, repair.repaired(), repair.failed());
-        metrics = c.metricsListen() == null ? null : MetricsEndpoint.start(c.metricsListen(), registry);
+        metrics = c.metricsListen() == null ? null : MetricsEndpoint.start(c.metricsListen(), registry, tls);
         repair.start();
     }
 

@@ -23,7 +23,7 @@ import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.tls.GrpcTls;
-import io.ballast.tls.NbdTls;
+import io.ballast.tls.ServerTls;
 import io.ballast.volumes.AttachedVolumeDevices;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
@@ -124,7 +124,7 @@ public final class NodeRuntime implements AutoCloseable {
             if (config.nbdTcp() != null) {
                 nbdConfig = nbdConfig.withTcp(config.nbdTcp().getHostString(), config.nbdTcp().getPort());
                 if (config.tls() != null) {
-                    nbdConfig = nbdConfig.withTcpTls(NbdTls.server(config.tls())); // STARTTLS required of every TCP client
+                    nbdConfig = nbdConfig.withTcpTls(ServerTls.context(config.tls(), "NBD over TCP")); // STARTTLS required of every TCP client
                 } else {
                     LOG.warn("NBD on TCP {} is PLAINTEXT: any caller that reaches the port may read and write the volumes "
                             + "exported here (give --tls-dir with the cluster's certificates)", config.nbdTcp());
@@ -138,9 +138,8 @@ public final class NodeRuntime implements AutoCloseable {
                 if (replicated != null) {
                     NodeMetrics.register(registry, replicated, nbd);
                 }
-                MetricsEndpoint metrics = MetricsEndpoint.start(config.metricsListen(), registry);
+                MetricsEndpoint metrics = MetricsEndpoint.start(config.metricsListen(), registry, config.tls());
                 closeables.add(metrics);
-                LOG.info("Prometheus metrics on http://{}:{}/metrics", config.metricsListen().getHostString(), metrics.port());
             }
             Server admin = null;
             if (config.adminListen() != null) {

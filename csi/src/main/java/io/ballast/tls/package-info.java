@@ -1,6 +1,6 @@
 /**
  * TLS on the node's own ports outside Ratis: the admin API's servers and channels
- * ({@link io.ballast.tls.GrpcTls}) and NBD over TCP ({@link io.ballast.tls.NbdTls}), over the
+ * ({@link io.ballast.tls.GrpcTls}), NBD over TCP and the metrics endpoint ({@link io.ballast.tls.ServerTls}), over the
  * certificates of {@link io.ballast.replication.tls.TlsMaterial}; the cluster's CA that issues
  * them is {@link io.ballast.replication.tls.ClusterCa}.
  */

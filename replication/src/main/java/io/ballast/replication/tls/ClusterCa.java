@@ -124,10 +124,20 @@ public final class ClusterCa {
     }
 
     /**
-     * Issues a certificate for {@code holder} (a node id, "controller", "cli") with these IP
-     * addresses and DNS names, and writes tls.crt, tls.key and ca.crt into {@code out}.
+     * Issues a certificate for {@code holder} (a node id, "controller", "cli") of this CA's own
+     * cluster with these IP addresses and DNS names, and writes tls.crt, tls.key and ca.crt into
+     * {@code out}.
      */
     public TlsDir issue(String holder, List<String> ips, List<String> dnsNames, Duration validity, Path out) {
+        return issue(holder, clusterId(), ips, dnsNames, validity, out);
+    }
+
+    /**
+     * As above for cluster {@code cluster}: one CA may serve several clusters, whose processes
+     * each accept only certificates naming their own cluster id (the O), so a certificate of one
+     * cluster never opens another.
+     */
+    public TlsDir issue(String holder, String cluster, List<String> ips, List<String> dnsNames, Duration validity, Path out) {
         try {
             KeyPair kp = newKeyPair();
             Instant now = Instant.now();
@@ -140,7 +150,7 @@ public final class ClusterCa {
             }
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minusSeconds(300)),
-                    Date.from(now.plus(validity)), name(holder, clusterId()), kp.getPublic())
+                    Date.from(now.plus(validity)), name(holder, cluster), kp.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
                     .addExtension(Extension.extendedKeyUsage, false,

@@ -102,6 +102,18 @@ public final class BallastNodeProcess implements AutoCloseable {
         return socket;
     }
 
+    public String name() {
+        return name;
+    }
+
+    /** The running process's pid (the JVM's: the command prefix, if any, execs it). */
+    public long pid() {
+        if (process == null || !process.isAlive()) {
+            throw new IllegalStateException(name + " is not running");
+        }
+        return process.pid();
+    }
+
     public Path dataDir() {
         return dataDir;
     }

@@ -102,6 +102,17 @@ public final class ReplicatedCluster implements NodeCluster {
         return String.join(",", m);
     }
 
+    private io.ballast.replication.tls.TlsMaterial clientTls;
+
+    /**
+     * The certificate directory ({@code ballast certs issue}) the test's own admin calls present,
+     * for a cluster whose nodes run with {@code --tls-dir}.
+     */
+    public ReplicatedCluster clientTls(Path certificateDir) {
+        clientTls = io.ballast.replication.tls.TlsMaterial.of(io.ballast.replication.tls.TlsDir.of(certificateDir), null);
+        return this;
+    }
+
     /** JVM options for every node from its next start on (e.g. a test-only switch). */
     public ReplicatedCluster jvmArgs(String... args) {
         nodes.forEach(n -> n.jvmArgs(args));
@@ -170,7 +181,8 @@ public final class ReplicatedCluster implements NodeCluster {
     public NodeAdminGrpc.NodeAdminBlockingStub adminStub(int i) {
         // One channel per node: it reconnects by itself after the node restarts on the same port.
         ManagedChannel ch = adminChannels.computeIfAbsent(i, n -> {
-            ManagedChannel c = ManagedChannelBuilder.forTarget(admin(n)).usePlaintext().build();
+            ManagedChannel c = clientTls == null ? ManagedChannelBuilder.forTarget(admin(n)).usePlaintext().build()
+                    : io.ballast.tls.GrpcTls.channel(admin(n), clientTls);
             channels.add(c);
             return c;
         });

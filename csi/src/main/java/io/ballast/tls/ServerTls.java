@@ -9,24 +9,24 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManager;
 
 /**
- * The NBD TCP listener's TLS: the node's certificate, and the cluster's CA (and cluster id) checked
- * on the client's, through the same reloading managers as the Raft and admin ports, so a rotated
- * certificate serves new NBD connections too. A client (qemu, nbdinfo, the kernel's nbd-client
- * with TLS) uses a certificate from {@code ballast certs issue}.
+ * The JDK TLS context of a server outside gRPC (NBD over TCP, the metrics endpoint): the process's
+ * certificate, and the cluster's CA (and cluster id) checked on the client's, through the same
+ * reloading managers as the Raft and admin ports, so a rotated certificate serves new connections
+ * there too. A client (qemu, nbdinfo, Prometheus) uses a certificate from {@code ballast certs issue}.
  */
-public final class NbdTls {
-    private NbdTls() {
+public final class ServerTls {
+    private ServerTls() {
     }
 
-    /** A server-side TLS context over {@code tls}'s key and trust managers. */
-    public static SSLContext server(TlsMaterial tls) {
+    /** A server-side TLS context over {@code tls}'s key and trust managers, for {@code what} (named in errors). */
+    public static SSLContext context(TlsMaterial tls, String what) {
         try {
             SSLContext c = SSLContext.getInstance("TLS");
             c.init(new KeyManager[] {tls.keyManager()}, new TrustManager[] {tls.trustManager()}, null);
             return c;
         } catch (GeneralSecurityException e) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot use the certificates in " + tls.dir().dir()
-                    + " for NBD over TCP: " + e.getMessage(), e);
+                    + " for " + what + ": " + e.getMessage(), e);
         }
     }
 }
