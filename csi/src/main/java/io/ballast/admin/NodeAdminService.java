@@ -11,6 +11,9 @@ import io.ballast.proto.v1.AttachVolumeRequest;
 import io.ballast.proto.v1.AttachVolumeResponse;
 import io.ballast.proto.v1.BackupProgress;
 import io.ballast.proto.v1.BackupVolumeRequest;
+import io.ballast.proto.v1.AdmitNode;
+import io.ballast.proto.v1.AdmitNodeRequest;
+import io.ballast.proto.v1.AdmitNodeResponse;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
@@ -82,11 +85,19 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
     private final String version;
     /** The catalog this node belongs to, or null for a node started without {@code --catalog}. */
     private final CatalogClient catalog;
+    private final java.util.Set<String> catalogMembers;
     private final VolumeDescriptions descriptions;
     private final BackupRpcs backups;
 
     public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version,
             CatalogClient catalog) {
+        this(volumes, identity, dataDir, version, catalog, java.util.Set.of());
+    }
+
+    /** {@code catalogMembers}: the node ids hosting the catalog (never revoked). */
+    public NodeAdminService(ReplicatedVolumes volumes, NodeIdentity identity, Path dataDir, String version,
+            CatalogClient catalog, java.util.Set<String> catalogMembers) {
+        this.catalogMembers = java.util.Set.copyOf(catalogMembers);
         this.volumes = volumes;
         this.identity = identity;
         this.dataDir = dataDir;
@@ -139,6 +150,39 @@ public final class NodeAdminService extends NodeAdminGrpc.NodeAdminImplBase {
             LOG.info("node {}: maintenance mode {} (asked through {})", request.getNodeId(), request.getDrain(),
                     identity.nodeId());
             return SetNodeDrainResponse.newBuilder().setChanged(!r.getExisted()).build();
+        });
+    }
+
+    /**
+     * Admits a node to the cluster's catalog or revokes it: operators only (with TLS), and never a
+     * catalog member's revocation (its leader admits its members again at once).
+     */
+    @Override
+    public void admitNode(AdmitNodeRequest request, StreamObserver<AdmitNodeResponse> out) {
+        String verb = request.getRevoke() ? "revoke" : "admit";
+        call("AdmitNode", request.getNodeId(), out, () -> {
+            if (!io.ballast.tls.AdminCallers.callerIsOperator()) {
+                throw new BallastException(ErrorCode.PERMISSION_DENIED, "to " + verb + " a node takes an operator's certificate "
+                        + "('ballast certs issue --role operator', as the CLI's and the controller's are); this call came with a node's");
+            }
+            if (catalog == null) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "node " + identity.nodeId()
+                        + " was started without --catalog and knows no cluster; ask a node of a cluster");
+            }
+            if (request.getNodeId().isEmpty()) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "name the node to " + verb + " (node_id is empty)");
+            }
+            if (request.getRevoke() && catalogMembers.contains(request.getNodeId())) {
+                throw new BallastException(ErrorCode.FAILED_PRECONDITION, "node " + request.getNodeId() + " hosts the catalog "
+                        + "(a member is admitted by the catalog's leader); take it out of the catalog's members first");
+            }
+            CatalogReply r = catalog.submit(CatalogCommand.newBuilder().setAdmitNode(AdmitNode.newBuilder()
+                    .setNodeId(request.getNodeId()).setRevoke(request.getRevoke())).build());
+            if (!r.getExisted()) {
+                LOG.info("node {} {} (asked through {})", request.getNodeId(), request.getRevoke() ? "revoked" : "admitted",
+                        identity.nodeId());
+            }
+            return AdmitNodeResponse.newBuilder().setExisted(r.getExisted()).build();
         });
     }
 

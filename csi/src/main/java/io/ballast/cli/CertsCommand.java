@@ -1,6 +1,7 @@
 package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
+import io.ballast.replication.tls.CertificateRole;
 import io.ballast.replication.tls.ClusterCa;
 import io.ballast.replication.tls.TlsDir;
 import java.nio.file.Path;
@@ -58,13 +59,23 @@ public final class CertsCommand {
         @Option(names = "--cluster-id", paramLabel = "ID",
                 description = "The cluster the certificate is for (default: the CA's). One CA may sign for several clusters; "
                         + "each accepts only its own.") String clusterId;
+        @Option(names = "--role", paramLabel = "node|operator",
+                description = "node: a storage node, served once the catalog admitted it; operator: may admit and revoke nodes "
+                        + "(default: operator for the names cli and controller, node otherwise).") String role;
         @Option(names = "--days", defaultValue = "825", paramLabel = "N", description = "Validity (default: ${DEFAULT-VALUE}).") int days;
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where to write the files.") Path out;
 
         @Override
         public Integer call() {
             ClusterCa authority = ClusterCa.load(ca);
-            TlsDir d = authority.issue(name, clusterId == null ? authority.clusterId() : clusterId, ips, dns, validity(spec, days), out);
+            CertificateRole r = role == null ? CertificateRole.defaultFor(name) : switch (role) {
+                case "node" -> CertificateRole.NODE;
+                case "operator" -> CertificateRole.OPERATOR;
+                default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                        "--role " + role + ": it is node or operator");
+            };
+            TlsDir d = authority.issue(name, clusterId == null ? authority.clusterId() : clusterId, r, ips, dns,
+                    validity(spec, days), out);
             spec.commandLine().getOut().println("certificate for " + name + " in " + d.dir() + " (" + TlsDir.CERT + ", "
                     + TlsDir.KEY + ", " + TlsDir.CA + ")" + (ips.isEmpty() && dns.isEmpty()
                     ? "; no --ip or --dns: good for a client (cli, controller), not for a node others dial" : ""));

@@ -1,5 +1,6 @@
 package io.ballast.cli;
 
+import io.ballast.replication.tls.CertificateRole;
 import io.ballast.replication.tls.ClusterCa;
 import io.ballast.replication.tls.TlsDir;
 import java.nio.file.Files;
@@ -40,8 +41,19 @@ final class DevCertificates {
 
     private void issue(ClusterCa ca, String holder) {
         Path dir = root.resolve(holder);
-        if (!Files.exists(dir.resolve(TlsDir.CERT))) {
+        if (!Files.exists(dir.resolve(TlsDir.CERT)) || !hasRole(dir.resolve(TlsDir.CERT))) {
             ca.issue(holder, List.of("127.0.0.1"), List.of("localhost"), VALIDITY, dir);
+        }
+    }
+
+    /** Whether the certificate names its role (those made before roles existed are issued again). */
+    private static boolean hasRole(Path pem) {
+        try (var in = Files.newInputStream(pem)) {
+            var cert = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                    .generateCertificate(in);
+            return CertificateRole.written(cert) != null;
+        } catch (java.io.IOException | java.security.cert.CertificateException e) {
+            return false;
         }
     }
 

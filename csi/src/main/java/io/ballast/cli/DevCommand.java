@@ -116,6 +116,9 @@ public final class DevCommand {
                         .tls(certs == null ? null : TlsMaterial.of(TlsDir.of(certs.dirOf("n" + i)), "dev")).build();
                 running.add(NodeRuntime.start(config));
             }
+            if (nodes > catalog.size()) {
+                admitBeyondCatalog(catalog, certs);
+            }
             ControllerRuntime controller = ControllerRuntime.start(new ControllerRuntime.Config("dev", catalog,
                     "unix://" + root.resolve("csi.sock"), Duration.ofSeconds(10), Duration.ofMinutes(5), Duration.ofSeconds(10),
                     new InetSocketAddress("127.0.0.1", basePort + 30), certs == null ? null : certs.dirOf("controller")));
@@ -161,6 +164,18 @@ public final class DevCommand {
             out.flush();
             stopped.await();
             return 0;
+        }
+
+        /** Nodes n4 and up are not catalog members: dev up admits them, as an operator would. */
+        private void admitBeyondCatalog(Map<String, String> catalog, DevCertificates certs) {
+            var tls = io.ballast.replication.tls.RaftTls.of(certs == null ? null
+                    : TlsMaterial.of(TlsDir.of(certs.dirOf("controller")), "dev"));
+            try (var client = new io.ballast.replication.catalog.CatalogClient("dev", catalog, Duration.ofSeconds(60), tls)) {
+                for (int i = catalog.size() + 1; i <= nodes; i++) {
+                    client.submit(io.ballast.proto.v1.CatalogCommand.newBuilder().setAdmitNode(
+                            io.ballast.proto.v1.AdmitNode.newBuilder().setNodeId("n" + i)).build());
+                }
+            }
         }
 
         private String readPassphrase(Path file) {

@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
 /** {@code ballast node}: runs a storage node until SIGTERM/SIGINT. */
 @Command(name = "node",
         mixinStandardHelpOptions = true,
-        subcommands = {DrainCommands.Drain.class, DrainCommands.Undrain.class},
+        subcommands = {DrainCommands.Drain.class, DrainCommands.Undrain.class, AdmitCommands.Admit.class, AdmitCommands.Revoke.class},
         versionProvider = BallastVersion.class,
         description = {
             "Run a storage node: open (or format) its data directory and serve its volumes over NBD.",

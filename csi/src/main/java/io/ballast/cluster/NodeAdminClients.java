@@ -65,6 +65,7 @@ public final class NodeAdminClients implements AutoCloseable {
             case ALREADY_EXISTS -> ErrorCode.ALREADY_EXISTS;
             case FAILED_PRECONDITION -> ErrorCode.FAILED_PRECONDITION;
             case RESOURCE_EXHAUSTED -> ErrorCode.NO_SPACE;
+            case PERMISSION_DENIED -> ErrorCode.PERMISSION_DENIED;
             case UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, CANCELLED -> ErrorCode.UNAVAILABLE;
             default -> ErrorCode.INTERNAL;
         };

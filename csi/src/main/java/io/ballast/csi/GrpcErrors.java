@@ -22,6 +22,7 @@ public final class GrpcErrors {
             case FAILED_PRECONDITION, FOREIGN_FORMAT -> Status.Code.FAILED_PRECONDITION;
             case NO_SPACE -> Status.Code.RESOURCE_EXHAUSTED;
             case UNAVAILABLE -> Status.Code.UNAVAILABLE;
+            case PERMISSION_DENIED -> Status.Code.PERMISSION_DENIED;
             case CORRUPTION, IO_ERROR, INTERNAL -> Status.Code.INTERNAL;
         };
     }

@@ -2,7 +2,10 @@ package io.ballast.daemon;
 
 import io.ballast.volumes.ReplicatedVolumes;
 import io.ballast.engine.error.BallastException;
+import io.ballast.proto.v1.AdmitNode;
 import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.proto.v1.CatalogReply;
+import io.ballast.replication.tls.Admission;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.RebuildProgress;
 import io.ballast.proto.v1.CatalogState;
@@ -44,9 +47,23 @@ public final class CatalogAgent implements AutoCloseable {
             Thread.ofPlatform().daemon().name("catalog-heartbeat").factory());
     private volatile boolean failing;
     private long beats;
+    private final Admission admission;
+    private final java.util.function.Supplier<java.util.Set<String>> admissible;
 
     public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
             Map<String, String> labels) {
+        this(catalog, volumes, nodeId, adminAddress, raftAddress, labels, null, java.util.Set::of);
+    }
+
+    /**
+     * As above; {@code admission} (or null) learns the admitted nodes from every heartbeat reply,
+     * and while this node leads the catalog it admits the catalog's members and the nodes
+     * {@code admissible} names (in Kubernetes: those running the node plugin).
+     */
+    public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
+            Map<String, String> labels, Admission admission, java.util.function.Supplier<java.util.Set<String>> admissible) {
+        this.admission = admission;
+        this.admissible = admissible;
         this.catalog = catalog;
         this.volumes = volumes;
         this.record = CatalogNode.newBuilder().setNodeId(nodeId).setAdminAddress(adminAddress)
@@ -58,6 +75,7 @@ public final class CatalogAgent implements AutoCloseable {
     }
 
     private void beat() {
+        admitWhileLeading();
         try {
             // The fullest filesystem under the data directory (raft/ and volumes/ may be mounted apart).
             SpaceGuard space = volumes.raft().space();
@@ -97,6 +115,9 @@ public final class CatalogAgent implements AutoCloseable {
                 }
             }
             var reply = catalog.submit(CatalogCommand.newBuilder().setHeartbeat(n).build());
+            if (admission != null) {
+                admission.update(reply.getAdmittedNodesList());
+            }
             space.peersFull(reply.getFullNodesList());
             volumes.raft().drain().reported(reply.getDrainedNodesList());
             if (beats++ % CLEANUP_EVERY == 0) {
@@ -113,6 +134,34 @@ public final class CatalogAgent implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             LOG.error("catalog heartbeat: unexpected error (retrying)", e);
+        }
+    }
+
+    /**
+     * The catalog's leader admits the catalog's own members (its configuration named them, and
+     * nothing can be admitted before the catalog forms) and whatever {@code admissible} names:
+     * one AdmitNode entry per node not admitted yet, read from the leader's own copy.
+     */
+    private void admitWhileLeading() {
+        var member = volumes.raft().catalog();
+        try {
+            if (!member.leads()) {
+                return;
+            }
+            java.util.Set<String> wanted = new java.util.TreeSet<>(member.members().keySet());
+            wanted.addAll(admissible.get());
+            wanted.removeAll(member.localCopy().getAdmittedNodesList());
+            for (String id : wanted) {
+                CatalogReply r = catalog.submit(CatalogCommand.newBuilder().setAdmitNode(AdmitNode.newBuilder().setNodeId(id)).build());
+                if (!r.getExisted()) {
+                    LOG.info("catalog: admitted node {} ({})", id, member.members().containsKey(id) ? "a catalog member"
+                            : "named by the member source");
+                }
+            }
+        } catch (BallastException e) {
+            LOG.debug("admitting the catalog's members: {} (next heartbeat)", e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("admitting the catalog's members: unexpected error (retrying)", e);
         }
     }
 

@@ -15,6 +15,15 @@ public interface CatalogMemberSource extends AutoCloseable {
     /** Node id -> raft host:port of every node that should host the catalog, in a stable order. */
     Map<String, String> members();
 
+    /**
+     * The node ids the catalog's leader admits to the cluster by this source's word, beyond the
+     * members (which are always admitted): by default none, so an operator admits every other
+     * node ({@code ballast node admit}).
+     */
+    default java.util.Set<String> admissible() {
+        return java.util.Set.of();
+    }
+
     /** What this source is, for logs ("Kubernetes nodes of namespace ballast-system"). */
     String describe();
 

@@ -38,6 +38,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("catalog-members").factory());
     private String lastProblem;
+    private volatile java.util.Set<String> admissible = java.util.Set.of();
 
     public CatalogMembershipReconciler(RaftNode raft, CatalogMemberSource source, Duration removeAfter, Clock clock) {
         this.raft = raft;
@@ -50,6 +51,11 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
         timer.scheduleWithFixedDelay(this::round, every.toMillis(), every.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** The nodes the source last said may be admitted (read every round on the catalog's leader). */
+    public java.util.Set<String> admissible() {
+        return admissible;
+    }
+
     /** One look and at most one change; visible for tests. */
     void round() {
         try {
@@ -57,6 +63,7 @@ public final class CatalogMembershipReconciler implements AutoCloseable {
                 unnamedSince.clear();
                 return;
             }
+            admissible = java.util.Set.copyOf(source.admissible());
             Map<String, String> wanted = source.members();
             if (wanted.isEmpty()) {
                 problem("the member source names no node (" + source.describe() + "); the catalog keeps its members");

@@ -23,7 +23,9 @@ import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.tls.GrpcTls;
+import io.ballast.tls.AdminCallers;
 import io.ballast.tls.ServerTls;
+import io.ballast.replication.tls.Admission;
 import io.ballast.volumes.AttachedVolumeDevices;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
@@ -35,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,6 +67,8 @@ public final class NodeRuntime implements AutoCloseable {
     /** How often the catalog leader compares the catalog's members with its member source. */
     private static final Duration CATALOG_RECONCILE_EVERY = Duration.ofSeconds(
             Long.getLong("ballast.catalog.reconcileSeconds", 10));
+    /** The admitted node ids as the catalog last said, under the data directory (served before it answers again). */
+    private static final String ADMITTED_FILE = "admitted-nodes";
     /**
      * How long a member may be missing from the source before it is replaced: longer than a node
      * plugin's restart (upgrade), shorter than most outages an admin would wait out.
@@ -109,6 +114,9 @@ public final class NodeRuntime implements AutoCloseable {
                 : recorded.map(i -> i.nodeId()).orElseGet(NodeRuntime::hostName);
         NodeDirectory directory = NodeDirectory.openOrFormat(config.dataDir(), clusterId, nodeId);
         LOG.info("data directory {}: cluster {} node {}", config.dataDir(), clusterId, nodeId);
+        // With TLS and a catalog, calls are served for operators and admitted nodes only.
+        Admission admission = config.tls() == null || config.catalogMembers().isEmpty() ? null
+                : Admission.open(config.dataDir().resolve(ADMITTED_FILE), () -> config.catalogMembers().keySet());
 
         List<AutoCloseable> closeables = new ArrayList<>(); // filled in start order, closed reversed
         try {
@@ -118,7 +126,7 @@ public final class NodeRuntime implements AutoCloseable {
             if (config.raftListen() == null) {
                 startLocal(config, directory, exports, localExports, closeables);
             } else {
-                replicated = startReplicated(config, directory, exports, closeables);
+                replicated = startReplicated(config, directory, exports, closeables, admission);
             }
             NbdServerConfig nbdConfig = NbdServerConfig.unix(config.nbdSocket());
             if (config.nbdTcp() != null) {
@@ -151,21 +159,24 @@ public final class NodeRuntime implements AutoCloseable {
                 }
                 admin = GrpcTls.server(config.adminListen(), config.tls(), "the admin API")
                         .addService(new NodeAdminService(replicated, directory.identity(), config.dataDir(),
-                                BallastVersion.version(), catalogReader))
+                                BallastVersion.version(), catalogReader, config.catalogMembers().keySet()))
+                        .intercept(new AdminCallers(admission))
                         .build().start();
                 Server started = admin;
                 closeables.add(() -> started.shutdown().awaitTermination(5, TimeUnit.SECONDS));
                 LOG.info("admin API listening on {}", config.adminListen());
             }
             if (replicated != null && !config.catalogMembers().isEmpty()) {
-                closeables.add(startCatalogAgent(config, directory, replicated, admin));
+                CatalogMembershipReconciler reconciler = catalogSource == null ? null
+                        : new CatalogMembershipReconciler(replicated.raft(), catalogSource, CATALOG_REMOVE_AFTER,
+                                java.time.Clock.systemUTC());
+                closeables.add(startCatalogAgent(config, directory, replicated, admin, admission,
+                        reconciler == null ? Set::of : reconciler::admissible));
                 if (catalogSource instanceof NodeCordonSource cordons) {
                     closeables.add(CordonDrain.start(cordons, new CatalogClient(directory.identity().clusterId(),
                             config.catalogMembers(), Duration.ofSeconds(10), config.raftTls()), directory.identity().nodeId()));
                 }
-                if (catalogSource != null) {
-                    var reconciler = new CatalogMembershipReconciler(replicated.raft(), catalogSource,
-                            CATALOG_REMOVE_AFTER, java.time.Clock.systemUTC());
+                if (reconciler != null) {
                     reconciler.start(CATALOG_RECONCILE_EVERY);
                     closeables.add(reconciler);
                 }
@@ -224,7 +235,7 @@ public final class NodeRuntime implements AutoCloseable {
     }
 
     private static ReplicatedVolumes startReplicated(NodeConfig config, NodeDirectory directory,
-            MapNbdExports exports, List<AutoCloseable> closeables) {
+            MapNbdExports exports, List<AutoCloseable> closeables, Admission admission) {
         ReplicationConfig rc = ReplicationConfig.defaults(directory.identity().nodeId(),
                 config.raftListen().getHostString(), config.raftListen().getPort())
                 .withRebuildBytesPerSecond(config.rebuildBytesPerSecond()).withLogBudgetMin(config.logBudgetMin());
@@ -232,7 +243,8 @@ public final class NodeRuntime implements AutoCloseable {
             LOG.warn("raft on {} is PLAINTEXT: any caller that reaches the port may speak Raft to this node's groups "
                     + "(give --tls-dir with the cluster's certificates)", config.raftListen());
         }
-        RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(), config.raftTls());
+        RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(),
+                admission == null ? config.raftTls() : config.raftTls().admitting(admission));
         closeables.add(raft);
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
         closeables.add(volumes);
@@ -244,14 +256,14 @@ public final class NodeRuntime implements AutoCloseable {
      * registers the node (with the admin port actually bound: tests pass port 0).
      */
     private static CatalogAgent startCatalogAgent(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
-            Server admin) {
+            Server admin, Admission admission, java.util.function.Supplier<Set<String>> admissible) {
         if (config.catalogMembers().containsKey(directory.identity().nodeId())) {
             replicated.raft().catalog().join(config.catalogMembers());
         }
         CatalogAgent agent = new CatalogAgent(
                 new CatalogClient(directory.identity().clusterId(), config.catalogMembers(), CatalogAgent.INTERVAL, config.raftTls()),
                 replicated, directory.identity().nodeId(), config.adminListen().getHostString() + ":" + admin.getPort(),
-                replicated.raft().config().address(), config.labels());
+                replicated.raft().config().address(), config.labels(), admission, admissible);
         agent.start();
         return agent;
     }

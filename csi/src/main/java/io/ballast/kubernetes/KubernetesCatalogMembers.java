@@ -66,6 +66,32 @@ public final class KubernetesCatalogMembers implements CatalogMemberSource, Node
     }
 
     /**
+     * Every Ready node running the node plugin (a pod of the DaemonSet not being deleted): the
+     * API server admitted these nodes (their kubelets authenticated) and the DaemonSet runs Ballast
+     * there, so the catalog admits them too.
+     */
+    @Override
+    public java.util.Set<String> admissible() {
+        try {
+            return running(client.nodes().list().getItems(),
+                    client.pods().inNamespace(namespace).withLabelSelector(podSelector).list().getItems());
+        } catch (KubernetesClientException e) {
+            throw new BallastException(ErrorCode.UNAVAILABLE, "cannot read nodes and pods from the Kubernetes API at "
+                    + client.getMasterUrl() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The names of the Ready {@code nodes} running one of {@code pods} that is not being deleted. */
+    static java.util.Set<String> running(List<Node> nodes, List<Pod> pods) {
+        Map<String, Node> byName = new HashMap<>();
+        nodes.forEach(n -> byName.put(n.getMetadata().getName(), n));
+        return pods.stream().filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+                .map(Pod::getSpec).filter(s -> s != null && s.getNodeName() != null)
+                .map(s -> byName.get(s.getNodeName())).filter(n -> n != null && ready(n))
+                .map(n -> n.getMetadata().getName()).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new));
+    }
+
+    /**
      * The rule above as a function of the API's objects: every labelled node when any is; else,
      * among {@code nodes}, the {@code size} oldest Ready ones running one of {@code pods} that is not
      * being deleted. Node name -> InternalIP:raftPort; nodes without an InternalIP are skipped.

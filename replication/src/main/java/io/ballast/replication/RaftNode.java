@@ -144,6 +144,7 @@ public final class RaftNode implements AutoCloseable {
     public static RaftNode start(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks, RaftTls tls) {
         try {
             RaftNode n = new RaftNode(config, node, watermarks, tls);
+            tls.admission().ifPresent(a -> a.serve(n.server));
             n.server.start();
             n.space.local().start();
             n.leaderHandoff = new LeaderHandoff(n.server, n, n.space, n.drain).start();

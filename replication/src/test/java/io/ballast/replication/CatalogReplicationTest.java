@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.proto.v1.AdmitNode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogVolume;
@@ -12,6 +13,7 @@ import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,6 +32,11 @@ class CatalogReplicationTest {
                 n.catalog().join(c.peers());
             }
             try (CatalogClient client = new CatalogClient("test-cluster", c.peers(), Duration.ofSeconds(20))) {
+                BallastException notAdmitted = assertThrows(BallastException.class, () -> client.submit(heartbeat("a", 1)));
+                assertEquals(ErrorCode.PERMISSION_DENIED, notAdmitted.code());
+                for (String id : List.of("a", "b")) {
+                    client.submit(CatalogCommand.newBuilder().setAdmitNode(AdmitNode.newBuilder().setNodeId(id)).build());
+                }
                 client.submit(heartbeat("a", 1));
                 client.submit(CatalogCommand.newBuilder().setCreateVolume(CatalogVolume.newBuilder().setId("v1")
                         .setName("pvc-1").setSizeBytes(1 << 20).setReplicas(1).addPlacement("a")).build());

@@ -24,6 +24,8 @@ public enum ErrorCode {
     IO_ERROR,
     /** A data directory or file is not ours, or has a format we do not understand. */
     FOREIGN_FORMAT,
+    /** The caller's identity may not do this (a node not admitted, a node's certificate where an operator's is needed). */
+    PERMISSION_DENIED,
     /** The service is shutting down or has no quorum; a retry may succeed. */
     UNAVAILABLE,
     /** A bug: an invariant did not hold. */

@@ -2,6 +2,7 @@ package io.ballast.replication.catalog;
 
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogAttachment;
+import io.ballast.proto.v1.AdmitNode;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogReply;
@@ -41,10 +42,12 @@ public final class Catalog {
     /** Deleted volume ids, oldest first, at most {@link #MAX_TOMBSTONES}. */
     private final java.util.LinkedHashSet<String> deleted = new java.util.LinkedHashSet<>();
     static final int MAX_TOMBSTONES = 1024;
+    /** The node ids admitted to the cluster: only theirs heartbeats are recorded. */
+    private final java.util.TreeSet<String> admitted = new java.util.TreeSet<>();
 
     public synchronized CatalogState state() {
         return CatalogState.newBuilder().addAllNodes(nodes.values()).addAllVolumes(volumes.values())
-                .addAllSnapshots(snapshots.values()).addAllDeletedVolumeIds(deleted).build();
+                .addAllSnapshots(snapshots.values()).addAllDeletedVolumeIds(deleted).addAllAdmittedNodes(admitted).build();
     }
 
     /** Replaces every record (a snapshot being loaded). */
@@ -54,6 +57,8 @@ public final class Catalog {
         snapshots.clear();
         deleted.clear();
         deleted.addAll(state.getDeletedVolumeIdsList());
+        admitted.clear();
+        admitted.addAll(state.getAdmittedNodesList());
         state.getNodesList().forEach(n -> nodes.put(n.getNodeId(), n));
         state.getVolumesList().forEach(v -> volumes.put(v.getId(), v));
         state.getSnapshotsList().forEach(s -> snapshots.put(s.getId(), s));
@@ -96,6 +101,7 @@ public final class Catalog {
             case SET_PLACEMENT -> setPlacement(c.getSetPlacement());
             case SET_REPLICAS -> setReplicas(c.getSetReplicas());
             case SET_DRAIN -> setDrain(c.getSetDrain());
+            case ADMIT_NODE -> admitNode(c.getAdmitNode());
             case SET_REPAIR -> withVolume(c.getSetRepair().getVolumeId(),
                     v -> ok(put(v.toBuilder().setRepair(c.getSetRepair().getRepair()).build())));
             case COMMAND_NOT_SET -> error(ErrorCode.INVALID_ARGUMENT, "empty catalog command");
@@ -105,6 +111,10 @@ public final class Catalog {
     private CatalogReply heartbeat(CatalogNode n) {
         if (n.getNodeId().isEmpty() || n.getAdminAddress().isEmpty() || n.getRaftAddress().isEmpty()) {
             return error(ErrorCode.INVALID_ARGUMENT, "a node record needs node_id, admin_address and raft_address");
+        }
+        if (!admitted.contains(n.getNodeId())) {
+            return error(ErrorCode.PERMISSION_DENIED, "node " + n.getNodeId() + " is not admitted to this cluster: an operator "
+                    + "admits it with 'ballast node admit " + n.getNodeId() + "' (the catalog's members are admitted by its leader)");
         }
         CatalogNode old = nodes.get(n.getNodeId());
         if (old != null && old.getHeartbeatMillis() > n.getHeartbeatMillis()) {
@@ -119,7 +129,34 @@ public final class Catalog {
                 .forEach(reply::addFullNodes);
         nodes.values().stream().filter(x -> x.getDrain() != NodeDrain.NODE_DRAIN_NONE).map(CatalogNode::getNodeId)
                 .sorted().forEach(reply::addDrainedNodes);
-        return reply.build();
+        return reply.addAllAdmittedNodes(admitted).build();
+    }
+
+    /**
+     * Admission: an admitted node may register and be placed on, and the nodes serve its calls.
+     * A revoked node's record goes too, but not while a volume is placed or attached on it: its
+     * replicas would be cut off without being moved (drain it with --evacuate first).
+     */
+    private CatalogReply admitNode(AdmitNode a) {
+        String id = a.getNodeId();
+        if (id.isEmpty()) {
+            return error(ErrorCode.INVALID_ARGUMENT, "admitting or revoking a node needs its node id");
+        }
+        if (!a.getRevoke()) {
+            return CatalogReply.newBuilder().setExisted(!admitted.add(id)).build();
+        }
+        if (!admitted.contains(id)) {
+            return CatalogReply.newBuilder().setExisted(true).build();
+        }
+        for (CatalogVolume v : volumes.values()) {
+            if (v.getPlacementList().contains(id) || v.getAttachmentsList().stream().anyMatch(t -> t.getNodeId().equals(id))) {
+                return error(ErrorCode.FAILED_PRECONDITION, "node " + id + " still holds volume " + v.getName() + " (" + v.getId()
+                        + "): move its replicas off first ('ballast node drain " + id + " --evacuate'), then revoke it");
+            }
+        }
+        admitted.remove(id);
+        nodes.remove(id);
+        return CatalogReply.getDefaultInstance();
     }
 
     private CatalogReply createVolume(CatalogVolume v) {

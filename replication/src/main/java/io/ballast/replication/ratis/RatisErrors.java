@@ -44,6 +44,9 @@ public final class RatisErrors {
         return false;
     }
 
+    /** How gRPC words a PERMISSION_DENIED status in an exception's message. */
+    private static final String REFUSED = "PERMISSION_DENIED:";
+
     /** Maps any failure of a Ratis call. Unknown causes with no quorum in sight: UNAVAILABLE. */
     public static BallastException map(Throwable t, String what) {
         for (Throwable c = t; c != null; c = c.getCause()) {
@@ -51,6 +54,11 @@ public final class RatisErrors {
                 return be;
             }
             String m = c.getMessage();
+            if (m != null && m.contains(REFUSED)) {
+                // A node's PeerIdentityCheck refused the caller's certificate: no retry helps, say why.
+                return new BallastException(ErrorCode.PERMISSION_DENIED, what + ": "
+                        + m.substring(m.indexOf(REFUSED) + REFUSED.length()).strip(), t);
+            }
             if (m != null) {
                 Matcher matcher = TAGGED.matcher(m);
                 if (matcher.find()) {

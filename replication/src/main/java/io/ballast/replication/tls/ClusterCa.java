@@ -129,15 +129,16 @@ public final class ClusterCa {
      * {@code out}.
      */
     public TlsDir issue(String holder, List<String> ips, List<String> dnsNames, Duration validity, Path out) {
-        return issue(holder, clusterId(), ips, dnsNames, validity, out);
+        return issue(holder, clusterId(), CertificateRole.defaultFor(holder), ips, dnsNames, validity, out);
     }
 
     /**
-     * As above for cluster {@code cluster}: one CA may serve several clusters, whose processes
-     * each accept only certificates naming their own cluster id (the O), so a certificate of one
-     * cluster never opens another.
+     * As above for cluster {@code cluster} with {@code role} (the OU): one CA may serve several
+     * clusters, whose processes each accept only certificates naming their own cluster id (the O),
+     * so a certificate of one cluster never opens another.
      */
-    public TlsDir issue(String holder, String cluster, List<String> ips, List<String> dnsNames, Duration validity, Path out) {
+    public TlsDir issue(String holder, String cluster, CertificateRole role, List<String> ips, List<String> dnsNames,
+            Duration validity, Path out) {
         try {
             KeyPair kp = newKeyPair();
             Instant now = Instant.now();
@@ -150,7 +151,7 @@ public final class ClusterCa {
             }
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minusSeconds(300)),
-                    Date.from(now.plus(validity)), name(holder, cluster), kp.getPublic())
+                    Date.from(now.plus(validity)), name(holder, cluster, role), kp.getPublic())
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
                     .addExtension(Extension.extendedKeyUsage, false,
@@ -173,6 +174,11 @@ public final class ClusterCa {
 
     private static X500Name name(String cn, String cluster) {
         return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, cluster).addRDN(BCStyle.CN, cn).build();
+    }
+
+    private static X500Name name(String cn, String cluster, CertificateRole role) {
+        return new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.O, cluster).addRDN(BCStyle.OU, role.unit())
+                .addRDN(BCStyle.CN, cn).build();
     }
 
     private static KeyPair newKeyPair() throws GeneralSecurityException {

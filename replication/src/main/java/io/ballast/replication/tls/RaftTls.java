@@ -12,21 +12,37 @@ import org.apache.ratis.grpc.GrpcTlsConfig;
  * process builds takes {@link #parameters()}.
  */
 public final class RaftTls {
-    public static final RaftTls PLAINTEXT = new RaftTls(null);
-    private static final PeerIdentityCheck IDENTITY = new PeerIdentityCheck();
+    public static final RaftTls PLAINTEXT = new RaftTls(null, null);
 
     private final TlsMaterial material;
+    private final Admission admission;
+    private final PeerIdentityCheck identity;
     /** One configuration for every server and client of the process: its managers follow rotations themselves. */
     private final GrpcTlsConfig config;
 
-    private RaftTls(TlsMaterial material) {
+    private RaftTls(TlsMaterial material, Admission admission) {
         this.material = material;
+        this.admission = admission;
+        this.identity = new PeerIdentityCheck(admission);
         this.config = material == null ? null : new GrpcTlsConfig(material.keyManager(), material.trustManager(), true);
     }
 
     /** Mutual TLS with {@code material}; null: plaintext. */
     public static RaftTls of(TlsMaterial material) {
-        return material == null ? PLAINTEXT : new RaftTls(material);
+        return material == null ? PLAINTEXT : new RaftTls(material, null);
+    }
+
+    /**
+     * The same TLS, its server serving only the callers {@code who} admits (see
+     * {@link PeerIdentityCheck}); plaintext stays plaintext (no identity to check).
+     */
+    public RaftTls admitting(Admission who) {
+        return material == null ? this : new RaftTls(material, who);
+    }
+
+    /** The admission this server checks callers against, if any. */
+    public java.util.Optional<Admission> admission() {
+        return java.util.Optional.ofNullable(admission);
     }
 
     public boolean enabled() {
@@ -41,7 +57,7 @@ public final class RaftTls {
             GrpcConfigKeys.Client.setTlsConf(p, config);
             GrpcConfigKeys.Admin.setTlsConf(p, config);
             // A node's Raft requests must carry the id its certificate names (PeerIdentityCheck).
-            GrpcConfigKeys.Server.setServicesCustomizer(p, (builder, services) -> builder.intercept(IDENTITY));
+            GrpcConfigKeys.Server.setServicesCustomizer(p, (builder, services) -> builder.intercept(identity));
         }
         return p;
     }

@@ -26,9 +26,43 @@ class CatalogTest {
     @BeforeEach
     void nodes() {
         for (String n : List.of("n1", "n2", "n3")) {
+            ok(admit(n, false));
             ok(CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId(n)
                     .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(100)).build());
         }
+    }
+
+    private static CatalogCommand admit(String node, boolean revoke) {
+        return CatalogCommand.newBuilder().setAdmitNode(io.ballast.proto.v1.AdmitNode.newBuilder().setNodeId(node).setRevoke(revoke))
+                .build();
+    }
+
+    private static CatalogCommand heartbeat(String node) {
+        return CatalogCommand.newBuilder().setHeartbeat(CatalogNode.newBuilder().setNodeId(node)
+                .setAdminAddress("127.0.0.1:1").setRaftAddress("127.0.0.1:2").setHeartbeatMillis(100)).build();
+    }
+
+    @Test
+    void onlyAdmittedNodesRegisterAndANodeHoldingAVolumeIsNotRevoked() {
+        refused(heartbeat("n9"), "PERMISSION_DENIED");
+        assertTrue(catalog.apply(heartbeat("n9")).getMessage().contains("ballast node admit n9"));
+        assertFalse(ok(admit("n9", false)).getExisted());
+        assertTrue(ok(admit("n9", false)).getExisted(), "the same admission again");
+        CatalogReply beat = ok(heartbeat("n9"));
+        assertEquals(List.of("n1", "n2", "n3", "n9"), beat.getAdmittedNodesList(), "heartbeat replies name the admitted nodes");
+        assertEquals(4, catalog.state().getNodesCount());
+        ok(CatalogCommand.newBuilder().setCreateVolume(CatalogVolume.newBuilder().setId("v9").setName("pvc-9")
+                .setSizeBytes(1 << 20).setReplicas(1).addPlacement("n9")).build());
+        refused(admit("n9", true), "FAILED_PRECONDITION");
+        assertTrue(catalog.apply(admit("n9", true)).getMessage().contains("--evacuate"));
+        ok(CatalogCommand.newBuilder().setDeleteVolume("v9").build());
+        assertFalse(ok(admit("n9", true)).getExisted());
+        assertEquals(3, catalog.state().getNodesCount(), "a revoked node's record goes");
+        refused(heartbeat("n9"), "PERMISSION_DENIED");
+        refused(admit("", false), "INVALID_ARGUMENT");
+        var restored = new Catalog();
+        restored.restore(catalog.state());
+        assertEquals(catalog.state(), restored.state(), "admission is part of the catalog's snapshot");
     }
 
     private CatalogReply ok(CatalogCommand c) {

@@ -43,6 +43,7 @@ public final class ReplicatedCluster implements NodeCluster {
      */
     public ReplicatedCluster(Path dir, int size, int catalogMembers, boolean csiNodes) {
         this.dir = dir;
+        this.catalogMembers = catalogMembers;
         for (int i = 0; i < size; i++) {
             raftPorts.add(FreePorts.next());
             adminPorts.add(FreePorts.next());
@@ -87,6 +88,7 @@ public final class ReplicatedCluster implements NodeCluster {
         }
     }
     private Path dir;
+    private final int catalogMembers;
 
     /** The unix socket of node i's CSI Node service (when started with CSI). */
     public Path csiSocket(int i) {
@@ -119,9 +121,36 @@ public final class ReplicatedCluster implements NodeCluster {
         return this;
     }
 
+    /**
+     * Starts every node; in a cluster with a catalog, the nodes beyond its members are then admitted
+     * (as an operator would with {@code ballast node admit}): the catalog admits only its members.
+     */
     public ReplicatedCluster start() {
         nodes.forEach(BallastNodeProcess::start);
+        if (catalogMembers > 0) {
+            for (int i = catalogMembers; i < size(); i++) {
+                admit(nodeId(i));
+            }
+        }
         return this;
+    }
+
+    /** Admits node {@code nodeId} to the catalog through node 1 (retried while the catalog elects its leader). */
+    public void admit(String nodeId) {
+        RuntimeException[] last = {null};
+        try {
+            Await.await(() -> {
+                try {
+                    adminStub(0).admitNode(io.ballast.proto.v1.AdmitNodeRequest.newBuilder().setNodeId(nodeId).build());
+                    return true;
+                } catch (RuntimeException e) {
+                    last[0] = e;
+                    return false;
+                }
+            }, 60, "node " + nodeId + " admitted");
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + ": " + last[0], last[0]);
+        }
     }
 
     public static String nodeId(int i) {

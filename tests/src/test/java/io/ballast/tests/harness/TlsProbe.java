@@ -81,7 +81,8 @@ public final class TlsProbe {
         ClusterCa otherCa = ClusterCa.create(work.resolve("probe-other-ca"), clusterId, Duration.ofDays(1));
         Path otherCaCli = trustingOurs(otherCa.issue("cli", List.of(), List.of(), Duration.ofDays(1), work.resolve("probe-other-ca-cli")), cli);
         all.put(Caller.OTHER_CA, new TlsProbe(Caller.OTHER_CA, material(otherCaCli), ours));
-        Path otherCluster = ClusterCa.load(ca).issue("cli", clusterId + "-elsewhere", List.of(), List.of(), Duration.ofDays(1),
+        Path otherCluster = ClusterCa.load(ca).issue("cli", clusterId + "-elsewhere", io.ballast.replication.tls.CertificateRole.OPERATOR,
+                List.of(), List.of(), Duration.ofDays(1),
                 work.resolve("probe-other-cluster")).dir();
         all.put(Caller.OTHER_CLUSTER, new TlsProbe(Caller.OTHER_CLUSTER, material(otherCluster), ours));
         all.put(Caller.CLUSTER, new TlsProbe(Caller.CLUSTER, ours, ours));
