@@ -50,6 +50,18 @@ class KubernetesCatalogMembersTest {
     }
 
     @Test
+    void everyReadyNodeRunningThePluginIsAdmissible() {
+        List<Node> nodes = List.of(node("a", "2025-01-02T00:00:00Z", true, "10.0.0.1"),
+                node("down", "2024-01-01T00:00:00Z", false, "10.0.0.5"), node("no-plugin", "2024-01-01T00:00:00Z", true, "10.0.0.6"),
+                node("leaving", "2024-06-01T00:00:00Z", true, "10.0.0.7"), node("d", "2026-03-01T00:00:00Z", true, "10.0.0.8"),
+                node("e", "2026-04-01T00:00:00Z", true, "10.0.0.9"));
+        List<Pod> pods = List.of(pod("a", false), pod("down", false), pod("leaving", true), pod("d", false), pod("e", false),
+                pod("elsewhere", false));
+        assertEquals(java.util.Set.of("a", "d", "e"), KubernetesCatalogMembers.running(nodes, pods),
+                "not the down node, nor one whose plugin pod is being deleted or that runs none: more than the 3 members");
+    }
+
+    @Test
     void labelledNodesWinWhateverTheirNumber() {
         List<Node> labelled = List.of(node("x", "2026-01-01T00:00:00Z", true, "10.0.1.1"),
                 node("y", "2025-01-01T00:00:00Z", false, "10.0.1.2"), node("no-ip", "2025-01-01T00:00:00Z", true, null));

@@ -83,7 +83,7 @@ class AdmissionIT {
         List<String> create = new ArrayList<>(List.of("volume", "create", "--admin", cluster.admin(0), "--name", "v",
                 "--size", "16M"));
         create.addAll(cluster.replicaArgs(0, 1, 2));
-        cli(cli, create.toArray(String[]::new)).assertSuccess();
+        BallastNodeProcess.cliWith(cli, create.toArray(String[]::new)).assertSuccess();
         StatusRuntimeException admin = assertThrows(StatusRuntimeException.class, () -> adminAs(certs.resolve("n4"), 0)
                 .getClusterState(GetClusterStateRequest.getDefaultInstance()));
         assertEquals(Status.Code.PERMISSION_DENIED, admin.getStatus().getCode(), admin.toString());
@@ -102,7 +102,7 @@ class AdmissionIT {
                 .admitNode(AdmitNodeRequest.newBuilder().setNodeId("n4").build()));
         assertEquals(Status.Code.PERMISSION_DENIED, byNode.getStatus().getCode(), byNode.toString());
         assertTrue(byNode.getStatus().getDescription().contains("operator"), byNode.toString());
-        ExternalTool.Result admitted = cli(cli, "node", "admit", "n4", "--cluster", cluster.admin(1));
+        ExternalTool.Result admitted = BallastNodeProcess.cliWith(cli, "node", "admit", "n4", "--cluster", cluster.admin(1));
         assertTrue(admitted.assertSuccess().stdout().contains("node n4: admitted"), admitted.describe());
         Await.await(() -> registered().size() == 4, 30, "n4 registered once admitted");
 
@@ -110,17 +110,17 @@ class AdmissionIT {
         List<String> onN4 = new ArrayList<>(List.of("volume", "create", "--admin", cluster.admin(3), "--name", "w",
                 "--size", "16M"));
         onN4.addAll(cluster.replicaArgs(1, 2, 3));
-        cli(cli, onN4.toArray(String[]::new)).assertSuccess();
-        String uri = cli(cli, "volume", "attach", "--admin", cluster.admin(3), "--name", "w").assertSuccess().stdout().strip();
+        BallastNodeProcess.cliWith(cli, onN4.toArray(String[]::new)).assertSuccess();
+        String uri = BallastNodeProcess.cliWith(cli, "volume", "attach", "--admin", cluster.admin(3), "--name", "w").assertSuccess().stdout().strip();
         ExternalTool.run(120, "qemu-io", "-f", "raw", uri, "-c", "write -P 0x4e 0 1M", "-c", "read -P 0x4e 0 1M").assertSuccess();
 
         // Revocation: refused for a catalog member (its leader would admit it again); n4 is revoked, and
         // refused again once the nodes learnt of it. (Refused while the catalog places a volume on a
         // node: CatalogTest.) The group of w keeps n4, a member of its configuration.
-        ExternalTool.Result member = cli(cli, "node", "revoke", "n1", "--cluster", cluster.admin(1));
+        ExternalTool.Result member = BallastNodeProcess.cliWith(cli, "node", "revoke", "n1", "--cluster", cluster.admin(1));
         assertNotEquals(0, member.exitCode(), member.describe());
         assertTrue(member.stderr().contains("hosts the catalog"), member.describe());
-        ExternalTool.Result revoked = cli(cli, "node", "revoke", "n4", "--cluster", cluster.admin(1));
+        ExternalTool.Result revoked = BallastNodeProcess.cliWith(cli, "node", "revoke", "n4", "--cluster", cluster.admin(1));
         assertTrue(revoked.assertSuccess().stdout().contains("node n4: revoked"), revoked.describe());
         Await.await(() -> !registered().contains("n4"), 30, "n4's record is gone");
         Await.await(() -> {
@@ -204,9 +204,4 @@ class AdmissionIT {
         }
     }
 
-    private static ExternalTool.Result cli(Path tls, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("env", "BALLAST_TLS_DIR=" + tls));
-        cmd.addAll(BallastNodeProcess.command(args));
-        return ExternalTool.run(120, cmd);
-    }
 }

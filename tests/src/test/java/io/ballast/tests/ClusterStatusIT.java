@@ -65,7 +65,7 @@ class ClusterStatusIT {
         Process dev = DevUpIT.start(cwd.resolve("ballast-dev"), base, "dev", "--no-mount");
         try {
             String devOut = Files.readString(cwd.resolve("dev.out"));
-            assertTrue(devOut.contains("try: bin/ballast status") && devOut.contains("metrics: http://127.0.0.1:"), devOut);
+            assertTrue(devOut.contains("try: bin/ballast status") && devOut.contains("metrics: https://127.0.0.1:"), devOut);
             // "1 volume (0 healthy)" contains "healthy" too: wait for the volume's own row.
             Pattern healthyRow = Pattern.compile("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\(n1 n2 n3\\)\\s+n[123]\\s+n1\\s+healthy.*");
             Cli status = awaitCli(cwd, out -> healthyRow.matcher(out).matches(), 30, "status");

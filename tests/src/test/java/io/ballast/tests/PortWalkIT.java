@@ -94,8 +94,8 @@ class PortWalkIT {
 
         List<String> create = new ArrayList<>(List.of("volume", "create", "--admin", cluster.admin(0), "--name", VOLUME, "--size", "32M"));
         create.addAll(cluster.replicaArgs());
-        cli(certs.resolve("cli"), create.toArray(String[]::new)).assertSuccess();
-        String uri = cli(certs.resolve("cli"), "volume", "attach", "--admin", cluster.admin(0), "--name", VOLUME)
+        BallastNodeProcess.cliWith(certs.resolve("cli"), create.toArray(String[]::new)).assertSuccess();
+        String uri = BallastNodeProcess.cliWith(certs.resolve("cli"), "volume", "attach", "--admin", cluster.admin(0), "--name", VOLUME)
                 .assertSuccess().stdout().strip();
         ExternalTool.run(120, "qemu-io", "-f", "raw", uri, "-c", "write -P 0x6b 0 4M", "-c", "flush").assertSuccess();
         cluster.awaitConverged(VOLUME, 60);
@@ -212,8 +212,8 @@ class PortWalkIT {
         cluster.clientTls(cli).start();
         List<String> create = new ArrayList<>(List.of("volume", "create", "--admin", cluster.admin(0), "--name", "rot", "--size", "64M"));
         create.addAll(cluster.replicaArgs());
-        cli(cli, create.toArray(String[]::new)).assertSuccess();
-        String uri = cli(cli, "volume", "attach", "--admin", cluster.admin(0), "--name", "rot").assertSuccess().stdout().strip();
+        BallastNodeProcess.cliWith(cli, create.toArray(String[]::new)).assertSuccess();
+        String uri = BallastNodeProcess.cliWith(cli, "volume", "attach", "--admin", cluster.admin(0), "--name", "rot").assertSuccess().stdout().strip();
         Map<String, java.math.BigInteger> old = new LinkedHashMap<>();
         for (int i = 0; i < 3; i++) {
             old.put(cluster.admin(i), ours.servedCertificate("127.0.0.1", port(cluster.admin(i))).getSerialNumber());
@@ -246,7 +246,7 @@ class PortWalkIT {
         written.assertSuccess();
         assertTrue(written.stdout().contains("err= 0"), written.stdout());
         cluster.awaitConverged("rot", 60);
-        assertTrue(cli(cli, "status", "--cluster", cluster.admin(1)).assertSuccess().stdout().contains("3 nodes (3 up)"));
+        assertTrue(BallastNodeProcess.cliWith(cli, "status", "--cluster", cluster.admin(1)).assertSuccess().stdout().contains("3 nodes (3 up)"));
         for (int i = 0; i < 3; i++) {
             String log = cluster.node(i).logText();
             assertTrue(log.contains("TLS certificates in") && log.contains("changed"), "node " + i + " logs the rotation");
@@ -317,10 +317,4 @@ class PortWalkIT {
         ExternalTool.run(60, BallastNodeProcess.command(cmd.toArray(String[]::new))).assertSuccess();
     }
 
-    /** {@code ballast ARGS} with $BALLAST_TLS_DIR = {@code tls}. */
-    static ExternalTool.Result cli(Path tls, String... args) {
-        List<String> cmd = new ArrayList<>(List.of("env", "BALLAST_TLS_DIR=" + tls));
-        cmd.addAll(BallastNodeProcess.command(args));
-        return ExternalTool.run(120, cmd);
-    }
 }

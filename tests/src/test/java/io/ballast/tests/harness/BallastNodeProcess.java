@@ -98,6 +98,13 @@ public final class BallastNodeProcess implements AutoCloseable {
         return cmd;
     }
 
+    /** {@code ballast ARGS} run as the CLI with $BALLAST_TLS_DIR = {@code tlsDir} (a certificate directory). */
+    public static ExternalTool.Result cliWith(Path tlsDir, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("env", "BALLAST_TLS_DIR=" + tlsDir));
+        cmd.addAll(command(args));
+        return ExternalTool.run(120, cmd);
+    }
+
     public Path socket() {
         return socket;
     }
