@@ -20,7 +20,7 @@ class AdminProtoTest {
     assertEquals("ballast.v1", AdminProto.getDescriptor().getPackage());
     assertEquals("ballast.v1.NodeAdmin", NodeAdminGrpc.SERVICE_NAME);
     assertEquals(
-        List.of("GetNodeInfo", "GetClusterState", "SetNodeDrain", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
+        List.of("GetNodeInfo", "GetClusterState", "SetNodeDrain", "AdmitNode", "CreateVolume", "DeleteVolume", "ListVolumes", "GetVolume",
             "ResizeVolume", "AttachVolume", "DetachVolume", "TransferLeadership", "AddReplica",
             "RemoveReplica", "ScrubVolume", "CreateSnapshot", "DeleteSnapshot", "ListSnapshots", "BackupVolume",
             "RestoreVolume"),
