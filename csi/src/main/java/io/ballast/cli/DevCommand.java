@@ -6,6 +6,10 @@ import io.ballast.daemon.ControllerRuntime;
 import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
+import io.ballast.proto.v1.AdmitNode;
+import io.ballast.proto.v1.CatalogCommand;
+import io.ballast.replication.catalog.CatalogClient;
+import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsDir;
 import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
@@ -168,12 +172,10 @@ public final class DevCommand {
 
         /** Nodes n4 and up are not catalog members: dev up admits them, as an operator would. */
         private void admitBeyondCatalog(Map<String, String> catalog, DevCertificates certs) {
-            var tls = io.ballast.replication.tls.RaftTls.of(certs == null ? null
-                    : TlsMaterial.of(TlsDir.of(certs.dirOf("controller")), "dev"));
-            try (var client = new io.ballast.replication.catalog.CatalogClient("dev", catalog, Duration.ofSeconds(60), tls)) {
+            RaftTls tls = RaftTls.of(certs == null ? null : TlsMaterial.of(TlsDir.of(certs.dirOf("controller")), "dev"));
+            try (CatalogClient client = new CatalogClient("dev", catalog, Duration.ofSeconds(60), tls)) {
                 for (int i = catalog.size() + 1; i <= nodes; i++) {
-                    client.submit(io.ballast.proto.v1.CatalogCommand.newBuilder().setAdmitNode(
-                            io.ballast.proto.v1.AdmitNode.newBuilder().setNodeId("n" + i)).build());
+                    client.submit(CatalogCommand.newBuilder().setAdmitNode(AdmitNode.newBuilder().setNodeId("n" + i)).build());
                 }
             }
         }

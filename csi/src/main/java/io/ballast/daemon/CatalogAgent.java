@@ -1,25 +1,28 @@
 package io.ballast.daemon;
 
-import io.ballast.volumes.ReplicatedVolumes;
 import io.ballast.engine.error.BallastException;
 import io.ballast.proto.v1.AdmitNode;
 import io.ballast.proto.v1.CatalogCommand;
-import io.ballast.proto.v1.CatalogReply;
-import io.ballast.replication.tls.Admission;
 import io.ballast.proto.v1.CatalogNode;
-import io.ballast.proto.v1.RebuildProgress;
+import io.ballast.proto.v1.CatalogReply;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.proto.v1.CatalogVolume;
 import io.ballast.proto.v1.CatalogVolumeState;
+import io.ballast.proto.v1.RebuildProgress;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.space.DiskLevel;
 import io.ballast.replication.space.DiskSpace;
 import io.ballast.replication.space.SpaceGuard;
+import io.ballast.replication.tls.Admission;
+import io.ballast.volumes.ReplicatedVolumes;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,11 +51,11 @@ public final class CatalogAgent implements AutoCloseable {
     private volatile boolean failing;
     private long beats;
     private final Admission admission;
-    private final java.util.function.Supplier<java.util.Set<String>> admissible;
+    private final Supplier<Set<String>> admissible;
 
     public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
             Map<String, String> labels) {
-        this(catalog, volumes, nodeId, adminAddress, raftAddress, labels, null, java.util.Set::of);
+        this(catalog, volumes, nodeId, adminAddress, raftAddress, labels, null, Set::of);
     }
 
     /**
@@ -61,7 +64,7 @@ public final class CatalogAgent implements AutoCloseable {
      * {@code admissible} names (in Kubernetes: those running the node plugin).
      */
     public CatalogAgent(CatalogClient catalog, ReplicatedVolumes volumes, String nodeId, String adminAddress, String raftAddress,
-            Map<String, String> labels, Admission admission, java.util.function.Supplier<java.util.Set<String>> admissible) {
+            Map<String, String> labels, Admission admission, Supplier<Set<String>> admissible) {
         this.admission = admission;
         this.admissible = admissible;
         this.catalog = catalog;
@@ -148,7 +151,7 @@ public final class CatalogAgent implements AutoCloseable {
             if (!member.leads()) {
                 return;
             }
-            java.util.Set<String> wanted = new java.util.TreeSet<>(member.members().keySet());
+            Set<String> wanted = new TreeSet<>(member.members().keySet());
             wanted.addAll(admissible.get());
             wanted.removeAll(member.localCopy().getAdmittedNodesList());
             for (String id : wanted) {

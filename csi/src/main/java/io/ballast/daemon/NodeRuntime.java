@@ -22,10 +22,10 @@ import io.ballast.metrics.NodeMetrics;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
-import io.ballast.tls.GrpcTls;
-import io.ballast.tls.AdminCallers;
-import io.ballast.tls.ServerTls;
 import io.ballast.replication.tls.Admission;
+import io.ballast.tls.AdminCallers;
+import io.ballast.tls.GrpcTls;
+import io.ballast.tls.ServerTls;
 import io.ballast.volumes.AttachedVolumeDevices;
 import io.ballast.volumes.ReplicatedVolumes;
 import io.grpc.Server;
@@ -42,6 +42,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -256,7 +257,7 @@ public final class NodeRuntime implements AutoCloseable {
      * registers the node (with the admin port actually bound: tests pass port 0).
      */
     private static CatalogAgent startCatalogAgent(NodeConfig config, NodeDirectory directory, ReplicatedVolumes replicated,
-            Server admin, Admission admission, java.util.function.Supplier<Set<String>> admissible) {
+            Server admin, Admission admission, Supplier<Set<String>> admissible) {
         if (config.catalogMembers().containsKey(directory.identity().nodeId())) {
             replicated.raft().catalog().join(config.catalogMembers());
         }

@@ -1,11 +1,11 @@
 package io.ballast.metrics;
 
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.replication.tls.TlsMaterial;
 import io.ballast.tls.ServerTls;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsParameters;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;

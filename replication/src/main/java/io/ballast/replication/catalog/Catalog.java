@@ -1,8 +1,8 @@
 package io.ballast.replication.catalog;
 
 import io.ballast.engine.error.ErrorCode;
-import io.ballast.proto.v1.CatalogAttachment;
 import io.ballast.proto.v1.AdmitNode;
+import io.ballast.proto.v1.CatalogAttachment;
 import io.ballast.proto.v1.CatalogCommand;
 import io.ballast.proto.v1.CatalogNode;
 import io.ballast.proto.v1.CatalogReply;
