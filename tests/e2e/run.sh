@@ -192,15 +192,73 @@ else
   result "least privilege" FAIL 0 "controller uid '$uid' CapEff '$caps'; /var/lib/ballast '$data_mode', csi.sock '$sock_mode'"
 fi
 
-log "two more storage nodes as host processes (the catalog is found on $E2E_NODE)"
+# ---- TLS: every port mutual TLS; the node's certificate from a request the controller signed ----
+t=$(ms)
+ballast() { "$ROOT/bin/ballast" "$@"; }
+umask 077
+mkdir -p "$E2E_WORK/ca" "$E2E_WORK/tls"
+# The controller made the cluster's CA at its first start (Secret ballast-ca, cert-manager's layout):
+# what an operator extracts to issue the CLI's certificate and those of nodes outside Kubernetes.
+kc -n ballast-system get secret ballast-ca -o jsonpath='{.data.tls\.crt}' | base64 -d >"$E2E_WORK/ca/tls.crt"
+kc -n ballast-system get secret ballast-ca -o jsonpath='{.data.tls\.key}' | base64 -d >"$E2E_WORK/ca/tls.key"
+umask 022
+csr=$(kc get csr -o jsonpath='{range .items[*]}{.metadata.name} {.spec.signerName} {.status.conditions[0].type}{"\n"}{end}' \
+  | grep " ballast.csi.io/node Approved" | head -1 | cut -d' ' -f1)
+node_crt=/var/lib/ballast/tls/tls.crt
+cert=$(openssl x509 -in "$node_crt" -noout -subject -ext subjectAltName 2>/dev/null | tr '\n' ' ' | tr -s ' ')
+verified=$(openssl verify -CAfile "$E2E_WORK/ca/tls.crt" "$node_crt" 2>&1)
+modes="$(stat -c %a /var/lib/ballast/tls 2>/dev/null) $(stat -c %a /var/lib/ballast/tls/tls.key 2>/dev/null)"
+plain=$(ballast status --cluster "$E2E_IP:7001" 2>&1 >/dev/null | head -1)
+if [ -n "$csr" ] && grep -q "CN *= *$E2E_NODE" <<<"$cert" && grep -q "IP Address:$E2E_IP" <<<"$cert" \
+   && [ "$verified" = "$node_crt: OK" ] && [ "$modes" = "700 600" ] && [ -n "$plain" ]; then
+  result "TLS: the node plugin's key stays on its node, its certificate from a CSR the controller signed; plaintext refused" \
+    PASS "$(secs "$t")" "CSR $csr Approved; $cert; tls dir $modes; CLI without a certificate: ${plain:0:90}"
+else
+  result "TLS: node certificate from the controller" FAIL "$(secs "$t")" \
+    "csr '$csr'; cert '$cert'; verify '$verified'; modes '$modes'; plaintext '$plain'"
+fi
+
+# Another key asking for the enrolled node's name, as the node plugin's service account: denied.
+t=$(ms)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$E2E_WORK/impostor.key" -subj "/CN=$E2E_NODE" \
+  -out "$E2E_WORK/impostor.csr" 2>/dev/null
+kc --as=system:serviceaccount:ballast-system:ballast-node apply -f - >/dev/null <<IMPOSTOR
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {name: e2e-impostor}
+spec:
+  signerName: ballast.csi.io/node
+  usages: [digital signature, key agreement, server auth, client auth]
+  request: $(base64 -w0 "$E2E_WORK/impostor.csr")
+IMPOSTOR
+impostor=""
+for _ in $(seq 1 30); do
+  impostor=$(kc get csr e2e-impostor -o jsonpath='{.status.conditions[0].type}: {.status.conditions[0].message}' 2>/dev/null)
+  [ -n "$impostor" ] && [ "$impostor" != ": " ] && break
+  sleep 1
+done
+if [[ "$impostor" == Denied:*"enrolled with another key"* ]] && [ -z "$(kc get csr e2e-impostor -o jsonpath='{.status.certificate}')" ]; then
+  result "TLS: a request for an enrolled node's name with another key is denied" PASS "$(secs "$t")" "${impostor:0:160}"
+else
+  result "TLS: impostor request" FAIL "$(secs "$t")" "'$impostor'"
+fi
+kc delete csr e2e-impostor >/dev/null 2>&1
+
+ballast certs issue --ca "$E2E_WORK/ca" --name cli --out "$E2E_WORK/tls/cli" >/dev/null
+export BALLAST_TLS_DIR="$E2E_WORK/tls/cli"   # every CLI call below: the operator's certificate
+
+log "two more storage nodes as host processes (the catalog is found on $E2E_NODE), admitted by the operator"
 for i in 2 3; do
   n=e2e-n$i
   mkdir -p "$E2E_WORK/$n"
+  ballast certs issue --ca "$E2E_WORK/ca" --name $n --ip "$E2E_IP" --out "$E2E_WORK/tls/$n" >/dev/null
   start $n "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Dsun.misc.unsafe.memory.access=allow -Xmx512m \
     -jar "$ROOT/csi/target/ballast.jar" node --data-dir "$E2E_WORK/$n" --node-id $n --cluster-id ballast \
     --raft-listen "$E2E_IP:710$i" --admin-listen "$E2E_IP:700$i" --fd-keeper none --catalog "$E2E_NODE=$E2E_IP:7101" \
-    --label zone=e2e-zone-b
+    --label zone=e2e-zone-b --tls-dir "$E2E_WORK/tls/$n"
 done
+ballast node admit e2e-n2 e2e-n3 --cluster "$E2E_IP:7001" >"$E2E_WORK/logs/admit.out" 2>&1 \
+  || log "admit failed: $(cat "$E2E_WORK/logs/admit.out")"
 status() { "$ROOT/bin/ballast" status --cluster "$E2E_IP:7001" "$@"; }
 if wait_for 90 "3 storage nodes up" sh -c "$ROOT/bin/ballast status --cluster $E2E_IP:7001 --output json \
      | grep -o '\"up\": *true' | wc -l | grep -qx 3"; then

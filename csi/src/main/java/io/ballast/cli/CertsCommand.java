@@ -48,7 +48,8 @@ public final class CertsCommand {
             description = "Issue a certificate: OUT/tls.crt, OUT/tls.key and OUT/ca.crt, for both ends of mutual TLS.")
     static final class Issue implements Callable<Integer> {
         @Spec CommandSpec spec;
-        @Option(names = "--ca", required = true, paramLabel = "DIR", description = "The CA's directory ('ballast certs ca').") Path ca;
+        @Option(names = "--ca", required = true, paramLabel = "DIR", description = "The CA's directory: ca.crt and ca.key ('ballast certs ca'), or tls.crt and tls.key (the "
+                + "controller's ballast-ca Secret, extracted).") Path ca;
         @Option(names = "--name", required = true, paramLabel = "NAME",
                 description = "Whose certificate: a node id (exactly its --node-id: a node's Raft requests are accepted only "
                         + "in the name its certificate gives), 'controller' or 'cli'.") String name;

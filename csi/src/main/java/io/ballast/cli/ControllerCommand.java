@@ -2,6 +2,8 @@ package io.ballast.cli;
 
 import io.ballast.csi.identity.BallastVersion;
 import io.ballast.daemon.ControllerRuntime;
+import io.ballast.kubernetes.ControllerTls;
+import io.ballast.kubernetes.Kubernetes;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -52,6 +54,27 @@ public final class ControllerCommand implements Callable<Integer> {
                     + "(tls.crt, tls.key, ca.crt); without it, plaintext (a warning says so).")
     java.nio.file.Path tlsDir;
 
+    @Option(names = "--tls-from", paramLabel = "kubernetes",
+            description = "In Kubernetes: take the cluster's CA from Secret --ca-secret (made at first start if missing), "
+                    + "issue this controller's certificate into --tls-dir, and sign the node plugins' certificate signing "
+                    + "requests (signer ballast.csi.io/node).")
+    String tlsFrom;
+
+    @Option(names = "--ca-secret", defaultValue = "ballast-ca", paramLabel = "NAME",
+            description = "With --tls-from=kubernetes: the Secret in this pod's namespace holding the CA (tls.crt, tls.key; "
+                    + "cert-manager's layout). Default: ${DEFAULT-VALUE}.")
+    String caSecret;
+
+    @Option(names = "--node-certificate-validity", defaultValue = "30d", paramLabel = "DURATION",
+            description = "With --tls-from=kubernetes: how long a node certificate is valid; nodes renew theirs when a third "
+                    + "is left. Default: ${DEFAULT-VALUE}.")
+    String nodeCertificateValidity;
+
+    @Option(names = "--node-service-account", defaultValue = "ballast-node", paramLabel = "NAME",
+            description = "With --tls-from=kubernetes: the service account (in this pod's namespace) of the node plugin; "
+                    + "only its certificate signing requests are signed. Default: ${DEFAULT-VALUE}.")
+    String nodeServiceAccount;
+
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT",
             description = "Serve Prometheus metrics (/metrics) on this address: CSI calls by method and code, nodes, volume conditions, repairs, JVM.")
     String metricsListen;
@@ -79,12 +102,16 @@ public final class ControllerCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--repair-after (" + repairAfter
                     + ") must not be shorter than --down-after (" + downAfter + ")");
         }
+        ControllerTls kubernetesTls = kubernetesTls();
         ControllerRuntime runtime = ControllerRuntime.start(new ControllerRuntime.Config(clusterId, members, csiEndpoint,
                 down, repair, every, NodeCommand.address(spec, "--metrics-listen", metricsListen),
                 tlsDir == null ? null : tlsDir.toAbsolutePath()));
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             runtime.close();
+            if (kubernetesTls != null) {
+                kubernetesTls.close();
+            }
             stopped.countDown();
         }, "shutdown"));
         spec.commandLine().getOut().println("ballast controller ready: cluster " + clusterId + ", catalog " + members.keySet()
@@ -92,6 +119,23 @@ public final class ControllerCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /** With --tls-from=kubernetes: the CA, this controller's certificate and the node signer; else null. */
+    private ControllerTls kubernetesTls() {
+        if (tlsFrom == null) {
+            return null;
+        }
+        if (!tlsFrom.equals("kubernetes")) {
+            throw new ParameterException(spec.commandLine(), "--tls-from '" + tlsFrom + "': the only source is 'kubernetes'");
+        }
+        if (tlsDir == null) {
+            throw new ParameterException(spec.commandLine(), "--tls-from=kubernetes needs --tls-dir: where the controller's own "
+                    + "certificate is written (a writable directory, e.g. an emptyDir)");
+        }
+        Duration validity = duration("--node-certificate-validity", nodeCertificateValidity);
+        return ControllerTls.start(Kubernetes.client(), Kubernetes.podNamespace(), caSecret, clusterId, tlsDir.toAbsolutePath(),
+                nodeServiceAccount, validity);
     }
 
     private Duration duration(String option, String text) {

@@ -5,8 +5,11 @@ import io.ballast.daemon.CatalogMemberSource;
 import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
+import io.ballast.kubernetes.Kubernetes;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
+import io.ballast.kubernetes.NodeCertificateEnrollment;
 import io.ballast.replication.space.DiskWatermarks;
+import io.ballast.replication.tls.EnrolledTlsDir;
 import io.ballast.replication.tls.TlsDir;
 import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
@@ -135,6 +138,12 @@ public final class NodeCommand implements Callable<Integer> {
                     + "of that CA are refused. Without it both ports are plaintext (a warning says so).")
     Path tlsDir;
 
+    @Option(names = "--tls-from", paramLabel = "kubernetes",
+            description = "Get this node's certificate from the Kubernetes API instead of files made beforehand: the key is "
+                    + "made in --tls-dir (default DATA/tls) and never leaves it, a CertificateSigningRequest asks the controller "
+                    + "(--tls-from=kubernetes there too) to certify it, and it is renewed before it expires. Needs --node-id.")
+    String tlsFrom;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -157,6 +166,7 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
         }
+        Path tls = tlsDir(); // usage errors first, then the wait for a certificate
         rebuildBytesPerSecond(); // a bad size is a usage error, before anything starts
         size("--log-budget", logBudget);
         DiskWatermarks watermarks;
@@ -188,7 +198,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .diskWatermarks(watermarks)
                 .rebuildBytesPerSecond(rebuildBytesPerSecond())
                 .logBudgetMin(size("--log-budget", logBudget))
-                .tls(tlsDir == null ? null : TlsMaterial.of(TlsDir.of(tlsDir.toAbsolutePath()), clusterId))
+                .tls(tls == null ? null : TlsMaterial.of(TlsDir.of(tls), clusterId))
                 .keyDir(keyDir == null ? null : keyDir.toAbsolutePath())
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
@@ -206,6 +216,28 @@ public final class NodeCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         stopped.await();
         return 0;
+    }
+
+    /**
+     * The TLS directory, null for none; with --tls-from=kubernetes, once it holds a certificate
+     * from the controller (waited for here, then renewed in the background).
+     */
+    private Path tlsDir() throws InterruptedException {
+        if (tlsFrom == null) {
+            return tlsDir == null ? null : tlsDir.toAbsolutePath();
+        }
+        if (!tlsFrom.equals("kubernetes")) {
+            throw new ParameterException(spec.commandLine(), "--tls-from '" + tlsFrom + "': the only source is 'kubernetes'");
+        }
+        if (nodeId == null) {
+            throw new ParameterException(spec.commandLine(), "--tls-from=kubernetes needs --node-id: the Kubernetes node name "
+                    + "the certificate is issued to");
+        }
+        Path dir = tlsDir != null ? tlsDir.toAbsolutePath() : dataDir.toAbsolutePath().resolve("tls");
+        NodeCertificateEnrollment enrollment = new NodeCertificateEnrollment(Kubernetes.client(), nodeId, new EnrolledTlsDir(dir));
+        enrollment.ensure();
+        enrollment.startRenewing(); // a daemon thread for the process's life
+        return dir;
     }
 
     private InetSocketAddress parseAddress(String option, String text) {

@@ -3,28 +3,22 @@ package io.ballast.replication.tls;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.io.IOException;
-import java.io.StringWriter;
 import java.math.BigInteger;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
+import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.interfaces.ECPrivateKey;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
-import org.bouncycastle.asn1.ASN1BitString;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
@@ -35,20 +29,13 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
-import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.util.io.pem.PemObject;
 
 /**
  * A cluster's certificate authority: {@code ca.crt} and {@code ca.key} in a directory. It issues
@@ -64,18 +51,16 @@ public final class ClusterCa {
 
     private final X509Certificate cert;
     private final PrivateKey key;
+    private final KeyPair keyPair; // null when loaded: only a generated CA can write its key out
 
-    private ClusterCa(X509Certificate cert, PrivateKey key) {
+    private ClusterCa(X509Certificate cert, PrivateKey key, KeyPair keyPair) {
         this.cert = cert;
         this.key = key;
+        this.keyPair = keyPair;
     }
 
-    /** Creates a CA for cluster {@code clusterId} in {@code dir}; ALREADY_EXISTS rather than overwrite one. */
-    public static ClusterCa create(Path dir, String clusterId, Duration validity) {
-        Path crt = dir.resolve(TlsDir.CA);
-        if (Files.exists(crt) || Files.exists(dir.resolve(CA_KEY))) {
-            throw new BallastException(ErrorCode.ALREADY_EXISTS, "a CA exists in " + dir + " already; delete it first to make a new one");
-        }
+    /** A new CA for cluster {@code clusterId}, in memory ({@link #create} also writes it). */
+    public static ClusterCa generate(String clusterId, Duration validity) {
         try {
             KeyPair kp = newKeyPair();
             X500Name name = name("ballast-ca", clusterId);
@@ -86,34 +71,62 @@ public final class ClusterCa {
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign))
                     .addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
-            X509Certificate c = sign(b, kp.getPrivate());
-            Files.createDirectories(dir);
-            writePem(dir.resolve(CA_KEY), pkcs8(kp), true);
-            writePem(crt, c, false);
-            return new ClusterCa(c, kp.getPrivate());
+            return new ClusterCa(sign(b, kp.getPrivate()), kp.getPrivate(), kp);
         } catch (IOException | GeneralSecurityException | OperatorCreationException e) {
+            throw new BallastException(ErrorCode.IO_ERROR, "cannot create a CA: " + e.getMessage(), e);
+        }
+    }
+
+    /** Creates a CA for cluster {@code clusterId} in {@code dir}; ALREADY_EXISTS rather than overwrite one. */
+    public static ClusterCa create(Path dir, String clusterId, Duration validity) {
+        Path crt = dir.resolve(TlsDir.CA);
+        if (Files.exists(crt) || Files.exists(dir.resolve(CA_KEY))) {
+            throw new BallastException(ErrorCode.ALREADY_EXISTS, "a CA exists in " + dir + " already; delete it first to make a new one");
+        }
+        ClusterCa ca = generate(clusterId, validity);
+        try {
+            Files.createDirectories(dir);
+            Pem.write(dir.resolve(CA_KEY), ca.keyPem(), true);
+            Pem.write(crt, ca.certificatePem(), false);
+            return ca;
+        } catch (IOException e) {
             throw new BallastException(ErrorCode.IO_ERROR, "cannot create a CA in " + dir + ": " + e.getMessage(), e);
         }
     }
 
-    /** The CA in {@code dir}; NOT_FOUND naming the missing file. */
+    /**
+     * The CA in {@code dir}: {@code ca.crt} and {@code ca.key} as {@code ballast certs ca} writes
+     * them, or {@code tls.crt} and {@code tls.key} as a cert-manager CA Secret holds them (the
+     * controller's {@code ballast-ca} Secret, extracted). NOT_FOUND naming the missing file.
+     */
     public static ClusterCa load(Path dir) {
-        Path crt = dir.resolve(TlsDir.CA);
-        Path keyFile = dir.resolve(CA_KEY);
+        boolean secretLayout = !Files.exists(dir.resolve(CA_KEY)) && Files.exists(dir.resolve(TlsDir.KEY));
+        Path crt = dir.resolve(secretLayout ? TlsDir.CERT : TlsDir.CA);
+        Path keyFile = dir.resolve(secretLayout ? TlsDir.KEY : CA_KEY);
         for (Path f : List.of(crt, keyFile)) {
             if (!Files.isReadable(f)) {
                 throw new BallastException(ErrorCode.NOT_FOUND, "no CA in " + dir + ": " + f.getFileName()
                         + " is missing ('ballast certs ca --out " + dir + "' makes one)");
             }
         }
-        try (PEMParser certs = new PEMParser(Files.newBufferedReader(crt)); PEMParser keys = new PEMParser(Files.newBufferedReader(keyFile))) {
-            X509Certificate c = new JcaX509CertificateConverter().getCertificate((X509CertificateHolder) certs.readObject());
-            Object k = keys.readObject();
-            PrivateKey key = k instanceof PEMKeyPair pair ? new JcaPEMKeyConverter().getKeyPair(pair).getPrivate()
-                    : new JcaPEMKeyConverter().getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) k);
-            return new ClusterCa(c, key);
-        } catch (IOException | GeneralSecurityException | ClassCastException e) {
+        try {
+            return fromPem(Files.readString(crt), Files.readString(keyFile), dir.toString());
+        } catch (IOException e) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot read the CA in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The CA from its certificate and key in PEM, read from {@code where} (named in errors). */
+    public static ClusterCa fromPem(String certificatePem, String keyPem, String where) {
+        try {
+            X509Certificate c = Pem.certificate(certificatePem);
+            if (c.getBasicConstraints() < 0) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "the certificate in " + where + " ("
+                        + c.getSubjectX500Principal() + ") is not a CA certificate");
+            }
+            return new ClusterCa(c, Pem.privateKey(keyPem), null);
+        } catch (IOException | GeneralSecurityException | ClassCastException e) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot read the CA in " + where + ": " + e.getMessage(), e);
         }
     }
 
@@ -121,6 +134,28 @@ public final class ClusterCa {
     public String clusterId() {
         var o = X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()).getRDNs(BCStyle.O);
         return o.length == 0 ? "" : o[0].getFirst().getValue().toString();
+    }
+
+    /** The CA's certificate in PEM: what every process trusts (ca.crt). */
+    public String certificatePem() {
+        return Pem.text(cert);
+    }
+
+    /** {@code certificate} in PEM. */
+    public static String pem(X509Certificate certificate) {
+        return Pem.text(certificate);
+    }
+
+    /** The CA's private key in PEM; only a CA made by {@link #generate} or {@link #create} gives it. */
+    public String keyPem() {
+        if (keyPair == null) {
+            throw new IllegalStateException("a loaded CA does not write its key out again");
+        }
+        try {
+            return Pem.text(Pem.pkcs8(keyPair));
+        } catch (IOException e) {
+            throw new IllegalStateException("encoding a generated key failed", e);
+        }
     }
 
     /**
@@ -141,6 +176,27 @@ public final class ClusterCa {
             Duration validity, Path out) {
         try {
             KeyPair kp = newKeyPair();
+            X509Certificate c = certify(kp.getPublic(), holder, cluster, role, ips, dnsNames, validity);
+            Files.createDirectories(out);
+            Pem.write(out.resolve(TlsDir.KEY), Pem.text(Pem.pkcs8(kp)), true);
+            Pem.write(out.resolve(TlsDir.CERT), Pem.text(c), false);
+            Pem.write(out.resolve(TlsDir.CA), certificatePem(), false);
+            return TlsDir.of(out);
+        } catch (IOException | GeneralSecurityException e) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot issue a certificate for " + holder + " into " + out
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A certificate for {@code publicKey} (its holder keeps the private key: a certificate signing
+     * request's), naming {@code holder}, {@code cluster} and {@code role}, for TLS server and client
+     * use, with these addresses as subject alternative names. INVALID_ARGUMENT for an address that
+     * is not an IP literal.
+     */
+    public X509Certificate certify(PublicKey publicKey, String holder, String cluster, CertificateRole role, List<String> ips,
+            List<String> dnsNames, Duration validity) {
+        try {
             Instant now = Instant.now();
             List<GeneralName> alt = new ArrayList<>();
             for (String ip : ips) {
@@ -151,7 +207,7 @@ public final class ClusterCa {
             }
             JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
             X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(cert, serial(), Date.from(now.minusSeconds(300)),
-                    Date.from(now.plus(validity)), name(holder, cluster, role), kp.getPublic())
+                    Date.from(now.plus(validity)), name(holder, cluster, role), publicKey)
                     .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
                     .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement))
                     .addExtension(Extension.extendedKeyUsage, false,
@@ -160,15 +216,9 @@ public final class ClusterCa {
             if (!alt.isEmpty()) {
                 b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(alt.toArray(GeneralName[]::new)));
             }
-            X509Certificate c = sign(b, key);
-            Files.createDirectories(out);
-            writePem(out.resolve(TlsDir.KEY), pkcs8(kp), true);
-            writePem(out.resolve(TlsDir.CERT), c, false);
-            writePem(out.resolve(TlsDir.CA), cert, false);
-            return TlsDir.of(out);
+            return sign(b, key);
         } catch (IOException | GeneralSecurityException | OperatorCreationException | IllegalArgumentException e) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot issue a certificate for " + holder + " into " + out
-                    + ": " + e.getMessage(), e);
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "cannot issue a certificate for " + holder + ": " + e.getMessage(), e);
         }
     }
 
@@ -181,23 +231,10 @@ public final class ClusterCa {
                 .addRDN(BCStyle.CN, cn).build();
     }
 
-    private static KeyPair newKeyPair() throws GeneralSecurityException {
+    static KeyPair newKeyPair() throws GeneralSecurityException {
         KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
         g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
         return g.generateKeyPair();
-    }
-
-    /**
-     * The private key as PKCS#8 whose inner ECPrivateKey (RFC 5915) also holds the public key. The
-     * JDK's encoding leaves that optional field out, and GnuTLS, which libnbd and QEMU use for NBD
-     * over TLS, refuses such a key ("ASN1 parser: Element was not found").
-     */
-    private static PemObject pkcs8(KeyPair kp) throws IOException {
-        ECPrivateKey priv = (ECPrivateKey) kp.getPrivate();
-        PrivateKeyInfo jdk = PrivateKeyInfo.getInstance(priv.getEncoded());
-        ASN1BitString pub = SubjectPublicKeyInfo.getInstance(kp.getPublic().getEncoded()).getPublicKeyData();
-        var inner = new org.bouncycastle.asn1.sec.ECPrivateKey(priv.getParams().getOrder().bitLength(), priv.getS(), pub, null);
-        return new PemObject("PRIVATE KEY", new PrivateKeyInfo(jdk.getPrivateKeyAlgorithm(), inner).getEncoded());
     }
 
     private static BigInteger serial() {
@@ -208,20 +245,5 @@ public final class ClusterCa {
             throws OperatorCreationException, GeneralSecurityException {
         ContentSigner s = new JcaContentSignerBuilder(SIGNATURE).build(signer);
         return new JcaX509CertificateConverter().getCertificate(b.build(s));
-    }
-
-    /** Writes one PEM object atomically; {@code secret}: readable by its owner only (rw-------). */
-    private static void writePem(Path file, Object pem, boolean secret) throws IOException {
-        StringWriter text = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(text)) {
-            w.writeObject(pem);
-        }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        if (secret) {
-            Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        }
-        Files.writeString(tmp, text.toString(), StandardCharsets.US_ASCII);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 }
