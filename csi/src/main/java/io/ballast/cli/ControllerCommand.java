@@ -65,7 +65,7 @@ public final class ControllerCommand implements Callable<Integer> {
                     + "cert-manager's layout). Default: ${DEFAULT-VALUE}.")
     String caSecret;
 
-    @Option(names = "--node-certificate-validity", defaultValue = "30d", paramLabel = "DURATION",
+    @Option(names = "--node-certificate-validity", defaultValue = "720h", paramLabel = "DURATION",
             description = "With --tls-from=kubernetes: how long a node certificate is valid; nodes renew theirs when a third "
                     + "is left. Default: ${DEFAULT-VALUE}.")
     String nodeCertificateValidity;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.OptionSpec;
 
 class DurationsTest {
     @Test
@@ -21,5 +23,20 @@ class DurationsTest {
             var e = assertThrows(IllegalArgumentException.class, () -> Durations.parse(bad), bad);
             assertEquals(true, e.getMessage().contains("e.g. 30s"), e.getMessage());
         }
+    }
+
+    @Test
+    void everyDurationOptionsDefaultParses() {
+        // A default the parser refuses fails the command at every start, whatever flags were given.
+        int checked = 0;
+        for (Object command : new Object[] {new ControllerCommand(), new NodeCommand()}) {
+            for (OptionSpec o : new CommandLine(command).getCommandSpec().options()) {
+                if ("DURATION".equals(o.paramLabel()) && o.defaultValue() != null) {
+                    Durations.parse(o.defaultValue());
+                    checked++;
+                }
+            }
+        }
+        assertEquals(true, checked >= 4, "DURATION options found: " + checked);
     }
 }
