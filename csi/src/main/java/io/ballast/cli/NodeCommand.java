@@ -5,6 +5,7 @@ import io.ballast.daemon.CatalogMemberSource;
 import io.ballast.daemon.NodeConfig;
 import io.ballast.daemon.NodeRuntime;
 import io.ballast.daemon.VolumeSpec;
+import io.ballast.engine.store.NodeDirectory;
 import io.ballast.kubernetes.Kubernetes;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
 import io.ballast.kubernetes.NodeCertificateEnrollment;
@@ -233,7 +234,7 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--tls-from=kubernetes needs --node-id: the Kubernetes node name "
                     + "the certificate is issued to");
         }
-        Path dir = tlsDir != null ? tlsDir.toAbsolutePath() : dataDir.toAbsolutePath().resolve("tls");
+        Path dir = tlsDir != null ? tlsDir.toAbsolutePath() : dataDir.toAbsolutePath().resolve(NodeDirectory.TLS_DIR);
         NodeCertificateEnrollment enrollment = new NodeCertificateEnrollment(Kubernetes.client(), nodeId, new EnrolledTlsDir(dir));
         enrollment.ensure();
         enrollment.startRenewing(); // a daemon thread for the process's life

@@ -141,6 +141,8 @@ public final class NodeDirectory implements AutoCloseable {
 
     /** The data directory's subdirectory for runtime state (sockets, FUSE mount points). */
     public static final String RUNTIME_DIR = "run";
+    /** The data directory's subdirectory for the node's TLS key and certificate when it gets them itself (--tls-from). */
+    public static final String TLS_DIR = "tls";
 
     private static NodeIdentity format(Path dir, Path cookie, String clusterId, String nodeId, Clock clock)
             throws IOException {
@@ -150,8 +152,10 @@ public final class NodeDirectory implements AutoCloseable {
             try (Stream<Path> s = Files.list(dir)) {
                 // RUNTIME_DIR holds sockets and mount points, never data: the descriptor keeper,
                 // started beside the node (a container of its own in Kubernetes), may create its
-                // socket there before the node's first start formats the directory.
-                entries = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals(leftover) && !n.equals(RUNTIME_DIR))
+                // socket there before the node's first start formats the directory. TLS_DIR holds a
+                // key and certificate, never data, made before the format (the node needs them to join).
+                entries = s.map(p -> p.getFileName().toString())
+                        .filter(n -> !n.equals(leftover) && !n.equals(RUNTIME_DIR) && !n.equals(TLS_DIR))
                         .sorted().toList();
             }
             if (!entries.isEmpty()) {

@@ -93,10 +93,13 @@ class NodeDirectoryTest {
     }
 
     @Test
-    void formatsADirectoryHoldingOnlyTheRuntimeDirectory() throws Exception {
-        // the descriptor keeper's container may create its socket before the node first starts
+    void formatsADirectoryHoldingOnlyTheRuntimeAndTlsDirectories() throws Exception {
+        // the descriptor keeper's container may create its socket before the node first starts,
+        // and in Kubernetes the node gets its certificate (key made in DIR/tls) before it formats
         Files.createDirectories(dir().resolve("run"));
         Files.writeString(dir().resolve("run").resolve("fd-keeper.sock"), "");
+        Files.createDirectories(dir().resolve("tls"));
+        Files.writeString(dir().resolve("tls").resolve("tls.key"), "");
         try (NodeDirectory nd = NodeDirectory.openOrFormat(dir(), "c1", "n1")) {
             assertEquals("n1", nd.identity().nodeId());
         }
