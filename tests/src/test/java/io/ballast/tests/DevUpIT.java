@@ -128,8 +128,11 @@ class DevUpIT {
     /** A base port whose ports (base+11..13 raft, base+21..23 admin, base+30..33 metrics) can be bound right now. */
     static int freeBase() throws Exception {
         Random r = new Random();
+        // With several test JVMs (ballast.fork, see FreePorts), each picks from a band of its own.
+        Integer fork = Integer.getInteger("ballast.fork");
+        boolean banded = fork != null && fork >= 1 && fork <= 2;
         for (int attempt = 0; attempt < 100; attempt++) {
-            int base = 20000 + r.nextInt(30000);
+            int base = banded ? 22000 + (fork - 1) * 5000 + r.nextInt(4900) : 20000 + r.nextInt(30000);
             if (bindable(base + 11, base + 12, base + 13, base + 21, base + 22, base + 23, base + 30, base + 31, base + 32,
                     base + 33)) {
                 return base;
