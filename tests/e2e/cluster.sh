@@ -157,6 +157,9 @@ cluster_down() {
     rm -f "$E2E_WORK/pids/$name"
   done
   [ -x "$bin/kube-proxy" ] && "$bin/kube-proxy" --cleanup >/dev/null 2>&1
+  # kube-proxy's cleanup leaves kubelet's own chains (KUBE-MARK-*, KUBE-FIREWALL, canaries): drop
+  # every KUBE rule and chain, keeping whatever else the machine has.
+  iptables-save 2>/dev/null | grep -q KUBE && iptables-save | grep -v KUBE | iptables-restore
   # Deepest mounts first: pod volumes, then kubelet's bind mount of its own root, containerd's netns.
   grep -E " ($KUBELET_ROOT|$E2E_WORK|/run/netns|/run/containerd)" /proc/mounts | awk '{print $2}' | sort -r \
     | while read -r m; do umount -l "$m" 2>/dev/null; done

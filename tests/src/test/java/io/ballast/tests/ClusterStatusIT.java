@@ -66,8 +66,10 @@ class ClusterStatusIT {
         try {
             String devOut = Files.readString(cwd.resolve("dev.out"));
             assertTrue(devOut.contains("try: bin/ballast status") && devOut.contains("metrics: https://127.0.0.1:"), devOut);
-            // "1 volume (0 healthy)" contains "healthy" too: wait for the volume's own row.
-            Pattern healthyRow = Pattern.compile("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\(n1 n2 n3\\)\\s+n[123]\\s+n1\\s+healthy.*");
+            // "1 volume (0 healthy)" contains "healthy" too: wait for the volume's own row. Replicas
+            // are listed in placement order, which follows the nodes' free space (so not by name).
+            Pattern healthyRow = Pattern.compile("(?s).*vol1\\s+vol1-\\S+\\s+1 GiB\\s+3 \\((n[123]) (?!\\1)(n[123]) (?!\\1|\\2)n[123]\\)"
+                    + "\\s+n[123]\\s+n1\\s+healthy.*");
             Cli status = awaitCli(cwd, out -> healthyRow.matcher(out).matches(), 30, "status");
             System.out.println("ballast status (dev up, run from its directory):\n" + status.out());
             assertTrue(status.out().contains("3 nodes (3 up)"), status.out());
@@ -81,7 +83,9 @@ class ClusterStatusIT {
             assertTrue(volume.out().contains("members n1=") && volume.out().contains(" n2=") && volume.out().contains(" n3="),
                     "three replicas:\n" + volume.out());
             Cli list = cli(cwd, "volume", "list");
-            assertTrue(list.out().startsWith("vol1  id=vol1-") && list.out().contains("replicas=3 (n1 n2 n3)"), list.out());
+            assertTrue(list.out().startsWith("vol1  id=vol1-")
+                    && Pattern.compile("(?s).*replicas=3 \\((n[123]) (?!\\1)(n[123]) (?!\\1|\\2)n[123]\\).*").matcher(list.out()).matches(),
+                    list.out());
             Cli json = cli(cwd, "status", "--output", "json");
             assertTrue(json.out().contains("\"condition\": \"healthy\"") && json.out().contains("\"answeredBy\""), json.out());
         } finally {
