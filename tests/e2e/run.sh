@@ -480,11 +480,16 @@ if until_phase pod enc-writer Succeeded 180; then
   # points, whose files are the attached volume as the kernel sees it, so they are left out.
   scanned=$(find /var/lib/ballast "$E2E_WORK/e2e-n2" "$E2E_WORK/e2e-n3" -path '*/run' -prune -o -type f -print 2>/dev/null | wc -l)
   found=$(grep -rl --binary-files=text --exclude-dir=run "$marker" /var/lib/ballast "$E2E_WORK/e2e-n2" "$E2E_WORK/e2e-n3" 2>/dev/null | wc -l)
-  if [ "$read_back" = 4000 ] && [ "$found" = 0 ] && [ "$scanned" -gt 0 ]; then
+  # The control: the same scan finds a marker written to a plain PVC (so a miss above means ciphertext).
+  { pvc plainm ballast 64Mi; echo ---; pod plain-writer plainm no Never "yes $marker-plain | head -n 4000 > /data/m && sync"; } \
+    | kc apply -f - >/dev/null
+  until_phase pod plain-writer Succeeded 180
+  control=$(grep -rl --binary-files=text --exclude-dir=run "$marker-plain" /var/lib/ballast "$E2E_WORK/e2e-n2" "$E2E_WORK/e2e-n3" 2>/dev/null | wc -l)
+  if [ "$read_back" = 4000 ] && [ "$found" = 0 ] && [ "$scanned" -gt 0 ] && [ "$control" -gt 0 ]; then
     result "encrypted PVC (passphrase from a Secret): read back by a new pod, no replica file holds the plaintext" PASS "$(secs "$t")" \
-      "4000 marker lines read back; marker found in 0 of $scanned files on the 3 nodes"
+      "4000 marker lines read back; marker found in 0 of $scanned files on the 3 nodes (written to a plain PVC: found in $control)"
   else
-    result "encrypted PVC" FAIL "$(secs "$t")" "read back '$read_back' lines; marker in $found of $scanned files"
+    result "encrypted PVC" FAIL "$(secs "$t")" "read back '$read_back' lines; marker in $found of $scanned files; plain control in $control"
   fi
 else
   result "encrypted PVC" FAIL "$(secs "$t")" "writer $(pod_phase enc-writer): $(kc describe pod enc-writer | tail -4 | tr '\n' ' ')"
