@@ -167,7 +167,6 @@ public final class NodeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--catalog-from needs --node-id: the Kubernetes node name "
                     + "(the downward API's spec.nodeName)");
         }
-        Path tls = tlsDir(); // usage errors first, then the wait for a certificate
         rebuildBytesPerSecond(); // a bad size is a usage error, before anything starts
         size("--log-budget", logBudget);
         DiskWatermarks watermarks;
@@ -176,6 +175,7 @@ public final class NodeCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--nearfull-ratio/--full-ratio: " + e.getMessage());
         }
+        Path tls = tlsDir(); // after the usage checks above: it may wait for the controller to sign
         CatalogMemberSource source = catalog.source(spec);
         Map<String, String> topology = CatalogOptions.labels(spec, labels);
         if (source instanceof KubernetesCatalogMembers k8s && !topology.containsKey("zone")) {
