@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Benchmarks Ballast's NBD path side by side with two references, in one run, on one disk:
+# Benchmarks Ballast's NBD path side by side with references, in one run, on one disk:
 #   A  fio directly on a file (libaio, direct=1): the physical limit
 #   B  nbdkit's file plugin exporting a file, driven by fio's nbd engine: same protocol, no Ballast
 #   C  Ballast (`ballast node`, one local replica), driven by fio's nbd engine
-# Workloads: 1M seqwrite QD8 (also fills the file), 4k randwrite QD32, 4k randread QD32,
-# 4k write QD1 with fsync after every write (NBD FLUSH).
-# Prints a Markdown table with ratios; pass --out FILE to also write it there.
-#
 # With --replicated, also:
 #   R1 Ballast with Raft, 1 replica     R3 Ballast with Raft, 3 replicas (3 node processes, one disk)
+# With --ceph (implies --replicated), also Ceph RBD from Debian's packages (tests/bench/ceph-rbd.sh:
+# one monitor, three BlueStore OSDs on files of this disk), driven by fio's rbd engine:
+#   K1 a pool of 1 copy                 K3 a pool of 3 copies
+# (skipped with a message when the packages are missing).
 #
-# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated]
-# BENCH_NODE_OPTS adds JVM options to every Ballast node, e.g. -Draft.server.log.append-entries.compose.enabled=true
+# Every system is first filled once (1M sequential writes over the whole volume, not recorded):
+# this warms up the JVMs' JIT and puts data under the reads. Workloads: 1M seqwrite QD8, 4k
+# randwrite QD32, 4k randread QD32 (warm), the same with the page cache dropped before each system
+# (cold; needs root), 4k write QD1 with fsync after every write (NBD FLUSH). For every system and
+# write workload it also reports the bytes the disk received per byte fio wrote (/proc/diskstats,
+# sync before and after) and the CPU-seconds its server processes used per GiB fio moved.
+# Refuses to start when the disk lacks room for the run; deletes what it made, also on failure.
+#
+# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated] [--ceph]
+# BENCH_NODE_OPTS adds JVM options to every Ballast node, e.g. -Draft.server.log.appender.wait-time.min=0ms
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED=""
+SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED="" CEPH=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2;;
@@ -23,13 +31,28 @@ while [ $# -gt 0 ]; do
     --dir) DIR="$2"; shift 2;;
     --out) OUT="$2"; shift 2;;
     --replicated) REPLICATED=1; shift;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0;;
+    --ceph) CEPH=1 REPLICATED=1; shift;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2;;
   esac
 done
 for tool in fio nbdkit python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool (apt-get install fio nbdkit python3)" >&2; exit 2; }
 done
+
+# Room: A, B and C hold a volume each; R1 and R3 four copies plus each replica's Raft log budget
+# (max(256 MiB, 10%)); Ceph three OSD block files, allocated whole (ceph-rbd.sh). Plus 2 GiB to spare.
+bytes=$(numfmt --from=iec "$SIZE")
+log_budget=$(( bytes / 10 > (256 << 20) ? bytes / 10 : (256 << 20) ))
+need=$(( 3 * bytes + (2 << 30) ))
+[ -n "$REPLICATED" ] && need=$(( need + 4 * (bytes + log_budget) ))
+[ -n "$CEPH" ] && need=$(( need + 3 * (bytes * 3 / 2 + (2 << 30)) ))
+mkdir -p "$DIR"
+free=$(df --output=avail -B1 "$DIR" | tail -1)
+if [ "$free" -lt "$need" ]; then
+  echo "not enough room in $DIR: the run needs about $(numfmt --to=iec "$need"), $(numfmt --to=iec "$free") free (try a smaller --size)" >&2
+  exit 2
+fi
 
 rm -rf "$DIR"; mkdir -p "$DIR/results"
 RAFT_PIDS=()
@@ -39,9 +62,10 @@ cleanup() {
   [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null || true
   [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null || true
   [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null || true
+  [ -n "$CEPH" ] && tests/bench/ceph-rbd.sh down "$DIR/ceph" || true
   wait 2>/dev/null || true
   # The images and the nodes' data (several GiB): gone, also after a failure; fio's results stay.
-  find "$DIR" -mindepth 1 -maxdepth 1 ! -name results -exec rm -rf {} + 2>/dev/null || true
+  find "$DIR" -mindepth 1 -maxdepth 1 ! -name results ! -name table.md -exec rm -rf {} + 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -50,14 +74,71 @@ WORKLOADS=(
   "seqwrite-1m-qd8:--rw=write --bs=1m --iodepth=8"
   "randwrite-4k-qd32:--rw=randwrite --bs=4k --iodepth=32"
   "randread-4k-qd32:--rw=randread --bs=4k --iodepth=32"
+  "randread-4k-qd32-cold:--rw=randread --bs=4k --iodepth=32"
   "write-4k-qd1-fsync:--rw=randwrite --bs=4k --iodepth=1 --fsync=1"
 )
+COLD=1
+if ! { [ -w /proc/sys/vm/drop_caches ] && sync && echo 3 > /proc/sys/vm/drop_caches; } 2>/dev/null; then
+  echo "not root: the cold-cache randread is skipped (it drops the page cache)" >&2
+  COLD=""
+fi
 
-run_fio() { # target workload-name args...
+# The block device $DIR lives on, as /proc/diskstats names it ("" when it is not a plain disk).
+DISK=$(basename "$(df --output=source "$DIR" | tail -1)")
+grep -qw "$DISK" /proc/diskstats || DISK=""
+disk_bytes() { [ -n "$DISK" ] && awk -v d="$DISK" '$3 == d { printf "%.0f\n", $10 * 512 }' /proc/diskstats || echo 0; }
+TICKS=$(getconf CLK_TCK)
+# CPU-seconds (user + system) the given processes have used so far.
+cpu_of() {
+  local t=0 pid
+  for pid in "$@"; do
+    t=$(awk -v t="$t" -v hz="$TICKS" '{ print t + ($14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || echo "$t")
+  done
+  echo "$t"
+}
+# The server processes of a system, whose CPU its rows are charged (none for A: fio's own).
+pids_of() {
+  case "$1" in
+    B) echo "$NBDKIT_PID";;
+    C) echo "$NODE_PID";;
+    R1) echo "${RAFT_PIDS[0]}";;  # n1 holds R1's only replica
+    R3) echo "${RAFT_PIDS[@]}";;
+    K1|K3) tests/bench/ceph-rbd.sh pids "$DIR/ceph";;
+  esac
+}
+# fio's target arguments for a system.
+target_args() {
+  case "$1" in
+    A) echo "--ioengine=libaio --direct=1 --filename=$DIR/a.img";;
+    B) echo "--ioengine=nbd --uri=nbd+unix:///?socket=$DIR/b.sock";;
+    C) echo "--ioengine=nbd --uri=nbd+unix:///bench?socket=$DIR/c.sock";;
+    R1) echo "--ioengine=nbd --uri=nbd+unix:///r1?socket=$DIR/r1.sock";;
+    R3) echo "--ioengine=nbd --uri=nbd+unix:///r3?socket=$DIR/r1.sock";;
+    K1) echo "--ioengine=rbd --clientname=admin --pool=rbd1 --rbdname=img";;
+    K3) echo "--ioengine=rbd --clientname=admin --pool=rbd3 --rbdname=img";;
+  esac
+}
+
+# run_fio TARGET WORKLOAD ARGS...: one measured run, with what it cost beside fio's json.
+run_fio() {
   local target="$1" wl="$2"; shift 2
-  fio --name="$wl" --size="$SIZE" --runtime="$RUNTIME" --time_based --ramp_time=2 \
+  local pids cpu0 cpu1 disk0 disk1
+  [[ "$wl" == *-cold ]] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
+  # shellcheck disable=SC2046
+  pids=$(pids_of "$target")
+  sync; disk0=$(disk_bytes)
+  # shellcheck disable=SC2086
+  cpu0=$(cpu_of $pids)
+  # shellcheck disable=SC2046
+  # No ramp time: the fill warmed every system up, and fio's byte count must cover all the disk
+  # writes and CPU time measured around it.
+  fio --name="$wl" --size="$SIZE" --runtime="$RUNTIME" --time_based \
       --randrepeat=0 --norandommap --group_reporting --output-format=json \
-      --output="$DIR/results/$target-$wl.json" "$@" >/dev/null
+      --output="$DIR/results/$target-$wl.json" $(target_args "$target") "$@" >/dev/null
+  # shellcheck disable=SC2086
+  cpu1=$(cpu_of $pids)
+  sync; disk1=$(disk_bytes)
+  echo "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }') $(( disk1 - disk0 ))" > "$DIR/results/$target-$wl.cost"
 }
 
 echo "starting B (nbdkit file) and C (ballast node)" >&2
@@ -86,73 +167,45 @@ if [ -n "$REPLICATED" ]; then
   bin/ballast volume attach --admin 127.0.0.1:17001 --name r1 >&2
   bin/ballast volume attach --admin 127.0.0.1:17001 --name r3 >&2
 fi
-
-# Warm-up, not recorded: the JVMs' JIT compiles the hot paths during the first ~10-20 s of load
-# (C2 took a third of a node's CPU in the first minute on 2 cores), which would otherwise be
-# billed to whichever workload runs first.
-echo "  warm-up (not recorded)" >&2
-warm() { fio --name=warm --size="$SIZE" --runtime="$1" --time_based --randrepeat=0 --norandommap \
-  --ioengine=nbd --uri="$2" --rw=randwrite --bs=64k --iodepth=16 >/dev/null; }
-warm 10 "nbd+unix:///bench?socket=$DIR/c.sock"
-if [ -n "$REPLICATED" ]; then
-  warm 10 "nbd+unix:///r1?socket=$DIR/r1.sock"
-  warm 15 "nbd+unix:///r3?socket=$DIR/r1.sock"
+if [ -n "$CEPH" ]; then
+  echo "starting Ceph (K1, K3)" >&2
+  status=0
+  tests/bench/ceph-rbd.sh up "$DIR/ceph" "$SIZE" || status=$?
+  if [ "$status" -eq 0 ]; then
+    export CEPH_CONF="$DIR/ceph/ceph.conf"
+    TARGETS="$TARGETS K1 K3"
+  elif [ "$status" -eq 3 ]; then
+    echo "Ceph skipped (see above)" >&2
+  else
+    exit 1
+  fi
 fi
 
-# Workloads in the outer loop, targets in the inner one: A, B and C of one workload run back to
-# back, so background load drifting during the run hits all three alike.
+# Fill, not recorded: the JVMs' JIT compiles the hot paths during the first ~10-20 s of load
+# (C2 took a third of a node's CPU in the first minute on 2 cores), which would otherwise be
+# billed to whichever workload runs first; and the reads below find data everywhere.
+for t in $TARGETS; do
+  echo "  fill $t (not recorded)" >&2
+  # shellcheck disable=SC2046
+  fio --name=fill --size="$SIZE" --rw=write --bs=1m --iodepth=8 $(target_args "$t") >/dev/null
+done
+
+# Workloads in the outer loop, targets in the inner one: the systems of one workload run back to
+# back, so background load drifting during the run hits all of them alike.
 for entry in "${WORKLOADS[@]}"; do
   wl="${entry%%:*}" args="${entry#*:}"
-  echo "  $wl: A B C" >&2
-  # shellcheck disable=SC2086
-  run_fio A "$wl" --ioengine=libaio --direct=1 --filename="$DIR/a.img" $args
-  # shellcheck disable=SC2086
-  run_fio B "$wl" --ioengine=nbd --uri="nbd+unix:///?socket=$DIR/b.sock" $args
-  # shellcheck disable=SC2086
-  run_fio C "$wl" --ioengine=nbd --uri="nbd+unix:///bench?socket=$DIR/c.sock" $args
-  if [ -n "$REPLICATED" ]; then
+  [[ "$wl" == *-cold ]] && [ -z "$COLD" ] && continue
+  echo "  $wl: $TARGETS" >&2
+  for t in $TARGETS; do
     # shellcheck disable=SC2086
-    run_fio R1 "$wl" --ioengine=nbd --uri="nbd+unix:///r1?socket=$DIR/r1.sock" $args
-    # shellcheck disable=SC2086
-    run_fio R3 "$wl" --ioengine=nbd --uri="nbd+unix:///r3?socket=$DIR/r1.sock" $args
-  fi
+    run_fio "$t" "$wl" $args
+  done
 done
 [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}"
-kill "$NBDKIT_PID" "$NODE_PID"; wait 2>/dev/null || true; NBDKIT_PID="" NODE_PID=""
+kill "$NBDKIT_PID" "$NODE_PID"; wait "$NBDKIT_PID" "$NODE_PID" "${RAFT_PIDS[@]}" 2>/dev/null || true
+NBDKIT_PID="" NODE_PID="" RAFT_PIDS=()
 
-python3 - "$DIR/results" "$SIZE" "$RUNTIME" $TARGETS > "$DIR/table.md" <<'PY'
-import json, sys, os, platform, subprocess
-res, size, runtime = sys.argv[1:4]
-targets = sys.argv[4:]
-wls = ["seqwrite-1m-qd8", "randwrite-4k-qd32", "randread-4k-qd32", "write-4k-qd1-fsync"]
-def load(t, w):
-    j = json.load(open(os.path.join(res, f"{t}-{w}.json")))["jobs"][0]
-    d = j["read"] if w.startswith("randread") else j["write"]
-    p50 = d["clat_ns"]["percentile"].get("50.000000", 0) / 1000
-    p99 = d["clat_ns"]["percentile"].get("99.000000", 0) / 1000
-    return d["iops"], d["bw_bytes"] / 2**20, p50, p99
-names = {"A": "A: fio on file", "B": "B: nbdkit file", "C": "C: Ballast local", "R1": "R1: Ballast 1 replica",
-         "R3": "R3: Ballast 3 replicas"}
-ratios = [t for t in targets if t not in ("A", "B")]
-print("| workload | " + " | ".join(names[t] for t in targets) + " | " + " | ".join(f"{t}/B" for t in ratios) + " | C/A |")
-print("|---" * (1 + len(targets) + len(ratios) + 1) + "|")
-for w in wls:
-    r = {t: load(t, w) for t in targets}
-    if w.startswith("seq"):
-        cell = lambda x: f"{x[1]:.0f} MiB/s"
-        metric = 1
-    elif "qd1" in w:
-        cell = lambda x: f"{x[0]:.0f} IOPS, p50 {x[2]:.0f} µs, p99 {x[3]:.0f} µs"
-        metric = 0
-    else:
-        cell = lambda x: f"{x[0]/1000:.1f}k IOPS"
-        metric = 0
-    b = r["B"][metric]
-    print(f"| {w} | " + " | ".join(cell(r[t]) for t in targets) + " | "
-          + " | ".join(f"{r[t][metric]/b:.2f}x" for t in ratios) + f" | {r['C'][metric]/r['A'][metric]:.2f}x |")
-print()
-print(f"size {size}, {runtime} s per workload after 2 s ramp, {os.cpu_count()} cores, kernel {platform.release()}")
-PY
+python3 tests/bench/nbd-bench-table.py "$DIR/results" "$SIZE" "$RUNTIME" "${DISK:--}" $TARGETS > "$DIR/table.md"
 cat "$DIR/table.md"
 [ -n "$OUT" ] && cp "$DIR/table.md" "$OUT"
 exit 0
