@@ -20,7 +20,8 @@ import java.util.regex.Pattern;
  * then sweeps the chunks that no remaining manifest references and that are older than
  * {@link #SWEEP_GRACE} (a backup under way has uploaded chunks before its manifest exists; an hour
  * is far longer than a chunk waits for its manifest in a backup that is still running, and a chunk
- * spared now is swept by a later delete).
+ * spared now is swept by a later delete). No chunk is swept while a backup runs: it may rely on
+ * chunks it did not upload ({@link SweepGuard}).
  */
 public final class BackupRepository {
     public static final Duration SWEEP_GRACE = Duration.ofHours(1);
@@ -29,9 +30,11 @@ public final class BackupRepository {
     private static final Pattern ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9._-]{0,127}");
 
     private final BackupBucket bucket;
+    private final SweepGuard guard;
 
     public BackupRepository(BackupBucket bucket) {
         this.bucket = bucket;
+        this.guard = new SweepGuard(bucket);
     }
 
     public BackupBucket bucket() {
@@ -76,34 +79,58 @@ public final class BackupRepository {
         return out;
     }
 
-    /** What a delete removed. */
-    public record Deleted(boolean existed, int chunksRemoved, long bytesRemoved) {}
+    /**
+     * What a delete removed. {@code sweepDeferredBy}: the backups running meanwhile, for whose sake
+     * no chunk was swept (a later delete sweeps them).
+     */
+    public record Deleted(boolean existed, int chunksRemoved, long bytesRemoved, List<String> sweepDeferredBy) {}
 
-    /** Deletes backup {@code id} (absent: nothing to do) and the chunks only it used. */
+    /**
+     * Deletes backup {@code id} (absent: nothing to do; an unfinished one: given up) and the chunks
+     * only it used, unless a backup is running ({@link SweepGuard}).
+     */
     public Deleted delete(String id, Instant now) {
         checkId(id);
         boolean existed = bucket.exists(manifestKey(id));
         if (existed) {
             bucket.delete(manifestKey(id));
         }
-        Set<String> live = new HashSet<>();
-        for (BackupManifest m : list()) {
-            for (ByteString c : m.getChunksList()) {
-                if (!c.isEmpty()) {
-                    live.add(ChunkCodec.name(c.toByteArray()));
+        guard.endBackup(id);
+        int[] removed = {0};
+        long[] bytes = {0};
+        List<String> running = guard.sweepUnlessRunning(now, () -> {
+            Set<String> live = new HashSet<>();
+            for (BackupManifest m : list()) {
+                for (ByteString c : m.getChunksList()) {
+                    if (!c.isEmpty()) {
+                        live.add(ChunkCodec.name(c.toByteArray()));
+                    }
                 }
             }
-        }
-        int removed = 0;
-        long bytes = 0;
-        for (BackupBucket.Entry e : bucket.list("chunks/")) {
-            if (!live.contains(e.key()) && e.lastModified().isBefore(now.minus(SWEEP_GRACE))) {
-                bucket.delete(e.key());
-                removed++;
-                bytes += e.size();
+            for (BackupBucket.Entry e : bucket.list("chunks/")) {
+                if (!live.contains(e.key()) && e.lastModified().isBefore(now.minus(SWEEP_GRACE))) {
+                    bucket.delete(e.key());
+                    removed[0]++;
+                    bytes[0] += e.size();
+                }
             }
-        }
-        return new Deleted(existed, removed, bytes);
+        });
+        return new Deleted(existed, removed[0], bytes[0], running);
+    }
+
+    /** Announces backup {@code id} as running and waits for sweeps that may not have seen it ({@link SweepGuard}). */
+    void beginBackup(String id) throws InterruptedException {
+        guard.beginBackup(id);
+    }
+
+    void renewBackup(String id) {
+        guard.renewBackup(id);
+    }
+
+    /** Stores the finished backup's manifest; from then on its chunks are live, and it no longer runs. */
+    void finish(BackupManifest m) {
+        put(m);
+        guard.endBackup(m.getBackupId());
     }
 
     private BackupManifest parse(byte[] bytes, String id) {

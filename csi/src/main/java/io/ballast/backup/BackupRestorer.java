@@ -46,8 +46,13 @@ public final class BackupRestorer {
     private final BackupProgressListener progress;
 
     public BackupRestorer(BackupRepository repository, long bytesPerSecond, BackupProgressListener progress) {
+        this(repository, new RatePacer(bytesPerSecond), progress);
+    }
+
+    /** With a pacer of the caller's: every byte downloaded is taken from it first. */
+    public BackupRestorer(BackupRepository repository, RatePacer pacer, BackupProgressListener progress) {
         this.repository = repository;
-        this.pacer = new RatePacer(bytesPerSecond);
+        this.pacer = pacer;
         this.progress = progress;
     }
 
@@ -106,9 +111,7 @@ public final class BackupRestorer {
                 + ") of backup " + m.getBackupId();
         byte[] stored = repository.bucket().get(ChunkCodec.name(sha.toByteArray())).orElseThrow(() ->
                 new BallastException(ErrorCode.CORRUPTION, what + " is missing from " + repository.bucket().describe()));
-        synchronized (pacer) {
-            pacer.take(stored.length);
-        }
+        pacer.take(stored.length);
         downloaded.addAndGet(stored.length);
         byte[] data = ChunkCodec.decode(stored, sha.toByteArray(), what);
         if (data.length != len) {

@@ -31,10 +31,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *       already in the bucket (so a backup run again after an interruption uploads only what is
  *       missing, and equal chunks of any backups are stored once).</li>
  * </ul>
- * The manifest goes up last. Memory: a few chunks ({@link Pipeline}). Threading: called on one
+ * The manifest goes up last. While it runs, deletes sweep no chunk ({@link SweepGuard}): it relies
+ * on chunks it did not upload. Memory: a few chunks ({@link Pipeline}). Threading: called on one
  * thread, which reads; workers of its own hash and upload.
  */
 public final class BackupWriter {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BackupWriter.class);
     public static final int DEFAULT_CHUNK = 1 << 20;
     /** Chunks hashed, compressed and uploaded at once. */
     static final int PARALLEL = 4;
@@ -45,8 +47,13 @@ public final class BackupWriter {
     private final BackupProgressListener progress;
 
     public BackupWriter(BackupRepository repository, long bytesPerSecond, BackupProgressListener progress) {
+        this(repository, new RatePacer(bytesPerSecond), progress);
+    }
+
+    /** With a pacer of the caller's: every byte uploaded is taken from it first. */
+    public BackupWriter(BackupRepository repository, RatePacer pacer, BackupProgressListener progress) {
         this.repository = repository;
-        this.pacer = new RatePacer(bytesPerSecond);
+        this.pacer = pacer;
         this.progress = progress;
     }
 
@@ -57,6 +64,13 @@ public final class BackupWriter {
     public BackupManifest write(String backupId, String volume, SnapshotReader snapshot, int chunkBytes,
             BackupManifest base, SnapshotReader baseSnapshot, long nowMillis) throws InterruptedException {
         BackupRepository.checkId(backupId);
+        repository.beginBackup(backupId);
+        if (base != null && repository.get(base.getBackupId()).isEmpty()) {
+            // Deleted before this backup announced itself: a sweep may have taken its chunks.
+            LOG.info("backup {}: its base {} was deleted meanwhile; this backup is full", backupId, base.getBackupId());
+            base = null;
+            baseSnapshot = null;
+        }
         int chunk = base != null ? base.getChunkBytes() : chunkBytes == 0 ? DEFAULT_CHUNK : chunkBytes;
         if (Integer.bitCount(chunk) != 1 || chunk < (64 << 10) || chunk > (16 << 20)) {
             throw new BallastException(ErrorCode.INVALID_ARGUMENT, "chunk size " + chunk + ": a power of two from 64 KiB to 16 MiB");
@@ -67,6 +81,7 @@ public final class BackupWriter {
                 .setSnapshotId(snapshot.info().id()).setSizeBytes(size).setChunkBytes(chunk).setCreatedMillis(nowMillis)
                 .setBaseBackupId(base == null ? "" : base.getBackupId()).setEncrypted(encrypted(snapshot));
         long read = 0;
+        long renewed = System.nanoTime();
         Pipeline pipeline = new Pipeline();
         try {
             for (long i = 0; i < chunks; i++) {
@@ -88,6 +103,10 @@ public final class BackupWriter {
                 if (Thread.interrupted()) {
                     throw new InterruptedException("backup " + backupId + " stopped at byte " + (off + len));
                 }
+                if (System.nanoTime() - renewed > SweepGuard.RENEW.toNanos()) {
+                    repository.renewBackup(backupId);
+                    renewed = System.nanoTime();
+                }
             }
             for (ByteString sha : pipeline.drain(size)) {
                 m.addChunks(sha);
@@ -96,7 +115,7 @@ public final class BackupWriter {
             pipeline.close();
         }
         BackupManifest done = m.setUploadedBytes(pipeline.uploaded.get()).setReadBytes(read).build();
-        repository.put(done);
+        repository.finish(done);
         return done;
     }
 
@@ -160,9 +179,7 @@ public final class BackupWriter {
             String name = ChunkCodec.name(sha);
             if (!repository.bucket().exists(name)) {
                 byte[] stored = ChunkCodec.encode(data, sha);
-                synchronized (pacer) {
-                    pacer.take(stored.length);
-                }
+                pacer.take(stored.length);
                 repository.bucket().put(name, stored);
                 uploaded.addAndGet(stored.length);
             }

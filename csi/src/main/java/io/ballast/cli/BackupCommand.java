@@ -169,7 +169,8 @@ final class BackupCommand {
 
     @Command(name = "delete", mixinStandardHelpOptions = true, description = {
         "Delete a backup and the chunks no other backup uses (chunks uploaded in the last hour are spared: they may",
-        "belong to a backup under way). Deleting an absent backup succeeds."})
+        "belong to a backup under way; while a backup runs no chunk is removed, a later delete does it). Deleting an",
+        "absent backup succeeds; deleting an unfinished one gives it up."})
     static final class Delete implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Parameters(paramLabel = "ID", description = "The backup id.") String id;
@@ -179,8 +180,13 @@ final class BackupCommand {
         public Integer call() {
             try (BackupBucket bucket = new BackupBucket(target(target))) {
                 BackupRepository.Deleted d = new BackupRepository(bucket).delete(id, Instant.now());
-                spec.commandLine().getOut().printf("%s %s; %d chunk(s) no backup used removed (%s)%n",
-                        d.existed() ? "deleted" : "no backup", id, d.chunksRemoved(), ByteSize.human(d.bytesRemoved()));
+                if (d.sweepDeferredBy().isEmpty()) {
+                    spec.commandLine().getOut().printf("%s %s; %d chunk(s) no backup used removed (%s)%n",
+                            d.existed() ? "deleted" : "no backup", id, d.chunksRemoved(), ByteSize.human(d.bytesRemoved()));
+                } else {
+                    spec.commandLine().getOut().printf("%s %s; its chunks stay while backup(s) %s run (a later delete removes"
+                            + " those no backup uses)%n", d.existed() ? "deleted" : "no backup", id, String.join(", ", d.sweepDeferredBy()));
+                }
                 spec.commandLine().getOut().flush();
                 return 0;
             } catch (BallastException e) {

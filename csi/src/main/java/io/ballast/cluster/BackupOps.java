@@ -95,7 +95,8 @@ final class BackupOps {
     void delete(String backupId, BackupTarget target) {
         try (BackupBucket bucket = new BackupBucket(target)) {
             BackupRepository.Deleted d = new BackupRepository(bucket).delete(backupId, Instant.now());
-            LOG.info("backup {} deleted from {} ({} chunks swept)", backupId, bucket.describe(), d.chunksRemoved());
+            LOG.info("backup {} deleted from {} ({})", backupId, bucket.describe(), d.sweepDeferredBy().isEmpty()
+                    ? d.chunksRemoved() + " chunks swept" : "no chunk swept while backup(s) " + d.sweepDeferredBy() + " run");
         }
     }
 

@@ -65,28 +65,28 @@ public final class NodeCertificateEnrollment implements AutoCloseable {
      */
     public void startRenewing() {
         if (!enrolledThisStart) {
-            renewer.execute(() -> {
-                try {
-                    enroll();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (RuntimeException e) {
-                    LOG.warn("refreshing this node's certificate at start failed (the current one stays in use): {}", e.getMessage());
-                }
-            });
+            renewer.execute(() -> quietly(this::enroll, "refreshing this node's certificate at start failed (the current one stays in use)"));
         }
         long every = dir.certificate().map(c -> Duration.between(c.getNotBefore().toInstant(), c.getNotAfter().toInstant()).dividedBy(30))
                 .orElse(Duration.ofMinutes(10)).toMillis();
         every = Math.max(10_000, Math.min(every, 3_600_000));
-        renewer.scheduleWithFixedDelay(() -> {
-            try {
-                ensure();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (RuntimeException e) {
-                LOG.warn("renewing this node's certificate failed (the current one stays in use; retrying): {}", e.getMessage());
-            }
-        }, every, every, TimeUnit.MILLISECONDS);
+        renewer.scheduleWithFixedDelay(() -> quietly(this::ensure, "renewing this node's certificate failed (the current one stays in use; retrying)"),
+                every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** One background attempt: a failure is logged, the node keeps serving with the certificate it has. */
+    private static void quietly(Attempt attempt, String failure) {
+        try {
+            attempt.run();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.warn("{}: {}", failure, e.getMessage());
+        }
+    }
+
+    private interface Attempt {
+        void run() throws InterruptedException;
     }
 
     private void enroll() throws InterruptedException {

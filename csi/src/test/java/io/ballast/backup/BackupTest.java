@@ -171,6 +171,131 @@ class BackupTest {
     }
 
     /**
+     * The race a bucket without locks invites: the base of a running incremental backup is deleted
+     * while the backup takes that base's chunks over unread. The delete sweeps nothing while the
+     * backup runs, the backup restores byte for byte, and the next delete sweeps what no backup uses.
+     */
+    @Test
+    void deletingTheBaseOfARunningBackupKeepsTheChunksItTakesOver() throws Exception {
+        BackupRepository repo = start();
+        ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
+        write(src, 0, TestBytes.of(11, (int) (16 * MIB)));
+        SnapshotHandle s1 = snapshot("s1");
+        BackupManifest b1 = backup(repo, "b1", s1, null, null);
+        write(src, 0, TestBytes.of(12, CHUNK)); // chunk 0 changes: b1's chunk 0 is b1's alone
+        SnapshotHandle s2 = snapshot("s2");
+
+        java.util.concurrent.CountDownLatch halfway = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        BackupWriter pausing = new BackupWriter(repo, 0, (done, total, up) -> {
+            if (done >= 8 * MIB && halfway.getCount() > 0) {
+                halfway.countDown();
+                try {
+                    resume.await(60, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return pausing.write("b2", "src", s2.reader, CHUNK, b1, s1.reader, 2);
+            } catch (InterruptedException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        assertTrue(halfway.await(60, TimeUnit.SECONDS), "b2 got half-way");
+        Instant late = Instant.now().plusSeconds(7200); // past the sweep's grace for fresh chunks
+        BackupRepository.Deleted d = repo.delete("b1", late);
+        assertTrue(d.existed());
+        assertEquals(List.of("b2"), d.sweepDeferredBy());
+        assertEquals(0, d.chunksRemoved(), "no chunk swept while b2 runs");
+        resume.countDown();
+        BackupManifest b2 = running.get(60, TimeUnit.SECONDS);
+        assertEquals("b1", b2.getBaseBackupId());
+        assertTrue(b2.getUploadedBytes() <= CHUNK + (4 << 10), "incremental: uploaded " + b2.getUploadedBytes());
+        assertArrayEquals(content(s2), restore(repo, "b2", "dst2"));
+
+        BackupRepository.Deleted next = repo.delete("none", late);
+        assertEquals(List.of(), next.sweepDeferredBy());
+        assertEquals(1, next.chunksRemoved(), "b1's old chunk 0, which b2 does not use");
+        assertArrayEquals(content(s2), restore(repo, "b2", "dst3"));
+    }
+
+    /**
+     * The other order: a sweep is under way when a backup starts. The backup announces itself and
+     * waits for the sweep to end; its base was deleted meanwhile, so it is a full backup. A crashed
+     * backup's marker (older than a day) holds no sweep back.
+     */
+    @Test
+    void aBackupWaitsForASweepUnderWayAndIsFullWhenItsBaseIsGone() throws Exception {
+        BackupRepository repo = start();
+        ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
+        write(src, 0, TestBytes.of(13, (int) (8 * MIB)));
+        SnapshotHandle s1 = snapshot("s1");
+        BackupManifest b1 = backup(repo, "b1", s1, null, null);
+        assertEquals(List.of(), repo.delete("b1", Instant.now()).sweepDeferredBy());
+
+        bucket.put(SweepGuard.SWEEPING + "elsewhere", new byte[0]); // another delete's sweep, under way
+        var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return backup(repo, "b2", s1, b1, s1);
+            } catch (InterruptedException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!bucket.exists(SweepGuard.RUNNING + "b2") && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(bucket.exists(SweepGuard.RUNNING + "b2"), "b2 announces itself first");
+        Thread.sleep(1500);
+        assertTrue(!running.isDone() && repo.get("b2").isEmpty(), "b2 waits while the sweep is under way");
+        bucket.delete(SweepGuard.SWEEPING + "elsewhere");
+        BackupManifest b2 = running.get(60, TimeUnit.SECONDS);
+        assertEquals("", b2.getBaseBackupId(), "b1 is gone: b2 builds on nothing");
+        assertEquals(8 * MIB, b2.getReadBytes(), "full: every written block read (b1's chunks, spared by the grace, are not sent again)");
+        assertTrue(!bucket.exists(SweepGuard.RUNNING + "b2"), "finished: no longer running");
+        assertArrayEquals(content(s1), restore(repo, "b2", "dst"));
+
+        bucket.put(SweepGuard.RUNNING + "crashed", new byte[0]);
+        assertEquals(List.of("crashed"), repo.delete("none", Instant.now()).sweepDeferredBy());
+        assertEquals(List.of(), repo.delete("none", Instant.now().plus(SweepGuard.STALE).plusSeconds(60)).sweepDeferredBy(),
+                "a day-old marker is a crashed backup's");
+    }
+
+    /**
+     * {@code --rate}: every byte a backup uploads and a restore downloads is taken from the pacer
+     * first, so the copy takes its bytes over the rate (the pacer's own clock, advanced by its sleeps:
+     * the check is what the pace asks, not how fast this machine is).
+     */
+    @Test
+    void aRateLimitPacesUploadAndRestore() throws Exception {
+        BackupRepository repo = start();
+        ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
+        write(src, 0, TestBytes.of(9, (int) (8 * MIB)));
+        SnapshotHandle s = snapshot("s");
+        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+        io.ballast.replication.rebuild.RatePacer.Sleeper advance = clock::addAndGet;
+
+        long start = clock.get();
+        BackupManifest b = new BackupWriter(repo, new io.ballast.replication.rebuild.RatePacer(MIB, clock::get, advance),
+                BackupProgressListener.NONE).write("paced", "src", s.reader, CHUNK, null, null, 1);
+        assertTrue(b.getUploadedBytes() > 8 * MIB, "8 MiB of random data uploaded: " + b.getUploadedBytes());
+        // At 1 MiB/s the first second's worth goes at once; the rest takes its size in seconds.
+        assertEquals((b.getUploadedBytes() - MIB) / (double) MIB, (clock.get() - start) / 1e9, 0.001, "upload paced");
+
+        ReplicatedBlockVolume dst = cluster.createVolume("dst", SIZE);
+        java.util.concurrent.atomic.AtomicLong downloaded = new java.util.concurrent.atomic.AtomicLong();
+        start = clock.get();
+        new BackupRestorer(repo, new io.ballast.replication.rebuild.RatePacer(2 * MIB, clock::get, advance),
+                (done, total, down) -> downloaded.set(down)).restore(b, dst, 0, n -> { });
+        assertEquals(b.getUploadedBytes(), downloaded.get(), "the restore downloads what the backup uploaded");
+        assertEquals((downloaded.get() - 2 * MIB) / (double) (2 * MIB), (clock.get() - start) / 1e9, 0.001, "download paced");
+        assertArrayEquals(content(s), read(dst, 0, (int) SIZE));
+    }
+
+    /**
      * An encrypted volume's backup holds ciphertext only (a marker written through the decrypting
      * view is in no object of the bucket) and restores, in another cluster reading the same bucket,
      * into a volume that opens with the passphrase and shows the marker; a wrong passphrase opens
