@@ -30,6 +30,8 @@ class RaftServerSettingsTest {
             assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
             assertFalse(RaftServerConfigKeys.Log.appendEntriesComposeEnabled(p),
                     "compose acknowledges entries it never appends (RatisComposeDropsEntriesTest)");
+            assertEquals(SizeInBytes.valueOf(2L * c.batchMaxBytes()), org.apache.ratis.grpc.GrpcConfigKeys.flowControlWindow(p, m -> { }),
+                    "a whole appender batch fits the gRPC window");
 
             System.setProperty("raft.server.log.segment.size.max", "64MB");
             try {
