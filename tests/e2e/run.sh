@@ -38,7 +38,7 @@ export E2E_WORK
 HOSTNODES=(e2e-n2 e2e-n3)
 
 stop_host_nodes() {
-  for n in "${HOSTNODES[@]}"; do
+  for n in "${HOSTNODES[@]}" s3proxy; do
     [ -f "$E2E_WORK/pids/$n" ] && kill "$(cat "$E2E_WORK/pids/$n")" 2>/dev/null && rm -f "$E2E_WORK/pids/$n"
   done
 }
@@ -419,6 +419,73 @@ else
   result "snapshot" FAIL "$(secs "$t")" "$(kc describe volumesnapshot fs-snap | tail -5 | tr '\n' ' ')"
 fi
 
+# ---- a backup to S3: VolumeSnapshot of class ballast-backup, restored by a PVC -------------
+# The S3 server is S3Proxy (the S3 REST API over a directory, signatures checked: the backup tests'
+# peer) as a host process; the nodes, which upload and download, reach it at the node's address.
+t=$(ms)
+S3_DIR="$E2E_WORK/s3"
+mkdir -p "$S3_DIR/data/e2e-backups"
+if (cd "$ROOT" && ./mvnw -q -B -o org.apache.maven.plugins:maven-dependency-plugin:3.7.0:build-classpath -pl csi \
+      -Dmdep.includeScope=test -Dmdep.outputFile="$S3_DIR/cp.txt" >"$E2E_WORK/logs/s3-classpath.log" 2>&1); then
+  printf '%s\n' "s3proxy.endpoint=http://$E2E_IP:19100" s3proxy.authorization=aws-v2-or-v4 s3proxy.identity=e2e \
+    s3proxy.credential=e2e-secret-key jclouds.provider=filesystem jclouds.identity=e2e jclouds.credential=e2e \
+    "jclouds.filesystem.basedir=$S3_DIR/data" > "$S3_DIR/s3proxy.conf"
+  echo '<configuration><root level="WARN"/></configuration>' > "$S3_DIR/logback.xml"
+  # Two SLF4J providers on the test classpath: S3Proxy's logback stays, the other goes.
+  start s3proxy "$JAVA_HOME/bin/java" -Dlogback.configurationFile="$S3_DIR/logback.xml" \
+    -cp "$(tr ':' '\n' < "$S3_DIR/cp.txt" | grep -v slf4j-simple | paste -sd:)" org.gaul.s3proxy.Main --properties "$S3_DIR/s3proxy.conf"
+  wait_for 60 "S3Proxy" sh -c "curl -s -o /dev/null -w '%{http_code}' http://$E2E_IP:19100/ | grep -q 403"
+  { cat <<EOF
+apiVersion: v1
+kind: Secret
+metadata: {name: backup-bucket, namespace: ballast-system}
+stringData: {endpoint: "http://$E2E_IP:19100", bucket: e2e-backups, region: us-east-1, accessKeyId: e2e, secretAccessKey: e2e-secret-key}
+---
+apiVersion: snapshot.storage.k8s.io/v1
+kind: VolumeSnapshot
+metadata: {name: fs-backup}
+spec:
+  volumeSnapshotClassName: ballast-backup
+  source: {persistentVolumeClaimName: fs}
+EOF
+  } | kc apply -f - >/dev/null
+  if wait_for 300 "backup uploaded" sh -c "kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get volumesnapshot fs-backup \
+       -o jsonpath='{.status.readyToUse}' | grep -q true"; then
+    manifests=$(find "$S3_DIR/data/e2e-backups" -name '*.manifest' | wc -l)
+    chunks=$(find "$S3_DIR/data/e2e-backups" -path '*chunks*' -type f | wc -l)
+    { cat <<'EOF'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: ballast-from-backup}
+provisioner: ballast.csi.io
+parameters:
+  csi.storage.k8s.io/provisioner-secret-name: backup-bucket
+  csi.storage.k8s.io/provisioner-secret-namespace: ballast-system
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: from-backup}
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: ballast-from-backup
+  resources: {requests: {storage: 1Gi}}
+  dataSource: {name: fs-backup, kind: VolumeSnapshot, apiGroup: snapshot.storage.k8s.io}
+EOF
+      echo ---; pod backup-reader from-backup no Never 'md5sum -c /data/blob.md5'; } | kc apply -f - >/dev/null
+    if until_phase pod backup-reader Succeeded 300; then
+      result "backup of the filesystem PVC to S3 (VolumeSnapshotClass type: backup), restored into a new PVC, data equal" \
+        PASS "$(secs "$t")" "bucket: $manifests manifest, $chunks chunk objects; $(pod_log backup-reader)"
+    else
+      result "restore from a backup" FAIL "$(secs "$t")" "pvc $(pvc_phase from-backup), pod $(pod_phase backup-reader): \
+$(kc describe pvc from-backup | tail -4 | tr '\n' ' ')"
+    fi
+  else
+    result "backup to S3" FAIL "$(secs "$t")" "$(kc describe volumesnapshot fs-backup | tail -5 | tr '\n' ' ')"
+  fi
+else
+  result "backup to S3" FAIL "$(secs "$t")" "no classpath for S3Proxy: $(tail -3 "$E2E_WORK/logs/s3-classpath.log" | tr '\n' ' ')"
+fi
+
 # ---- the node plugin container killed under a writing pod ----------------------------------
 t=$(ms)
 { pvc busy ballast 256Mi; echo ---; pod busy busy no Always \
@@ -518,7 +585,7 @@ t=$(ms)
 kc delete pod --all --wait=true --timeout=120s >/dev/null 2>&1
 kc delete volumesnapshot --all --wait=true --timeout=120s >/dev/null 2>&1
 kc delete pvc --all --wait=true --timeout=120s >/dev/null 2>&1
-kc delete storageclass ballast-bad ballast-zone-b ballast-encrypted >/dev/null 2>&1
+kc delete storageclass ballast-bad ballast-zone-b ballast-encrypted ballast-from-backup >/dev/null 2>&1
 wait_for 180 "PVs deleted" sh -c "[ -z \"\$(kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get pv -o name)\" ]"
 wait_for 60 "VolumeAttachments deleted" sh -c "[ -z \"\$(kubectl --kubeconfig $E2E_WORK/pki/admin.kubeconfig get volumeattachment -o name)\" ]"
 sleep 12   # replicas of deleted volumes are swept by the nodes' heartbeat cleanup (every 10 s)
@@ -527,11 +594,14 @@ left_va=$(kc get volumeattachment -o name | wc -l)
 left_vol=$(status --output json 2>/dev/null | tr -d ' \n' | grep -o '"volumes":\[[^]]*' | grep -o '"name"' | wc -l)
 left_loop=$(losetup -a | grep -cE '/var/lib/ballast|\(/volume\)')
 left_snap=$(kc get volumesnapshotcontent -o name 2>/dev/null | wc -l)
-if [ "$left_pv$left_va$left_vol$left_loop$left_snap" = 00000 ]; then
-  result "everything deleted leaves nothing behind" PASS "$(secs "$t")" "0 PVs, VolumeAttachments, snapshot contents, catalog volumes, loop devices"
+# The backup's VolumeSnapshot went with the others: DeleteSnapshot deleted it from the bucket.
+left_bak=$(find "$E2E_WORK/s3/data/e2e-backups" -name '*.manifest' 2>/dev/null | wc -l)
+if [ "$left_pv$left_va$left_vol$left_loop$left_snap$left_bak" = 000000 ]; then
+  result "everything deleted leaves nothing behind" PASS "$(secs "$t")" \
+    "0 PVs, VolumeAttachments, snapshot contents, catalog volumes, loop devices, backups in the bucket"
 else
   result "everything deleted leaves nothing behind" FAIL "$(secs "$t")" \
-    "left: $left_pv PVs, $left_va attachments, $left_snap snapshot contents, $left_vol volumes, $left_loop loop devices"
+    "left: $left_pv PVs, $left_va attachments, $left_snap snapshot contents, $left_vol volumes, $left_loop loop devices, $left_bak backups"
 fi
 t=$(ms)
 stop_host_nodes

@@ -12,6 +12,7 @@ import io.ballast.engine.volume.BlockVolume;
 import io.ballast.proto.v1.BackupManifest;
 import io.ballast.replication.TestCluster;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.rebuild.RatePacer;
 import io.ballast.replication.testing.TestBytes;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -19,8 +20,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -185,8 +190,8 @@ class BackupTest {
         write(src, 0, TestBytes.of(12, CHUNK)); // chunk 0 changes: b1's chunk 0 is b1's alone
         SnapshotHandle s2 = snapshot("s2");
 
-        java.util.concurrent.CountDownLatch halfway = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.CountDownLatch resume = new java.util.concurrent.CountDownLatch(1);
+        CountDownLatch halfway = new CountDownLatch(1);
+        CountDownLatch resume = new CountDownLatch(1);
         BackupWriter pausing = new BackupWriter(repo, 0, (done, total, up) -> {
             if (done >= 8 * MIB && halfway.getCount() > 0) {
                 halfway.countDown();
@@ -197,11 +202,11 @@ class BackupTest {
                 }
             }
         });
-        var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        var running = CompletableFuture.supplyAsync(() -> {
             try {
                 return pausing.write("b2", "src", s2.reader, CHUNK, b1, s1.reader, 2);
             } catch (InterruptedException e) {
-                throw new java.util.concurrent.CompletionException(e);
+                throw new CompletionException(e);
             }
         });
         assertTrue(halfway.await(60, TimeUnit.SECONDS), "b2 got half-way");
@@ -237,11 +242,11 @@ class BackupTest {
         assertEquals(List.of(), repo.delete("b1", Instant.now()).sweepDeferredBy());
 
         bucket.put(SweepGuard.SWEEPING + "elsewhere", new byte[0]); // another delete's sweep, under way
-        var running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        var running = CompletableFuture.supplyAsync(() -> {
             try {
                 return backup(repo, "b2", s1, b1, s1);
             } catch (InterruptedException e) {
-                throw new java.util.concurrent.CompletionException(e);
+                throw new CompletionException(e);
             }
         });
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -275,20 +280,20 @@ class BackupTest {
         ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
         write(src, 0, TestBytes.of(9, (int) (8 * MIB)));
         SnapshotHandle s = snapshot("s");
-        java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
-        io.ballast.replication.rebuild.RatePacer.Sleeper advance = clock::addAndGet;
+        AtomicLong clock = new AtomicLong();
+        RatePacer.Sleeper advance = clock::addAndGet;
 
         long start = clock.get();
-        BackupManifest b = new BackupWriter(repo, new io.ballast.replication.rebuild.RatePacer(MIB, clock::get, advance),
+        BackupManifest b = new BackupWriter(repo, new RatePacer(MIB, clock::get, advance),
                 BackupProgressListener.NONE).write("paced", "src", s.reader, CHUNK, null, null, 1);
         assertTrue(b.getUploadedBytes() > 8 * MIB, "8 MiB of random data uploaded: " + b.getUploadedBytes());
         // At 1 MiB/s the first second's worth goes at once; the rest takes its size in seconds.
         assertEquals((b.getUploadedBytes() - MIB) / (double) MIB, (clock.get() - start) / 1e9, 0.001, "upload paced");
 
         ReplicatedBlockVolume dst = cluster.createVolume("dst", SIZE);
-        java.util.concurrent.atomic.AtomicLong downloaded = new java.util.concurrent.atomic.AtomicLong();
+        AtomicLong downloaded = new AtomicLong();
         start = clock.get();
-        new BackupRestorer(repo, new io.ballast.replication.rebuild.RatePacer(2 * MIB, clock::get, advance),
+        new BackupRestorer(repo, new RatePacer(2 * MIB, clock::get, advance),
                 (done, total, down) -> downloaded.set(down)).restore(b, dst, 0, n -> { });
         assertEquals(b.getUploadedBytes(), downloaded.get(), "the restore downloads what the backup uploaded");
         assertEquals((downloaded.get() - 2 * MIB) / (double) (2 * MIB), (clock.get() - start) / 1e9, 0.001, "download paced");
