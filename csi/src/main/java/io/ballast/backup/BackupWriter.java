@@ -18,6 +18,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes one backup of a local snapshot: the snapshot chunk by chunk, each chunk either
@@ -36,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * thread, which reads; workers of its own hash and upload.
  */
 public final class BackupWriter {
-    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BackupWriter.class);
+    private static final Logger LOG = LoggerFactory.getLogger(BackupWriter.class);
     public static final int DEFAULT_CHUNK = 1 << 20;
     /** Chunks hashed, compressed and uploaded at once. */
     static final int PARALLEL = 4;

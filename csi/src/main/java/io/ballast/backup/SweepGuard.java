@@ -5,6 +5,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps a delete's sweep from removing chunks a running backup relies on, in a bucket without
@@ -27,6 +29,7 @@ import java.util.UUID;
  * {@link #STALE} are taken for those of crashed processes and ignored.
  */
 final class SweepGuard {
+    private static final Logger LOG = LoggerFactory.getLogger(SweepGuard.class);
     /** A marker or sweep record this old belongs to a process that is gone. */
     static final Duration STALE = Duration.ofDays(1);
     /** A running backup renews its marker this often, so a long backup never looks gone. */
@@ -44,7 +47,12 @@ final class SweepGuard {
     /** Announces backup {@code id} as running and waits for the sweeps that may not have seen it. */
     void beginBackup(String id) throws InterruptedException {
         bucket.put(RUNNING + id, new byte[0]);
-        while (!fresh(SWEEPING, Instant.now()).isEmpty()) {
+        boolean told = false;
+        for (List<String> sweeps = fresh(SWEEPING, Instant.now()); !sweeps.isEmpty(); sweeps = fresh(SWEEPING, Instant.now())) {
+            if (!told) {
+                LOG.info("backup {} waits for a delete's sweep under way in {} ({}{})", id, bucket.describe(), SWEEPING, sweeps.get(0));
+                told = true;
+            }
             Thread.sleep(POLL_MILLIS);
         }
     }
