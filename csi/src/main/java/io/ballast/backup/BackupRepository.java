@@ -33,8 +33,13 @@ public final class BackupRepository {
     private final SweepGuard guard;
 
     public BackupRepository(BackupBucket bucket) {
+        this(bucket, Instant::now);
+    }
+
+    /** With a clock of the caller's for how old the bucket's markers are (a test's). */
+    BackupRepository(BackupBucket bucket, java.util.function.Supplier<Instant> clock) {
         this.bucket = bucket;
-        this.guard = new SweepGuard(bucket);
+        this.guard = new SweepGuard(bucket, clock);
     }
 
     public BackupBucket bucket() {
@@ -98,9 +103,10 @@ public final class BackupRepository {
         guard.endBackup(id);
         int[] removed = {0};
         long[] bytes = {0};
-        List<String> running = guard.sweepUnlessRunning(now, () -> {
+        List<String> running = guard.sweepUnlessRunning(now, stillSweeping -> {
             Set<String> live = new HashSet<>();
             for (BackupManifest m : list()) {
+                stillSweeping.run();
                 for (ByteString c : m.getChunksList()) {
                     if (!c.isEmpty()) {
                         live.add(ChunkCodec.name(c.toByteArray()));
@@ -108,6 +114,7 @@ public final class BackupRepository {
                 }
             }
             for (BackupBucket.Entry e : bucket.list("chunks/")) {
+                stillSweeping.run();
                 if (!live.contains(e.key()) && e.lastModified().isBefore(now.minus(SWEEP_GRACE))) {
                     bucket.delete(e.key());
                     removed[0]++;

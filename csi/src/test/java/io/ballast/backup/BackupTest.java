@@ -184,8 +184,7 @@ class BackupTest {
     void deletingTheBaseOfARunningBackupKeepsTheChunksItTakesOver() throws Exception {
         BackupRepository repo = start();
         ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
-        write(src, 0, TestBytes.of(11, (int) (16 * MIB)));
-        SnapshotHandle s1 = snapshot("s1");
+        SnapshotHandle s1 = writeAndSnapshot(src, 11, 16 * MIB, "s1");
         BackupManifest b1 = backup(repo, "b1", s1, null, null);
         write(src, 0, TestBytes.of(12, CHUNK)); // chunk 0 changes: b1's chunk 0 is b1's alone
         SnapshotHandle s2 = snapshot("s2");
@@ -202,13 +201,7 @@ class BackupTest {
                 }
             }
         });
-        var running = CompletableFuture.supplyAsync(() -> {
-            try {
-                return pausing.write("b2", "src", s2.reader, CHUNK, b1, s1.reader, 2);
-            } catch (InterruptedException e) {
-                throw new CompletionException(e);
-            }
-        });
+        CompletableFuture<BackupManifest> running = inBackground(() -> pausing.write("b2", "src", s2.reader, CHUNK, b1, s1.reader, 2));
         assertTrue(halfway.await(60, TimeUnit.SECONDS), "b2 got half-way");
         Instant late = Instant.now().plusSeconds(7200); // past the sweep's grace for fresh chunks
         BackupRepository.Deleted d = repo.delete("b1", late);
@@ -235,20 +228,12 @@ class BackupTest {
     @Test
     void aBackupWaitsForASweepUnderWayAndIsFullWhenItsBaseIsGone() throws Exception {
         BackupRepository repo = start();
-        ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
-        write(src, 0, TestBytes.of(13, (int) (8 * MIB)));
-        SnapshotHandle s1 = snapshot("s1");
+        SnapshotHandle s1 = writeAndSnapshot(cluster.createVolume("src", SIZE), 13, 8 * MIB, "s1");
         BackupManifest b1 = backup(repo, "b1", s1, null, null);
         assertEquals(List.of(), repo.delete("b1", Instant.now()).sweepDeferredBy());
 
         bucket.put(SweepGuard.SWEEPING + "elsewhere", new byte[0]); // another delete's sweep, under way
-        var running = CompletableFuture.supplyAsync(() -> {
-            try {
-                return backup(repo, "b2", s1, b1, s1);
-            } catch (InterruptedException e) {
-                throw new CompletionException(e);
-            }
-        });
+        CompletableFuture<BackupManifest> running = inBackground(() -> backup(repo, "b2", s1, b1, s1));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (!bucket.exists(SweepGuard.RUNNING + "b2") && System.nanoTime() < deadline) {
             Thread.sleep(50);
@@ -262,6 +247,12 @@ class BackupTest {
         assertEquals(8 * MIB, b2.getReadBytes(), "full: every written block read (b1's chunks, spared by the grace, are not sent again)");
         assertTrue(!bucket.exists(SweepGuard.RUNNING + "b2"), "finished: no longer running");
         assertArrayEquals(content(s1), restore(repo, "b2", "dst"));
+
+        // A delete that died mid-sweep left its record: ten minutes on, it holds no backup back.
+        bucket.put(SweepGuard.SWEEPING + "crashed-delete", new byte[0]);
+        BackupRepository later = new BackupRepository(bucket, () -> Instant.now().plus(SweepGuard.SWEEP_STALE).plusSeconds(60));
+        assertEquals("", inBackground(() -> backup(later, "b3", s1, null, null)).get(60, TimeUnit.SECONDS).getBaseBackupId());
+        bucket.delete(SweepGuard.SWEEPING + "crashed-delete");
 
         bucket.put(SweepGuard.RUNNING + "crashed", new byte[0]);
         assertEquals(List.of("crashed"), repo.delete("none", Instant.now()).sweepDeferredBy());
@@ -277,9 +268,7 @@ class BackupTest {
     @Test
     void aRateLimitPacesUploadAndRestore() throws Exception {
         BackupRepository repo = start();
-        ReplicatedBlockVolume src = cluster.createVolume("src", SIZE);
-        write(src, 0, TestBytes.of(9, (int) (8 * MIB)));
-        SnapshotHandle s = snapshot("s");
+        SnapshotHandle s = writeAndSnapshot(cluster.createVolume("src", SIZE), 9, 8 * MIB, "s");
         AtomicLong clock = new AtomicLong();
         RatePacer.Sleeper advance = clock::addAndGet;
 
@@ -348,6 +337,26 @@ class BackupTest {
             return i;
         }
         return -1;
+    }
+
+    /** {@code bytes} of seeded data at the start of {@code v}, then snapshot {@code id} of it. */
+    private SnapshotHandle writeAndSnapshot(BlockVolume v, int seed, long bytes, String id) throws Exception {
+        write(v, 0, TestBytes.of(seed, (int) bytes));
+        return snapshot(id);
+    }
+
+    private interface BackupCall {
+        BackupManifest run() throws InterruptedException;
+    }
+
+    private static CompletableFuture<BackupManifest> inBackground(BackupCall call) {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return call.run();
+            } catch (InterruptedException e) {
+                throw new CompletionException(e);
+            }
+        });
     }
 
     private record SnapshotHandle(SnapshotReader reader) {}
