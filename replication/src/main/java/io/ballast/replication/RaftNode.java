@@ -8,6 +8,7 @@ import io.ballast.replication.catalog.CatalogStateMachine;
 import io.ballast.replication.checkpoint.LogBudget;
 import io.ballast.replication.config.RaftServerSettings;
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.entry.JournalRecordLayout;
 import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.frontend.LeaderReplicaAccess;
 import io.ballast.replication.frontend.LocalSubmitter;
@@ -114,7 +115,8 @@ public final class RaftNode implements AutoCloseable {
                 .setStateMachineRegistry(gid -> gid.equals(CatalogStateMachine.groupIdOf(node.identity().clusterId()))
                         ? new CatalogStateMachine(this::newClient)
                         : new VolumeStateMachine(node, this::newClient, background, config.logBudgetMin(),
-                                LogBudget.journalFileSize(config.logBudgetMin(), ReplicationConfig.MAX_ENTRY_BYTES + (64 << 10)),
+                                LogBudget.journalFileSize(config.logBudgetMin(),
+                                        JournalRecordLayout.maxRecordBytes(ReplicationConfig.MAX_ENTRY_BYTES)),
                                 config.rebuildBytesPerSecond(), this::restartDivision, space, tls))
                 .build();
         this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership, this::newClient);

@@ -70,6 +70,9 @@ public final class LocalBlockStore implements AutoCloseable {
     private final StripedLocks stripes = new StripedLocks();
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private final AtomicLong checksumFailures = new AtomicLong();
+    private final AtomicLong sharedBytes = new AtomicLong();
+    /** Cleared when the filesystem refused to share extents ({@link #shared}). */
+    private volatile boolean sharing = true;
     private volatile Metadata metadata;
     private volatile boolean closed;
     private volatile Runnable onClose = () -> {};
@@ -245,7 +248,7 @@ public final class LocalBlockStore implements AutoCloseable {
     /** Writes {@code src} (position to limit) at {@code offset}; {@code src}'s position is not moved. */
     public void write(long offset, ByteBuffer src) {
         Objects.requireNonNull(src, "src");
-        mutate(offset, src.remaining(), src, Mode.DATA, false);
+        mutate(offset, src.remaining(), src, Mode.DATA, false, null);
     }
 
     /**
@@ -257,17 +260,35 @@ public final class LocalBlockStore implements AutoCloseable {
      */
     public void writeOverBadEdges(long offset, ByteBuffer src) {
         Objects.requireNonNull(src, "src");
-        mutate(offset, src.remaining(), src, Mode.DATA, true);
+        mutate(offset, src.remaining(), src, Mode.DATA, true, null);
+    }
+
+    /**
+     * {@link #writeOverBadEdges(long, ByteBuffer)} where {@code from} already holds {@code src}'s
+     * bytes durably (the entry journal's record of a large write): the write's whole blocks share
+     * that file's extents ({@code FICLONERANGE}) instead of being written again, so a large write
+     * reaches this disk once. Checksums come from {@code src} as for any write. Where the filesystem
+     * cannot share extents (ext4), across filesystems, or where the two ranges are not aligned alike,
+     * the bytes are written as usual; a store that found its filesystem unable stops trying.
+     */
+    public void writeOverBadEdges(long offset, ByteBuffer src, ExtentSource from) {
+        Objects.requireNonNull(src, "src");
+        mutate(offset, src.remaining(), src, Mode.DATA, true, from);
+    }
+
+    /** Bytes written by sharing a journal's extents instead of writing them ({@link #writeOverBadEdges(long, ByteBuffer, ExtentSource)}). */
+    public long sharedBytes() {
+        return sharedBytes.get();
     }
 
     /** {@link #writeZeroes} with the bad-edge behaviour of {@link #writeOverBadEdges}. */
     public void writeZeroesOverBadEdges(long offset, long length, boolean mayPunchHole) {
-        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, true);
+        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, true, null);
     }
 
     /** Discards fully covered blocks (punches holes); partial edge blocks are left as they are. */
     public void trim(long offset, long length) {
-        mutate(offset, length, null, Mode.TRIM, false);
+        mutate(offset, length, null, Mode.TRIM, false, null);
     }
 
     /**
@@ -275,12 +296,12 @@ public final class LocalBlockStore implements AutoCloseable {
      * zeroed with the space kept allocated; partial edge blocks: read-modify-write.
      */
     public void writeZeroes(long offset, long length, boolean mayPunchHole) {
-        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, false);
+        mutate(offset, length, null, mayPunchHole ? Mode.ZERO_PUNCH : Mode.ZERO_KEEP, false, null);
     }
 
     private enum Mode { DATA, TRIM, ZERO_PUNCH, ZERO_KEEP }
 
-    private void mutate(long offset, long length, ByteBuffer src, Mode mode, boolean overBadEdges) {
+    private void mutate(long offset, long length, ByteBuffer src, Mode mode, boolean overBadEdges, ExtentSource shared) {
         enter();
         try {
             if (length < 0) {
@@ -301,7 +322,7 @@ public final class LocalBlockStore implements AutoCloseable {
                     if (mode == Mode.TRIM) {
                         discard(midStart, midEnd, true);
                     } else {
-                        mutateLocked(offset, end, midStart, midEnd, src, mode, overBadEdges);
+                        mutateLocked(offset, end, midStart, midEnd, src, mode, overBadEdges, shared);
                     }
                 }
             } finally {
@@ -313,7 +334,7 @@ public final class LocalBlockStore implements AutoCloseable {
     }
 
     private void mutateLocked(long offset, long end, long midStart, long midEnd, ByteBuffer src, Mode mode,
-            boolean overBadEdges) {
+            boolean overBadEdges, ExtentSource from) {
         ByteBuffer scratch = SCRATCH.get().clear();
         ByteBuffer head = null;
         ByteBuffer tail = null;
@@ -335,7 +356,9 @@ public final class LocalBlockStore implements AutoCloseable {
             if (mode == Mode.DATA) {
                 int n = (int) (midEnd - midStart);
                 ByteBuffer mid = src.slice(src.position() + (int) (midStart - offset), n);
-                pwriteFully(mid.duplicate(), midStart);
+                if (!shared(from, midStart - offset, n, midStart)) {
+                    pwriteFully(mid.duplicate(), midStart);
+                }
                 for (int i = 0; i < n; i += BLOCK_SIZE) {
                     checksums.set((midStart >>> BLOCK_SHIFT) + (i >>> BLOCK_SHIFT),
                             ChecksumFileLayout.slotOf(mid.slice(i, BLOCK_SIZE)));
@@ -353,6 +376,25 @@ public final class LocalBlockStore implements AutoCloseable {
             int n = (int) (end - midEnd);
             commitEdge(tailBlock, tail, 0, src, src == null ? 0 : src.position() + (int) (midEnd - offset), n, tailBad);
         }
+    }
+
+    /**
+     * Shares {@code n} bytes at {@code skip} into {@code from}'s range into the data file at
+     * {@code at}; false when they must be written instead (no source, misaligned, or a filesystem
+     * that cannot share extents, which is then not asked again).
+     */
+    private boolean shared(ExtentSource from, long skip, int n, long at) {
+        if (from == null || !sharing || ((from.position() + skip) & (BLOCK_SIZE - 1)) != 0) {
+            return false;
+        }
+        if (nativeData.cloneRange(from.file(), from.position() + skip, n, at)) {
+            sharedBytes.addAndGet(n);
+            return true;
+        }
+        sharing = false;
+        log.info("volume {}: the filesystem of {} cannot share extents (reflink), so large writes are written twice "
+                + "on this replica (journal, then store); xfs with reflink or btrfs writes them once", name, dir);
+        return false;
     }
 
     private ByteBuffer loadEdge(long block, ByteBuffer buf) {

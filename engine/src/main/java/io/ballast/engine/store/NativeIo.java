@@ -42,6 +42,11 @@ public final class NativeIo {
     static final int SEEK_HOLE = 4;
     /** {@code FICLONE = _IOW(0x94, 9, int)}: share the source's extents (reflink; xfs, btrfs). */
     static final long FICLONE = 0x40049409L;
+    /**
+     * {@code FICLONERANGE = _IOW(0x94, 13, struct file_clone_range)}: share a range of the source's
+     * extents; the struct is {@code s64 src_fd, u64 src_offset, u64 src_length, u64 dest_offset}.
+     */
+    static final long FICLONERANGE = 0x4020940DL;
 
     private static final int O_RDONLY = 0x0;
     private static final int O_RDWR = 0x2;
@@ -157,6 +162,33 @@ public final class NativeIo {
                     return false;
                 }
                 throw error(errno, "ioctl(FICLONE) of " + source.path + " into " + path);
+            }
+        }
+
+        /**
+         * Makes {@code length} bytes of this file at {@code at} share {@code source}'s extents at
+         * {@code from} ({@code ioctl FICLONERANGE}): the range reads as the source's bytes, at the
+         * cost of a metadata change (xfs with reflink, btrfs). Offsets and length must be multiples
+         * of the filesystem block. Returns false when the filesystem cannot (as {@link #cloneFrom},
+         * EINVAL included: a misaligned range), so the caller writes the bytes instead; ENOSPC
+         * throws NO_SPACE (sharing needs metadata blocks), other errors IO_ERROR.
+         */
+        public boolean cloneRange(NativeFile source, long from, long length, long at) {
+            byte[] range = new byte[32];
+            ByteBuffer.wrap(range).order(ByteOrder.nativeOrder()).putLong(source.fd).putLong(from).putLong(length).putLong(at);
+            while (true) {
+                if (Libc.C.ioctl(fd, FICLONERANGE, range) == 0) {
+                    return true;
+                }
+                int errno = Libc.errno();
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == ENOSYS) {
+                    return false;
+                }
+                throw error(errno, "ioctl(FICLONERANGE) of " + source.path + " [" + from + ", +" + length + ") into "
+                        + path + " at " + at);
             }
         }
 

@@ -4,6 +4,7 @@ import static io.ballast.replication.entry.VolumeLogLayout.*;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.ExtentSource;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.replication.entry.VolumeLogLayout.Op;
 
@@ -37,11 +38,19 @@ public final class BlockOps {
 
     /** Applies one record; refusals the store makes before touching anything become statuses. */
     public static byte apply(LocalBlockStore s, Op op) {
+        return apply(s, op, null);
+    }
+
+    /**
+     * {@link #apply(LocalBlockStore, Op)}, where {@code from} (if not null) holds a WRITE's data
+     * durably (the entry journal), for the store to share instead of writing again.
+     */
+    public static byte apply(LocalBlockStore s, Op op, ExtentSource from) {
         try {
             switch (op.type()) {
                 // Over bad edges: a partial write into a block that rotted on this replica must still
                 // apply (every replica alike); the block stays bad until a read or scrub repairs it.
-                case OP_WRITE -> s.writeOverBadEdges(op.offset(), op.data());
+                case OP_WRITE -> s.writeOverBadEdges(op.offset(), op.data(), from);
                 case OP_TRIM -> s.trim(op.offset(), op.length());
                 case OP_ZEROES -> s.writeZeroesOverBadEdges(op.offset(), op.length(), (op.flags() & FLAG_PUNCH) != 0);
                 case OP_RESIZE -> {

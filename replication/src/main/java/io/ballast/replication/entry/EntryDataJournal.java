@@ -3,6 +3,8 @@ package io.ballast.replication.entry;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.Durable;
+import io.ballast.engine.store.NativeIo;
+import io.ballast.engine.store.NativeIo.NativeFile;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -86,6 +88,7 @@ public final class EntryDataJournal implements Closeable {
     /** Writer thread: appends written since the last fdatasync, and the files they went to. */
     private final List<CompletableFuture<Void>> pendingSync = new ArrayList<>();
     private final Map<JournalFile, Boolean> dirty = new HashMap<>();
+    private final List<Location> unsynced = new ArrayList<>();
     private long nextGeneration;
     private volatile boolean closed;
     /** Set while a write waits for disk space ({@link #writeWaitingForSpace}). */
@@ -93,7 +96,30 @@ public final class EntryDataJournal implements Closeable {
     /** A write that failed with less free space than its record and this much is for want of space. */
     private static final long SPACE_MARGIN = 1 << 20;
 
-    private record Location(JournalFile file, long generation, long position, int length, long term) {
+    /**
+     * Where a record lies. {@code writes}: the record positions of its placed WRITE data, by WRITE
+     * ordinal (-1: not placed); null until needed for a record found by recovery.
+     * {@code durable}: fdatasync'ed (recovered records are).
+     */
+    private static final class Location {
+        final JournalFile file;
+        final long generation;
+        final long position;
+        final long recordBytes;
+        final long term;
+        volatile long[] writes;
+        volatile boolean durable;
+
+        Location(JournalFile file, long generation, long position, long recordBytes, long term, long[] writes,
+                boolean durable) {
+            this.file = file;
+            this.generation = generation;
+            this.position = position;
+            this.recordBytes = recordBytes;
+            this.term = term;
+            this.writes = writes;
+            this.durable = durable;
+        }
     }
 
     private static final class JournalFile {
@@ -101,6 +127,10 @@ public final class EntryDataJournal implements Closeable {
         final FileChannel channel;
         /** O_DIRECT where the filesystem has it (else the buffered channel): record writes. */
         final FileChannel writes;
+        /** For the store to share extents from ({@link #placed}); closed when the last user is done. */
+        private final NativeFile handle;
+        private int users;
+        private boolean retired;
         Path path;
         long generation;
         long end;
@@ -111,6 +141,38 @@ public final class EntryDataJournal implements Closeable {
             this.writes = writes;
             this.path = path;
             this.generation = generation;
+            this.handle = NativeIo.openReadOnly(path);
+        }
+
+        /** The native handle, kept open until {@link #release}; null once the file is retired. */
+        synchronized NativeFile acquire() {
+            if (retired) {
+                return null;
+            }
+            users++;
+            return handle;
+        }
+
+        synchronized void release() {
+            if (--users == 0 && retired) {
+                handle.close();
+            }
+        }
+
+        /** Closes the channels now, the native handle once nobody shares from it. */
+        void close() throws IOException {
+            synchronized (this) {
+                if (!retired) {
+                    retired = true;
+                    if (users == 0) {
+                        handle.close();
+                    }
+                }
+            }
+            if (writes != channel) {
+                writes.close();
+            }
+            channel.close();
         }
     }
 
@@ -179,13 +241,13 @@ public final class EntryDataJournal implements Closeable {
             int len = header.length();
             long generation = header.generation();
             long index = header.index();
-            if (len < 0 || pos + padded(len) > size || (f.generation >= 0 && generation != f.generation)) {
+            if (len < 0 || pos + header.recordBytes() > size || (f.generation >= 0 && generation != f.generation)) {
                 break;
             }
             f.generation = generation;
-            add(index, new Location(f, generation, pos, len, header.term()));
+            add(index, new Location(f, generation, pos, header.recordBytes(), header.term(), null, true));
             f.maxIndex = Math.max(f.maxIndex, index);
-            pos += padded(len);
+            pos += header.recordBytes();
         }
         f.end = pos;
     }
@@ -259,6 +321,10 @@ public final class EntryDataJournal implements Closeable {
             }
         }
         dirty.clear();
+        if (failure == null) {
+            unsynced.forEach(l -> l.durable = true);
+        }
+        unsynced.clear();
         for (CompletableFuture<Void> f : pendingSync) {
             if (failure == null) {
                 f.complete(null);
@@ -289,7 +355,7 @@ public final class EntryDataJournal implements Closeable {
                 return;
             } catch (IOException e) {
                 long free = Files.getFileStore(dir).getUsableSpace();
-                if (closed || free >= padded(data.size()) + SPACE_MARGIN) {
+                if (closed || free >= JournalRecordLayout.maxRecordBytes(data.size()) + SPACE_MARGIN) {
                     throw e; // not for want of space
                 }
                 if (fullSince == null) {
@@ -313,25 +379,28 @@ public final class EntryDataJournal implements Closeable {
     }
 
     private void write(long index, long term, ByteString data) throws IOException {
-        int len = data.size();
-        if (padded(len) > fileSize) {
-            throw new IllegalArgumentException("entry of " + len + " bytes exceeds the journal file size " + fileSize);
+        ByteBuffer entry = data.asReadOnlyByteBuffer();
+        JournalRecordLayout.Layout layout = JournalRecordLayout.layout(entry);
+        int total = layout.recordBytes();
+        if (total > fileSize) {
+            throw new IllegalArgumentException("entry of " + data.size() + " bytes exceeds the journal file size " + fileSize);
         }
         JournalFile f = files.peekLast();
-        if (f == null || f.end + padded(len) > fileSize) {
+        if (f == null || f.end + total > fileSize) {
             f = nextFile();
         }
-        // Header, data and padding in one aligned buffer, one pwrite: with O_DIRECT the bytes go
-        // from it to the disk, allocating no page-cache pages (see the class comment).
-        int total = (int) padded(len);
+        // The whole record in one aligned buffer, one pwrite: with O_DIRECT the bytes go from it to
+        // the disk, allocating no page-cache pages (see the class comment).
         ByteBuffer record = recordBuffer(total);
-        JournalRecordLayout.write(record, f.generation, index, term, data.asReadOnlyByteBuffer());
+        JournalRecordLayout.write(record, layout, f.generation, index, term, entry);
         long pos = f.end;
         writeFully(f.writes, record, pos);
         f.end = pos + total;
         f.maxIndex = Math.max(f.maxIndex, index);
         dirty.put(f, Boolean.TRUE);
-        add(index, new Location(f, f.generation, pos, len, term));
+        Location loc = new Location(f, f.generation, pos, total, term, layout.writePositions(pos), false);
+        unsynced.add(loc);
+        add(index, loc);
     }
 
     private ByteBuffer recordBuffer(int size) {
@@ -339,11 +408,6 @@ public final class EntryDataJournal implements Closeable {
             recordBuffer = aligned(Math.max(size, 1 << 20));
         }
         return recordBuffer.clear().limit(size);
-    }
-
-    /** A record's size on disk: header and data, padded to the O_DIRECT alignment. */
-    static long padded(int len) {
-        return JournalRecordLayout.padded(len);
     }
 
     private static ByteBuffer aligned(int size) {
@@ -427,10 +491,7 @@ public final class EntryDataJournal implements Closeable {
             it.remove();
             forget(f);
             try {
-                if (f.writes != f.channel) {
-                    f.writes.close();
-                }
-                f.channel.close();
+                f.close();
                 Files.deleteIfExists(f.path);
             } catch (IOException e) {
                 LOG.warn("journal {}: deleting {}: {}", dir, f.path, e.toString());
@@ -449,14 +510,14 @@ public final class EntryDataJournal implements Closeable {
     private void add(long index, Location loc) {
         records.compute(index, (i, list) -> {
             List<Location> l = list == null ? new ArrayList<>(1) : new ArrayList<>(list);
-            l.removeIf(x -> x.term() == loc.term());
+            l.removeIf(x -> x.term == loc.term);
             l.add(loc);
             return l;
         });
     }
 
     private void forget(JournalFile f) {
-        records.replaceAll((i, list) -> list.stream().filter(l -> l.file() != f).toList());
+        records.replaceAll((i, list) -> list.stream().filter(l -> l.file != f).toList());
         records.values().removeIf(List::isEmpty);
     }
 
@@ -464,26 +525,68 @@ public final class EntryDataJournal implements Closeable {
 
     /** The data of entry (index, term), checked against its record's CRC. */
     ByteString read(long index, long term) {
-        List<Location> list = records.get(index);
-        Location loc = list == null ? null : list.stream().filter(l -> l.term() == term).findFirst().orElse(null);
+        Location loc = location(index, term);
         if (loc == null) {
             throw new BallastException(ErrorCode.NOT_FOUND, "journal " + dir + " has no data for entry " + index + " (term " + term + ")");
         }
-        ByteBuffer h = ByteBuffer.allocate(HEADER);
-        ByteBuffer data = ByteBuffer.allocate(loc.length());
+        ByteBuffer record = ByteBuffer.allocate((int) loc.recordBytes);
         try {
-            readFully(loc.file().channel, h, loc.position());
-            readFully(loc.file().channel, data, loc.position() + HEADER);
+            readFully(loc.file.channel, record, loc.position);
         } catch (IOException e) {
             throw new BallastException(ErrorCode.IO_ERROR, "journal " + dir + ": read of entry " + index + " failed: " + e, e);
         }
-        h.flip();
-        data.flip();
-        if (!JournalRecordLayout.intact(h, data, loc.generation(), index, term)) {
+        ByteBuffer data = JournalRecordLayout.entry(record.flip(), loc.generation, index, term);
+        if (data == null) {
             throw new BallastException(ErrorCode.CORRUPTION, "journal " + dir + ": record of entry " + index
-                    + " at " + loc.file().path + ":" + loc.position() + " is damaged or was recycled");
+                    + " at " + loc.file.path + ":" + loc.position + " is damaged or was recycled");
         }
         return UnsafeByteOperations.unsafeWrap(data);
+    }
+
+    private Location location(long index, long term) {
+        List<Location> list = records.get(index);
+        return list == null ? null : list.stream().filter(l -> l.term == term).findFirst().orElse(null);
+    }
+
+    /**
+     * Where the large WRITE data of entry (index, term) lies on disk, for the store to share instead
+     * of writing it again ({@link PlacedWrites}); {@link PlacedWrites#NONE} when the journal holds no
+     * durable record of it (the leader may apply an entry a majority of followers stored before its
+     * own journal write finished) or the record is not placed.
+     */
+    PlacedWrites placed(long index, long term) {
+        Location loc = location(index, term);
+        if (loc == null || !loc.durable) {
+            return PlacedWrites.NONE;
+        }
+        long[] writes = loc.writes;
+        if (writes == null) {
+            writes = readPlaces(loc, index, term);
+            loc.writes = writes;
+        }
+        NativeFile handle = writes.length == 0 ? null : loc.file.acquire();
+        return handle == null ? PlacedWrites.NONE : new PlacedWrites(handle, writes, loc.file::release);
+    }
+
+    /** The placed WRITE data's positions of a recovered record, from its table (none when it is not placed). */
+    private long[] readPlaces(Location loc, long index, long term) {
+        try {
+            ByteBuffer h = ByteBuffer.allocate(HEADER);
+            readFully(loc.file.channel, h, loc.position);
+            ByteBuffer head = ByteBuffer.allocate(HEADER + JournalRecordLayout.tableBytes(h));
+            readFully(loc.file.channel, head, loc.position);
+            head.flip();
+            JournalRecordLayout.Header header = JournalRecordLayout.header(head);
+            if (header == null || header.index() != index || header.term() != term || head.getInt(0) != JournalRecordLayout.MAGIC_PLACED) {
+                return new long[0];
+            }
+            List<JournalRecordLayout.Place> places = JournalRecordLayout.places(head, header);
+            return places == null ? new long[0]
+                    : new JournalRecordLayout.Layout(places, 0, 0).writePositions(loc.position);
+        } catch (IOException | RuntimeException e) {
+            LOG.debug("journal {}: no placed data of entry {}: {}", dir, index, e.toString());
+            return new long[0];
+        }
     }
 
     /** Entries held (for tests and status). */
@@ -509,10 +612,7 @@ public final class EntryDataJournal implements Closeable {
         }
         for (JournalFile f : files) {
             try {
-                if (f.writes != f.channel) {
-                    f.writes.close();
-                }
-                f.channel.close();
+                f.close();
             } catch (IOException e) {
                 LOG.warn("journal {}: closing {}: {}", dir, f.path, e.toString());
             }

@@ -114,6 +114,19 @@ public final class VolumeEntryData implements StateMachine.DataApi {
         return data;
     }
 
+    /**
+     * Where the journal holds the large WRITE data of an entry whose logData is a reference, for the
+     * store to share instead of writing again; {@link PlacedWrites#NONE} for any other entry. The
+     * caller closes it after the apply.
+     */
+    public PlacedWrites placed(LogEntryProto entry) {
+        EntryDataJournal j = journal;
+        if (j == null || !entry.hasStateMachineLogEntry() || !isReference(entry.getStateMachineLogEntry().getLogData())) {
+            return PlacedWrites.NONE;
+        }
+        return j.placed(entry.getIndex(), entry.getTerm());
+    }
+
     @Override
     public CompletableFuture<?> write(LogEntryProto entry, TransactionContext trx) {
         if (!entry.hasStateMachineLogEntry() || !isReference(entry.getStateMachineLogEntry().getLogData())) {

@@ -316,6 +316,41 @@ public final class VolumeLogLayout {
         }
     }
 
+    /** Where a WRITE record's data lies in an encoded entry, and the volume offset it goes to. */
+    public record Payload(int position, int length, long offset) {
+    }
+
+    /**
+     * The data of each WRITE record of an OPS entry, in record order, found from the framing alone
+     * (no CRC check: the journal uses this to place the bytes, {@link #decode} judges the entry).
+     * Empty for any other entry, and for one whose framing does not hold together.
+     */
+    public static List<Payload> payloads(ByteBuffer entry) {
+        ByteBuffer b = entry.slice().order(ByteOrder.BIG_ENDIAN);
+        if (b.remaining() < HEADER + TRAILER || b.getInt(0) != MAGIC || b.get(4) != VERSION || b.get(5) != KIND_OPS
+                || b.getInt(16) != b.remaining() - HEADER - TRAILER) {
+            return List.of();
+        }
+        int count = Short.toUnsignedInt(b.getShort(6));
+        int end = b.remaining() - TRAILER;
+        List<Payload> found = new ArrayList<>();
+        int pos = HEADER;
+        for (int i = 0; i < count; i++) {
+            if (end - pos < RECORD_HEADER) {
+                return List.of();
+            }
+            int dataLen = b.getInt(pos + 4);
+            if (dataLen < 0 || dataLen > end - pos - RECORD_HEADER) {
+                return List.of();
+            }
+            if (b.get(pos) == OP_WRITE && dataLen > 0) {
+                found.add(new Payload(pos + RECORD_HEADER, dataLen, b.getLong(pos + 8)));
+            }
+            pos += RECORD_HEADER + dataLen;
+        }
+        return found;
+    }
+
     private static String utf8(ByteBuffer b) {
         byte[] n = new byte[b.remaining()];
         b.get(n);

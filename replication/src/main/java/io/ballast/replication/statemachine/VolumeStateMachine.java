@@ -10,6 +10,7 @@ import io.ballast.replication.checkpoint.CheckpointFile;
 import io.ballast.replication.checkpoint.LogBudget;
 import io.ballast.replication.checkpoint.ReplicaLogSpace;
 import io.ballast.replication.entry.BlockOps;
+import io.ballast.replication.entry.PlacedWrites;
 import io.ballast.replication.entry.VolumeEntryData;
 import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.ratis.RatisErrors;
@@ -408,8 +409,10 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             }
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
-            statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex()),
-                    entry.getIndex());
+            try (PlacedWrites placed = entryData.placed(entry)) {
+                statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex(), placed),
+                        entry.getIndex());
+            }
             long bytes = body.size() + (body == logData ? 0 : logData.size());
             logSpace.applied(entry.getIndex(), bytes);
             updateLastAppliedTermIndex(entry.getTerm(), entry.getIndex());
@@ -419,7 +422,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(reply(statuses))));
     }
 
-    private byte[] apply(ByteBuffer data, long term, long index) {
+    /** Applies one entry; {@code placed}: where the journal holds its large WRITE data, for the store to share. */
+    private byte[] apply(ByteBuffer data, long term, long index, PlacedWrites placed) {
         Entry e;
         try {
             e = decode(data);
@@ -467,9 +471,11 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 }
                 LocalBlockStore s = store();
                 RegionGenerations g = changes.forApply(s.size(), index);
+                int writes = 0; // WRITE records with data so far: how the journal counts its placed data
                 for (int i = 0; i < st.length; i++) {
                     Op op = e.ops().get(i);
-                    st[i] = BlockOps.apply(s, op);
+                    boolean withData = op.type() == OP_WRITE && op.length() > 0;
+                    st[i] = BlockOps.apply(s, op, withData ? placed.of(writes++) : null);
                     if (op.type() == OP_RESIZE) {
                         g.grown(s.size(), index);
                         logSpace.sized(s.size());

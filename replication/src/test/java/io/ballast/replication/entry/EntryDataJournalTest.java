@@ -2,10 +2,13 @@ package io.ballast.replication.entry;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.ExtentSource;
+import io.ballast.replication.entry.VolumeLogLayout.Op;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -19,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,7 +120,7 @@ class EntryDataJournalTest {
             file = s.findFirst().orElseThrow();
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), EntryDataJournal.padded(1000) + JournalRecordLayout.HEADER + 500);
+            ch.write(ByteBuffer.wrap(new byte[] {1, 2, 3}), JournalRecordLayout.ALIGN + JournalRecordLayout.HEADER + 500);
         }
         try (EntryDataJournal j = open(new AtomicLong())) {
             assertEquals(data(1, 1, 1000), j.read(1, 1));
@@ -126,6 +130,40 @@ class EntryDataJournalTest {
         }
         try (EntryDataJournal j = open(new AtomicLong())) {
             assertArrayEquals(data(3, 1, 1000).toByteArray(), j.read(3, 1).toByteArray());
+        }
+    }
+
+    @Test
+    void theLargeWritesOfARecordAreFoundOnDiskWhereTheStoreCanShareThemAlsoAfterReopen() throws IOException {
+        byte[] payload = data(5, 1, 128 << 10).toByteArray();
+        ByteString entry = UnsafeByteOperations.unsafeWrap(VolumeLogLayout.ops(1, List.of(
+                new Op(VolumeLogLayout.OP_WRITE, (byte) 0, 1 << 20, payload.length, ByteBuffer.wrap(payload)))));
+        Path journal = dir.resolve("big");
+        for (int round = 0; round < 2; round++) {
+            try (EntryDataJournal j = new EntryDataJournal(journal, 1 << 20, () -> 0, "test")) {
+                if (round == 0) {
+                    j.append(4, 1, data(4, 1, 1000)).join();
+                    j.append(5, 1, entry).join();
+                }
+                assertEquals(entry, j.read(5, 1));
+                try (PlacedWrites none = j.placed(4, 1)) {
+                    assertNull(none.of(0), "no OPS entry, nothing placed");
+                }
+                try (PlacedWrites placed = j.placed(5, 1)) {
+                    ExtentSource at = placed.of(0);
+                    assertEquals(0, at.position() % 4096, "round " + round);
+                    Path file;
+                    try (Stream<Path> s = Files.list(journal)) {
+                        file = s.findFirst().orElseThrow();
+                    }
+                    ByteBuffer onDisk = ByteBuffer.allocate(payload.length);
+                    try (FileChannel ch = FileChannel.open(file)) {
+                        ch.read(onDisk, at.position());
+                    }
+                    assertArrayEquals(payload, onDisk.array(), "round " + round);
+                    assertNull(placed.of(1));
+                }
+            }
         }
     }
 
