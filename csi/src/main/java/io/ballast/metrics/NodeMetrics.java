@@ -38,6 +38,10 @@ public final class NodeMetrics {
         CounterWithCallback.builder().name("ballast_replica_blocks_repaired_total")
                 .help("Blocks rewritten from a healthy replica's copy (since the node started)").labelNames("volume")
                 .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().blocksRepaired(), name))).register(registry);
+        CounterWithCallback.builder().name("ballast_replica_shared_bytes_total")
+                .help("Bytes of large writes this replica's store took from its entry journal by reference, written to disk "
+                        + "once (since the replica opened; stays 0 on a filesystem that cannot share extents, such as ext4)")
+                .labelNames("volume").callback(cb -> each(volumes, (name, s) -> cb.call(s.sharedBytes(), name))).register(registry);
         GaugeWithCallback.builder().name("ballast_volume_attached").help("1 for each volume whose frontend is on this node")
                 .labelNames("volume").callback(cb -> {
                     for (String name : volumes.attachedNames()) {

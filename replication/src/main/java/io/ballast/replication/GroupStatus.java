@@ -19,10 +19,12 @@ import java.util.Map;
  * @param members          the group's members as this node knows them (node id -> raft address;
  *                         during a membership change, the configuration being moved to)
  * @param integrity        checksum failures, repairs and scrub progress of this replica
+ * @param sharedBytes      bytes of large writes the store took from the entry journal by reference
+ *                         since the replica opened (0 where the filesystem cannot share extents)
  */
 public record GroupStatus(String volume, String groupId, String role, String leaderId, long term, long commitIndex,
         long appliedIndex, long writerEpoch, long rebuildBytesDone, long rebuildBytesTotal, Map<String, String> members,
-        IntegrityStatus integrity) {
+        IntegrityStatus integrity, long sharedBytes) {
     public GroupStatus {
         members = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(members)); // sorted by node id
     }

@@ -600,7 +600,7 @@ public final class RaftNode implements AutoCloseable {
         return new GroupStatus(volume, d.getGroup().getGroupId().getUuid().toString(), shown,
                 leader == null ? null : leader.toString(), info.getCurrentTerm(), commit,
                 info.getLastAppliedIndex(), sm.epoch(), sm.rebuild.bytesDone.get(), sm.rebuild.bytesTotal.get(), membersOf(d),
-                sm.integrity());
+                sm.integrity(), sm.sharedBytes());
     }
 
     private static Map<String, String> membersOf(RaftServer.Division d) {

@@ -332,6 +332,12 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     }
 
     /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
+    /** Bytes of large writes the store took from the entry journal by reference since it opened (0 where the filesystem cannot). */
+    public long sharedBytes() {
+        LocalBlockStore s = store;
+        return s == null ? 0 : s.sharedBytes();
+    }
+
     public int journaledEntries() {
         return entryData.journaledEntries();
     }
