@@ -41,11 +41,15 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
     public static final Duration CLIENT_REQUEST_TIMEOUT_DEFAULT = Duration.ofMillis(3000);
     public static final int CLIENT_RETRIES_DEFAULT = 50;
     /**
-     * 8 MiB: Ratis caches up to 6 closed segments' entries on the heap (parsed copies), so segment
+     * 2 MiB: Ratis caches up to 6 closed segments' entries on the heap (parsed copies), so segment
      * size bounds that memory; with 32 MiB segments a node restarted by ReplicatedFailoverIT ran
-     * out of its 512 MiB heap replaying its log. Purge also works on whole segments.
+     * out of its 512 MiB heap replaying its log. Purge also works on whole segments, and a segment
+     * stands for up to {@link io.ballast.replication.entry.VolumeEntryData#REF_FRACTION} times its
+     * size in journal data: 2 MiB with references of a 32nd keep that at 64 MiB (8 MiB segments
+     * with references of an eighth: 64 MiB too, for 4x the log bytes per large write; A/B in
+     * docs/benchmarks.md, issue 15).
      */
-    public static final long SEGMENT_SIZE_MAX_DEFAULT = 8L << 20;
+    public static final long SEGMENT_SIZE_MAX_DEFAULT = 2L << 20;
     public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
     public static final int SERVER_THREADS_DEFAULT = 4;
     public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);

@@ -29,14 +29,17 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * write before its log write, on every replica: 4 KiB writes at QD1 lost 0.7-1 ms per write and
  * QD32 random writes up to a third of their rate. Above ~256 KiB the bytes cost more than the wait.
  *
- * <p><b>Why the reference is an eighth of the data</b> (at least 32 KiB) and not 8 bytes: Ratis
+ * <p><b>Why the reference is a 32nd of the data</b> (at least 32 KiB) and not 8 bytes: Ratis
  * purges whole segments, and the journal keeps the data of every entry the log still holds, so a
  * segment's worth of entries is the journal's purge granularity. With tiny references a segment
  * would hold ~100k entries and stay open, so nothing would be purged while only large writes
  * came. Fixed 32 KiB references let a 4 MiB segment stand for 128 entries, up to 512 MiB of
  * data, twice a small volume's whole log budget ({@link io.ballast.replication.checkpoint.LogBudget LogBudget}): a benchmark's 1 GiB volume
- * kept 394 MiB. An eighth bounds a segment to 8x its size in data (a 4 MiB segment: 32 MiB), for
- * a log write of 12.5 % of a large entry's bytes.
+ * kept 394 MiB. A 32nd bounds a segment to 32x its size in data (a 2 MiB segment: 64 MiB), for
+ * a log write of 3 % of a large entry's bytes, which Ratis writes twice (it zero-fills segments
+ * before writing over them). It was an eighth with 8 MiB segments: now that the store shares large
+ * writes' blocks with the journal, the log's copy was a quarter of what a replica wrote beyond the
+ * data itself, and the smaller one won every round of an A/B (docs/benchmarks.md).
  *
  * <p>Ratis calls {@link #write} on every replica as it appends an entry (and, with the sync policy,
  * waits for it before writing the log entry), {@link #read} when the leader sends an entry its
@@ -48,7 +51,7 @@ public final class VolumeEntryData implements StateMachine.DataApi {
     static final int REF_MAGIC = 0x42414C44; // "BALD"
     static final int REF_BYTES = 32 << 10;
     /** A reference is at least {@link #REF_BYTES} and this fraction of its data (see the class comment). */
-    public static final int REF_FRACTION = 8;
+    public static final int REF_FRACTION = 32;
     /** Entries of at least this many encoded bytes go to the journal. */
     static final int MIN_BYTES = 256 << 10;
     static final long CACHE_BYTES = 32L << 20;
