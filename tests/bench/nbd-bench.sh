@@ -18,12 +18,14 @@
 # sync before and after) and the CPU-seconds its server processes used per GiB fio moved.
 # Refuses to start when the disk lacks room for the run; deletes what it made, also on failure.
 #
-# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated] [--ceph]
+# With --xfs (root, xfsprogs) every system runs on a scratch xfs with reflink made in --dir (a loop
+# device over a sparse file), where Ballast's large writes land once per replica; removed after.
+# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated] [--ceph] [--xfs]
 # BENCH_NODE_OPTS adds JVM options to every Ballast node, e.g. -Draft.server.log.appender.wait-time.min=0ms
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED="" CEPH=""
+SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED="" CEPH="" XFS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2;;
@@ -32,7 +34,8 @@ while [ $# -gt 0 ]; do
     --out) OUT="$2"; shift 2;;
     --replicated) REPLICATED=1; shift;;
     --ceph) CEPH=1 REPLICATED=1; shift;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0;;
+    --xfs) XFS=1; shift;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2;;
   esac
 done
@@ -55,6 +58,7 @@ if [ "$free" -lt "$need" ]; then
 fi
 
 rm -rf "$DIR"; mkdir -p "$DIR/results"
+DATA="$DIR" LOOP=""
 RAFT_PIDS=()
 cleanup() {
   # `|| true`: under set -e a failed kill (the process already gone) ended the trap here, leaving
@@ -62,12 +66,28 @@ cleanup() {
   [ -n "${NBDKIT_PID:-}" ] && kill "$NBDKIT_PID" 2>/dev/null || true
   [ -n "${NODE_PID:-}" ] && kill "$NODE_PID" 2>/dev/null || true
   [ ${#RAFT_PIDS[@]} -gt 0 ] && kill "${RAFT_PIDS[@]}" 2>/dev/null || true
-  [ -n "$CEPH" ] && tests/bench/ceph-rbd.sh down "$DIR/ceph" || true
+  [ -n "$CEPH" ] && tests/bench/ceph-rbd.sh down "$DATA/ceph" || true
   wait 2>/dev/null || true
+  if [ -n "$LOOP" ]; then
+    umount "$DATA" 2>/dev/null || umount -l "$DATA" 2>/dev/null || true
+    losetup -d "$LOOP" 2>/dev/null || true
+  fi
   # The images and the nodes' data (several GiB): gone, also after a failure; fio's results stay.
   find "$DIR" -mindepth 1 -maxdepth 1 ! -name results ! -name table.md -exec rm -rf {} + 2>/dev/null || true
 }
 trap cleanup EXIT
+
+# --xfs: everything on a scratch xfs with reflink (where Ballast's large writes land once per
+# replica), on a loop device with direct I/O over a sparse file in $DIR; unmounted and deleted after.
+if [ -n "$XFS" ]; then
+  [ "$(id -u)" = 0 ] || { echo "--xfs needs root (losetup, mount)" >&2; exit 2; }
+  command -v mkfs.xfs >/dev/null || { echo "--xfs needs mkfs.xfs (apt-get install xfsprogs)" >&2; exit 2; }
+  truncate -s "$need" "$DIR/xfs.img"
+  mkfs.xfs -q -m reflink=1 "$DIR/xfs.img"
+  LOOP=$(losetup -f --show --direct-io=on "$DIR/xfs.img")
+  DATA="$DIR/xfs"; mkdir -p "$DATA"
+  mount "$LOOP" "$DATA"
+fi
 
 # name:fio-args
 WORKLOADS=(
@@ -83,8 +103,9 @@ if ! { [ -w /proc/sys/vm/drop_caches ] && sync && echo 3 > /proc/sys/vm/drop_cac
   COLD=""
 fi
 
-# The block device $DIR lives on, as /proc/diskstats names it ("" when it is not a plain disk).
-DISK=$(basename "$(df --output=source "$DIR" | tail -1)")
+# The block device the data lives on, as /proc/diskstats names it ("" when it is not a plain disk;
+# with --xfs the loop device, i.e. what xfs wrote).
+DISK=$(basename "$(df --output=source "$DATA" | tail -1)")
 grep -qw "$DISK" /proc/diskstats || DISK=""
 disk_bytes() { [ -n "$DISK" ] && awk -v d="$DISK" '$3 == d { printf "%.0f\n", $10 * 512 }' /proc/diskstats || echo 0; }
 TICKS=$(getconf CLK_TCK)
@@ -103,17 +124,17 @@ pids_of() {
     C) echo "$NODE_PID";;
     R1) echo "${RAFT_PIDS[0]}";;  # n1 holds R1's only replica
     R3) echo "${RAFT_PIDS[@]}";;
-    K1|K3) tests/bench/ceph-rbd.sh pids "$DIR/ceph";;
+    K1|K3) tests/bench/ceph-rbd.sh pids "$DATA/ceph";;
   esac
 }
 # fio's target arguments for a system.
 target_args() {
   case "$1" in
-    A) echo "--ioengine=libaio --direct=1 --filename=$DIR/a.img";;
-    B) echo "--ioengine=nbd --uri=nbd+unix:///?socket=$DIR/b.sock";;
-    C) echo "--ioengine=nbd --uri=nbd+unix:///bench?socket=$DIR/c.sock";;
-    R1) echo "--ioengine=nbd --uri=nbd+unix:///r1?socket=$DIR/r1.sock";;
-    R3) echo "--ioengine=nbd --uri=nbd+unix:///r3?socket=$DIR/r1.sock";;
+    A) echo "--ioengine=libaio --direct=1 --filename=$DATA/a.img";;
+    B) echo "--ioengine=nbd --uri=nbd+unix:///?socket=$DATA/b.sock";;
+    C) echo "--ioengine=nbd --uri=nbd+unix:///bench?socket=$DATA/c.sock";;
+    R1) echo "--ioengine=nbd --uri=nbd+unix:///r1?socket=$DATA/r1.sock";;
+    R3) echo "--ioengine=nbd --uri=nbd+unix:///r3?socket=$DATA/r1.sock";;
     K1) echo "--ioengine=rbd --clientname=admin --pool=rbd1 --rbdname=img";;
     K3) echo "--ioengine=rbd --clientname=admin --pool=rbd3 --rbdname=img";;
   esac
@@ -142,24 +163,24 @@ run_fio() {
 }
 
 echo "starting B (nbdkit file) and C (ballast node)" >&2
-fallocate -l "$SIZE" "$DIR/a.img"
-truncate -s "$SIZE" "$DIR/b.img"
-nbdkit --foreground --exit-with-parent -U "$DIR/b.sock" file "$DIR/b.img" & NBDKIT_PID=$!
+fallocate -l "$SIZE" "$DATA/a.img"
+truncate -s "$SIZE" "$DATA/b.img"
+nbdkit --foreground --exit-with-parent -U "$DATA/b.sock" file "$DATA/b.img" & NBDKIT_PID=$!
 BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC ${BENCH_NODE_OPTS:-}" bin/ballast node \
-  --data-dir "$DIR/c-data" --nbd-socket "$DIR/c.sock" --volume "bench:$SIZE" > "$DIR/c-node.log" 2>&1 & NODE_PID=$!
-for _ in $(seq 300); do [ -S "$DIR/b.sock" ] && grep -q "ballast node ready" "$DIR/c-node.log" && break; sleep 0.1; done
-grep -q "ballast node ready" "$DIR/c-node.log" || { cat "$DIR/c-node.log" >&2; exit 1; }
+  --data-dir "$DATA/c-data" --nbd-socket "$DATA/c.sock" --volume "bench:$SIZE" > "$DATA/c-node.log" 2>&1 & NODE_PID=$!
+for _ in $(seq 300); do [ -S "$DATA/b.sock" ] && grep -q "ballast node ready" "$DATA/c-node.log" && break; sleep 0.1; done
+grep -q "ballast node ready" "$DATA/c-node.log" || { cat "$DATA/c-node.log" >&2; exit 1; }
 
 TARGETS="A B C"
 if [ -n "$REPLICATED" ]; then
   TARGETS="A B C R1 R3"
   for i in 1 2 3; do
-    BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC ${BENCH_NODE_OPTS:-}" bin/ballast node --data-dir "$DIR/r-n$i" --node-id "n$i" \
-      --cluster-id bench --nbd-socket "$DIR/r$i.sock" --raft-listen "127.0.0.1:1710$i" \
-      --admin-listen "127.0.0.1:1700$i" > "$DIR/r-n$i.log" 2>&1 & RAFT_PIDS+=($!)
+    BALLAST_JAVA_OPTS="-Xmx1g -XX:+UseParallelGC ${BENCH_NODE_OPTS:-}" bin/ballast node --data-dir "$DATA/r-n$i" --node-id "n$i" \
+      --cluster-id bench --nbd-socket "$DATA/r$i.sock" --raft-listen "127.0.0.1:1710$i" \
+      --admin-listen "127.0.0.1:1700$i" > "$DATA/r-n$i.log" 2>&1 & RAFT_PIDS+=($!)
   done
   for i in 1 2 3; do
-    for _ in $(seq 300); do grep -q "ballast node ready" "$DIR/r-n$i.log" && break; sleep 0.1; done
+    for _ in $(seq 300); do grep -q "ballast node ready" "$DATA/r-n$i.log" && break; sleep 0.1; done
   done
   bin/ballast volume create --admin 127.0.0.1:17001 --name r1 --size "$SIZE" --replica n1=127.0.0.1:17101 >&2
   bin/ballast volume create --admin 127.0.0.1:17001 --name r3 --size "$SIZE" \
@@ -170,9 +191,9 @@ fi
 if [ -n "$CEPH" ]; then
   echo "starting Ceph (K1, K3)" >&2
   status=0
-  tests/bench/ceph-rbd.sh up "$DIR/ceph" "$SIZE" || status=$?
+  tests/bench/ceph-rbd.sh up "$DATA/ceph" "$SIZE" || status=$?
   if [ "$status" -eq 0 ]; then
-    export CEPH_CONF="$DIR/ceph/ceph.conf"
+    export CEPH_CONF="$DATA/ceph/ceph.conf"
     TARGETS="$TARGETS K1 K3"
   elif [ "$status" -eq 3 ]; then
     echo "Ceph skipped (see above)" >&2
