@@ -150,19 +150,7 @@ public final class NativeIo {
          * EOPNOTSUPP), so the caller copies instead; other errors throw.
          */
         public boolean cloneFrom(NativeFile source) {
-            while (true) {
-                if (Libc.C.ioctl(fd, FICLONE, source.fd) == 0) {
-                    return true;
-                }
-                int errno = Libc.errno();
-                if (errno == EINTR) {
-                    continue;
-                }
-                if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == ENOSYS) {
-                    return false;
-                }
-                throw error(errno, "ioctl(FICLONE) of " + source.path + " into " + path);
-            }
+            return shareExtents(() -> Libc.C.ioctl(fd, FICLONE, source.fd), () -> "ioctl(FICLONE) of " + source.path + " into " + path);
         }
 
         /**
@@ -176,8 +164,14 @@ public final class NativeIo {
         public boolean cloneRange(NativeFile source, long from, long length, long at) {
             byte[] range = new byte[32];
             ByteBuffer.wrap(range).order(ByteOrder.nativeOrder()).putLong(source.fd).putLong(from).putLong(length).putLong(at);
+            return shareExtents(() -> Libc.C.ioctl(fd, FICLONERANGE, range), () -> "ioctl(FICLONERANGE) of " + source.path
+                    + " [" + from + ", +" + length + ") into " + path + " at " + at);
+        }
+
+        /** Runs a clone ioctl (retried on EINTR): true when done, false when this filesystem cannot; other errors throw. */
+        private static boolean shareExtents(java.util.function.IntSupplier ioctl, java.util.function.Supplier<String> what) {
             while (true) {
-                if (Libc.C.ioctl(fd, FICLONERANGE, range) == 0) {
+                if (ioctl.getAsInt() == 0) {
                     return true;
                 }
                 int errno = Libc.errno();
@@ -187,8 +181,7 @@ public final class NativeIo {
                 if (errno == EOPNOTSUPP || errno == EXDEV || errno == EINVAL || errno == ENOTTY || errno == ENOSYS) {
                     return false;
                 }
-                throw error(errno, "ioctl(FICLONERANGE) of " + source.path + " [" + from + ", +" + length + ") into "
-                        + path + " at " + at);
+                throw error(errno, what.get());
             }
         }
 

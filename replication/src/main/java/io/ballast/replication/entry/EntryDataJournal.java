@@ -51,8 +51,10 @@ import org.slf4j.LoggerFactory;
  * entry. So an entry in the Raft log always has its data here, whatever moment a process dies.
  * Appends queued together share one fdatasync.
  *
- * <p><b>Records</b> ({@link JournalRecordLayout}): a header, the data, zero padding to O_DIRECT's
- * alignment (see {@link #openDirect}). A record is found by (index, term): by Raft's log matching property two entries with the same index and
+ * <p><b>Records</b> ({@link JournalRecordLayout}): a header, the entry, zero padding to O_DIRECT's
+ * alignment (see {@link #openDirect}); the data of large WRITEs lies where its blocks line up with
+ * the store's, so that applying the entry shares them instead of writing them again
+ * ({@link #placed}; only records already fdatasync'ed). A record is found by (index, term): by Raft's log matching property two entries with the same index and
  * term are the same entry, so any valid record with that pair holds the right data, even a stale
  * one left by a truncation. Recovery scans each file's record headers from its start while they
  * are of the generation of the file's first record; {@link #read} checks the CRC.
