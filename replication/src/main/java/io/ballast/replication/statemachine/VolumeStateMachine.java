@@ -578,6 +578,12 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         // Ratis asks when its log no longer holds our next entry, and always for a bootstrapping
         // (newly added) peer, even with the log intact.
         LOG.info("{}: leader {} asks for a snapshot install (Ratis's word; its first log entry: {}): rebuilding from it", getId(), leader, firstAvailable);
+        try {
+            refuseWhileJournalWaits("start");
+        } catch (BallastException e) {
+            LOG.warn("{}: rebuild refused (the leader will ask again): {}", getId(), e.getMessage());
+            return CompletableFuture.failedFuture(e);
+        }
         // Incremental when this replica's store holds a known applied state: only the regions the
         // leader changed since are copied (RegionGenerations). Else (new, wiped) every block.
         long since = store != null && changes.tracking() ? changes.storeIndex(appliedIndex()) : -1;
@@ -603,6 +609,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                         epoch = info.epoch();
                     }
                     TermIndex ti = TermIndex.valueOf(info.term(), info.index());
+                    refuseWhileJournalWaits("finish");
                     storage.write(new CheckpointFile(ti, info.epoch(), info.name()));
                     long skipped = copyFloor.skippedCount();
                     LOG.info("{}: rebuild from {} done, the store now at {}{}", getId(), leader, ti,
@@ -625,6 +632,21 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 LOG.warn("{}: rebuild failed (the leader will ask again): {}", getId(), t.toString());
             }
         });
+    }
+
+    /**
+     * UNAVAILABLE while the entry journal waits for disk space. Ratis's log worker then waits on the
+     * journal's write of an entry; a rebuild that finished meanwhile would move the log past that
+     * entry, and when space returned the worker would fail on it for good ("lastWrittenIndex ==")
+     * and close the division (DiskFullIT). A rebuild could not store its state on that disk either.
+     * The leader asks again, and once the journal is writing, the rebuild goes ahead.
+     */
+    private void refuseWhileJournalWaits(String when) {
+        Instant full = entryData.journalFullSince();
+        if (full != null) {
+            throw new BallastException(ErrorCode.UNAVAILABLE, "a rebuild cannot " + when + " while the entry journal waits "
+                    + "for disk space (since " + full + "): free space on the node's raft directory");
+        }
     }
 
     /** The regions changed after {@code index} here (QUERY_CHANGED, an incremental rebuild's question). */
