@@ -69,7 +69,6 @@ class SharedWritesTest {
                 s.write((5L << 20) + 7 * B, ByteBuffer.wrap(small)); // an overwrite of a shared block
                 assertArrayEquals(small, StoreTesting.read(s, (5L << 20) + 7 * B, B));
             }
-            XfsScratch.deleteTree(xfs.root().resolve("vol"));
         }
     }
 

@@ -5,9 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * A scratch xfs filesystem with reflink, on a loop device over a sparse image file, for tests of
@@ -56,18 +54,6 @@ public final class XfsScratch implements AutoCloseable {
             }
         } finally {
             Files.deleteIfExists(image);
-        }
-    }
-
-    /** Deletes everything under {@code dir} (a scratch directory the test made on this filesystem). */
-    public static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
-            }
         }
     }
 
