@@ -7,6 +7,7 @@ import io.ballast.replication.catalog.CatalogMember;
 import io.ballast.replication.catalog.CatalogStateMachine;
 import io.ballast.replication.checkpoint.LogBudget;
 import io.ballast.replication.config.RaftServerSettings;
+import io.ballast.replication.config.RatisBufferPool;
 import io.ballast.replication.config.ReplicationConfig;
 import io.ballast.replication.entry.JournalRecordLayout;
 import io.ballast.replication.entry.VolumeLogLayout;
@@ -95,6 +96,7 @@ public final class RaftNode implements AutoCloseable {
     private final DrainState drain;
 
     private RaftNode(ReplicationConfig config, NodeDirectory node, DiskWatermarks watermarks, RaftTls tls) throws IOException {
+        RatisBufferPool.configure(); // before anything loads Ratis's Netty
         this.config = config;
         this.tls = tls;
         this.node = node;

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.CRC32C;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 
 /**
  * Binary layout of a volume group's Raft log entries (and of the query messages that use the
@@ -212,6 +213,27 @@ public final class VolumeLogLayout {
      * for a malformed entry, CORRUPTION for a CRC mismatch.
      */
     public static Entry decode(ByteBuffer buf) {
+        return decode(buf, length -> {
+            CRC32C crc = new CRC32C();
+            crc.update(buf.slice().limit(length));
+            return (int) crc.getValue();
+        });
+    }
+
+    /**
+     * {@link #decode(ByteBuffer)} of a message's bytes, summed where they lie (see
+     * {@link ByteStringCrc32c}): the form for entries on the write path.
+     */
+    public static Entry decode(ByteString bytes) {
+        return decode(bytes.asReadOnlyByteBuffer(), length -> ByteStringCrc32c.of(bytes.substring(0, length)));
+    }
+
+    /** The CRC32C of an entry's first {@code length} bytes. */
+    private interface Crc {
+        int of(int length);
+    }
+
+    private static Entry decode(ByteBuffer buf, Crc sum) {
         ByteBuffer b = buf.slice().order(ByteOrder.BIG_ENDIAN);
         if (b.remaining() < HEADER + TRAILER) {
             throw invalid("entry of " + b.remaining() + " bytes is shorter than its header");
@@ -229,9 +251,7 @@ public final class VolumeLogLayout {
         if (bodyLen < 0 || bodyLen != b.remaining() - HEADER - TRAILER) {
             throw invalid("body length " + bodyLen + " does not match entry size " + b.remaining());
         }
-        CRC32C crc = new CRC32C();
-        crc.update(b.duplicate().limit(HEADER + bodyLen));
-        if ((int) crc.getValue() != b.getInt(HEADER + bodyLen)) {
+        if (sum.of(HEADER + bodyLen) != b.getInt(HEADER + bodyLen)) {
             throw new BallastException(ErrorCode.CORRUPTION, "volume log entry fails its CRC32C");
         }
         ByteBuffer body = b.duplicate().position(HEADER).limit(HEADER + bodyLen).slice().order(ByteOrder.BIG_ENDIAN);

@@ -26,7 +26,7 @@ public final class ReplicaQueries {
 
     static CompletableFuture<Message> answer(VolumeStateMachine sm, Message request) {
         try {
-            Entry e = decode(request.getContent().asReadOnlyByteBuffer());
+            Entry e = decode(request.getContent());
             ByteBuffer out;
             if (e.kind() == KIND_QUERY_FENCE) {
                 out = ByteBuffer.allocate(16).putLong(sm.epoch()).putLong(sm.appliedIndex()).flip();

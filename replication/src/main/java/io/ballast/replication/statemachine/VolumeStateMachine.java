@@ -375,7 +375,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         TransactionContext.Builder b = TransactionContext.newBuilder().setStateMachine(this).setClientRequest(request);
         try {
             ByteString content = request.getMessage().getContent();
-            Entry e = decode(content.asReadOnlyByteBuffer());
+            Entry e = decode(content);
             admission.check(e);
             if (e.kind() == KIND_OPS && VolumeEntryData.journaled(content)) {
                 // The bytes go to the entry journal beside the Raft log (VolumeEntryData).
@@ -416,7 +416,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             ByteString logData = entry.getStateMachineLogEntry().getLogData();
             ByteString body = VolumeEntryData.isReference(logData) ? entryData.dataOf(entry) : logData;
             try (PlacedWrites placed = entryData.placed(entry)) {
-                statuses = diskFull.apply(() -> apply(body.asReadOnlyByteBuffer(), entry.getTerm(), entry.getIndex(), placed),
+                statuses = diskFull.apply(() -> apply(body, entry.getTerm(), entry.getIndex(), placed),
                         entry.getIndex());
             }
             long bytes = body.size() + (body == logData ? 0 : logData.size());
@@ -429,7 +429,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     }
 
     /** Applies one entry; {@code placed}: where the journal holds its large WRITE data, for the store to share. */
-    private byte[] apply(ByteBuffer data, long term, long index, PlacedWrites placed) {
+    private byte[] apply(ByteString data, long term, long index, PlacedWrites placed) {
         Entry e;
         try {
             e = decode(data);

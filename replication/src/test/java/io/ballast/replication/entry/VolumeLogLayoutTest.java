@@ -7,6 +7,8 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import java.nio.ByteBuffer;
 import java.util.List;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.junit.jupiter.api.Test;
 
 class VolumeLogLayoutTest {
@@ -26,5 +28,38 @@ class VolumeLogLayoutTest {
             BallastException x = assertThrows(BallastException.class, () -> VolumeLogLayout.decode(c));
             assertEquals(true, x.code() == ErrorCode.CORRUPTION || x.code() == ErrorCode.INVALID_ARGUMENT);
         }
+    }
+
+    @Test
+    void aMessageDecodesAsItsBytesDoInEveryShapeAProtobufByteStringTakes() {
+        byte[] data = new byte[256 << 10];
+        new java.util.Random(5).nextBytes(data);
+        ByteBuffer e = VolumeLogLayout.ops(9, List.of(
+                new VolumeLogLayout.Op(VolumeLogLayout.OP_WRITE, (byte) 0, 1 << 20, data.length, ByteBuffer.wrap(data))));
+        byte[] raw = new byte[e.remaining()];
+        e.duplicate().get(raw);
+        int half = raw.length / 2;
+        List<ByteString> shapes = List.of(
+                ByteString.copyFrom(raw),
+                // a slice of a larger array, and a rope of two pieces (what a parse or a concat gives)
+                ByteString.copyFrom(concat(new byte[7], raw)).substring(7),
+                ByteString.copyFrom(raw, 0, half).concat(ByteString.copyFrom(raw, half, raw.length - half)),
+                UnsafeByteOperations.unsafeWrap(ByteBuffer.allocateDirect(raw.length).put(raw).flip()));
+        for (ByteString s : shapes) {
+            VolumeLogLayout.Entry d = VolumeLogLayout.decode(s);
+            assertEquals(9, d.epoch());
+            assertEquals(ByteBuffer.wrap(data), d.ops().get(0).data());
+            byte[] bad = s.toByteArray();
+            bad[bad.length / 3] ^= 1;
+            BallastException x = assertThrows(BallastException.class,
+                    () -> VolumeLogLayout.decode(ByteString.copyFrom(bad, 0, half).concat(ByteString.copyFrom(bad, half, bad.length - half))));
+            assertEquals(ErrorCode.CORRUPTION, x.code());
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, c, a.length, b.length);
+        return c;
     }
 }
