@@ -10,8 +10,9 @@
 #   K1 a pool of 1 copy                 K3 a pool of 3 copies
 # (skipped with a message when the packages are missing).
 #
-# Every system is first filled once (1M sequential writes over the whole volume, not recorded):
-# this warms up the JVMs' JIT and puts data under the reads. Workloads: 1M seqwrite QD8, 4k
+# Every system is first filled once (1M sequential writes over the whole volume, not recorded),
+# which puts data under the reads, then warmed up for --warmup seconds (default 120, not recorded:
+# a quarter each of the write and read workloads below), which lets the JVMs' JIT finish. Workloads: 1M seqwrite QD8, 4k
 # randwrite QD32, 4k randread QD32 (warm), the same with the page cache dropped before each system
 # (cold; needs root), 4k write QD1 with fsync after every write (NBD FLUSH). For every system and
 # write workload it also reports the bytes the disk received per byte fio wrote (/proc/diskstats,
@@ -20,16 +21,17 @@
 #
 # With --xfs (root, xfsprogs) every system runs on a scratch xfs with reflink made in --dir (a loop
 # device over a sparse file), where Ballast's large writes land once per replica; removed after.
-# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--dir /path/on/disk] [--out FILE] [--replicated] [--ceph] [--xfs]
+# Usage: tests/bench/nbd-bench.sh [--size 2G] [--runtime 20] [--warmup 120] [--dir /path/on/disk] [--out FILE] [--replicated] [--ceph] [--xfs]
 # BENCH_NODE_OPTS adds JVM options to every Ballast node, e.g. -Draft.server.log.appender.wait-time.min=0ms
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-SIZE=2G RUNTIME=20 DIR="$PWD/target/bench" OUT="" REPLICATED="" CEPH="" XFS=""
+SIZE=2G RUNTIME=20 WARMUP=120 DIR="$PWD/target/bench" OUT="" REPLICATED="" CEPH="" XFS=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE="$2"; shift 2;;
     --runtime) RUNTIME="$2"; shift 2;;
+    --warmup) WARMUP="$2"; shift 2;;
     --dir) DIR="$2"; shift 2;;
     --out) OUT="$2"; shift 2;;
     --replicated) REPLICATED=1; shift;;
@@ -151,7 +153,7 @@ run_fio() {
   # shellcheck disable=SC2086
   cpu0=$(cpu_of $pids)
   # shellcheck disable=SC2046
-  # No ramp time: the fill warmed every system up, and fio's byte count must cover all the disk
+  # No ramp time: every system was warmed up, and fio's byte count must cover all the disk
   # writes and CPU time measured around it.
   fio --name="$wl" --size="$SIZE" --runtime="$RUNTIME" --time_based \
       --randrepeat=0 --norandommap --group_reporting --output-format=json \
@@ -202,13 +204,23 @@ if [ -n "$CEPH" ]; then
   fi
 fi
 
-# Fill, not recorded: the JVMs' JIT compiles the hot paths during the first ~10-20 s of load
-# (C2 took a third of a node's CPU in the first minute on 2 cores), which would otherwise be
-# billed to whichever workload runs first; and the reads below find data everywhere.
+# Fill and warm-up, not recorded. The fill puts data under the reads below. The warm-up is for the
+# JVMs' JIT: with three node JVMs on 2 cores, C2 was still compiling Ratis's large methods (100-800 ms
+# each) 25-45 s into a load, 22 % of all CPU during a measured 4k randwrite; after 120 s of warm-up
+# it was under 1 %, and the same workload ran 27 % faster with half the user CPU (perf, docs/
+# benchmarks.md). Every system gets the same warm-up, so that none is measured cold.
 for t in $TARGETS; do
-  echo "  fill $t (not recorded)" >&2
+  echo "  fill and ${WARMUP} s warm-up of $t (not recorded)" >&2
   # shellcheck disable=SC2046
   fio --name=fill --size="$SIZE" --rw=write --bs=1m --iodepth=8 $(target_args "$t") >/dev/null
+  if [ "$WARMUP" -gt 0 ]; then
+    for args in "--rw=write --bs=1m --iodepth=8" "--rw=randwrite --bs=4k --iodepth=32" \
+        "--rw=randread --bs=4k --iodepth=32" "--rw=randwrite --bs=4k --iodepth=1 --fsync=1"; do
+      # shellcheck disable=SC2046,SC2086
+      fio --name=warm --size="$SIZE" --runtime=$(( (WARMUP + 3) / 4 )) --time_based --randrepeat=0 --norandommap \
+          $(target_args "$t") $args >/dev/null
+    done
+  fi
 done
 
 # Workloads in the outer loop, targets in the inner one: the systems of one workload run back to
