@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Two builds (or two sets of JVM flags, or plaintext against mutual TLS) of Ballast compared,
 # alternating on fresh clusters: each round starts 3 node processes of build A, creates and attaches
-# a 3-replica volume, warms up (15 s of 64k random writes), measures 1M sequential writes QD8 and 4k
-# random writes QD32 for 15 s each and 4k writes QD1 with a flush after each for 10 s, stops
+# a 3-replica volume, warms up (--warmup seconds, default 15, of the three workloads), measures 1M
+# sequential writes QD8 and 4k random writes QD32 for 15 s each and 4k writes QD1 with a flush after each for 10 s, stops
 # everything; then the same with build B. Alternating fresh clusters cancels the order and
 # volume-state effects a single nbd-bench.sh run per build has (it measured differences of 20%
 # between two runs of one build). CPU-s/GiB: the three node processes' user+system CPU during the
@@ -12,15 +12,16 @@
 # cluster's node logs in /tmp/build-ab-logs. --opts-a/--opts-b add JVM flags to one side's nodes
 # (e.g. a Ratis key, -Draft.server.x=y, which RaftServerSettings applies last): DIR_A may then be DIR_B.
 # --tls-a/--tls-b run that side with mutual TLS (certificates made by the side's `ballast certs`).
-# Usage: tests/bench/build-ab.sh DIR_A DIR_B [--rounds 3] [--size 1G] [--opts-a "FLAGS"] [--opts-b "FLAGS"] [--tls-a] [--tls-b]
+# Usage: tests/bench/build-ab.sh DIR_A DIR_B [--rounds 3] [--size 1G] [--warmup 15] [--opts-a "FLAGS"] [--opts-b "FLAGS"] [--tls-a] [--tls-b]
 set -uo pipefail
 [ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
 A="$1" B="$2"; shift 2
-ROUNDS=3 SIZE=1G OPTS_A="" OPTS_B="" TLS_A="" TLS_B=""
+ROUNDS=3 SIZE=1G WARMUP=15 OPTS_A="" OPTS_B="" TLS_A="" TLS_B=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2;;
     --size) SIZE="$2"; shift 2;;
+    --warmup) WARMUP="$2"; shift 2;;
     --opts-a) OPTS_A="$2"; shift 2;;
     --opts-b) OPTS_B="$2"; shift 2;;
     --tls-a) TLS_A=1; shift;;
@@ -84,8 +85,12 @@ for round in $(seq "$ROUNDS"); do
       env "${cli_env[@]}" bin/ballast volume attach --admin 127.0.0.1:18001 --name r3) \
       >/dev/null || { echo "volume setup failed with $dir" >&2; exit 1; }
     uri="nbd+unix:///r3?socket=$D/r1.sock"
-    fio --name=warm --size="$SIZE" --runtime=15 --time_based --randrepeat=0 --norandommap --ioengine=nbd --uri="$uri" \
-      --rw=randwrite --bs=64k --iodepth=16 >/dev/null
+    # The warm-up runs the measured workloads, a third of it each (the JIT compiles what they run).
+    for args in "--rw=write --bs=1m --iodepth=8" "--rw=randwrite --bs=4k --iodepth=32" "--rw=randwrite --bs=4k --iodepth=1 --fsync=1"; do
+      # shellcheck disable=SC2086
+      fio --name=warm --size="$SIZE" --runtime=$(( (WARMUP + 2) / 3 )) --time_based --randrepeat=0 --norandommap --ioengine=nbd \
+        --uri="$uri" $args >/dev/null
+    done
     seq=$(measure seq --runtime=15 --rw=write --bs=1m --iodepth=8)
     rand=$(measure rand --runtime=15 --rw=randwrite --bs=4k --iodepth=32)
     qd1=$(measure qd1 --runtime=10 --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
@@ -95,4 +100,4 @@ for round in $(seq "$ROUNDS"); do
 done
 echo
 echo "A: $(git -C "$A" rev-parse --short HEAD) $OPTS_A${TLS_A:+ TLS}; B: $(git -C "$B" rev-parse --short HEAD) $OPTS_B${TLS_B:+ TLS}"
-echo "R3 after a 15 s warm-up, size $SIZE, $(nproc) cores"
+echo "R3 after a $WARMUP s warm-up, size $SIZE, $(nproc) cores"
