@@ -73,5 +73,6 @@ for w in [w for w in workloads if not w.startswith("randread")]:
         cells.append(f"{amp} / {cpus}")
     print(f"| {w} | " + " | ".join(cells) + " |")
 print()
-print(f"size {size}, {runtime} s per workload after a fill of every volume, {os.cpu_count()} cores, kernel {platform.release()}, "
+warmup = os.environ.get("BENCH_WARMUP", "0")
+print(f"size {size}, {runtime} s per workload after a fill and a {warmup} s warm-up of every volume, {os.cpu_count()} cores, kernel {platform.release()}, "
       f"disk {disk}; randread-cold: page cache dropped before each system")

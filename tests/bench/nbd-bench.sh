@@ -238,7 +238,7 @@ done
 kill "$NBDKIT_PID" "$NODE_PID"; wait "$NBDKIT_PID" "$NODE_PID" "${RAFT_PIDS[@]}" 2>/dev/null || true
 NBDKIT_PID="" NODE_PID="" RAFT_PIDS=()
 
-python3 tests/bench/nbd-bench-table.py "$DIR/results" "$SIZE" "$RUNTIME" "${DISK:--}" $TARGETS > "$DIR/table.md"
+BENCH_WARMUP="$WARMUP" python3 tests/bench/nbd-bench-table.py "$DIR/results" "$SIZE" "$RUNTIME" "${DISK:--}" $TARGETS > "$DIR/table.md"
 cat "$DIR/table.md"
 [ -n "$OUT" ] && cp "$DIR/table.md" "$OUT"
 exit 0
