@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -17,8 +18,10 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -138,12 +141,43 @@ public final class EntryDataJournal implements Closeable {
         long end;
         long maxIndex = -1;
 
-        JournalFile(FileChannel channel, FileChannel writes, Path path, long generation) {
+        private JournalFile(FileChannel channel, FileChannel writes, NativeFile handle, Path path, long generation) {
             this.channel = channel;
             this.writes = writes;
+            this.handle = handle;
             this.path = path;
             this.generation = generation;
-            this.handle = NativeIo.openReadOnly(path);
+        }
+
+        /**
+         * The file at {@code path}, opened for reads and writes (and its direct channel and native
+         * handle). Whatever it opened is closed again when a step fails: the writer may try again
+         * (a journal waiting for disk space does, every second), and must not leak a descriptor per try.
+         */
+        static JournalFile open(Path path, long generation, OpenOption... create) throws IOException {
+            // (openDirect falls back rather than throw; the native open throws BallastException)
+            Set<OpenOption> options = new HashSet<>(List.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
+            options.addAll(List.of(create));
+            FileChannel channel = FileChannel.open(path, options);
+            FileChannel writes = channel;
+            try {
+                writes = openDirect(path, channel);
+                return new JournalFile(channel, writes, NativeIo.openReadOnly(path), path, generation);
+            } catch (RuntimeException e) {
+                closeQuietly(e, writes == channel ? null : writes);
+                closeQuietly(e, channel);
+                throw e;
+            }
+        }
+
+        private static void closeQuietly(Exception cause, FileChannel c) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (IOException e) {
+                cause.addSuppressed(e);
+            }
         }
 
         /** The native handle, kept open until {@link #release}; null once the file is retired. */
@@ -207,8 +241,7 @@ public final class EntryDataJournal implements Closeable {
                     continue;
                 }
                 maxName = Math.max(maxName, Long.parseLong(m.group(1)));
-                FileChannel ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                JournalFile f = new JournalFile(ch, openDirect(p, ch), p, -1);
+                JournalFile f = JournalFile.open(p, -1);
                 scan(f);
                 found.add(f);
             }
@@ -450,16 +483,21 @@ public final class EntryDataJournal implements Closeable {
             files.addLast(oldest);
             return oldest;
         }
-        FileChannel ch = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        FileChannel writes = openDirect(path, ch);
-        // Sparse, not filled with zeroes as Ratis fills its segments: direct writes into holes cost
-        // an extent conversion at fdatasync, far less than writing every byte twice (1 MiB
-        // sequential writes, 3 replicas: ~120 MiB/s sparse against ~70 zero-filled).
-        try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(path.toFile(), "rw")) {
-            raf.setLength(fileSize);
+        JournalFile f = JournalFile.open(path, generation, StandardOpenOption.CREATE_NEW);
+        try {
+            // Sparse, not filled with zeroes as Ratis fills its segments: direct writes into holes
+            // cost an extent conversion at fdatasync, far less than writing every byte twice (1 MiB
+            // sequential writes, 3 replicas: ~120 MiB/s sparse against ~70 zero-filled).
+            try (java.io.RandomAccessFile raf = new java.io.RandomAccessFile(path.toFile(), "rw")) {
+                raf.setLength(fileSize);
+            }
+            Durable.fsyncDirectory(dir); // the file exists after a crash, before any record in it counts
+        } catch (IOException | RuntimeException e) {
+            // Disk full, say: the writer retries with a new generation once space returns.
+            f.close();
+            Files.deleteIfExists(path);
+            throw e;
         }
-        Durable.fsyncDirectory(dir); // the file exists after a crash, before any record in it counts
-        JournalFile f = new JournalFile(ch, writes, path, generation);
         files.addLast(f);
         return f;
     }
