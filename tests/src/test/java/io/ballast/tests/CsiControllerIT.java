@@ -225,12 +225,8 @@ class CsiControllerIT {
 
     /** The value of one sample line ({@code name{labels} value}) of a Prometheus text exposition. */
     private static double sample(String exposition, String series) {
-        for (String line : exposition.split("\n")) {
-            if (line.startsWith(series + " ")) {
-                return Double.parseDouble(line.substring(series.length() + 1).trim().split(" ")[0]);
-            }
-        }
-        throw new AssertionError("no sample " + series + " in:\n" + exposition);
+        return ReplicatedCluster.sample(exposition, series)
+                .orElseThrow(() -> new AssertionError("no sample " + series + " in:\n" + exposition));
     }
 
     private static void assertSample(String exposition, String series, double expected) {

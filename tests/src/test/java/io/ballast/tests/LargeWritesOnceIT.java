@@ -96,11 +96,6 @@ class LargeWritesOnceIT {
 
     private long sharedBytes(int node) {
         String series = "ballast_replica_shared_bytes_total{volume=\"" + VOLUME + "\"}";
-        for (String line : ReplicatedCluster.scrape(cluster.metricsUrl(node)).split("\n")) {
-            if (line.startsWith(series + " ")) {
-                return (long) Double.parseDouble(line.substring(series.length() + 1).trim().split(" ")[0]);
-            }
-        }
-        return -1;
+        return (long) ReplicatedCluster.sample(ReplicatedCluster.scrape(cluster.metricsUrl(node)), series).orElse(-1);
     }
 }

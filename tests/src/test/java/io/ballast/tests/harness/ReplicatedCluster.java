@@ -87,6 +87,17 @@ public final class ReplicatedCluster implements NodeCluster {
             throw new AssertionError(e);
         }
     }
+
+    /** The value of one series ({@code name{labels}}) in a Prometheus text exposition, if it has a sample line. */
+    public static java.util.OptionalDouble sample(String exposition, String series) {
+        for (String line : exposition.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return java.util.OptionalDouble.of(Double.parseDouble(line.substring(series.length() + 1).trim().split(" ")[0]));
+            }
+        }
+        return java.util.OptionalDouble.empty();
+    }
+
     private Path dir;
     private final int catalogMembers;
 
