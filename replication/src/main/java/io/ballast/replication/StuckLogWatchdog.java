@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.ratis.proto.RaftProtos.CommitInfoProto;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * failed log acknowledges resent entries it holds only in memory), and is asked to step down: a
  * new term starts every follower afresh. Still stuck under the new term, the replica is re-created
  * empty and rebuilt by block copy ({@link RaftNode#rejoinAfresh}): what is left is the Ratis
- * livelock where the leader cannot name the entry before this replica's next one. A replica
- * waiting for space says so, once a minute.
+ * livelock where the leader cannot name the entry before this replica's next one. A division
+ * Ratis closed while the server still holds it (its log worker failed for good) is reopened the
+ * same way ({@link #reopenClosed}). A replica waiting for space says so, once a minute.
  *
  * <p>Threading: one scheduler thread; the state maps are confined to it.
  */
@@ -71,6 +73,8 @@ public final class StuckLogWatchdog implements AutoCloseable {
      * re-created empty and rebuilt by block copy.
      */
     private final Set<RaftGroupId> steppedDown = new HashSet<>();
+    /** Groups whose division was seen closed while still registered with the server, since when. */
+    private final Map<RaftGroupId, Long> closedSince = new HashMap<>();
 
     StuckLogWatchdog(RaftServer server, Path dataDir, RaftNode node) {
         this.server = server;
@@ -104,6 +108,7 @@ public final class StuckLogWatchdog implements AutoCloseable {
         lastWarned.keySet().retainAll(now.keySet());
         restarted.keySet().retainAll(groups); // groups deleted meanwhile
         steppedDown.retainAll(groups);
+        closedSince.keySet().retainAll(groups);
     }
 
     /** The group's state to remember, or null when it is not a follower falling behind. */
@@ -112,6 +117,11 @@ public final class StuckLogWatchdog implements AutoCloseable {
         if (!(d.getStateMachine() instanceof VolumeStateMachine sm)) {
             return null; // the catalog
         }
+        if (d.getInfo().getLifeCycleState() == LifeCycle.State.CLOSED) {
+            reopenClosed(gid, sm);
+            return null;
+        }
+        closedSince.remove(gid);
         var follower = d.getInfo().getRoleInfoProto().getFollowerInfo();
         if (sm.rebuilding() || !d.getInfo().isFollower() || !d.getInfo().isAlive() || sm.journalFullSince() != null
                 || !follower.hasLeaderInfo() || follower.getLeaderInfo().getLastRpcElapsedTimeMs() > LEADER_HEARD_MS) {
@@ -179,6 +189,38 @@ public final class StuckLogWatchdog implements AutoCloseable {
         warnOncePerMinute(gid, now, "{} ({}): {}; the restart of its Raft division waits until the volume attached "
                 + "on this node is detached", gid, sm.volumeName(), why);
         return before;
+    }
+
+    /**
+     * A division closed while the server still holds it: Ratis closes one whose log worker failed
+     * for good (a log write behind a rebuilt log, after a full disk: DiskFullIT's race) and leaves
+     * it closed; every request to it fails until a node restart. A group being removed leaves the
+     * server's map before its division closes, and a restart by this node or a rebuild handover
+     * reopens within a moment: so a division closed at two checks in a row ({@link #PERIOD_SECONDS}
+     * apart) is reopened from its directory, once the disk has room, and catches up from the leader.
+     */
+    private void reopenClosed(RaftGroupId gid, VolumeStateMachine sm) throws IOException {
+        long now = System.nanoTime();
+        Long since = closedSince.putIfAbsent(gid, now);
+        if (since == null || sm.rebuilding()) {
+            return;
+        }
+        long free = Files.getFileStore(dataDir).getUsableSpace();
+        String why = "its Raft division was closed under the running server for "
+                + TimeUnit.NANOSECONDS.toSeconds(now - since) + " s (a log write failed, e.g. the disk was full)";
+        if (free < MIN_FREE_BYTES) {
+            warnOncePerMinute(gid, now, "{} ({}): {}; waiting for space: {} MiB free in {}", gid, sm.volumeName(), why,
+                    free >> 20, dataDir);
+            return;
+        }
+        if (node.restartDivision(gid, why)) {
+            LOG.warn("{} ({}): {}; it was reopened and catches up from the leader", gid, sm.volumeName(), why);
+            closedSince.remove(gid);
+            lastWarned.remove(gid);
+            return;
+        }
+        warnOncePerMinute(gid, now, "{} ({}): {}; reopening it waits until the volume attached on this node is detached",
+                gid, sm.volumeName(), why);
     }
 
     private void warnOncePerMinute(RaftGroupId gid, long now, String format, Object... args) {

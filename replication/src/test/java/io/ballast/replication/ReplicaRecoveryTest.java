@@ -136,6 +136,40 @@ class ReplicaRecoveryTest {
     }
 
     /**
+     * A follower's division closed under its running server, as Ratis leaves one whose log worker
+     * failed for good, is reopened by StuckLogWatchdog (no node restart) and catches up: every
+     * replica ends identical, with the writes made while it was closed.
+     */
+    @Test
+    void aFollowerDivisionClosedUnderItsRunningServerIsReopenedAndCatchesUp() throws Exception {
+        ReplicatedBlockVolume v = create("closed", 100_000);
+        for (int i = 0; i < 50; i++) {
+            Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
+        }
+        int f = (cluster.leader("closed") + 1) % 3;
+        var division = cluster.nodes[f].stateMachine("closed").division();
+        division.close();
+        assertEquals(org.apache.ratis.util.LifeCycle.State.CLOSED, division.getInfo().getLifeCycleState());
+        for (int i = 50; i < 100; i++) {
+            Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
+        }
+        long commit = cluster.nodes[cluster.leader("closed")].status("closed").commitIndex();
+        Await.await(() -> {
+            try {
+                return cluster.nodes[f].status("closed").appliedIndex() >= commit;
+            } catch (BallastException e) {
+                return false; // closed, or being reopened
+            }
+        }, 60, "the closed replica is reopened and applies " + commit);
+        cluster.assertReplicasIdentical("closed");
+        byte[] c = cluster.content(f, "closed");
+        for (int i = 0; i < 100; i++) {
+            assertArrayEquals(TestBytes.block(i), Arrays.copyOfRange(c, i * B, i * B + B), "block " + i);
+        }
+        v.close();
+    }
+
+    /**
      * StuckLogWatchdog's last way out for a follower Ratis cannot resume: its division is re-created
      * empty (Raft log, journal and checkpoints gone, blocks kept), the leader, whose log was purged,
      * has it rebuilt by block copy, and it ends identical while writes go on.
