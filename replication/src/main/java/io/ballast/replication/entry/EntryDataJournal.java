@@ -494,8 +494,12 @@ public final class EntryDataJournal implements Closeable {
             Durable.fsyncDirectory(dir); // the file exists after a crash, before any record in it counts
         } catch (IOException | RuntimeException e) {
             // Disk full, say: the writer retries with a new generation once space returns.
-            f.close();
-            Files.deleteIfExists(path);
+            try {
+                f.close();
+                Files.deleteIfExists(path);
+            } catch (IOException | RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
         files.addLast(f);
