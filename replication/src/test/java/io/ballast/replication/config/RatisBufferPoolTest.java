@@ -35,5 +35,6 @@ class RatisBufferPoolTest {
         assertEquals("65536", System.getProperty(RatisBufferPool.PREFIX + "maxCachedBufferCapacity"));
         assertEquals("true", System.getProperty(RatisBufferPool.PREFIX + "useCacheForAllThreads"));
         assertEquals("1000", System.getProperty(RatisBufferPool.PREFIX + "cacheTrimIntervalMillis"));
+        assertEquals("64", System.getProperty(RatisBufferPool.PREFIX + "cacheTrimInterval"));
     }
 }
