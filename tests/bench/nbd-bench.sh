@@ -12,11 +12,12 @@
 #
 # Every system is first filled once (1M sequential writes over the whole volume, not recorded),
 # which puts data under the reads, then warmed up for --warmup seconds (default 120, not recorded:
-# a quarter each of the write and read workloads below), which lets the JVMs' JIT finish. Workloads: 1M seqwrite QD8, 4k
-# randwrite QD32, 4k randread QD32 (warm), the same with the page cache dropped before each system
-# (cold; needs root), 4k write QD1 with fsync after every write (NBD FLUSH). For every system and
-# write workload it also reports the bytes the disk received per byte fio wrote (/proc/diskstats,
-# sync before and after) and the CPU-seconds its server processes used per GiB fio moved.
+# an equal share each of the workloads below but the cold read), which lets the JVMs' JIT finish.
+# Workloads: 1M seqwrite QD8, 4k randwrite QD32, 4k randread QD32 (warm), the same with the page
+# cache dropped before each system (cold; needs root), 4k write QD1 with fsync after every write
+# (NBD FLUSH). For every system and write workload it also reports the bytes the disk received per
+# byte fio wrote (/proc/diskstats, sync before and after) and the CPU-seconds its server processes
+# used per GiB fio moved.
 # Refuses to start when the disk lacks room for the run; deletes what it made, also on failure.
 #
 # With --xfs (root, xfsprogs) every system runs on a scratch xfs with reflink made in --dir (a loop
@@ -213,14 +214,14 @@ for t in $TARGETS; do
   echo "  fill and ${WARMUP} s warm-up of $t (not recorded)" >&2
   # shellcheck disable=SC2046
   fio --name=fill --size="$SIZE" --rw=write --bs=1m --iodepth=8 $(target_args "$t") >/dev/null
-  if [ "$WARMUP" -gt 0 ]; then
-    for args in "--rw=write --bs=1m --iodepth=8" "--rw=randwrite --bs=4k --iodepth=32" \
-        "--rw=randread --bs=4k --iodepth=32" "--rw=randwrite --bs=4k --iodepth=1 --fsync=1"; do
-      # shellcheck disable=SC2046,SC2086
-      fio --name=warm --size="$SIZE" --runtime=$(( (WARMUP + 3) / 4 )) --time_based --randrepeat=0 --norandommap \
-          $(target_args "$t") $args >/dev/null
-    done
-  fi
+  warm=()
+  for entry in "${WORKLOADS[@]}"; do [[ "${entry%%:*}" == *-cold ]] || warm+=("${entry#*:}"); done
+  for args in "${warm[@]}"; do
+    [ "$WARMUP" -gt 0 ] || break
+    # shellcheck disable=SC2046,SC2086
+    fio --name=warm --size="$SIZE" --runtime=$(( (WARMUP + ${#warm[@]} - 1) / ${#warm[@]} )) --time_based \
+        --randrepeat=0 --norandommap $(target_args "$t") $args >/dev/null
+  done
 done
 
 # Workloads in the outer loop, targets in the inner one: the systems of one workload run back to
