@@ -38,7 +38,7 @@ while [ $# -gt 0 ]; do
     --replicated) REPLICATED=1; shift;;
     --ceph) CEPH=1 REPLICATED=1; shift;;
     --xfs) XFS=1; shift;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2;;
   esac
 done
