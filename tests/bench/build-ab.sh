@@ -6,7 +6,8 @@
 # everything; then the same with build B. Alternating fresh clusters cancels the order and
 # volume-state effects a single nbd-bench.sh run per build has (it measured differences of 20%
 # between two runs of one build). CPU-s/GiB: the three node processes' user+system CPU during the
-# workload (/proc/PID/stat) per GiB fio wrote.
+# workload (/proc/PID/stat) per GiB fio wrote. Disk x: bytes the disk under the nodes' data received
+# (/proc/diskstats, sync before and after) per byte fio wrote; "-" where that is not a plain disk.
 # Each DIR is a checkout with its jar built (./mvnw -q -o package -DskipTests), e.g. from
 # `git worktree add /tmp/old <commit>`. Removes what it made, also on failure, keeping the last
 # cluster's node logs in /tmp/build-ab-logs. --opts-a/--opts-b add JVM flags to one side's nodes
@@ -42,26 +43,33 @@ node_cpu() {
   done
   echo "$t"
 }
-# measure JOB FIO-ARGS...: runs one measured workload; prints "VALUE CPU-S/GIB US-PER-OP" (VALUE: MiB/s for bs=1m, else IOPS).
+# The block device under the nodes' data, as /proc/diskstats names it ("" when it is not a plain disk).
+DISK=$(basename "$(df --output=source "$D" | tail -1)")
+grep -qw "$DISK" /proc/diskstats || DISK=""
+disk_bytes() { if [ -n "$DISK" ]; then awk -v d="$DISK" '$3 == d { printf "%.0f\n", $10 * 512 }' /proc/diskstats; else echo 0; fi; }
+# measure JOB FIO-ARGS...: runs one measured workload; prints "VALUE CPU-S/GIB US-PER-OP DISK-X" (VALUE: MiB/s for bs=1m, else IOPS).
 measure() {
   local job="$1"; shift
-  local before after
+  local before after disk0 disk1
+  sync; disk0=$(disk_bytes)
   before=$(node_cpu)
   fio --name="$job" --size="$SIZE" --time_based --randrepeat=0 --norandommap --ioengine=nbd --uri="$uri" \
     "$@" --output-format=json --output="$D/$job.json" >/dev/null || { echo "fio failed ($job) on $side" >&2; exit 1; }
   after=$(node_cpu)
-  python3 - "$D/$job.json" "$before" "$after" <<'PY'
+  sync; disk1=$(disk_bytes)
+  python3 - "$D/$job.json" "$before" "$after" "$(( disk1 - disk0 ))" "$DISK" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))["jobs"][0]
 w = job["write"]
 big = job["job options"].get("bs") == "1m"
 value = f"{w['bw_bytes'] / 2**20:.0f}" if big else f"{w['iops'] / 1000:.1f}k" if w["iops"] >= 1000 else f"{w['iops']:.0f}"
 cpu = (float(sys.argv[3]) - float(sys.argv[2])) / max(w["io_bytes"] / 2**30, 1e-9)
-print(value, f"{cpu:.1f}", f"{1e6 / w['iops']:.0f}" if w["iops"] else "-")
+disk = f"{int(sys.argv[4]) / max(w['io_bytes'], 1):.1f}x" if sys.argv[5] else "-"
+print(value, f"{cpu:.1f}", f"{1e6 / w['iops']:.0f}" if w["iops"] else "-", disk)
 PY
 }
-echo "| round | side | seqwrite 1M QD8 | CPU-s/GiB | randwrite 4k QD32 | CPU-s/GiB | QD1 write+flush |"
-echo "|---|---|---|---|---|---|---|"
+echo "| round | side | seqwrite 1M QD8 | CPU-s/GiB | disk x | randwrite 4k QD32 | CPU-s/GiB | disk x | QD1 write+flush |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$ROUNDS"); do
   for side in A B; do
     if [ "$side" = A ]; then dir="$A" opts="$OPTS_A" tls="$TLS_A"; else dir="$B" opts="$OPTS_B" tls="$TLS_B"; fi
@@ -94,7 +102,7 @@ for round in $(seq "$ROUNDS"); do
     seq=$(measure seq --runtime=15 --rw=write --bs=1m --iodepth=8)
     rand=$(measure rand --runtime=15 --rw=randwrite --bs=4k --iodepth=32)
     qd1=$(measure qd1 --runtime=10 --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
-    echo "| $round | $side | $(cut -d' ' -f1 <<<"$seq") MiB/s | $(cut -d' ' -f2 <<<"$seq") | $(cut -d' ' -f1 <<<"$rand") IOPS | $(cut -d' ' -f2 <<<"$rand") | $(cut -d' ' -f1 <<<"$qd1") IOPS ($(cut -d' ' -f3 <<<"$qd1") µs) |"
+    echo "| $round | $side | $(cut -d' ' -f1 <<<"$seq") MiB/s | $(cut -d' ' -f2 <<<"$seq") | $(cut -d' ' -f4 <<<"$seq") | $(cut -d' ' -f1 <<<"$rand") IOPS | $(cut -d' ' -f2 <<<"$rand") | $(cut -d' ' -f4 <<<"$rand") | $(cut -d' ' -f1 <<<"$qd1") IOPS ($(cut -d' ' -f3 <<<"$qd1") µs) |"
     pkill -9 -f "$D/n" 2>/dev/null; wait 2>/dev/null; sleep 1
   done
 done

@@ -331,13 +331,13 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
     }
 
-    /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
     /** Bytes of large writes the store took from the entry journal by reference since it opened (0 where the filesystem cannot). */
     public long sharedBytes() {
         LocalBlockStore s = store;
         return s == null ? 0 : s.sharedBytes();
     }
 
+    /** Entries whose data this replica keeps in its entry journal, not in the Raft log. */
     public int journaledEntries() {
         return entryData.journaledEntries();
     }
