@@ -282,20 +282,9 @@ class ReplicaRecoveryTest {
             segment = files.filter(p -> p.getFileName().toString().startsWith("log_inprogress_")).findFirst().orElseThrow();
         }
         byte[] log = Files.readAllBytes(segment);
-        int pos = 8; // "RaftLog1"
-        int lastStart = -1;
-        while (pos < log.length && log[pos] != 0) { // entries: varint length, entry, 4-byte checksum; then zero fill
-            lastStart = pos;
-            int len = 0;
-            int shift = 0;
-            byte b;
-            do {
-                b = log[pos++];
-                len |= (b & 0x7f) << shift;
-                shift += 7;
-            } while (b < 0);
-            pos += len + 4;
-        }
+        int[] ends = entryBounds(log);
+        int lastStart = ends[0];
+        int pos = ends[1];
         assertTrue(lastStart > 0, "the segment holds entries: " + segment);
         int entryBytes = pos - lastStart;
         byte[] torn = java.util.Arrays.copyOf(log, Math.max(log.length, pos + entryBytes));
@@ -308,5 +297,48 @@ class ReplicaRecoveryTest {
         }
         cluster.assertReplicasIdentical("torn");
         v.close();
+    }
+
+    /**
+     * Ratis preallocates no more of a segment than a write needs, so its fsyncs do not send zero
+     * fill to the disk ahead of the entries that then overwrite it (every log byte went to the disk
+     * twice with 2 MiB of fill ahead).
+     */
+    @Test
+    void theOpenLogSegmentIsFilledNoFurtherThanItsEntries() throws Exception {
+        ReplicatedBlockVolume v = create("fill", 100_000);
+        for (long blk = 0; blk < 20; blk++) {
+            Await.result(v.write(blk * B, ByteBuffer.wrap(TestBytes.block(blk)), false));
+        }
+        int leader = cluster.leader("fill");
+        Path segment;
+        try (var files = Files.walk(tmp.resolve("node" + leader))) {
+            segment = files.filter(p -> p.getFileName().toString().startsWith("log_inprogress_"))
+                    .max(java.util.Comparator.comparingLong(p -> p.toFile().length())).orElseThrow(); // the volume's, not the catalog's
+        }
+        byte[] log = Files.readAllBytes(segment);
+        int end = entryBounds(log)[1];
+        assertTrue(end > 20 * B, "the segment holds the 20 writes: " + end + " bytes");
+        assertTrue(log.length - end < 4096, "fill beyond the last entry: " + (log.length - end) + " bytes");
+        v.close();
+    }
+
+    /** {start of the last entry, end of the entries} of a Ratis log segment: varint length, entry, 4-byte checksum each. */
+    private static int[] entryBounds(byte[] log) {
+        int pos = 8; // "RaftLog1"
+        int lastStart = -1;
+        while (pos < log.length && log[pos] != 0) { // then zero fill, if any
+            lastStart = pos;
+            int len = 0;
+            int shift = 0;
+            byte b;
+            do {
+                b = log[pos++];
+                len |= (b & 0x7f) << shift;
+                shift += 7;
+            } while (b < 0);
+            pos += len + 4;
+        }
+        return new int[] {lastStart, pos};
     }
 }

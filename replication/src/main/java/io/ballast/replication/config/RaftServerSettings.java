@@ -24,6 +24,9 @@ public final class RaftServerSettings {
      */
     static final double LEASE_RATIO = 0.9;
 
+    /** Log bytes Ratis preallocates at a time: no more than a write needs (see {@link #of}). */
+    static final int PREALLOCATE_BYTES = 4096;
+
     /** The Ratis server properties of a node: {@code c}'s settings, then any {@code -Draft.*} override. */
     public static RaftProperties of(ReplicationConfig c, NodeDirectory node) {
         RaftProperties p = new RaftProperties();
@@ -36,7 +39,14 @@ public final class RaftServerSettings {
         // Durability: the log is fsynced before an entry counts toward commit (never unsafe-flush).
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));
-        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(Math.min(c.segmentSizeMax(), 4L << 20)));
+        // Ratis fills a segment with zeroes ahead of the entries it writes (preallocation), and the
+        // next fsync sends those zero pages to the disk before the entries overwrite them: with 2 MiB
+        // of fill ahead, every log byte reached the disk twice. Preallocating only what each write
+        // needs (Ratis fills at least that) lets the entry overwrite its fill in the page cache first.
+        // A/B (docs/benchmarks.md, "Preallocating only what is written"): 4k random writes put 6.6x
+        // instead of 9.4x the client's bytes on the disk with 3 replicas. A crash mid-write leaves a
+        // short last entry, which Ratis drops at load as a partial write.
+        RaftServerConfigKeys.Log.setPreallocatedSize(p, SizeInBytes.valueOf(PREALLOCATE_BYTES));
         // The appender's batch must hold the largest entry with its data, and Ratis requires the
         // log's write buffer (direct memory, allocated for every group) to be at least that batch.
         // Two largest entries: 8.5 MiB per replica. One (batchMaxBytes + 64 KiB) failed in CI: a
