@@ -68,6 +68,8 @@ disk = f"{int(sys.argv[4]) / max(w['io_bytes'], 1):.1f}x" if sys.argv[5] else "-
 print(value, f"{cpu:.1f}", f"{1e6 / w['iops']:.0f}" if w["iops"] else "-", disk)
 PY
 }
+# The three workloads, warmed up and then measured (fio arguments).
+SEQ="--rw=write --bs=1m --iodepth=8" RAND="--rw=randwrite --bs=4k --iodepth=32" QD1="--rw=randwrite --bs=4k --iodepth=1 --fsync=1"
 echo "| round | side | seqwrite 1M QD8 | CPU-s/GiB | disk x | randwrite 4k QD32 | CPU-s/GiB | disk x | QD1 write+flush |"
 echo "|---|---|---|---|---|---|---|---|---|"
 for round in $(seq "$ROUNDS"); do
@@ -94,14 +96,17 @@ for round in $(seq "$ROUNDS"); do
       >/dev/null || { echo "volume setup failed with $dir" >&2; exit 1; }
     uri="nbd+unix:///r3?socket=$D/r1.sock"
     # The warm-up runs the measured workloads, a third of it each (the JIT compiles what they run).
-    for args in "--rw=write --bs=1m --iodepth=8" "--rw=randwrite --bs=4k --iodepth=32" "--rw=randwrite --bs=4k --iodepth=1 --fsync=1"; do
+    for args in "$SEQ" "$RAND" "$QD1"; do
       # shellcheck disable=SC2086
       fio --name=warm --size="$SIZE" --runtime=$(( (WARMUP + 2) / 3 )) --time_based --randrepeat=0 --norandommap --ioengine=nbd \
         --uri="$uri" $args >/dev/null
     done
-    seq=$(measure seq --runtime=15 --rw=write --bs=1m --iodepth=8)
-    rand=$(measure rand --runtime=15 --rw=randwrite --bs=4k --iodepth=32)
-    qd1=$(measure qd1 --runtime=10 --rw=randwrite --bs=4k --iodepth=1 --fsync=1)
+    # shellcheck disable=SC2086
+    seq=$(measure seq --runtime=15 $SEQ)
+    # shellcheck disable=SC2086
+    rand=$(measure rand --runtime=15 $RAND)
+    # shellcheck disable=SC2086
+    qd1=$(measure qd1 --runtime=10 $QD1)
     echo "| $round | $side | $(cut -d' ' -f1 <<<"$seq") MiB/s | $(cut -d' ' -f2 <<<"$seq") | $(cut -d' ' -f4 <<<"$seq") | $(cut -d' ' -f1 <<<"$rand") IOPS | $(cut -d' ' -f2 <<<"$rand") | $(cut -d' ' -f4 <<<"$rand") | $(cut -d' ' -f1 <<<"$qd1") IOPS ($(cut -d' ' -f3 <<<"$qd1") µs) |"
     pkill -9 -f "$D/n" 2>/dev/null; wait 2>/dev/null; sleep 1
   done
