@@ -44,19 +44,18 @@ node_cpu() {
   echo "$t"
 }
 # The block device under the nodes' data, as /proc/diskstats names it ("" when it is not a plain disk).
-DISK=$(basename "$(df --output=source "$D" | tail -1)")
-grep -qw "$DISK" /proc/diskstats || DISK=""
-disk_bytes() { if [ -n "$DISK" ]; then awk -v d="$DISK" '$3 == d { printf "%.0f\n", $10 * 512 }' /proc/diskstats; else echo 0; fi; }
+. "$(dirname "$0")/diskstats.sh"
+DISK=$(bench_disk_of "$D")
 # measure JOB FIO-ARGS...: runs one measured workload; prints "VALUE CPU-S/GIB US-PER-OP DISK-X" (VALUE: MiB/s for bs=1m, else IOPS).
 measure() {
   local job="$1"; shift
   local before after disk0 disk1
-  sync; disk0=$(disk_bytes)
+  sync; disk0=$(bench_disk_bytes "$DISK")
   before=$(node_cpu)
   fio --name="$job" --size="$SIZE" --time_based --randrepeat=0 --norandommap --ioengine=nbd --uri="$uri" \
     "$@" --output-format=json --output="$D/$job.json" >/dev/null || { echo "fio failed ($job) on $side" >&2; exit 1; }
   after=$(node_cpu)
-  sync; disk1=$(disk_bytes)
+  sync; disk1=$(bench_disk_bytes "$DISK")
   python3 - "$D/$job.json" "$before" "$after" "$(( disk1 - disk0 ))" "$DISK" <<'PY'
 import json, sys
 job = json.load(open(sys.argv[1]))["jobs"][0]

@@ -108,9 +108,8 @@ fi
 
 # The block device the data lives on, as /proc/diskstats names it ("" when it is not a plain disk;
 # with --xfs the loop device, i.e. what xfs wrote).
-DISK=$(basename "$(df --output=source "$DATA" | tail -1)")
-grep -qw "$DISK" /proc/diskstats || DISK=""
-disk_bytes() { [ -n "$DISK" ] && awk -v d="$DISK" '$3 == d { printf "%.0f\n", $10 * 512 }' /proc/diskstats || echo 0; }
+. tests/bench/diskstats.sh
+DISK=$(bench_disk_of "$DATA")
 TICKS=$(getconf CLK_TCK)
 # CPU-seconds (user + system) the given processes have used so far.
 cpu_of() {
@@ -150,7 +149,7 @@ run_fio() {
   [[ "$wl" == *-cold ]] && { sync; echo 3 > /proc/sys/vm/drop_caches; }
   # shellcheck disable=SC2046
   pids=$(pids_of "$target")
-  sync; disk0=$(disk_bytes)
+  sync; disk0=$(bench_disk_bytes "$DISK")
   # shellcheck disable=SC2086
   cpu0=$(cpu_of $pids)
   # shellcheck disable=SC2046
@@ -161,7 +160,7 @@ run_fio() {
       --output="$DIR/results/$target-$wl.json" $(target_args "$target") "$@" >/dev/null
   # shellcheck disable=SC2086
   cpu1=$(cpu_of $pids)
-  sync; disk1=$(disk_bytes)
+  sync; disk1=$(bench_disk_bytes "$DISK")
   echo "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }') $(( disk1 - disk0 ))" > "$DIR/results/$target-$wl.cost"
 }
 

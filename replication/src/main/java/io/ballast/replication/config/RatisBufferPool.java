@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * time-based trim runs on event loops only. An appender idle after a burst kept its buffers: 10
  * volumes written once kept 127 MiB more direct memory on their leader, still held after 30 s idle
  * (Ratis's own log buffers take ~8 MiB per group beside it, within the JVM's 1 GiB). Every 64
- * allocations, which an idle appender's heartbeats reach within seconds, it kept 6 MiB, and 1 MiB
+ * allocations, which an idle appender's heartbeats reach within seconds, it kept 10 MiB, and 1 MiB
  * writes still ran without a chunk freed. An operator's own
  * {@code -Dorg.apache.ratis.thirdparty.io.netty.allocator.*} wins.
  */
