@@ -77,8 +77,22 @@ public final class BallastNodeProcess implements AutoCloseable {
         return System.getProperty("ballast.java", Path.of(System.getProperty("java.home"), "bin", "java").toString());
     }
 
-    /** Command line for running any {@code ballast} verb with the test JVM's settings. */
+    /** Command line for running any {@code ballast} verb (a CLI call) with the test JVM's settings. */
     public static List<String> command(String... args) {
+        List<String> cmd = jvm();
+        cmd.addAll(List.of("-jar", jar().toString()));
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    /** The java binary and the JVM options every Ballast process of the tests runs with. */
+    private static List<String> jvm() {
+        List<String> cmd = baseJvm();
+        cmd.addAll(1, ClassDataArchive.options(baseJvm(), jar()));
+        return cmd;
+    }
+
+    private static List<String> baseJvm() {
         // The heap bin/ballast gives a node (1 GiB): with 512 MiB, a node restarted in
         // ReplicatedFailoverIT twice ran out of heap while replaying its log and catching up (Ratis
         // caches log segments on the heap). Exit on OutOfMemoryError: a node whose Raft threads
@@ -87,14 +101,19 @@ public final class BallastNodeProcess implements AutoCloseable {
                 "-XX:MaxDirectMemorySize=512m", "-XX:+ExitOnOutOfMemoryError", "--enable-native-access=ALL-UNNAMED",
                 // jffi and Netty use sun.misc.Unsafe: JDK 24+ warns without this; 21-22 ignore the property.
                 "-Dsun.misc.unsafe.memory.access=allow"));
+        // The client compiler only, unless -Dballast.it.fullJit=true: the suite's processes live
+        // seconds to a minute, over before C2's compilations pay for their CPU. On 2 cores that
+        // CPU is what the nodes under test wait for: C1 alone cut a cluster suite's CPU time by a
+        // quarter and its run by ~10 %. Benchmarks, dev up and bin/ballast run the full JIT.
+        if (!Boolean.getBoolean("ballast.it.fullJit")) {
+            cmd.add("-XX:TieredStopAtLevel=1");
+        }
         // Extra options for every node JVM, for diagnosis: e.g.
         // -Dballast.it.nodeJvmOptions=-Dorg.slf4j.simpleLogger.log.org.apache.ratis=info
         String extra = System.getProperty("ballast.it.nodeJvmOptions", "").trim();
         if (!extra.isEmpty()) {
             cmd.addAll(List.of(extra.split("\\s+")));
         }
-        cmd.addAll(List.of("-jar", jar().toString()));
-        cmd.addAll(List.of(args));
         return cmd;
     }
 
