@@ -87,8 +87,9 @@ public final class BallastNodeProcess implements AutoCloseable {
 
     /** The java binary and the JVM options every Ballast process of the tests runs with. */
     private static List<String> jvm() {
-        List<String> cmd = baseJvm();
-        cmd.addAll(1, ClassDataArchive.options(baseJvm(), jar()));
+        List<String> base = baseJvm();
+        List<String> cmd = new ArrayList<>(base);
+        cmd.addAll(1, ClassDataArchive.options(base, jar()));
         return cmd;
     }
 
