@@ -13,11 +13,13 @@
 # cluster's node logs in /tmp/build-ab-logs. --opts-a/--opts-b add JVM flags to one side's nodes
 # (e.g. a Ratis key, -Draft.server.x=y, which RaftServerSettings applies last): DIR_A may then be DIR_B.
 # --tls-a/--tls-b run that side with mutual TLS (certificates made by the side's `ballast certs`).
-# Usage: tests/bench/build-ab.sh DIR_A DIR_B [--rounds 3] [--size 1G] [--warmup 15] [--opts-a "FLAGS"] [--opts-b "FLAGS"] [--tls-a] [--tls-b]
+# --dir PARENT puts the nodes' data in a fresh directory under PARENT (default /tmp), e.g. on a
+# scratch xfs where issue 15's nbd-bench.sh --xfs measures, so "disk x" counts that filesystem.
+# Usage: tests/bench/build-ab.sh DIR_A DIR_B [--rounds 3] [--size 1G] [--warmup 15] [--opts-a "FLAGS"] [--opts-b "FLAGS"] [--tls-a] [--tls-b] [--dir PARENT]
 set -uo pipefail
-[ $# -ge 2 ] || { sed -n '2,16p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,18p' "$0"; exit 2; }
 A="$1" B="$2"; shift 2
-ROUNDS=3 SIZE=1G WARMUP=15 OPTS_A="" OPTS_B="" TLS_A="" TLS_B=""
+ROUNDS=3 SIZE=1G WARMUP=15 OPTS_A="" OPTS_B="" TLS_A="" TLS_B="" PARENT=/tmp
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2;;
@@ -27,12 +29,13 @@ while [ $# -gt 0 ]; do
     --opts-b) OPTS_B="$2"; shift 2;;
     --tls-a) TLS_A=1; shift;;
     --tls-b) TLS_B=1; shift;;
+    --dir) PARENT="$2"; shift 2;;
     *) echo "unknown argument: $1" >&2; exit 2;;
   esac
 done
 for d in "$A" "$B"; do [ -f "$d/csi/target/ballast.jar" ] || { echo "no built jar in $d/csi/target" >&2; exit 2; }; done
 command -v fio >/dev/null || { echo "needs fio (apt-get install fio)" >&2; exit 2; }
-D=$(mktemp -d /tmp/build-ab.XXXX)
+D=$(mktemp -d "$PARENT/build-ab.XXXX") || { echo "cannot make a directory under $PARENT" >&2; exit 2; }
 cleanup() { pkill -9 -f "$D/n" 2>/dev/null; wait 2>/dev/null; rm -rf /tmp/build-ab-logs; mkdir -p /tmp/build-ab-logs; cp "$D"/*.log /tmp/build-ab-logs/ 2>/dev/null; rm -rf "$D"; }
 trap cleanup EXIT
 # The CPU seconds (user + system) the node processes have used so far.
