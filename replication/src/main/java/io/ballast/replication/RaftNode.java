@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -89,8 +90,8 @@ public final class RaftNode implements AutoCloseable {
     private final GroupSnapshots snapshots = new GroupSnapshots(this);
     private volatile StuckLogWatchdog logWatchdog;
     private volatile LeaderHandoff leaderHandoff;
-    /** Frontend handles open on this node's replicas, by group (restartDivision waits for none). */
-    private final ConcurrentHashMap<RaftGroupId, Integer> localHandles = new ConcurrentHashMap<>();
+    /** Frontend handles open on this node's replicas, by group: rebound when their division is restarted. */
+    private final ConcurrentHashMap<RaftGroupId, Set<ReplicatedBlockVolume>> localHandles = new ConcurrentHashMap<>();
 
     private final SpaceGuard space;
     private final DrainState drain;
@@ -119,7 +120,10 @@ public final class RaftNode implements AutoCloseable {
                         : new VolumeStateMachine(node, this::newClient, background, config.logBudgetMin(),
                                 LogBudget.journalFileSize(config.logBudgetMin(),
                                         JournalRecordLayout.maxRecordBytes(ReplicationConfig.MAX_ENTRY_BYTES)),
-                                config.rebuildBytesPerSecond(), this::restartDivision, space, tls))
+                                config.rebuildBytesPerSecond(), (g, why) -> {
+                                    restartDivision(g, why);
+                                    return true;
+                                }, space, tls))
                 .build();
         this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership, this::newClient);
     }
@@ -268,12 +272,14 @@ public final class RaftNode implements AutoCloseable {
 
     /**
      * Closes this node's division of a volume group and opens it again from its directory, the
-     * replica's blocks kept: what a node restart does, for one group ({@link RebuildHandover}).
-     * Not while a frontend on this node holds the volume (its handle is bound to the division):
-     * then false, and the caller asks again later.
+     * replica's blocks kept: what a node restart does, for one group ({@link RebuildHandover},
+     * {@link StuckLogWatchdog}). Frontend handles open here on the volume are rebound to the reopened
+     * division ({@link ReplicatedBlockVolume#rebind}); meanwhile their requests fail and are retried
+     * as for a leader change (this node's leadership, if it led, has moved). Throws when the
+     * division could not be closed or opened again.
      */
-    boolean restartDivision(RaftGroupId gid, String why) {
-        return reopenDivision(gid, why, false);
+    void restartDivision(RaftGroupId gid, String why) {
+        reopenDivision(gid, why, false);
     }
 
     /**
@@ -281,15 +287,16 @@ public final class RaftNode implements AutoCloseable {
      * removed with its Raft directory (log, entry journal, checkpoints) and added back empty, so the
      * leader rebuilds it by block copy like a wiped replica. The last way out for a follower Ratis
      * cannot resume ({@link StuckLogWatchdog}); the blocks stay until the copy overwrites them.
-     * Not while a frontend on this node holds the volume (false).
+     * Not while a frontend on this node holds the volume (false): it reads from these blocks, which
+     * the copy rewrites.
      */
     boolean rejoinAfresh(RaftGroupId gid, String why) {
         return reopenDivision(gid, why, true);
     }
 
     private boolean reopenDivision(RaftGroupId gid, String why, boolean wipeLog) {
-        if (localHandles.containsKey(gid)) {
-            LOG.debug("{}: the division restart ({}) waits until the volume attached here is detached", gid, why);
+        if (wipeLog && localHandles.containsKey(gid)) {
+            LOG.debug("{}: re-creating the division ({}) waits until the volume attached here is detached", gid, why);
             return false;
         }
         RaftServer.Division d;
@@ -312,8 +319,35 @@ public final class RaftNode implements AutoCloseable {
         } catch (IOException e) {
             throw RatisErrors.map(e, "restart the division of " + gid);
         }
+        rebindLocalHandles(gid);
         LOG.info("{}: Raft division {} ({})", gid, wipeLog ? "re-created empty, to be rebuilt from the leader" : "restarted", why);
         return true;
+    }
+
+    /**
+     * Points the handles open here on {@code gid} at its reopened division. Read after the reopen:
+     * no handle can open while the group is away from the server, and one opened since is bound already.
+     */
+    private void rebindLocalHandles(RaftGroupId gid) {
+        Set<ReplicatedBlockVolume> handles = localHandles.get(gid);
+        if (handles == null || handles.isEmpty()) {
+            return;
+        }
+        RaftServer.Division d;
+        try {
+            d = server.getDivision(gid);
+        } catch (IOException e) {
+            throw RatisErrors.map(e, "find the reopened division of " + gid);
+        }
+        VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
+        for (ReplicatedBlockVolume v : handles) {
+            v.rebind(localSubmitter(d), sm);
+        }
+        LOG.info("{}: {} frontend handle(s) on this node now use the reopened division", gid, handles.size());
+    }
+
+    private LocalSubmitter localSubmitter(RaftServer.Division d) {
+        return new LocalSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS));
     }
 
     /** Opens a closed division again (from its directory, or formatted anew); a few tries, since nothing else will. */
@@ -465,10 +499,17 @@ public final class RaftNode implements AutoCloseable {
         RaftServer.Division d = division(volume);
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         ReplicatedBlockVolume v = new ReplicatedBlockVolume(volume, () -> newClient(d.getGroup()),
-                new LocalSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS)), sm, writerEpoch, config, io);
+                localSubmitter(d), sm, writerEpoch, config, io);
         RaftGroupId gid = d.getGroup().getGroupId();
-        localHandles.merge(gid, 1, Integer::sum);
-        v.onClose(() -> localHandles.merge(gid, -1, (a, b) -> a + b == 0 ? null : a + b));
+        localHandles.compute(gid, (g, set) -> {
+            Set<ReplicatedBlockVolume> handles = set == null ? ConcurrentHashMap.newKeySet() : set;
+            handles.add(v);
+            return handles;
+        });
+        v.onClose(() -> localHandles.computeIfPresent(gid, (g, set) -> {
+            set.remove(v);
+            return set.isEmpty() ? null : set;
+        }));
         return v;
     }
 

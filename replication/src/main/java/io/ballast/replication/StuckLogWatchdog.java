@@ -180,15 +180,11 @@ public final class StuckLogWatchdog implements AutoCloseable {
             steppedDown.add(gid);
             return null;
         }
-        if (node.restartDivision(gid, why)) {
-            LOG.warn("{} ({}): {}; its Raft division was restarted and catches up from the leader", gid, sm.volumeName(), why);
-            lastWarned.remove(gid);
-            restarted.put(gid, leaderCommit);
-            return null;
-        }
-        warnOncePerMinute(gid, now, "{} ({}): {}; the restart of its Raft division waits until the volume attached "
-                + "on this node is detached", gid, sm.volumeName(), why);
-        return before;
+        node.restartDivision(gid, why);
+        LOG.warn("{} ({}): {}; its Raft division was restarted and catches up from the leader", gid, sm.volumeName(), why);
+        lastWarned.remove(gid);
+        restarted.put(gid, leaderCommit);
+        return null;
     }
 
     /**
@@ -213,14 +209,10 @@ public final class StuckLogWatchdog implements AutoCloseable {
                     free >> 20, dataDir);
             return;
         }
-        if (node.restartDivision(gid, why)) {
-            LOG.warn("{} ({}): {}; it was reopened and catches up from the leader", gid, sm.volumeName(), why);
-            closedSince.remove(gid);
-            lastWarned.remove(gid);
-            return;
-        }
-        warnOncePerMinute(gid, now, "{} ({}): {}; reopening it waits until the volume attached on this node is detached",
-                gid, sm.volumeName(), why);
+        node.restartDivision(gid, why);
+        LOG.warn("{} ({}): {}; it was reopened and catches up from the leader", gid, sm.volumeName(), why);
+        closedSince.remove(gid);
+        lastWarned.remove(gid);
     }
 
     private void warnOncePerMinute(RaftGroupId gid, long now, String format, Object... args) {

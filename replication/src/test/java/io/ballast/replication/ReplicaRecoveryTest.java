@@ -172,6 +172,44 @@ class ReplicaRecoveryTest {
     }
 
     /**
+     * The same under a frontend: the leader's division closes while a handle is open on it. Writes
+     * go on through the new leader; the watchdog reopens the division and the handle follows it, so
+     * it reads every byte, its own later writes included, with no detach.
+     */
+    @Test
+    void aLeaderDivisionClosedUnderAnOpenHandleIsReopenedAndTheHandleReadsThroughIt() throws Exception {
+        ReplicatedBlockVolume v = create("closedlead", 100_000);
+        int l = cluster.leader("closedlead");
+        for (int i = 0; i < 50; i++) {
+            Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
+        }
+        var division = cluster.nodes[l].stateMachine("closedlead").division();
+        division.close();
+        for (int i = 50; i < 100; i++) {
+            Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
+        }
+        long commit = cluster.nodes[cluster.leader("closedlead")].status("closedlead").commitIndex();
+        Await.await(() -> {
+            try {
+                return cluster.nodes[l].status("closedlead").appliedIndex() >= commit;
+            } catch (BallastException e) {
+                return false; // closed, or being reopened
+            }
+        }, 60, "the closed leader's replica is reopened under the open handle and applies " + commit);
+        for (int i = 100; i < 120; i++) {
+            Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
+        }
+        for (int i = 0; i < 120; i++) {
+            ByteBuffer got = ByteBuffer.allocate(B);
+            Await.result(v.read((long) i * B, got));
+            assertArrayEquals(TestBytes.block(i), got.array(), "block " + i + " read through the handle");
+        }
+        cluster.awaitConverged("closedlead");
+        cluster.assertReplicasIdentical("closedlead");
+        v.close();
+    }
+
+    /**
      * StuckLogWatchdog's last way out for a follower Ratis cannot resume: its division is re-created
      * empty (Raft log, journal and checkpoints gone, blocks kept), the leader, whose log was purged,
      * has it rebuilt by block copy, and it ends identical while writes go on.

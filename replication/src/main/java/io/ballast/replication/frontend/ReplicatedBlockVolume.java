@@ -78,8 +78,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     private final Supplier<RaftClient> clients;
     /** Replaced when Ratis closes it for good (AlreadyClosedException after a leader change). */
     private volatile RaftClient client;
-    /** Entries go straight to this node's server while it leads the group (the usual case). */
-    private final LocalSubmitter leaderHere;
+    /** Entries go straight to this node's server while it leads the group (the usual case); see {@link #rebind}. */
+    private volatile LocalSubmitter leaderHere;
     /** Where reads come from: this node's replica, or the leader's for a diskless frontend. */
     private final ReplicaAccess replica;
     private final long epoch;
@@ -142,6 +142,19 @@ public final class ReplicatedBlockVolume implements BlockVolume {
     /** Runs once when the handle closes (RaftNode counts the handles open on its replicas). */
     public void onClose(Runnable r) {
         onClose = r;
+    }
+
+    /**
+     * The node reopened this replica's Raft division (its log had failed, or a rebuild handed over):
+     * the closed one's server and state machine answer nothing, so entries and reads go to the new
+     * ones from now on. Requests in flight through the old ones fail and are retried as for a
+     * leader change. No-op for a diskless handle.
+     */
+    public void rebind(LocalSubmitter server, VolumeStateMachine local) {
+        if (replica instanceof LocalReplicaAccess here) {
+            leaderHere = server;
+            here.rebind(local, server);
+        }
     }
 
     /** True when this handle reads through the group's leader (no replica on this node). */
@@ -355,7 +368,8 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         entriesSent.incrementAndGet();
         requestsSent.addAndGet(batch.size());
         Message entry = message(VolumeLogLayout.ops(epoch, ops));
-        CompletableFuture<RaftClientReply> sent = leaderHere == null ? null : leaderHere.submit(entry);
+        LocalSubmitter local = leaderHere;
+        CompletableFuture<RaftClientReply> sent = local == null ? null : local.submit(entry);
         if (sent == null) {
             sent = client.async().send(entry);
         } else {

@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>So when the reload has not come {@link #GRACE_MILLIS} after a rebuild, this restarts the
  * replica's Raft division (closed and opened again from its directory, blocks kept), which does
- * the same for this group alone. When the restart cannot happen yet (a frontend on this node holds
- * the volume) it tries again later.
+ * the same for this group alone (a frontend open on this node follows the reopened division). When
+ * the restart fails it tries again later.
  *
  * <p>Threading: thread-safe; checks run on the given executor.
  */
