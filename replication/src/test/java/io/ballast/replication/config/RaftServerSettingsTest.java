@@ -25,6 +25,8 @@ class RaftServerSettingsTest {
             assertEquals(SizeInBytes.valueOf(c.segmentSizeMax()), RaftServerConfigKeys.Log.segmentSizeMax(p));
             assertFalse(RaftServerConfigKeys.Log.logMetadataEnabled(p), "no METADATA entry per commit");
             assertFalse(RaftServerConfigKeys.Log.unsafeFlushEnabled(p), "the log is fsynced before an entry counts");
+            assertEquals(1, RaftServerConfigKeys.Log.forceSyncNum(p),
+                    "each log entry fsynced on its own, not after the next one's journal write (docs/benchmarks.md)");
             assertEquals(RaftServerConfigKeys.Read.Option.LINEARIZABLE, RaftServerConfigKeys.Read.option(p), "read fence");
             assertTrue(RaftServerConfigKeys.Read.leaderLeaseEnabled(p), "read index without a round trip");
             assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
