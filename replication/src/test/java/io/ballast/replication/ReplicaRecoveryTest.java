@@ -155,14 +155,7 @@ class ReplicaRecoveryTest {
         for (int i = 50; i < 100; i++) {
             Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
         }
-        long commit = cluster.nodes[cluster.leader("closed")].status("closed").commitIndex();
-        Await.await(() -> {
-            try {
-                return cluster.nodes[f].status("closed").appliedIndex() >= commit;
-            } catch (BallastException e) {
-                return false; // closed, or being reopened
-            }
-        }, 60, "the closed replica is reopened and applies " + commit);
+        awaitReopenedAndCaughtUp(f, "closed");
         cluster.assertReplicasIdentical("closed");
         byte[] c = cluster.content(f, "closed");
         for (int i = 0; i < 100; i++) {
@@ -188,14 +181,7 @@ class ReplicaRecoveryTest {
         for (int i = 50; i < 100; i++) {
             Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
         }
-        long commit = cluster.nodes[cluster.leader("closedlead")].status("closedlead").commitIndex();
-        Await.await(() -> {
-            try {
-                return cluster.nodes[l].status("closedlead").appliedIndex() >= commit;
-            } catch (BallastException e) {
-                return false; // closed, or being reopened
-            }
-        }, 60, "the closed leader's replica is reopened under the open handle and applies " + commit);
+        awaitReopenedAndCaughtUp(l, "closedlead");
         for (int i = 100; i < 120; i++) {
             Await.result(v.write((long) i * B, ByteBuffer.wrap(TestBytes.block(i)), false));
         }
@@ -207,6 +193,18 @@ class ReplicaRecoveryTest {
         cluster.awaitConverged("closedlead");
         cluster.assertReplicasIdentical("closedlead");
         v.close();
+    }
+
+    /** Waits until node {@code n}'s closed division of {@code volume} is reopened and applies what the leader committed. */
+    private void awaitReopenedAndCaughtUp(int n, String volume) {
+        long commit = cluster.nodes[cluster.leader(volume)].status(volume).commitIndex();
+        Await.await(() -> {
+            try {
+                return cluster.nodes[n].status(volume).appliedIndex() >= commit;
+            } catch (BallastException e) {
+                return false; // closed, or being reopened
+            }
+        }, 60, "node " + n + "'s closed replica of " + volume + " is reopened and applies " + commit);
     }
 
     /**
