@@ -335,7 +335,9 @@ public final class LocalBlockStore implements AutoCloseable {
 
     private void mutateLocked(long offset, long end, long midStart, long midEnd, ByteBuffer src, Mode mode,
             boolean overBadEdges, ExtentSource from) {
-        ByteBuffer scratch = SCRATCH.get().clear();
+        // Scratch only for partial edge blocks: whole-block writes (the common case) skip the
+        // thread-local lookup, which profiled at ~1.6 % of a follower's CPU on 4 KiB writes.
+        ByteBuffer scratch = null;
         ByteBuffer head = null;
         ByteBuffer tail = null;
         long headBlock = offset >>> BLOCK_SHIFT;
@@ -345,10 +347,14 @@ public final class LocalBlockStore implements AutoCloseable {
         boolean tailBad = false;
         // Verify every edge block before changing anything.
         if (single || offset < midStart) {
+            scratch = SCRATCH.get().clear();
             head = loadEdge(headBlock, scratch.slice(0, BLOCK_SIZE));
             headBad = checkEdge(headBlock, head, overBadEdges);
         }
         if (!single && end > midEnd) {
+            if (scratch == null) {
+                scratch = SCRATCH.get().clear();
+            }
             tail = loadEdge(tailBlock, scratch.slice(BLOCK_SIZE, BLOCK_SIZE));
             tailBad = checkEdge(tailBlock, tail, overBadEdges);
         }

@@ -81,6 +81,14 @@ public record CheckpointFile(TermIndex termIndex, long epoch, String name) {
     public static final class Storage implements StateMachineStorage {
         private volatile Path dir;
         private final AtomicReference<CheckpointFile> latest = new AtomicReference<>();
+        /**
+         * {@link #getLatestSnapshot()}'s answer for the latest file: Ratis asks for it on every
+         * appendEntries a follower receives (its consistency check) and after every checkpoint, and a
+         * new FileInfo stats the file each time (three stat calls per log entry on a follower).
+         */
+        private volatile Answer answer;
+
+        private record Answer(CheckpointFile file, SnapshotInfo info) {}
 
         @Override
         public void init(RaftStorage raftStorage) {
@@ -145,8 +153,15 @@ public record CheckpointFile(TermIndex termIndex, long epoch, String name) {
             if (s == null) {
                 return null;
             }
+            Answer a = answer;
+            if (a != null && a.file() == s) {
+                return a.info();
+            }
+            // The file is complete once it is latest (write() moves it into place first).
             Path p = dir.resolve("snapshot." + s.termIndex().getTerm() + "_" + s.termIndex().getIndex());
-            return new FileListSnapshotInfo(List.of(new FileInfo(p, null)), s.termIndex());
+            SnapshotInfo info = new FileListSnapshotInfo(List.of(new FileInfo(p, null)), s.termIndex());
+            answer = new Answer(s, info);
+            return info;
         }
 
         @Override

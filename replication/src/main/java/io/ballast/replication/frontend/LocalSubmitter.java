@@ -3,10 +3,10 @@ package io.ballast.replication.frontend;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.server.RaftServer;
@@ -31,17 +31,27 @@ import org.apache.ratis.server.RaftServer;
  * call id (the server's retry cache drops the duplicate), a resubmission here is a new entry, so
  * a short timeout would append every slow entry twice under overload and feed the overload.
  * Retry-cache identity: one client id per handle, increasing call ids. Thread-safe.
+ *
+ * <p><b>Straight to the division.</b> {@code RaftServer.submitClientRequestAsync} runs the submission
+ * on the server's client pool and blocks the caller until it has run ({@code supplyAsync(..).join()}
+ * in Ratis 3.3's RaftServerImpl): two thread wake-ups per entry for no concurrency. The division
+ * itself takes the request on the caller's thread (Ratis's own RaftClientAsynchronousProtocol); the
+ * server path remains for a division that is not one. The backstop timeout is a {@link ReplyDeadlines}
+ * entry, not a JDK orTimeout (two more wake-ups per entry).
  */
 public final class LocalSubmitter {
     private final RaftServer server;
     private final RaftServer.Division division;
     private final ClientId clientId = ClientId.randomId();
     private final AtomicLong callIds = new AtomicLong();
+    /** The division's own request entry, or null (then through the server). */
+    private final RaftClientAsynchronousProtocol direct;
     private final long timeoutMs;
 
     public LocalSubmitter(RaftServer server, RaftServer.Division division, Duration timeout) {
         this.server = server;
         this.division = division;
+        this.direct = division instanceof RaftClientAsynchronousProtocol p ? p : null;
         this.timeoutMs = timeout.toMillis();
     }
 
@@ -74,8 +84,11 @@ public final class LocalSubmitter {
                 .setTimeoutMs(timeout)
                 .build();
         try {
-            return server.submitClientRequestAsync(request).orTimeout(timeout, TimeUnit.MILLISECONDS);
-        } catch (IOException e) {
+            CompletableFuture<RaftClientReply> reply = direct != null
+                    ? direct.submitClientRequestAsync(request) : server.submitClientRequestAsync(request);
+            return ReplyDeadlines.bound(reply, timeout);
+        } catch (IOException | RuntimeException e) {
+            // e.g. ServerNotReadyException from a division that is closing: the caller's retry path
             return CompletableFuture.failedFuture(e);
         }
     }
