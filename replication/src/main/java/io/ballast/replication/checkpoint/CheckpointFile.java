@@ -92,7 +92,12 @@ public record CheckpointFile(TermIndex termIndex, long epoch, String name) {
 
         @Override
         public void init(RaftStorage raftStorage) {
-            dir = raftStorage.getStorageDir().getStateMachineDir().toPath();
+            initAt(raftStorage.getStorageDir().getStateMachineDir().toPath());
+        }
+
+        /** {@link #init} for a state machine directory given directly. */
+        void initAt(Path stateMachineDir) {
+            dir = stateMachineDir;
             reload();
         }
 
