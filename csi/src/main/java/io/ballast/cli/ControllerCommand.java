@@ -95,9 +95,9 @@ public final class ControllerCommand implements Callable<Integer> {
             // answers as the members change.
             members = catalog.resolve(spec, source);
         }
-        Duration down = duration("--down-after", downAfter);
-        Duration repair = duration("--repair-after", repairAfter);
-        Duration every = duration("--repair-interval", repairInterval);
+        Duration down = Durations.option(spec, "--down-after", downAfter);
+        Duration repair = Durations.option(spec, "--repair-after", repairAfter);
+        Duration every = Durations.option(spec, "--repair-interval", repairInterval);
         if (repair.compareTo(down) < 0) {
             throw new ParameterException(spec.commandLine(), "--repair-after (" + repairAfter
                     + ") must not be shorter than --down-after (" + downAfter + ")");
@@ -133,16 +133,9 @@ public final class ControllerCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--tls-from=kubernetes needs --tls-dir: where the controller's own "
                     + "certificate is written (a writable directory, e.g. an emptyDir)");
         }
-        Duration validity = duration("--node-certificate-validity", nodeCertificateValidity);
+        Duration validity = Durations.option(spec, "--node-certificate-validity", nodeCertificateValidity);
         return ControllerTls.start(Kubernetes.client(), Kubernetes.podNamespace(), caSecret, clusterId, tlsDir.toAbsolutePath(),
                 nodeServiceAccount, validity);
     }
 
-    private Duration duration(String option, String text) {
-        try {
-            return Durations.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new ParameterException(spec.commandLine(), option + " '" + text + "': " + e.getMessage());
-        }
-    }
 }

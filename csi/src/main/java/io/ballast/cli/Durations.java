@@ -1,6 +1,8 @@
 package io.ballast.cli;
 
 import java.time.Duration;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -23,5 +25,14 @@ public final class Durations {
             case "m" -> Duration.ofMinutes(n);
             default -> Duration.ofHours(n);
         };
+    }
+
+    /** {@link #parse} for flag {@code option}: a bad value is a usage error naming the flag. */
+    public static Duration option(CommandSpec spec, String option, String text) {
+        try {
+            return parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), option + " '" + text + "': " + e.getMessage());
+        }
     }
 }

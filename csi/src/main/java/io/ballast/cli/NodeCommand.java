@@ -145,6 +145,13 @@ public final class NodeCommand implements Callable<Integer> {
                     + "(--tls-from=kubernetes there too) to certify it, and it is renewed before it expires. Needs --node-id.")
     String tlsFrom;
 
+    @Option(names = "--leader-homing-delay", paramLabel = "DURATION", defaultValue = "30s",
+            description = "Move the Raft leadership of a volume attached here back here once it has been on another node "
+                    + "this long (after an election, a full disk or a drain elsewhere, or 'volume lead'), so writes go "
+                    + "straight into the local log again; not while this node is full or drained, nor for multi-writer "
+                    + "or diskless attachments; 0s: never (default: ${DEFAULT-VALUE}).")
+    String leaderHomingDelay;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "8",
             description = "Threads doing disk I/O for NBD requests (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -169,6 +176,7 @@ public final class NodeCommand implements Callable<Integer> {
         }
         rebuildBytesPerSecond(); // a bad size is a usage error, before anything starts
         size("--log-budget", logBudget);
+        java.time.Duration homingDelay = Durations.option(spec, "--leader-homing-delay", leaderHomingDelay);
         DiskWatermarks watermarks;
         try {
             watermarks = new DiskWatermarks(nearfullRatio, fullRatio);
@@ -201,6 +209,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .logBudgetMin(size("--log-budget", logBudget))
                 .tls(tls == null ? null : TlsMaterial.of(TlsDir.of(tls), clusterId))
                 .keyDir(keyDir == null ? null : keyDir.toAbsolutePath())
+                .leaderHomingDelay(homingDelay)
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");
@@ -240,6 +249,7 @@ public final class NodeCommand implements Callable<Integer> {
         enrollment.startRenewing(); // a daemon thread for the process's life
         return dir;
     }
+
 
     private InetSocketAddress parseAddress(String option, String text) {
         return address(spec, option, text);

@@ -334,7 +334,9 @@ public final class VolumeCommand {
         }
     }
 
-    @Command(name = "lead", mixinStandardHelpOptions = true, description = "Move the volume's Raft leadership to a node.")
+    @Command(name = "lead", mixinStandardHelpOptions = true, description = {"Move the volume's Raft leadership to a node.",
+        "While the volume is attached on another node that holds a replica, that node takes the leadership back after its "
+                + "--leader-homing-delay (default 30 s); drain a node to keep leaderships off it."})
     static final class Lead implements Callable<Integer> {
         @ParentCommand VolumeCommand parent;
         @Spec CommandSpec spec;

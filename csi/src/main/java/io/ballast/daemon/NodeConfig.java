@@ -6,6 +6,7 @@ import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsMaterial;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -31,6 +32,8 @@ import java.util.Map;
  *     budget is this or a tenth of its size)
  * @param keyDir where the CSI Node service keeps the passphrases of staged encrypted volumes for
  *     its restarts (meant to be tmpfs); null = DIR/run/keys
+ * @param leaderHomingDelay how long the leadership of a volume attached here may stay on another
+ *     node before it is moved back here ({@link io.ballast.volumes.LeaderHoming}); zero = never
  */
 public record NodeConfig(
         Path dataDir,
@@ -52,7 +55,8 @@ public record NodeConfig(
         long rebuildBytesPerSecond,
         long logBudgetMin,
         TlsMaterial tls,
-        Path keyDir) {
+        Path keyDir,
+        Duration leaderHomingDelay) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -60,8 +64,12 @@ public record NodeConfig(
             Map<String, String> catalogMembers, Map<String, String> labels) {
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
-                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null, null);
+                ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null, null,
+                LEADER_HOMING_DELAY_DEFAULT);
     }
+
+    /** The default of {@link #leaderHomingDelay}: long enough for an operator's move to be looked at. */
+    public static final Duration LEADER_HOMING_DELAY_DEFAULT = Duration.ofSeconds(30);
 
     /** How this node's Raft server and clients talk: mutual TLS with {@link #tls()}, or plaintext. */
     public RaftTls raftTls() {
@@ -126,6 +134,7 @@ public record NodeConfig(
         b.logBudgetMin = logBudgetMin;
         b.tls = tls;
         b.keyDir = keyDir;
+        b.leaderHomingDelay = leaderHomingDelay;
         return b;
     }
 
@@ -137,6 +146,12 @@ public record NodeConfig(
             throw new IllegalArgumentException("the rebuild rate must be >= 0 (0: unpaced), got " + rebuildBytesPerSecond);
         }
         java.util.Objects.requireNonNull(diskWatermarks, "diskWatermarks");
+        if (leaderHomingDelay == null) {
+            leaderHomingDelay = LEADER_HOMING_DELAY_DEFAULT;
+        }
+        if (leaderHomingDelay.isNegative()) {
+            throw new IllegalArgumentException("the leader homing delay must be >= 0 (0: never), got " + leaderHomingDelay);
+        }
         if (keyDir == null) {
             keyDir = dataDir.resolve("run").resolve("keys");
         }
@@ -182,6 +197,7 @@ public record NodeConfig(
         private long logBudgetMin;
         private TlsMaterial tls;
         private Path keyDir;
+        private Duration leaderHomingDelay;
 
         private Builder() {
         }
@@ -233,10 +249,16 @@ public record NodeConfig(
             return this;
         }
 
+        /** How long leadership may stay away from a volume attached here (zero: it is never moved back). */
+        public Builder leaderHomingDelay(Duration delay) {
+            leaderHomingDelay = delay;
+            return this;
+        }
+
         public NodeConfig build() {
             return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
                     catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
-                    rebuildBytesPerSecond, logBudgetMin, tls, keyDir);
+                    rebuildBytesPerSecond, logBudgetMin, tls, keyDir, leaderHomingDelay);
         }
     }
 }

@@ -247,7 +247,8 @@ public final class NodeRuntime implements AutoCloseable {
         RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(),
                 admission == null ? config.raftTls() : config.raftTls().admitting(admission));
         closeables.add(raft);
-        ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket());
+        ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket(),
+                config.leaderHomingDelay());
         closeables.add(volumes);
         return volumes;
     }

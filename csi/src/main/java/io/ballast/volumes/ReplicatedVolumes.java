@@ -18,6 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -50,14 +51,39 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private final Map<String, ReplicatedBlockVolume> attached = new ConcurrentHashMap<>();
     private final Map<String, Long> epochs = new ConcurrentHashMap<>();
     private final Map<String, Object> locks = new ConcurrentHashMap<>();
+    /** Volumes attached here as one of several writers (their leadership is not pulled here). */
+    private final Set<String> shared = ConcurrentHashMap.newKeySet();
     private final CloneFiller cloner;
+    private final LeaderHoming homing;
 
+    /** As below, with leaderships never moved back here after the attach ({@link LeaderHoming} off). */
     public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket) {
+        this(raft, directory, exports, nbdSocket, Duration.ZERO);
+    }
+
+    /**
+     * @param leaderHomingDelay how long the leadership of a volume attached here may stay elsewhere
+     *     before it is moved back ({@link LeaderHoming}); zero = never
+     */
+    public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket,
+            Duration leaderHomingDelay) {
         this.raft = raft;
         this.directory = directory;
         this.exports = exports;
         this.nbdSocket = nbdSocket;
         this.cloner = new CloneFiller(raft);
+        this.homing = new LeaderHoming(raft, this::homed, leaderHomingDelay).start();
+    }
+
+    /** The volumes whose leadership belongs here: attached alone, with a local replica, not fenced. */
+    private Set<String> homed() {
+        Set<String> names = new java.util.HashSet<>();
+        attached.forEach((name, v) -> {
+            if (!v.diskless() && !v.fenced() && !shared.contains(name) && raft.hostsGroup(name)) {
+                names.add(name);
+            }
+        });
+        return names;
     }
 
     public String nodeId() {
@@ -196,12 +222,14 @@ public final class ReplicatedVolumes implements AutoCloseable {
             }
             if (shared) {
                 ReplicatedBlockVolume v = openShared(name, peers);
+                this.shared.add(name);
                 attached.put(name, v);
                 exports.add(v);
                 LOG.info("volume {} attached here shared (multi-writer{}) with writer epoch {}, exported at {}", name,
                         v.diskless() ? ", diskless through its leader" : "", v.writerEpoch(), nbdUri(name));
                 return v;
             }
+            this.shared.remove(name);
             if (!raft.hostsGroup(name) && !peers.isEmpty()) {
                 ReplicatedBlockVolume remote = openRemoteWithFreshEpoch(name, peers);
                 attached.put(name, remote);
@@ -303,6 +331,7 @@ public final class ReplicatedVolumes implements AutoCloseable {
     public void detach(String name) {
         synchronized (lock(name)) {
             ReplicatedBlockVolume volume = attached.remove(name);
+            shared.remove(name);
             if (volume != null) {
                 exports.remove(name);
                 volume.close();
@@ -392,6 +421,7 @@ public final class ReplicatedVolumes implements AutoCloseable {
 
     @Override
     public void close() {
+        homing.close();
         for (String name : List.copyOf(attached.keySet())) {
             try {
                 detach(name);
