@@ -1,10 +1,10 @@
 package io.ballast.cli;
 
 import java.time.Duration;
-import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.ParameterException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
 
 /** Parses durations the way people type them in flags: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 1h}. */
 public final class Durations {

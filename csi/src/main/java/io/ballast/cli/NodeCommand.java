@@ -250,7 +250,6 @@ public final class NodeCommand implements Callable<Integer> {
         return dir;
     }
 
-
     private InetSocketAddress parseAddress(String option, String text) {
         return address(spec, option, text);
     }

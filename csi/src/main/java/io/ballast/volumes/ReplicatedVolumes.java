@@ -56,11 +56,6 @@ public final class ReplicatedVolumes implements AutoCloseable {
     private final CloneFiller cloner;
     private final LeaderHoming homing;
 
-    /** As below, with leaderships never moved back here after the attach ({@link LeaderHoming} off). */
-    public ReplicatedVolumes(RaftNode raft, NodeDirectory directory, MapNbdExports exports, Path nbdSocket) {
-        this(raft, directory, exports, nbdSocket, Duration.ZERO);
-    }
-
     /**
      * @param leaderHomingDelay how long the leadership of a volume attached here may stay elsewhere
      *     before it is moved back ({@link LeaderHoming}); zero = never
