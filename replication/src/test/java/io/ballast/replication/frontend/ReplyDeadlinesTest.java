@@ -1,5 +1,6 @@
 package io.ballast.replication.frontend;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -33,7 +34,7 @@ class ReplyDeadlinesTest {
         reply.complete("applied");
         assertTrue(deadline.isCancelled(), "the deadline outlives its answered reply");
         assertTrue(reply.isDone() && !reply.isCompletedExceptionally());
-        assertTrue("applied".equals(reply.get()));
+        assertEquals("applied", reply.get());
     }
 
     @Test
