@@ -7,14 +7,21 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Per-test working folders under {@code tests/target/it/} (on the build's disk, so benchmarks
  * and sparse-file checks see a real filesystem, and a failed run leaves its logs to read).
  * Unix socket paths must stay under 108 bytes, which is why the root is short and relative to
- * the module.
+ * the module. A class whose tests all passed has its folders deleted after it
+ * ({@link PassedTestDirsCleanup}).
  */
 public final class TestDirs {
+    private static final Set<Path> CREATED = ConcurrentHashMap.newKeySet();
+
     private TestDirs() {
     }
 
@@ -26,7 +33,19 @@ public final class TestDirs {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        CREATED.add(dir);
         return dir;
+    }
+
+    /** The folders {@link #fresh} made since the last call. */
+    static List<Path> takeCreated() {
+        List<Path> dirs = new ArrayList<>();
+        for (Path dir : List.copyOf(CREATED)) {
+            if (CREATED.remove(dir)) {
+                dirs.add(dir);
+            }
+        }
+        return dirs;
     }
 
     public static void deleteTree(Path dir) {
