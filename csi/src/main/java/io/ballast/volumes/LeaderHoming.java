@@ -4,8 +4,6 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.replication.GroupStatus;
 import io.ballast.replication.RaftNode;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -28,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * drained (the reasons {@code LeaderHandoff} pushes leaderships away), only for a handle that is not
  * fenced by a newer attach elsewhere (whose node then pulls instead), never for a multi-writer or a
  * diskless attachment, and after a failed move it waits twice as long before the next (up to
- * {@link #MAX_BACKOFF}).
+ * {@link #MAX_BACKOFF}; the timing rules are {@link HomingSchedule}'s).
  *
  * <p>Threading: one scheduler thread; a move blocks it for at most the catch-up wait.
  */
@@ -44,11 +42,8 @@ public final class LeaderHoming implements AutoCloseable {
     private final long delayNanos;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().daemon().name("ballast-leader-homing").factory());
-    /** Volumes whose leader is elsewhere: since when, and when to try next. Only the timer thread touches it. */
-    private final Map<String, Away> away = new HashMap<>();
-    private long lastCheckNanos = System.nanoTime();
-
-    private record Away(long sinceNanos, long nextTryNanos, long backoffNanos) {}
+    /** Only the timer thread touches it. */
+    private final HomingSchedule schedule;
 
     /**
      * @param homed the volumes attached here alone with a local replica and a handle not fenced
@@ -58,6 +53,8 @@ public final class LeaderHoming implements AutoCloseable {
         this.raft = raft;
         this.homed = homed;
         this.delayNanos = delay.toNanos();
+        this.schedule = new HomingSchedule(delayNanos, TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS),
+                MAX_BACKOFF.toNanos(), System.nanoTime());
     }
 
     LeaderHoming start() {
@@ -68,30 +65,24 @@ public final class LeaderHoming implements AutoCloseable {
     }
 
     private void check() {
-        long now = System.nanoTime();
-        // Measured from the end of the last check: a move may take seconds, and that is no pause.
-        boolean paused = now - lastCheckNanos > 3 * TimeUnit.MILLISECONDS.toNanos(PERIOD_MILLIS);
         try {
-            if (paused || raft.space().localFull() || raft.drain().selfDrained()) {
-                // After a pause (a frozen process, a stalled machine) what this node knows is stale:
-                // its handle may have been fenced meanwhile without its replica having heard yet.
-                // While full or drained, LeaderHandoff moves leaderships off this node instead.
-                away.clear();
+            // While full or drained, LeaderHandoff moves leaderships off this node instead.
+            if (!schedule.begin(System.nanoTime(), raft.space().localFull() || raft.drain().selfDrained())) {
                 return;
             }
             Set<String> names = homed.get();
-            away.keySet().retainAll(names);
+            schedule.retain(names);
             for (String name : names) {
-                home(name, now);
+                home(name);
             }
         } catch (RuntimeException e) {
             LOG.debug("leader homing: {}", e.toString());
         } finally {
-            lastCheckNanos = System.nanoTime();
+            schedule.end(System.nanoTime());
         }
     }
 
-    private void home(String name, long now) {
+    private void home(String name) {
         String leader;
         try {
             GroupStatus s = raft.status(name);
@@ -100,23 +91,22 @@ public final class LeaderHoming implements AutoCloseable {
             return;
         }
         if (leader == null || leader.equals(raft.nodeId())) {
-            away.remove(name); // here, or no leader to move it from (an election is on)
+            schedule.atHome(name);
             return;
         }
-        Away a = away.computeIfAbsent(name, n -> new Away(now, now + delayNanos, delayNanos));
-        if (now - a.nextTryNanos < 0) {
+        long now = System.nanoTime();
+        if (!schedule.due(name, now)) {
             return;
         }
         try {
             raft.transferLeadership(name, raft.nodeId(), CATCH_UP_WAIT);
-            away.remove(name);
             LOG.info("volume {}: leadership moved back to {}, where it is attached, from {} (away {} s)", name,
-                    raft.nodeId(), leader, TimeUnit.NANOSECONDS.toSeconds(now - a.sinceNanos));
+                    raft.nodeId(), leader, TimeUnit.NANOSECONDS.toSeconds(schedule.awayNanos(name, now)));
+            schedule.moved(name);
         } catch (BallastException e) {
-            long backoff = Math.min(2 * a.backoffNanos, MAX_BACKOFF.toNanos());
-            away.put(name, new Away(a.sinceNanos, System.nanoTime() + a.backoffNanos, backoff));
+            long wait = schedule.failed(name, System.nanoTime());
             LOG.info("volume {}: leadership could not move back here from {} ({}); next try in {} s", name, leader,
-                    e.getMessage(), TimeUnit.NANOSECONDS.toSeconds(a.backoffNanos));
+                    e.getMessage(), TimeUnit.NANOSECONDS.toSeconds(wait));
         }
     }
 
