@@ -16,18 +16,28 @@ import java.util.concurrent.CompletableFuture;
  * most {@code batchMaxOps} records, {@code batchMaxBytes} encoded).
  *
  * <p>Only {@link #EAGER_IN_FLIGHT} entry leaves without waiting for a full batch. Beyond it an
- * entry leaves only with a quarter of {@code batchMaxBytes} or a full op count queued (a stream of
- * large writes keeps several entries in flight). Each entry costs Raft dozens of thread wake-ups
- * on every node (measured ~50 voluntary context switches per entry on the leader alone). Fio QD32
- * 4 KiB writes, 3 replicas on 2 cores: every free slot taking the next lone request, 615 IOPS;
- * two eager entries, 1.5k; one, 1.8k (and 2.8k, 16 requests per entry, once RaftNode turned off
- * Ratis's metadata entries). See docs/benchmarks.md.
+ * entry leaves only with {@link #FURTHER_ENTRY_OPS} requests, a quarter of {@code batchMaxBytes} or
+ * a full op count queued (a stream of large writes keeps several entries in flight). Each entry
+ * costs Raft dozens of thread wake-ups on every node (measured ~50 voluntary context switches per
+ * entry on the leader alone). Fio QD32 4 KiB writes, 3 replicas on 2 cores: every free slot taking
+ * the next lone request, 615 IOPS; two eager entries, 1.5k; one, 1.8k (and 2.8k, 16 requests per
+ * entry, once RaftNode turned off Ratis's metadata entries). See docs/benchmarks.md.
  *
  * <p>Threading: not thread-safe; the owning {@link ReplicatedBlockVolume} guards every call with
  * its monitor.
  */
 final class GroupCommitQueue {
     static final int EAGER_IN_FLIGHT = 1;
+    /**
+     * Queued requests that let a further entry leave while one is in flight: at fio's QD32 4 KiB
+     * random writes, half the queue depth. Without it no second entry ever formed there (32 small
+     * requests never reach a quarter of batchMaxBytes): random writes ran one entry at a time. With
+     * it they ran 11-16 % faster in two of three A/B rounds (the third's cluster was a slow one),
+     * after +15 to +28 % in earlier rounds (docs/benchmarks.md, "A second small-write entry in
+     * flight, kept"). Its earlier cost, Ratis zero-filling again log space the entry before had
+     * filled, is gone since each entry is fsynced on its own (disk bytes 6.4-6.5x either way).
+     */
+    static final int FURTHER_ENTRY_OPS = 16;
 
     /** A queued request; {@code since} is when it was first queued (System.nanoTime), for the retry budget. */
     record Pending(Op op, CompletableFuture<Void> done, boolean alone, long since) {}
@@ -60,7 +70,8 @@ final class GroupCommitQueue {
     /** The next entry's requests, counted in flight until {@link #entryDone}; null when the rule says wait. */
     List<Pending> nextBatch() {
         boolean mayStart = !queue.isEmpty() && inFlight < config.maxInFlight() && (inFlight < EAGER_IN_FLIGHT
-                || queuedBytes >= config.batchMaxBytes() / 4 || queue.size() >= config.batchMaxOps());
+                || queue.size() >= Math.min(FURTHER_ENTRY_OPS, config.batchMaxOps())
+                || queuedBytes >= config.batchMaxBytes() / 4);
         if (!mayStart) {
             return null;
         }
