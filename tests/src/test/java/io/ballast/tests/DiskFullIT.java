@@ -294,9 +294,9 @@ class DiskFullIT {
         assertTrue(check.stdout().contains("err= 0"), check.stdout());
 
         List<String> lines = Files.readAllLines(cluster.node(0).log());
-        System.out.println("leader full: n1's log has " + lines.size() + " lines, most repeated:\n" + mostRepeated(lines));
-        assertTrue(lines.size() < 300, "n1's log stays readable while its disk is full: " + lines.size()
-                + " lines, most repeated:\n" + mostRepeated(lines));
+        String summary = lines.size() + " lines, most repeated:\n" + mostRepeated(lines);
+        System.out.println("leader full: n1's log has " + summary);
+        assertTrue(lines.size() < 300, "n1's log stays readable while its disk is full: " + summary);
     }
 
     /**
