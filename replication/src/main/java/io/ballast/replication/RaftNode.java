@@ -16,6 +16,7 @@ import io.ballast.replication.frontend.LocalSubmitter;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.membership.LeadershipMover;
 import io.ballast.replication.membership.Membership;
+import io.ballast.replication.ratis.LocalGroupRequest;
 import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.rebuild.RebuildHandover;
 import io.ballast.replication.space.DiskSpace;
@@ -125,7 +126,7 @@ public final class RaftNode implements AutoCloseable {
                                     return true;
                                 }, space, tls))
                 .build();
-        this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership, this::newClient);
+        this.catalog = new CatalogMember(server, config.nodeId(), node.identity().clusterId(), membership);
     }
 
     /** This node's disk watermarks and the full nodes the catalog reported (see {@link SpaceGuard}). */
@@ -257,8 +258,8 @@ public final class RaftNode implements AutoCloseable {
     /** Adds this node to an existing group locally (e.g. after its data was lost); it rebuilds from the leader. */
     public void joinGroup(String volume, Map<String, String> peers) {
         RaftGroup group = group(volume, peers);
-        try (RaftClient client = newClient(group)) {
-            RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
+        try {
+            RaftClientReply r = LocalGroupRequest.add(server, group, true);
             BallastException e = RatisErrors.of(r, "join group of " + volume);
             if (e != null && !RatisErrors.alreadyExists(r)) {
                 throw e;
@@ -308,14 +309,13 @@ public final class RaftNode implements AutoCloseable {
         RaftGroup group = d.getGroup();
         VolumeStateMachine sm = (VolumeStateMachine) d.getStateMachine();
         sm.keepReplicaOnRemove(true);
-        try (RaftClient client = newClient(group)) {
-            BallastException e = RatisErrors.of(client.getGroupManagementApi(server.getId()).remove(gid, wipeLog, false),
-                    "close the division of " + gid);
+        try {
+            BallastException e = RatisErrors.of(LocalGroupRequest.remove(server, gid, wipeLog), "close the division of " + gid);
             if (e != null) {
                 sm.keepReplicaOnRemove(false); // still open: a later real removal must delete the replica
                 throw e;
             }
-            reopen(client, group, wipeLog);
+            reopen(group, wipeLog);
         } catch (IOException e) {
             throw RatisErrors.map(e, "restart the division of " + gid);
         }
@@ -351,11 +351,11 @@ public final class RaftNode implements AutoCloseable {
     }
 
     /** Opens a closed division again (from its directory, or formatted anew); a few tries, since nothing else will. */
-    private void reopen(RaftClient client, RaftGroup group, boolean format) throws IOException {
+    private void reopen(RaftGroup group, boolean format) {
         for (int attempt = 1; ; attempt++) {
             BallastException e;
             try {
-                e = RatisErrors.of(client.getGroupManagementApi(server.getId()).add(group, format),
+                e = RatisErrors.of(LocalGroupRequest.add(server, group, format),
                         "reopen the division of " + group.getGroupId());
             } catch (IOException io) {
                 e = RatisErrors.map(io, "reopen the division of " + group.getGroupId());
@@ -396,8 +396,8 @@ public final class RaftNode implements AutoCloseable {
      */
     public void removeGroup(String volume) {
         RaftServer.Division d = division(volume);
-        try (RaftClient client = newClient(d.getGroup())) {
-            RaftClientReply r = client.getGroupManagementApi(server.getId()).remove(d.getGroup().getGroupId(), true, false);
+        try {
+            RaftClientReply r = LocalGroupRequest.remove(server, d.getGroup().getGroupId(), true);
             BallastException e = RatisErrors.of(r, "remove group of " + volume);
             if (e != null) {
                 throw e;

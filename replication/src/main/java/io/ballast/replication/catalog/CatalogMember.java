@@ -4,13 +4,12 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.proto.v1.CatalogState;
 import io.ballast.replication.membership.Membership;
+import io.ballast.replication.ratis.LocalGroupRequest;
 import io.ballast.replication.ratis.RatisErrors;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
-import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
@@ -31,15 +30,12 @@ public final class CatalogMember {
     private final String nodeId;
     private final RaftGroupId groupId;
     private final Membership membership;
-    private final Function<RaftGroup, RaftClient> clients;
 
-    public CatalogMember(RaftServer server, String nodeId, String clusterId, Membership membership,
-            Function<RaftGroup, RaftClient> clients) {
+    public CatalogMember(RaftServer server, String nodeId, String clusterId, Membership membership) {
         this.server = server;
         this.nodeId = nodeId;
         this.groupId = CatalogStateMachine.groupIdOf(clusterId);
         this.membership = membership;
-        this.clients = clients;
     }
 
     /**
@@ -60,8 +56,8 @@ public final class CatalogMember {
         List<RaftPeer> peers = new ArrayList<>();
         members.forEach((id, addr) -> peers.add(RaftPeer.newBuilder().setId(id).setAddress(addr).build()));
         RaftGroup group = RaftGroup.valueOf(groupId, peers);
-        try (RaftClient client = clients.apply(group)) {
-            RaftClientReply r = client.getGroupManagementApi(server.getId()).add(group);
+        try {
+            RaftClientReply r = LocalGroupRequest.add(server, group, true);
             BallastException e = RatisErrors.of(r, "join the catalog group");
             if (e != null && !RatisErrors.alreadyExists(r)) {
                 throw e;
