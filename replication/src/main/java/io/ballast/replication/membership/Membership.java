@@ -293,13 +293,24 @@ public final class Membership {
                 + group.getPeer(RaftPeerId.valueOf(nodeId)).getAddress() + " (" + e.getMessage() + ")", e);
     }
 
+    /**
+     * Removes the group on {@code nodeId} with its directory. A node that does not host it is done
+     * already: that is also the answer to a removal the client sent again after its request timeout
+     * while the first one was still closing the division.
+     */
     private void removeGroupOn(RaftGroup group, String nodeId) {
         try (RaftClient client = clients.apply(group)) {
             RaftClientReply r = client.getGroupManagementApi(RaftPeerId.valueOf(nodeId)).remove(group.getGroupId(), true, false);
+            if (r.getException() instanceof GroupMismatchException) {
+                LOG.debug("group {} is not on {}: nothing to remove", group.getGroupId(), nodeId);
+                return;
+            }
             BallastException e = RatisErrors.of(r, "remove group on " + nodeId);
             if (e != null) {
                 throw e;
             }
+        } catch (GroupMismatchException e) {
+            LOG.debug("group {} is not on {}: nothing to remove", group.getGroupId(), nodeId);
         } catch (IOException e) {
             throw RatisErrors.map(e, "remove group on " + nodeId);
         }
