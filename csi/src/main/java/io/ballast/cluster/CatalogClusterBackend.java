@@ -304,15 +304,17 @@ public final class CatalogClusterBackend implements ClusterBackend {
         }
         catalog.submit(CatalogCommand.newBuilder().setSetVolumeState(SetVolumeState.newBuilder().setVolumeId(volumeId)
                 .setState(CatalogVolumeState.CATALOG_VOLUME_DELETING)).build());
+        List<Runnable> deletes = new ArrayList<>();
         for (String n : v.getPlacementList()) {
             if (!view.up(n)) {
                 LOG.warn("volume {}: node {} is down; its replica stays on its disk until it is wiped", volumeId, n);
                 continue;
             }
             CatalogNode node = view.node(n).orElseThrow();
-            nodes.call(node.getAdminAddress(), CALL_DEADLINE, "delete the replica of " + volumeId + " on " + n,
-                    s -> s.deleteVolume(DeleteVolumeRequest.newBuilder().setName(volumeId).build()));
+            deletes.add(() -> nodes.call(node.getAdminAddress(), CALL_DEADLINE, "delete the replica of " + volumeId + " on " + n,
+                    s -> s.deleteVolume(DeleteVolumeRequest.newBuilder().setName(volumeId).build())));
         }
+        NodeAdminClients.allAtOnce(deletes);
         catalog.submit(CatalogCommand.newBuilder().setDeleteVolume(volumeId).build());
         LOG.info("volume {} ({}) deleted", volumeId, v.getName());
     }

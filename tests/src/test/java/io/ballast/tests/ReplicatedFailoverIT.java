@@ -71,13 +71,14 @@ class ReplicatedFailoverIT {
             if (cycle % 2 == 0) {
                 moveLeadership(victim); // kill the leader on every other cycle
             }
-            // Each cycle: fio writes and verifies (crc32c, right behind the writes) for 8 s while
-            // the victim is killed, stays down, and comes back.
+            // Each cycle: fio writes and verifies (crc32c, right behind the writes) for 6 s while
+            // the victim is killed (at 1.5 s), stays down (0.5-2 s), comes back (a node is ready
+            // ~1 s after its start) and catches up.
             Path json = dir.resolve("fio-" + cycle + ".json");
             String seed = "--randseed=" + cycle;
             CompletableFuture<ExternalTool.Result> fio = CompletableFuture.supplyAsync(() -> ExternalTool.run(300,
                     "fio", "--name=chaos", "--ioengine=nbd", "--uri=" + uri, "--rw=randwrite", "--bs=64k",
-                    "--iodepth=8", "--size=128m", "--time_based", "--runtime=8", "--verify=crc32c",
+                    "--iodepth=8", "--size=128m", "--time_based", "--runtime=6", "--verify=crc32c",
                     "--verify_backlog=32", "--verify_fatal=1", seed,
                     "--output-format=json", "--output=" + json));
             Thread.sleep(1500);

@@ -137,7 +137,7 @@ public final class ReplicatedCluster implements NodeCluster {
      * (as an operator would with {@code ballast node admit}): the catalog admits only its members.
      */
     public ReplicatedCluster start() {
-        nodes.forEach(BallastNodeProcess::start);
+        BallastNodeProcess.startAll(nodes);
         if (catalogMembers > 0) {
             for (int i = catalogMembers; i < size(); i++) {
                 admit(nodeId(i));
