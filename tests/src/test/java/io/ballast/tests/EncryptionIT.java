@@ -147,9 +147,7 @@ class EncryptionIT {
         // replica's node reads the file with the key.
         modifyReplicas(ctl, enc.id(), 4);
         cluster.assertReplicasIdentical(enc.id()); // stops every node
-        for (int i = 0; i < cluster.size(); i++) {
-            cluster.node(i).start();
-        }
+        cluster.startNodes();
         int added = indexOf(cluster.placement(enc.id()).stream().filter(n -> !enc.placement().contains(n)).findFirst().orElseThrow());
         ctl.controller().controllerUnpublishVolume(ControllerUnpublishVolumeRequest.newBuilder().setVolumeId(enc.id())
                 .setNodeId(ReplicatedCluster.nodeId(enc.homeIndex())).build());

@@ -269,7 +269,17 @@ public final class BallastNodeProcess implements AutoCloseable {
      * normal outcome, so the proof of a clean stop is the node's last log line.
      */
     public void stopCleanly() {
-        int code = stop();
+        assertStoppedCleanly(stop());
+    }
+
+    /** {@link #stopCleanly()} for several nodes, which shut down side by side. */
+    public static void stopAllCleanly(List<BallastNodeProcess> nodes) {
+        List<BallastNodeProcess> running = nodes.stream().filter(n -> n.process != null).toList();
+        running.forEach(n -> n.process.destroy());
+        running.forEach(n -> n.assertStoppedCleanly(n.waitExit()));
+    }
+
+    private void assertStoppedCleanly(int code) {
         String log = logText();
         // The node's last own line is "stopped"; a Ratis timer may still flush a rate-limited
         // warning a few ms later, so look for it after the last "shutting down", not at the very end.

@@ -137,13 +137,18 @@ public final class ReplicatedCluster implements NodeCluster {
      * (as an operator would with {@code ballast node admit}): the catalog admits only its members.
      */
     public ReplicatedCluster start() {
-        BallastNodeProcess.startAll(nodes);
+        startNodes();
         if (catalogMembers > 0) {
             for (int i = catalogMembers; i < size(); i++) {
                 admit(nodeId(i));
             }
         }
         return this;
+    }
+
+    /** Starts every node at once (after {@link #start()}: a restart of the whole cluster). */
+    public void startNodes() {
+        BallastNodeProcess.startAll(nodes);
     }
 
     /** Admits node {@code nodeId} to the catalog through node 1 (retried while the catalog elects its leader). */
@@ -237,9 +242,7 @@ public final class ReplicatedCluster implements NodeCluster {
      */
     public void assertReplicasIdentical(String volume) {
         awaitConverged(volume, 60);
-        for (int i = 0; i < size(); i++) {
-            node(i).stopCleanly();
-        }
+        BallastNodeProcess.stopAllCleanly(nodes);
         Path first = dir.resolve(nodeId(0)).resolve("volumes").resolve(volume).resolve("data");
         for (int i = 1; i < size(); i++) {
             Path other = dir.resolve(nodeId(i)).resolve("volumes").resolve(volume).resolve("data");
