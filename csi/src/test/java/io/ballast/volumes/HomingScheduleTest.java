@@ -32,6 +32,13 @@ class HomingScheduleTest {
         }
     }
 
+    /** Volume v's clock has started again: not due now, due after the full 30 s delay. */
+    private void assertAFreshDelay(String why) {
+        assertFalse(schedule.due("v", now), why);
+        passChecks(30);
+        assertTrue(schedule.due("v", now), why + ": due after 30 s");
+    }
+
     @Test
     void aLeadershipAwayIsDueOnlyAfterTheDelay() {
         assertTrue(check(false));
@@ -49,9 +56,7 @@ class HomingScheduleTest {
         passChecks(20);
         schedule.atHome("v"); // an election brought it back, or none is on
         passChecks(20);
-        assertFalse(schedule.due("v", now), "away again: a fresh 30 s");
-        passChecks(30);
-        assertTrue(schedule.due("v", now));
+        assertAFreshDelay("away again: a fresh 30 s");
     }
 
     @Test
@@ -80,9 +85,7 @@ class HomingScheduleTest {
         assertTrue(schedule.due("v", now));
         schedule.moved("v");
         passChecks(2);
-        assertFalse(schedule.due("v", now), "away again later: the full delay, and no backoff left over");
-        passChecks(30);
-        assertTrue(schedule.due("v", now));
+        assertAFreshDelay("away again later: the full delay, and no backoff left over");
         assertEquals(30 * S, schedule.failed("v", now), "the first failure of a new absence waits the delay");
     }
 
@@ -94,9 +97,7 @@ class HomingScheduleTest {
         assertFalse(check(false), "nothing moves in the check right after a pause");
         now += PERIOD;
         assertTrue(check(false));
-        assertFalse(schedule.due("v", now), "the clock starts again after a pause");
-        passChecks(30);
-        assertTrue(schedule.due("v", now));
+        assertAFreshDelay("the clock starts again after a pause");
     }
 
     @Test
@@ -119,9 +120,7 @@ class HomingScheduleTest {
         assertFalse(check(true), "full or drained: hold back");
         now += PERIOD;
         assertTrue(check(false));
-        assertFalse(schedule.due("v", now), "room again: a fresh delay, not an immediate pull");
-        passChecks(30);
-        assertTrue(schedule.due("v", now));
+        assertAFreshDelay("room again: a fresh delay, not an immediate pull");
     }
 
     @Test
