@@ -139,6 +139,33 @@ class ReplicationTest {
         v2.close();
     }
 
+    /**
+     * A restarted division asks for votes after 50-150 ms (RaftServerSettings' first election),
+     * before the leader's appender, backing off from the errors of the outage, reaches it. That
+     * ask is a pre-vote, which the leader and the member that hears it refuse: the leader and its
+     * term stay, and the writes in between go through. Without pre-vote the restarted member's
+     * higher term would unseat the leader (checked: this fails with
+     * -Draft.server.leaderelection.pre-vote=false).
+     */
+    @Test
+    void aRestartedFollowerLeavesTheLeaderAndItsTermAlone() throws Exception {
+        ReplicatedBlockVolume v = create("rs", 100_000);
+        Await.result(v.write(0, ByteBuffer.wrap(TestBytes.block(0)), false));
+        int leader = cluster.leader("rs");
+        long term = cluster.nodes[leader].status("rs").term();
+        int follower = (leader + 1) % 3;
+        for (long round = 1; round <= 3; round++) {
+            cluster.stop(follower);
+            Await.result(v.write(round * B, ByteBuffer.wrap(TestBytes.block(round)), false));
+            cluster.start(follower);
+            cluster.awaitConverged("rs");
+            Await.pause(1500); // past the restarted member's first election and the leader's next heartbeats
+            assertEquals(leader, cluster.leader("rs"), "round " + round + ": the leader stays");
+            assertEquals(term, cluster.nodes[follower].status("rs").term(), "round " + round + ": no new term");
+        }
+        cluster.assertReplicasIdentical("rs");
+    }
+
     @Test
     void aGroupThatHasNotAppliedItsCreateIsStillFoundAndRemoved() throws Exception {
         // The state a fast create+delete met on one node (issue 14): the group runs there, but the

@@ -27,6 +27,10 @@ public final class RaftServerSettings {
     /** Log bytes Ratis preallocates at a time: no more than a write needs (see {@link #of}). */
     static final int PREALLOCATE_BYTES = 4096;
 
+    /** A division's first election after it starts, lower and upper bound in ms (see {@link #of}). */
+    static final long FIRST_ELECTION_MIN_MS = 50;
+    static final long FIRST_ELECTION_MAX_MS = 150;
+
     /** Log entries Ratis may buffer before it fsyncs: each on its own (see {@link #of}). */
     static final int FORCE_SYNC_ENTRIES = 1;
 
@@ -39,6 +43,18 @@ public final class RaftServerSettings {
         RaftServerConfigKeys.Rpc.setTimeoutMin(p, ms(c.electionTimeoutMin().toMillis()));
         RaftServerConfigKeys.Rpc.setTimeoutMax(p, ms(c.electionTimeoutMax().toMillis()));
         RaftServerConfigKeys.Rpc.setRequestTimeout(p, ms(c.rpcRequestTimeout().toMillis()));
+        // A division that has not yet seen a leader since it started (a new volume's group, a node
+        // that restarted) waits 50-150 ms instead of the full 600-1200 ms before it asks for votes:
+        // a new volume's group elected its first leader after ~0.9 s, most of a volume create's
+        // time (CLI create 2.1-2.4 s -> 1.4-1.5 s). It is safe where a leader lives because the ask
+        // is a pre-vote, which members that heard their leader within the election timeout refuse
+        // (the lease below relies on the same rule): a restarted follower that asks before the
+        // leader's heartbeat reaches it is refused, changes no term, and from then on waits the
+        // full timeout (Ratis uses the short one only until the division's first role change).
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMin(p,
+                ms(Math.min(FIRST_ELECTION_MIN_MS, c.electionTimeoutMin().toMillis())));
+        RaftServerConfigKeys.Rpc.setFirstElectionTimeoutMax(p,
+                ms(Math.min(FIRST_ELECTION_MAX_MS, c.electionTimeoutMax().toMillis())));
         // Durability: the log is fsynced before an entry counts toward commit (never unsafe-flush).
         RaftServerConfigKeys.Log.setUnsafeFlushEnabled(p, false);
         RaftServerConfigKeys.Log.setSegmentSizeMax(p, SizeInBytes.valueOf(c.segmentSizeMax()));

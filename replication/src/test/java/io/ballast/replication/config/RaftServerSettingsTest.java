@@ -29,7 +29,9 @@ class RaftServerSettingsTest {
                     "each log entry fsynced on its own, not after the next one's journal write (docs/benchmarks.md)");
             assertEquals(RaftServerConfigKeys.Read.Option.LINEARIZABLE, RaftServerConfigKeys.Read.option(p), "read fence");
             assertTrue(RaftServerConfigKeys.Read.leaderLeaseEnabled(p), "read index without a round trip");
-            assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease relies on pre-vote");
+            assertTrue(RaftServerConfigKeys.LeaderElection.preVote(p), "the lease and the short first election rely on pre-vote");
+            assertEquals(150, RaftServerConfigKeys.Rpc.firstElectionTimeoutMax(p).toLong(java.util.concurrent.TimeUnit.MILLISECONDS),
+                    "a new group elects its first leader well before the 600-1200 ms election timeout");
             assertFalse(RaftServerConfigKeys.Log.appendEntriesComposeEnabled(p),
                     "compose acknowledges entries it never appends (RatisComposeDropsEntriesTest)");
             assertEquals(SizeInBytes.valueOf(2L * c.batchMaxBytes()), org.apache.ratis.grpc.GrpcConfigKeys.flowControlWindow(p, m -> { }),
