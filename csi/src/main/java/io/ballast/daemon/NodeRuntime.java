@@ -246,7 +246,7 @@ public final class NodeRuntime implements AutoCloseable {
         }
         RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(),
                 admission == null ? config.raftTls() : config.raftTls().admitting(admission));
-        closeables.add(raft);
+        closeables.add(raft::closeForExit); // the node's process exits after its runtime closes
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket(),
                 config.leaderHomingDelay());
         closeables.add(volumes);

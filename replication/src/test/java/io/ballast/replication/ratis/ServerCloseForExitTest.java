@@ -1,0 +1,102 @@
+package io.ballast.replication.ratis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.util.LifeCycle;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A server closed for exit is left only once every division has closed (state machine and log),
+ * however long that takes within the limit; past the limit the caller goes on without them.
+ */
+class ServerCloseForExitTest {
+    @TempDir
+    Path tmp;
+    private RaftServer server;
+
+    @AfterEach
+    void stop() throws IOException {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @Test
+    void returnsOnlyOnceEveryDivisionHasClosed() throws Exception {
+        AtomicInteger closed = new AtomicInteger();
+        server = startServer(1500, closed);
+        List<RaftGroupId> groups = List.of(addGroup(), addGroup(), addGroup());
+
+        ServerCloseForExit.close(server, Duration.ofSeconds(60));
+
+        assertEquals(groups.size(), closed.get(), "every state machine closed before the return");
+        for (RaftGroupId gid : groups) {
+            assertEquals(LifeCycle.State.CLOSED, server.getDivision(gid).getInfo().getLifeCycleState(), "division " + gid);
+        }
+    }
+
+    @Test
+    void pastTheLimitTheCallerGoesOn() throws Exception {
+        AtomicInteger closed = new AtomicInteger();
+        server = startServer(6000, closed);
+        RaftGroupId gid = addGroup();
+
+        ServerCloseForExit.close(server, Duration.ofSeconds(1));
+
+        assertEquals(0, closed.get(), "returned at the limit, while the state machine still closed");
+        assertFalse(server.getDivision(gid).getInfo().getLifeCycleState() == LifeCycle.State.CLOSED);
+    }
+
+    private RaftGroupId addGroup() throws IOException {
+        RaftGroupId gid = RaftGroupId.randomId();
+        RaftGroup group = RaftGroup.valueOf(gid, RaftPeer.newBuilder().setId(server.getId())
+                .setAddress(server.getServerRpc().getInetSocketAddress()).build());
+        assertTrue(LocalGroupRequest.add(server, group, true).isSuccess());
+        return gid;
+    }
+
+    /** A server whose state machines take {@code closeMillis} to close, counting closes in {@code closed}. */
+    private RaftServer startServer(long closeMillis, AtomicInteger closed) throws IOException {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        RaftProperties p = new RaftProperties();
+        RaftServerConfigKeys.setStorageDir(p, List.of(tmp.resolve("storage").toFile()));
+        GrpcConfigKeys.Server.setPort(p, port);
+        RaftServer s = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf("n0")).setProperties(p)
+                .setStateMachineRegistry(g -> new BaseStateMachine() {
+                    @Override
+                    public void close() throws IOException {
+                        try {
+                            Thread.sleep(closeMillis);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        closed.incrementAndGet();
+                        super.close();
+                    }
+                }).build();
+        s.start();
+        return s;
+    }
+}
