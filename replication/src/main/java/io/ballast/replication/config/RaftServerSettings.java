@@ -160,10 +160,8 @@ public final class RaftServerSettings {
         // ones (size 0: Ratis then uses the JDK's cached pool) start a thread per task in flight and
         // let it go after 60 s idle, so an idle replica keeps none; their tasks only hand work on
         // (append to the log worker, submit a request), so a busy group holds few. The proxy pool
-        // is one per node and stays fixed; it starts and closes the node's divisions, so its size
-        // is how many close at once when the node stops, each waiting up to 1 s for its log
-        // worker's queue poll: with 30 replicas a SIGTERM took 4.3 s to exit with 4 threads and
-        // 1.8 s with 16 (ReplicationConfig.SERVER_THREADS_DEFAULT).
+        // is one per node and stays fixed; it starts the node's divisions (a node's stop closes
+        // them on threads of its own, ServerCloseForExit).
         RaftServerConfigKeys.ThreadPool.setServerCached(p, true);
         RaftServerConfigKeys.ThreadPool.setServerSize(p, 0);
         RaftServerConfigKeys.ThreadPool.setClientCached(p, true);

@@ -51,8 +51,7 @@ public record ReplicationConfig(String nodeId, String host, int port, Duration e
      */
     public static final long SEGMENT_SIZE_MAX_DEFAULT = 2L << 20;
     public static final long SNAPSHOT_EVERY_ENTRIES_DEFAULT = 2048;
-    /** Divisions started or closed at once (see RaftServerSettings): a node's stop waits ~1 s per 16 replicas. */
-    public static final int SERVER_THREADS_DEFAULT = 16;
+    public static final int SERVER_THREADS_DEFAULT = 4;
     public static final int BATCH_MAX_BYTES_DEFAULT = (4 << 20) + (64 << 10);
     public static final int BATCH_MAX_OPS_DEFAULT = 64;
     /** Upper bound of batchMaxBytes (one log entry's payload); RaftServerSettings sizes the write and appender buffers from batchMaxBytes. */

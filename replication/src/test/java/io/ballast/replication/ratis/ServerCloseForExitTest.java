@@ -9,6 +9,8 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
@@ -54,6 +56,30 @@ class ServerCloseForExitTest {
         }
     }
 
+    /** Each close waits for all three to have begun: only closes running side by side get past it. */
+    @Test
+    void closesTheDivisionsSideBySide() throws Exception {
+        CountDownLatch allClosing = new CountDownLatch(3);
+        AtomicInteger together = new AtomicInteger();
+        server = startServer(() -> {
+            allClosing.countDown();
+            try {
+                if (allClosing.await(20, TimeUnit.SECONDS)) {
+                    together.incrementAndGet();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        addGroup();
+        addGroup();
+        addGroup();
+
+        ServerCloseForExit.close(server, Duration.ofSeconds(60));
+
+        assertEquals(3, together.get(), "the three divisions closed at once");
+    }
+
     @Test
     void pastTheLimitTheCallerGoesOn() throws Exception {
         AtomicInteger closed = new AtomicInteger();
@@ -76,6 +102,21 @@ class ServerCloseForExitTest {
 
     /** A server whose state machines take {@code closeMillis} to close, counting closes in {@code closed}. */
     private RaftServer startServer(long closeMillis, AtomicInteger closed) throws IOException {
+        return startServer(() -> {
+            try {
+                Thread.sleep(closeMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            closed.incrementAndGet();
+        });
+    }
+
+    /**
+     * A server whose state machines run {@code onClose} when they close. Its proxy pool, which
+     * Ratis closes divisions on, has one thread: what closes several at once is the caller.
+     */
+    private RaftServer startServer(Runnable onClose) throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
@@ -83,16 +124,13 @@ class ServerCloseForExitTest {
         RaftProperties p = new RaftProperties();
         RaftServerConfigKeys.setStorageDir(p, List.of(tmp.resolve("storage").toFile()));
         GrpcConfigKeys.Server.setPort(p, port);
+        RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
+        RaftServerConfigKeys.ThreadPool.setProxySize(p, 1);
         RaftServer s = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf("n0")).setProperties(p)
                 .setStateMachineRegistry(g -> new BaseStateMachine() {
                     @Override
                     public void close() throws IOException {
-                        try {
-                            Thread.sleep(closeMillis);
-                        } catch (InterruptedException e) {
-                            Thread.currentThread().interrupt();
-                        }
-                        closed.incrementAndGet();
+                        onClose.run();
                         super.close();
                     }
                 }).build();
