@@ -26,6 +26,7 @@ import io.ballast.replication.space.SpaceGuard;
 import io.ballast.replication.statemachine.VolumeStateMachine;
 import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -72,12 +73,12 @@ import org.slf4j.LoggerFactory;
 public final class RaftNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
     /** Longest wait for the groups to close when the process exits: within a pod's 30 s grace period. */
-    private static final java.time.Duration EXIT_CLOSE_LIMIT = java.time.Duration.ofSeconds(20);
+    private static final Duration EXIT_CLOSE_LIMIT = Duration.ofSeconds(20);
     /**
      * Longest wait for a membership change: adding a member returns only once its block copy and
      * log catch-up are done (256 MiB took seconds here; a large volume takes minutes at disk speed).
      */
-    static final java.time.Duration MEMBERSHIP_TIMEOUT = java.time.Duration.ofMinutes(10);
+    static final Duration MEMBERSHIP_TIMEOUT = Duration.ofMinutes(10);
 
     private final ReplicationConfig config;
     /** How this node's Raft server and clients talk to peers. */
@@ -350,7 +351,7 @@ public final class RaftNode implements AutoCloseable {
     }
 
     private LocalSubmitter localSubmitter(RaftServer.Division d) {
-        return new LocalSubmitter(server, d, java.time.Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS));
+        return new LocalSubmitter(server, d, Duration.ofNanos(ReplicatedBlockVolume.RETRY_BUDGET_NANOS));
     }
 
     /** Opens a closed division again (from its directory, or formatted anew); a few tries, since nothing else will. */
@@ -566,7 +567,7 @@ public final class RaftNode implements AutoCloseable {
      * Moves the volume's leadership to {@code targetNodeId} (e.g. the attaching node) once its replica
      * has caught up, waiting up to {@code catchUpWait} ({@link LeadershipMover}).
      */
-    public void transferLeadership(String volume, String targetNodeId, java.time.Duration catchUpWait) {
+    public void transferLeadership(String volume, String targetNodeId, Duration catchUpWait) {
         RaftServer.Division d = division(volume);
         try (RaftClient client = newClient(d.getGroup())) {
             new LeadershipMover(d).moveTo(client, volume, RaftPeerId.valueOf(targetNodeId), catchUpWait);
