@@ -4,20 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
-import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeer;
-import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -35,7 +27,6 @@ class LocalGroupRequestTest {
     @TempDir
     Path tmp;
     private RaftServer server;
-    private int port;
 
     @AfterEach
     void stop() throws IOException {
@@ -48,7 +39,7 @@ class LocalGroupRequestTest {
     void aSlowRemovalIsAnsweredWhenDoneAndTheGroupCanComeBackAtOnce() throws Exception {
         AtomicBoolean slow = new AtomicBoolean(true);
         AtomicBoolean closed = new AtomicBoolean();
-        server = startServer(() -> new BaseStateMachine() {
+        server = TestRaftServer.start(tmp.resolve("storage"), p -> { }, () -> new BaseStateMachine() {
             @Override
             public void close() throws IOException {
                 if (slow.get()) {
@@ -62,9 +53,8 @@ class LocalGroupRequestTest {
                 super.close();
             }
         });
-        RaftGroupId gid = RaftGroupId.randomId();
-        RaftGroup group = RaftGroup.valueOf(gid, RaftPeer.newBuilder().setId(server.getId())
-                .setAddress("127.0.0.1:" + port).build());
+        RaftGroup group = TestRaftServer.oneMemberGroup(server);
+        RaftGroupId gid = group.getGroupId();
         assertTrue(LocalGroupRequest.add(server, group, true).isSuccess());
         Path dir = tmp.resolve("storage").resolve(gid.getUuid().toString());
         assertTrue(Files.isDirectory(dir), "the group's directory " + dir);
@@ -79,18 +69,5 @@ class LocalGroupRequestTest {
         assertTrue(LocalGroupRequest.add(server, group, true).isSuccess(), "added again at once");
         assertTrue(Files.isDirectory(dir), "a fresh directory");
         assertTrue(server.getDivision(gid).getInfo().isAlive(), "the division runs again");
-    }
-
-    private RaftServer startServer(Supplier<BaseStateMachine> machines) throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        RaftProperties p = new RaftProperties();
-        RaftServerConfigKeys.setStorageDir(p, List.of(tmp.resolve("storage").toFile()));
-        GrpcConfigKeys.Server.setPort(p, port);
-        RaftServer s = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf("n0")).setProperties(p)
-                .setStateMachineRegistry(g -> machines.get()).build();
-        s.start();
-        return s;
     }
 }

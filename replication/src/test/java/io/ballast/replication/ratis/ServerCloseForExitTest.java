@@ -5,19 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
-import org.apache.ratis.protocol.RaftPeer;
-import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.statemachine.impl.BaseStateMachine;
@@ -93,11 +88,9 @@ class ServerCloseForExitTest {
     }
 
     private RaftGroupId addGroup() throws IOException {
-        RaftGroupId gid = RaftGroupId.randomId();
-        RaftGroup group = RaftGroup.valueOf(gid, RaftPeer.newBuilder().setId(server.getId())
-                .setAddress(server.getServerRpc().getInetSocketAddress()).build());
+        RaftGroup group = TestRaftServer.oneMemberGroup(server);
         assertTrue(LocalGroupRequest.add(server, group, true).isSuccess());
-        return gid;
+        return group.getGroupId();
     }
 
     /** A server whose state machines take {@code closeMillis} to close, counting closes in {@code closed}. */
@@ -117,24 +110,15 @@ class ServerCloseForExitTest {
      * Ratis closes divisions on, has one thread: what closes several at once is the caller.
      */
     private RaftServer startServer(Runnable onClose) throws IOException {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        RaftProperties p = new RaftProperties();
-        RaftServerConfigKeys.setStorageDir(p, List.of(tmp.resolve("storage").toFile()));
-        GrpcConfigKeys.Server.setPort(p, port);
-        RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
-        RaftServerConfigKeys.ThreadPool.setProxySize(p, 1);
-        RaftServer s = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf("n0")).setProperties(p)
-                .setStateMachineRegistry(g -> new BaseStateMachine() {
-                    @Override
-                    public void close() throws IOException {
-                        onClose.run();
-                        super.close();
-                    }
-                }).build();
-        s.start();
-        return s;
+        return TestRaftServer.start(tmp.resolve("storage"), p -> {
+            RaftServerConfigKeys.ThreadPool.setProxyCached(p, false);
+            RaftServerConfigKeys.ThreadPool.setProxySize(p, 1);
+        }, () -> new BaseStateMachine() {
+            @Override
+            public void close() throws IOException {
+                onClose.run();
+                super.close();
+            }
+        });
     }
 }
