@@ -41,21 +41,38 @@ def category(comm, frames):
     return "other: kernel" if "kernel" in leaf else "other: user"
 
 
+def code_kind(frames):
+    """Where the sampled instruction is: the kernel, JIT-compiled or interpreted Java, the JVM itself, or another library."""
+    leaf = frames[0] if frames else ""
+    if "[kernel" in leaf:
+        return "kernel"
+    if re.search(r"perf-\d+\.map", leaf):
+        return "Java (JIT-compiled, interpreter, JVM stubs)"
+    if "libjvm" in leaf:
+        return "the JVM (compilers, GC, runtime)"
+    return "other libraries (libc, BoringSSL, ...)"
+
+
 def main():
     gib = float(sys.argv[1])
-    counts = collections.Counter()
+    counts, kinds = collections.Counter(), collections.Counter()
     comm, frames = None, []
+
+    def count():
+        counts[category(comm, frames)] += 1
+        kinds[code_kind(frames)] += 1
+
     for line in sys.stdin:
         if not line.strip():
             if comm is not None:
-                counts[category(comm, frames)] += 1
+                count()
             comm, frames = None, []
         elif line[0] in " \t":
             frames.append(line.strip())
         else:
             comm = line.strip()
     if comm is not None:
-        counts[category(comm, frames)] += 1
+        count()
     total = sum(counts.values())
     order = ["JIT compilers", "GC", "TLS: BoringSSL", "TLS: copies", "TLS: Netty's Java", "TLS: kernel (socket)",
              "other: user", "other: kernel"]
@@ -64,6 +81,11 @@ def main():
     for name in order:
         print(f"| {name} | {counts[name] / gib:.0f} | {100 * counts[name] / max(total, 1):.1f} % |")
     print(f"| total | {total / gib:.0f} | 100 % |")
+    print()
+    print("| code | share of samples |")
+    print("|---|---|")
+    for name, n in kinds.most_common():
+        print(f"| {name} | {100 * n / max(total, 1):.1f} % |")
 
 
 if __name__ == "__main__":
