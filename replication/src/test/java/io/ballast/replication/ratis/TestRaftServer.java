@@ -16,13 +16,19 @@ import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.statemachine.StateMachine;
 
-/** A real Ratis server "n0" on a free port for the tests of in-process requests, and one-member groups on it. */
+/** Real Ratis servers on free ports for the tests of in-process and group requests, and one-member groups on them. */
 final class TestRaftServer {
     private TestRaftServer() {
     }
 
-    /** Started, its groups' directories under {@code storage}; {@code tune} changes its properties first. */
+    /** Server "n0" started, its groups' directories under {@code storage}; {@code tune} changes its properties first. */
     static RaftServer start(Path storage, Consumer<RaftProperties> tune, Supplier<? extends StateMachine> machines)
+            throws IOException {
+        return start("n0", storage, tune, machines);
+    }
+
+    /** Server {@code id} started, as {@link #start(Path, Consumer, Supplier)}. */
+    static RaftServer start(String id, Path storage, Consumer<RaftProperties> tune, Supplier<? extends StateMachine> machines)
             throws IOException {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
@@ -32,7 +38,7 @@ final class TestRaftServer {
         RaftServerConfigKeys.setStorageDir(p, List.of(storage.toFile()));
         GrpcConfigKeys.Server.setPort(p, port);
         tune.accept(p);
-        RaftServer server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf("n0")).setProperties(p)
+        RaftServer server = RaftServer.newBuilder().setServerId(RaftPeerId.valueOf(id)).setProperties(p)
                 .setStateMachineRegistry(g -> machines.get()).build();
         server.start();
         return server;
@@ -40,7 +46,11 @@ final class TestRaftServer {
 
     /** A new group whose only member is {@code server}. */
     static RaftGroup oneMemberGroup(RaftServer server) {
-        return RaftGroup.valueOf(RaftGroupId.randomId(), RaftPeer.newBuilder().setId(server.getId())
-                .setAddress(server.getServerRpc().getInetSocketAddress()).build());
+        return RaftGroup.valueOf(RaftGroupId.randomId(), peer(server));
+    }
+
+    /** {@code server} as a group member. */
+    static RaftPeer peer(RaftServer server) {
+        return RaftPeer.newBuilder().setId(server.getId()).setAddress(server.getServerRpc().getInetSocketAddress()).build();
     }
 }
