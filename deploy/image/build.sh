@@ -72,6 +72,7 @@ mkdir -p "$WORK/bundle/rootfs/opt/ballast"
 cp -a "$WORK/runtime" "$WORK/bundle/rootfs/opt/ballast/runtime"
 cp "$JAR" "$WORK/bundle/rootfs/opt/ballast/ballast.jar"
 install -m 0755 deploy/image/ballast-launcher.sh "$WORK/bundle/rootfs/usr/local/bin/ballast"
+install -m 0644 bin/jvm-opts "$WORK/bundle/rootfs/opt/ballast/jvm-opts"
 umoci repack --image "$WORK/oci:$TAG" "$WORK/bundle"
 umoci config --image "$WORK/oci:$TAG" --config.entrypoint /usr/local/bin/ballast --config.workingdir / \
   --author "Ballast" --config.label "org.opencontainers.image.version=$VERSION" \
