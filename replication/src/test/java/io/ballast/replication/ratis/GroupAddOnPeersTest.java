@@ -11,9 +11,7 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.conf.RaftProperties;
@@ -47,20 +45,12 @@ class GroupAddOnPeersTest {
     /** Each member's state machine starts only once all three have begun: only adds running side by side get past it. */
     @Test
     void addsTheGroupOnEveryPeerAtOnce() throws Exception {
-        CountDownLatch allStarting = new CountDownLatch(3);
-        AtomicInteger together = new AtomicInteger();
+        Rendezvous starting = new Rendezvous(3);
         RaftGroup group = group(3, () -> new BaseStateMachine() {
             @Override
             public void initialize(RaftServer server, RaftGroupId gid, RaftStorage storage) throws IOException {
                 super.initialize(server, gid, storage);
-                allStarting.countDown();
-                try {
-                    if (allStarting.await(20, TimeUnit.SECONDS)) {
-                        together.incrementAndGet();
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                starting.arrive();
             }
         });
 
@@ -70,7 +60,7 @@ class GroupAddOnPeersTest {
             GroupAddOnPeers.add(client, group, "v1");
         }
 
-        assertEquals(3, together.get(), "the three members started together");
+        assertEquals(3, starting.together(), "the three members started together");
         assertHostedEverywhere(group);
     }
 

@@ -8,8 +8,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
@@ -54,25 +52,15 @@ class ServerCloseForExitTest {
     /** Each close waits for all three to have begun: only closes running side by side get past it. */
     @Test
     void closesTheDivisionsSideBySide() throws Exception {
-        CountDownLatch allClosing = new CountDownLatch(3);
-        AtomicInteger together = new AtomicInteger();
-        server = startServer(() -> {
-            allClosing.countDown();
-            try {
-                if (allClosing.await(20, TimeUnit.SECONDS)) {
-                    together.incrementAndGet();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        Rendezvous closing = new Rendezvous(3);
+        server = startServer(closing::arrive);
         addGroup();
         addGroup();
         addGroup();
 
         ServerCloseForExit.close(server, Duration.ofSeconds(60));
 
-        assertEquals(3, together.get(), "the three divisions closed at once");
+        assertEquals(3, closing.together(), "the three divisions closed at once");
     }
 
     @Test
