@@ -8,13 +8,13 @@ import io.ballast.proto.csi.v1.CapacityRange;
 import io.ballast.proto.csi.v1.CreateVolumeRequest;
 import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
+import io.ballast.replication.testing.FreePorts;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.CsiClient;
 import io.ballast.tests.harness.RawNbdClient;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -99,10 +99,7 @@ class ClusterStatusIT {
         Path dir = TestDirs.fresh("status-kill");
         cluster = new ReplicatedCluster(dir, 3, 3).start();
         Path socket = dir.resolve("csi.sock");
-        int controllerMetrics;
-        try (ServerSocket s = new ServerSocket(0)) {
-            controllerMetrics = s.getLocalPort();
-        }
+        int controllerMetrics = FreePorts.next();
         controller = BallastNodeProcess.controller("controller", dir, List.of("--cluster-id", ReplicatedCluster.CLUSTER_ID,
                 "--catalog", cluster.catalogArg(3), "--csi-endpoint", "unix://" + socket,
                 "--metrics-listen", "127.0.0.1:" + controllerMetrics)).start();
@@ -169,10 +166,7 @@ class ClusterStatusIT {
         assertTrue(seconds <= 10 + 2 + 3, "degraded after " + seconds + " s; down-after is 10 s, heartbeats every 2 s");
         assertTrue(degraded.out().contains("degraded: n3 down"), degraded.out());
 
-        int dead;
-        try (ServerSocket s = new ServerSocket(0)) {
-            dead = s.getLocalPort();
-        }
+        int dead = FreePorts.next(); // nothing listens there, and no other part of the suite is given it
         Cli refused = cli(dir, "status", "--cluster", "127.0.0.1:" + dead);
         assertEquals(2, refused.exit(), refused.out() + refused.err());
         assertTrue(refused.err().contains("127.0.0.1:" + dead) && refused.err().contains("nothing answers there")

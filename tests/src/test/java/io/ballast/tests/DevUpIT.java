@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.ExternalTool;
+import io.ballast.tests.harness.LogTail;
 import io.ballast.tests.harness.TestDirs;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -108,7 +109,9 @@ class DevUpIT {
                 return p;
             }
             if (!p.isAlive()) {
-                fail("ballast dev up exited with " + p.exitValue() + ":\n" + text);
+                // Read again: the text above may predate the last lines the process wrote before it exited.
+                fail("ballast dev up exited with " + p.exitValue() + ":\n" + Files.readString(out, StandardCharsets.UTF_8)
+                        + "\nlast lines of its log:\n" + LogTail.of(dir.resolve("ballast.log"), 40));
             }
             Thread.sleep(200);
         }
@@ -125,20 +128,34 @@ class DevUpIT {
         }
     }
 
-    /** A base port whose ports (base+11..13 raft, base+21..23 admin, base+30..33 metrics) can be bound right now. */
+    /**
+     * A base port whose ports (base+11..13 raft, base+21..23 admin, base+30..33 metrics) can be bound
+     * right now, below the kernel's ephemeral range: dev up binds them seconds after this check, and
+     * meanwhile any outgoing connection of the suite could be given one of them from that range.
+     */
     static int freeBase() throws Exception {
         Random r = new Random();
         // With several test JVMs (ballast.fork, see FreePorts), each picks from a band of its own.
         Integer fork = Integer.getInteger("ballast.fork");
         boolean banded = fork != null && fork >= 1 && fork <= 2;
+        int below = Math.max(firstEphemeralPort(), 22000) - 40;
         for (int attempt = 0; attempt < 100; attempt++) {
-            int base = banded ? 22000 + (fork - 1) * 5000 + r.nextInt(4900) : 20000 + r.nextInt(30000);
+            int base = banded ? 22000 + (fork - 1) * 5000 + r.nextInt(4900) : 20000 + r.nextInt(below - 20000);
             if (bindable(base + 11, base + 12, base + 13, base + 21, base + 22, base + 23, base + 30, base + 31, base + 32,
                     base + 33)) {
                 return base;
             }
         }
         throw new AssertionError("no free range of ports found");
+    }
+
+    /** The low end of the kernel's ephemeral port range (32768 unless configured otherwise). */
+    private static int firstEphemeralPort() {
+        try {
+            return Integer.parseInt(Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).strip().split("\\s+")[0]);
+        } catch (java.io.IOException | RuntimeException e) {
+            return 32768;
+        }
     }
 
     private static boolean bindable(int... ports) {

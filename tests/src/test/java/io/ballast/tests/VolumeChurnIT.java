@@ -11,6 +11,7 @@ import io.ballast.proto.csi.v1.ProbeRequest;
 import io.ballast.proto.csi.v1.VolumeCapability;
 import io.ballast.tests.harness.BallastNodeProcess;
 import io.ballast.tests.harness.CsiClient;
+import io.ballast.tests.harness.LogTail;
 import io.ballast.tests.harness.ReplicatedCluster;
 import io.ballast.tests.harness.TestDirs;
 import io.grpc.Status;
@@ -109,7 +110,7 @@ class VolumeChurnIT {
         for (int i = 0; i < 3; i++) {
             long added = lines(cluster.node(i).log()) - before[i];
             assertTrue(added <= 2, ReplicatedCluster.nodeId(i) + " logged " + added + " lines in 20 s idle:\n"
-                    + tail(cluster.node(i).log(), (int) added));
+                    + LogTail.of(cluster.node(i).log(), (int) Math.min(added, 40)));
         }
     }
 
@@ -168,11 +169,6 @@ class VolumeChurnIT {
         try (Stream<String> s = Files.lines(log)) {
             return s.count();
         }
-    }
-
-    private static String tail(Path log, int n) throws IOException {
-        List<String> all = Files.readAllLines(log);
-        return String.join("\n", all.subList(Math.max(0, all.size() - Math.min(n, 40)), all.size()));
     }
 
 }

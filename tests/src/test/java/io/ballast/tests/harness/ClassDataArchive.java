@@ -1,7 +1,7 @@
 package io.ballast.tests.harness;
 
+import io.ballast.replication.testing.FreePorts;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -65,7 +65,7 @@ final class ClassDataArchive {
             cmd.add(1, "-XX:ArchiveClassesAtExit=" + partial);
             cmd.addAll(List.of("-jar", jar.toString(), "node", "--data-dir", dir.resolve("data").toString(), "--node-id", "cds",
                     "--cluster-id", "cds", "--nbd-socket", dir.resolve("nbd.sock").toString(),
-                    "--raft-listen", "127.0.0.1:" + freePort(), "--admin-listen", "127.0.0.1:" + freePort()));
+                    "--raft-listen", "127.0.0.1:" + FreePorts.next(), "--admin-listen", "127.0.0.1:" + FreePorts.next()));
             node = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
             while (System.nanoTime() < deadline && node.isAlive() && !Files.readString(log).contains("ballast node ready")) {
@@ -91,12 +91,6 @@ final class ClassDataArchive {
             if (dir != null) {
                 TestDirs.deleteTree(dir);
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }
