@@ -9,6 +9,7 @@ import io.ballast.engine.store.NodeDirectory;
 import io.ballast.kubernetes.Kubernetes;
 import io.ballast.kubernetes.KubernetesCatalogMembers;
 import io.ballast.kubernetes.NodeCertificateEnrollment;
+import io.ballast.replication.rebuild.ScrubSchedule;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.tls.EnrolledTlsDir;
 import io.ballast.replication.tls.TlsDir;
@@ -127,6 +128,17 @@ public final class NodeCommand implements Callable<Integer> {
                     + "outage copies only the regions written meanwhile).")
     String rebuildRate;
 
+    @Option(names = "--scrub-interval", paramLabel = "DURATION", defaultValue = "7d",
+            description = "Scrub each replica on this node this often without being asked: read every block, check its "
+                    + "checksum, repair a bad one from a peer. One replica at a time, the most overdue first; the clock "
+                    + "survives restarts. 0: only 'ballast volume scrub' (default: ${DEFAULT-VALUE}).")
+    String scrubInterval;
+
+    @Option(names = "--scrub-rate", paramLabel = "SIZE", defaultValue = "32M",
+            description = "Pace of those scheduled scrubs' reads, per second; 0: unpaced (default: ${DEFAULT-VALUE}). "
+                    + "A scrub asked for with 'ballast volume scrub' runs unpaced.")
+    String scrubRate;
+
     @Option(names = "--log-budget", paramLabel = "SIZE", defaultValue = "256M",
             description = "The least disk space each replica's Raft log and entry journal may take; a volume's budget is "
                     + "this or a tenth of its size, whichever is larger (default: ${DEFAULT-VALUE}). Placement reserves "
@@ -177,6 +189,9 @@ public final class NodeCommand implements Callable<Integer> {
         rebuildBytesPerSecond(); // a bad size is a usage error, before anything starts
         size("--log-budget", logBudget);
         java.time.Duration homingDelay = Durations.option(spec, "--leader-homing-delay", leaderHomingDelay);
+        ScrubSchedule.Policy scrub = new ScrubSchedule.Policy(
+                "0".equals(scrubInterval.strip()) ? java.time.Duration.ZERO : Durations.option(spec, "--scrub-interval", scrubInterval),
+                size("--scrub-rate", scrubRate));
         DiskWatermarks watermarks;
         try {
             watermarks = new DiskWatermarks(nearfullRatio, fullRatio);
@@ -210,6 +225,7 @@ public final class NodeCommand implements Callable<Integer> {
                 .tls(tls == null ? null : TlsMaterial.of(TlsDir.of(tls), clusterId))
                 .keyDir(keyDir == null ? null : keyDir.toAbsolutePath())
                 .leaderHomingDelay(homingDelay)
+                .scrub(scrub)
                 .build();
         if (!List.of("auto", "nbd", "fuse-loop").contains(attach)) {
             throw new ParameterException(spec.commandLine(), "--attach '" + attach + "': use auto, nbd or fuse-loop");

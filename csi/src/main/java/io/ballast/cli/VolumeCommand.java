@@ -187,12 +187,18 @@ public final class VolumeCommand {
         }
     }
 
+    /** This process's passes (running, done, stopped) and when the last full pass ended, which a restart keeps. */
     private static String scrubState(ReplicaIntegrity i) {
+        String finished = i.getLastScrubCompletedUnixMs() == 0 ? ""
+                : "finished " + java.time.Instant.ofEpochMilli(i.getLastScrubCompletedUnixMs()).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         if (i.getScrubBytesTotal() == 0) {
-            return "never";
+            return finished.isEmpty() ? "never" : "last " + finished;
         }
         String progress = ByteSize.format(i.getScrubBytesDone()) + "/" + ByteSize.format(i.getScrubBytesTotal());
-        return (i.getScrubRunning() ? "running " : "done " + i.getScrubsCompleted() + "x, last ") + progress;
+        String state = i.getScrubRunning() ? "running " + progress
+                : i.getScrubsCompleted() == 0 ? "stopped at " + progress
+                : "done " + i.getScrubsCompleted() + "x, last " + progress;
+        return finished.isEmpty() ? state : state + (i.getScrubRunning() ? ", last " : ", ") + finished;
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = {

@@ -1,6 +1,7 @@
 package io.ballast.daemon;
 
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.rebuild.ScrubSchedule;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.tls.RaftTls;
 import io.ballast.replication.tls.TlsMaterial;
@@ -34,6 +35,8 @@ import java.util.Map;
  *     its restarts (meant to be tmpfs); null = DIR/run/keys
  * @param leaderHomingDelay how long the leadership of a volume attached here may stay on another
  *     node before it is moved back here ({@link io.ballast.volumes.LeaderHoming}); zero = never
+ * @param scrub how often each replica here is scrubbed without being asked, and at what pace
+ *     ({@link ScrubSchedule}); null = {@link ScrubSchedule.Policy#DEFAULT}
  */
 public record NodeConfig(
         Path dataDir,
@@ -56,7 +59,8 @@ public record NodeConfig(
         long logBudgetMin,
         TlsMaterial tls,
         Path keyDir,
-        Duration leaderHomingDelay) {
+        Duration leaderHomingDelay,
+        ScrubSchedule.Policy scrub) {
 
     /** A node without the CSI Node service. */
     public NodeConfig(Path dataDir, String clusterId, String nodeId, Path nbdSocket, InetSocketAddress nbdTcp,
@@ -65,7 +69,7 @@ public record NodeConfig(
         this(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen, catalogMembers,
                 labels, null, "auto", null, dataDir.resolve("run").resolve("fd-keeper.sock"), DiskWatermarks.DEFAULT,
                 ReplicationConfig.REBUILD_BYTES_PER_SECOND_DEFAULT, ReplicationConfig.LOG_BUDGET_MIN_DEFAULT, null, null,
-                LEADER_HOMING_DELAY_DEFAULT);
+                LEADER_HOMING_DELAY_DEFAULT, ScrubSchedule.Policy.DEFAULT);
     }
 
     /** The default of {@link #leaderHomingDelay}: long enough for an operator's move to be looked at. */
@@ -135,6 +139,7 @@ public record NodeConfig(
         b.tls = tls;
         b.keyDir = keyDir;
         b.leaderHomingDelay = leaderHomingDelay;
+        b.scrub = scrub;
         return b;
     }
 
@@ -151,6 +156,9 @@ public record NodeConfig(
         }
         if (leaderHomingDelay.isNegative()) {
             throw new IllegalArgumentException("the leader homing delay must be >= 0 (0: never), got " + leaderHomingDelay);
+        }
+        if (scrub == null) {
+            scrub = ScrubSchedule.Policy.DEFAULT;
         }
         if (keyDir == null) {
             keyDir = dataDir.resolve("run").resolve("keys");
@@ -198,6 +206,7 @@ public record NodeConfig(
         private TlsMaterial tls;
         private Path keyDir;
         private Duration leaderHomingDelay;
+        private ScrubSchedule.Policy scrub;
 
         private Builder() {
         }
@@ -255,10 +264,16 @@ public record NodeConfig(
             return this;
         }
 
+        /** How often replicas here are scrubbed on their own, and at what pace. */
+        public Builder scrub(ScrubSchedule.Policy policy) {
+            scrub = policy;
+            return this;
+        }
+
         public NodeConfig build() {
             return new NodeConfig(dataDir, clusterId, nodeId, nbdSocket, nbdTcp, volumes, ioThreads, raftListen, adminListen,
                     catalogMembers, labels, csiEndpoint, attach, metricsListen, fdKeeper, diskWatermarks,
-                    rebuildBytesPerSecond, logBudgetMin, tls, keyDir, leaderHomingDelay);
+                    rebuildBytesPerSecond, logBudgetMin, tls, keyDir, leaderHomingDelay, scrub);
         }
     }
 }

@@ -22,6 +22,7 @@ import io.ballast.metrics.NodeMetrics;
 import io.ballast.replication.RaftNode;
 import io.ballast.replication.catalog.CatalogClient;
 import io.ballast.replication.config.ReplicationConfig;
+import io.ballast.replication.rebuild.ScrubSchedule;
 import io.ballast.replication.tls.Admission;
 import io.ballast.tls.AdminCallers;
 import io.ballast.tls.GrpcTls;
@@ -65,6 +66,8 @@ public final class NodeRuntime implements AutoCloseable {
      * (seqwrite 1M fell to 0.89x nbdkit).
      */
     private static final Duration CHECKPOINT_INTERVAL = Duration.ofSeconds(5);
+    /** How often the scrub schedule looks for a replica whose scrub is due (the interval is days). */
+    private static final Duration SCRUB_CHECK_PERIOD = Duration.ofSeconds(Long.getLong("ballast.scrub.checkSeconds", 60));
     /** How often the catalog leader compares the catalog's members with its member source. */
     private static final Duration CATALOG_RECONCILE_EVERY = Duration.ofSeconds(
             Long.getLong("ballast.catalog.reconcileSeconds", 10));
@@ -247,6 +250,7 @@ public final class NodeRuntime implements AutoCloseable {
         RaftNode raft = RaftNode.start(rc, directory, config.diskWatermarks(),
                 admission == null ? config.raftTls() : config.raftTls().admitting(admission));
         closeables.add(raft::closeForExit); // the node's process exits after its runtime closes
+        closeables.add(new ScrubSchedule(config.scrub(), raft::scrubs, System::currentTimeMillis).start(SCRUB_CHECK_PERIOD));
         ReplicatedVolumes volumes = new ReplicatedVolumes(raft, directory, exports, config.nbdSocket(),
                 config.leaderHomingDelay());
         closeables.add(volumes);

@@ -32,6 +32,9 @@ public final class NodeMetrics {
                 s -> s.rebuildBytesTotal());
         replicaGauge(registry, volumes, "ballast_replica_unrepairable_blocks", "Blocks failing their checksum here with no healthy copy",
                 s -> s.integrity().unrepairableBlocks());
+        replicaGauge(registry, volumes, "ballast_replica_last_scrub_completed_timestamp_seconds",
+                "When the last full scrub of this replica ended (Unix time; 0: never). Alert on time() minus this growing past "
+                        + "the node's --scrub-interval", s -> s.integrity().lastScrubCompletedMillis() / 1000.0);
         CounterWithCallback.builder().name("ballast_replica_corrupt_blocks_found_total")
                 .help("Blocks found failing their checksum by a read or scrub (since the node started)").labelNames("volume")
                 .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().corruptBlocksFound(), name))).register(registry);

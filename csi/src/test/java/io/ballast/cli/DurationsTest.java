@@ -15,6 +15,7 @@ class DurationsTest {
         assertEquals(Duration.ofSeconds(30), Durations.parse(" 30s "));
         assertEquals(Duration.ofMinutes(5), Durations.parse("5m"));
         assertEquals(Duration.ofHours(2), Durations.parse("2h"));
+        assertEquals(Duration.ofDays(7), Durations.parse("7d"));
     }
 
     @Test

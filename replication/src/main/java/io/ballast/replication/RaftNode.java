@@ -21,6 +21,7 @@ import io.ballast.replication.ratis.LocalGroupRequest;
 import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.ratis.ServerCloseForExit;
 import io.ballast.replication.rebuild.RebuildHandover;
+import io.ballast.replication.rebuild.ReplicaScrub;
 import io.ballast.replication.space.DiskSpace;
 import io.ballast.replication.space.DiskWatermarks;
 import io.ballast.replication.space.SpaceGuard;
@@ -489,6 +490,21 @@ public final class RaftNode implements AutoCloseable {
         }
         names.sort(null);
         return names;
+    }
+
+    /** The scrubs of the volume replicas on this node, for the {@link io.ballast.replication.rebuild.ScrubSchedule}. */
+    public List<ReplicaScrub> scrubs() {
+        List<ReplicaScrub> all = new ArrayList<>();
+        for (RaftGroupId gid : server.getGroupIds()) {
+            try {
+                if (server.getDivision(gid).getStateMachine() instanceof VolumeStateMachine sm && sm.volumeName() != null) {
+                    all.add(sm.scrub);
+                }
+            } catch (IOException e) {
+                LOG.debug("group {} vanished: {}", gid, e.toString());
+            }
+        }
+        return all;
     }
 
     /**

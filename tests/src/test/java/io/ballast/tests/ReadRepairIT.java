@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.proto.v1.GetVolumeRequest;
+import io.ballast.replication.testing.Await;
 import io.ballast.proto.v1.ReplicaIntegrity;
 import io.ballast.proto.v1.Volume;
 import io.ballast.proto.v1.VolumeState;
@@ -141,6 +142,50 @@ class ReadRepairIT {
 
         ExternalTool.Result help = cluster.cli(0, "scrub", "--help").assertSuccess();
         assertTrue(help.stdout().contains("--name") && help.stdout().contains("repair"), help.describe());
+    }
+
+    /**
+     * The node's own schedule ({@code --scrub-interval}): a block nobody reads goes bad on n2 and
+     * n2 repairs it with no one asking, once the interval (15 s here) has passed since it first saw
+     * the replica; the pass's end is in {@code volume status} and survives n2's restart, which comes
+     * within the interval (so no second pass has replaced it).
+     */
+    @Test
+    void aScheduledScrubRepairsABlockNobodyReadsAndItsEndOutlivesARestart() throws Exception {
+        ExternalTool.require("qemu-io", "qemu-utils");
+        dir = TestDirs.fresh("scheduled-scrub");
+        cluster = new ReplicatedCluster(dir, 3).jvmArgs("-Dballast.scrub.checkSeconds=1");
+        for (int i = 0; i < 3; i++) {
+            cluster.node(i).args("--scrub-interval", i == 1 ? "15s" : "0", "--scrub-rate", "16M");
+        }
+        cluster.start();
+        List<String> create = new ArrayList<>(List.of("--name", VOLUME, "--size", "16M"));
+        create.addAll(cluster.replicaArgs());
+        cluster.cli(0, "create", create.toArray(String[]::new)).assertSuccess();
+        String uri = cluster.cli(0, "attach", "--name", VOLUME).assertSuccess().stdout().trim();
+        ExternalTool.run(120, "qemu-io", "-f", "raw", "-c", "write -P " + pattern(0) + " 0 1M", "-c", "flush", uri)
+                .assertSuccess();
+        cluster.awaitConverged(VOLUME, 30);
+        flipByte(1, 9);
+
+        Await.await(() -> integrity(1).getScrubsCompleted() == 1, 60, "n2's scheduled scrub");
+        ReplicaIntegrity n2 = integrity(1);
+        assertEquals(1, n2.getBlocksRepaired(), n2.toString());
+        assertBlockOnDisk(1, 9);
+        assertEquals(0, integrity(0).getScrubBytesTotal(), "--scrub-interval 0: n1 scrubs only when asked");
+        String finished = "finished " + java.time.Instant.ofEpochMilli(n2.getLastScrubCompletedUnixMs())
+                .truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        ExternalTool.Result status = cluster.cli(1, "status", "--name", VOLUME).assertSuccess();
+        assertTrue(status.stdout().contains("scrub=done 1x, last 16MiB/16MiB, " + finished), status.describe());
+        assertTrue(cluster.node(1).logText().contains("volume " + VOLUME + ": scheduled scrub (none since "),
+                "the schedule says why it started");
+
+        cluster.node(1).stopCleanly();
+        cluster.node(1).start();
+        Await.await(() -> integrity(1).getLastScrubCompletedUnixMs() == n2.getLastScrubCompletedUnixMs(), 60,
+                "the pass's end read back by the restarted n2");
+        ExternalTool.Result again = cluster.cli(1, "status", "--name", VOLUME).assertSuccess();
+        assertTrue(again.stdout().contains("scrub=last " + finished), "shown after the restart:\n" + again.describe());
     }
 
     /** Flips one byte inside {@code block} of node i's data file (through the page cache). */

@@ -17,10 +17,12 @@ package io.ballast.replication.rebuild;
  * @param scrubBytesDone      bytes verified by the current (or last) scrub
  * @param scrubBytesTotal     bytes that scrub covers (0: never scrubbed)
  * @param scrubsCompleted     scrubs finished since start
+ * @param lastScrubCompletedMillis when the last full scrub of this replica ended, kept across
+ *                            restarts ({@link ScrubRecord}); 0: never
  */
 public record IntegrityStatus(long corruptBlocksFound, long blocksRepaired, long unrepairableFound,
         long unrepairableBlocks, String condition, boolean scrubRunning, long scrubBytesDone, long scrubBytesTotal,
-        long scrubsCompleted) {
+        long scrubsCompleted, long lastScrubCompletedMillis) {
 
     public boolean healthy() {
         return "healthy".equals(condition);

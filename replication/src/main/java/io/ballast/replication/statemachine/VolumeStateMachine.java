@@ -195,6 +195,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             entryData.open(smDir.resolve("journal"), journalFileSize, () -> division().getRaftLog().getStartIndex(),
                     getId().toString());
             snapshots.init(raftStorage.getStorageDir().getStateMachineDir().toPath());
+            scrub.open(smDir.resolve("scrub-record"), System.currentTimeMillis());
             for (String name : node.volumeNames()) {
                 if (groupIdOf(name).equals(groupId)) {
                     openStore(name, 0);
@@ -329,7 +330,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         String condition = Stream.of(diskFull.condition(), journal, logStuck).filter(Objects::nonNull).findFirst()
                 .orElse(IntegrityStatus.condition(bad));
         return new IntegrityStatus(repairer.found(), repairer.repaired(), repairer.unrepairable(), bad, condition,
-                scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed());
+                scrub.running(), scrub.bytesDone(), scrub.bytesTotal(), scrub.completed(),
+                scrub.record() == null ? 0 : scrub.record().lastCompletedMillis());
     }
 
     /** Bytes of large writes the store took from the entry journal by reference since it opened (0 where the filesystem cannot). */
