@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -85,6 +86,8 @@ public final class BlockRepairer {
     private final AtomicLong repaired = new AtomicLong();
     private final AtomicLong unrepairable = new AtomicLong();
     private final Set<Long> unrepairableBlocks = ConcurrentHashMap.newKeySet();
+    /** First blocks of the ranges {@link #repairLater} has queued and not finished. */
+    private final Set<Long> queued = ConcurrentHashMap.newKeySet();
     /** Test hook: runs between fetching a copy and writing it (to race an apply against it). */
     volatile Runnable afterFetch = () -> {};
 
@@ -125,10 +128,58 @@ public final class BlockRepairer {
     }
 
     /**
+     * {@link #readRepairing} on a thread of its own, for a caller that must not wait on the network
+     * (a Ratis thread answering a diskless frontend's read). Completes with the read done into
+     * {@code dst}, or with CORRUPTION when some block has no healthy copy.
+     */
+    public CompletableFuture<Void> readRepairingAsync(long offset, ByteBuffer dst) {
+        return CompletableFuture.runAsync(() -> readRepairing(offset, dst),
+                r -> Thread.ofVirtual().name("ballast-read-repair").start(r));
+    }
+
+    /**
+     * A bad block of [offset, +length) noticed while serving a peer's read (the peer asks another
+     * replica meanwhile): verified and repaired here in the background, once at a time per range,
+     * rather than left for this replica's next read or scrub of it. Blocks already known
+     * unrepairable here are not tried again (a read, a scrub or a rewrite still does).
+     */
+    public void repairLater(long offset, int length, String cause) {
+        long from = offset / B;
+        long to = (offset + length + B - 1) / B;
+        if (!queued.add(from)) {
+            return;
+        }
+        Thread.ofVirtual().name("ballast-peer-noticed-repair").start(() -> {
+            RaftClient client = null;
+            try {
+                client = newClient();
+                repairRange(client, from, to, cause, true);
+            } catch (RuntimeException e) {
+                LOG.warn("volume {}: repair of blocks [{}, {}) ({}) failed: {}", replica.volumeName(), from, to, cause,
+                        e.toString());
+            } finally {
+                if (client != null) {
+                    closeQuietly(client);
+                }
+                queued.remove(from);
+            }
+        });
+    }
+
+    /**
      * Verifies blocks [fromBlock, toBlock) and repairs those that fail their checksum. Returns how
      * many are left unrepairable.
      */
     int repairRange(RaftClient client, long fromBlock, long toBlock, String cause) {
+        return repairRange(client, fromBlock, toBlock, cause, false);
+    }
+
+    /**
+     * As above; with {@code skipKnown}, blocks already known unrepairable are left alone (not
+     * tried, not counted again). A repair a peer's request set off skips them: two replicas whose
+     * copies are both bad would otherwise set off each other's repairs for ever.
+     */
+    private int repairRange(RaftClient client, long fromBlock, long toBlock, String cause, boolean skipKnown) {
         synchronized (serial) {
             LocalBlockStore store = replica.store();
             List<Long> bad = store.verify(fromBlock, toBlock);
@@ -136,6 +187,10 @@ public final class BlockRepairer {
             unrepairableBlocks.removeIf(b -> b >= fromBlock && b < toBlock && !bad.contains(b));
             int left = 0;
             for (long block : bad) {
+                if (skipKnown && unrepairableBlocks.contains(block)) {
+                    left++;
+                    continue;
+                }
                 found.incrementAndGet();
                 if (repairBlock(client, store, block, cause)) {
                     repaired.incrementAndGet();

@@ -24,6 +24,14 @@ public final class ReplicaQueries {
 
     private ReplicaQueries() {}
 
+    /** The bytes read; all-zero ones as an empty reply when asked for FLAG_SPARSE (most of a new volume). */
+    private static Message reply(ByteBuffer out, int flags) {
+        if ((flags & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
+            out = ByteBuffer.allocate(0);
+        }
+        return Message.valueOf(UnsafeByteOperations.unsafeWrap(out));
+    }
+
     static CompletableFuture<Message> answer(VolumeStateMachine sm, Message request) {
         try {
             Entry e = decode(request.getContent());
@@ -42,12 +50,28 @@ public final class ReplicaQueries {
                             + " was superseded by " + sm.epoch());
                 }
                 Op op = e.ops().get(0);
-                out = ByteBuffer.allocate((int) op.length());
-                sm.store().read(op.offset(), out);
-                out.flip();
-                if ((op.flags() & FLAG_SPARSE) != 0 && out.mismatch(ZEROES.duplicate().limit(out.remaining())) == -1) {
-                    out = ByteBuffer.allocate(0); // zeroes need not cross the network (most of a new volume)
+                ByteBuffer buf = ByteBuffer.allocate((int) op.length());
+                try {
+                    sm.store().read(op.offset(), buf);
+                } catch (BallastException bad) {
+                    if (bad.code() != ErrorCode.CORRUPTION) {
+                        throw bad;
+                    }
+                    if (e.epoch() != 0) {
+                        // A frontend's read: repaired here from a peer first (off this Ratis thread),
+                        // as a local frontend's read would be, rather than an EIO while peers hold
+                        // good copies.
+                        return sm.repairer.readRepairingAsync(op.offset(), buf)
+                                .thenApply(v -> reply(buf.flip(), op.flags()))
+                                .exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                                        RatisErrors.refusal(RatisErrors.map(t, "read of " + sm.volumeName()))));
+                    }
+                    // A peer's repair or rebuild read: it asks another replica now; this one repairs
+                    // its own copy meanwhile instead of waiting for its next read or scrub.
+                    sm.repairer.repairLater(op.offset(), (int) op.length(), "noticed serving a peer");
+                    throw bad;
                 }
+                return CompletableFuture.completedFuture(reply(buf.flip(), op.flags()));
             } else {
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "not a volume query");
             }

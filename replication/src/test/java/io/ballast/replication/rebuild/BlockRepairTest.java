@@ -234,4 +234,49 @@ class BlockRepairTest {
         assertArrayEquals(cluster.content(leader, VOL), cluster.content(f, VOL));
         assertEquals(1, integrity(f).blocksRepaired());
     }
+
+    /**
+     * A diskless frontend reads through the leader's replica (a query carrying its writer epoch).
+     * A block bad there is repaired from a peer before the answer, as a local frontend's read
+     * would be: the frontend gets the good bytes, not an I/O error while two good copies exist.
+     */
+    @Test
+    void aDisklessFrontendsReadOfABlockBadOnTheLeaderGetsTheGoodBytesAndTheLeaderRepairsIt() throws Exception {
+        cluster = new TestCluster(tmp, 4, 100_000);
+        cluster.nodes[0].createReplicaGroup(VOL, SIZE, cluster.peers(0, 1, 2));
+        handle = cluster.nodes[3].openRemoteVolume(VOL, cluster.peers(0, 1, 2), 1);
+        data = new byte[8 * B];
+        new Random(42).nextBytes(data);
+        Await.result(handle.write(0, ByteBuffer.wrap(data), false));
+        cluster.assertReplicasIdentical(VOL, 0, 1, 2);
+        leader = cluster.leader(VOL);
+        flipByte(leader, 6);
+
+        assertArrayEquals(data, read(0, 8 * B), "the good bytes through the diskless frontend");
+        IntegrityStatus s = integrity(leader);
+        assertEquals(1, s.corruptBlocksFound(), s.toString());
+        assertEquals(1, s.blocksRepaired(), s.toString());
+        assertEquals(List.of(), cluster.nodes[leader].stateMachine(VOL).store().verify(), "repaired on the leader's disk");
+    }
+
+    /**
+     * A follower's scrub asks the leader first for a block bad on both: the leader answers that its
+     * copy fails too (the follower takes the third replica's), and repairs its own copy with nobody
+     * reading it, instead of keeping it bad until its next read or scrub.
+     */
+    @Test
+    void aBadBlockNoticedWhileServingAPeersRepairIsRepairedThereToo() throws Exception {
+        start();
+        int f = follower();
+        flipByte(f, 4);
+        flipByte(leader, 4);
+
+        Await.result(cluster.nodes[f].scrub(VOL));
+        assertEquals(1, integrity(f).blocksRepaired(), integrity(f).toString());
+        Await.await(() -> integrity(leader).blocksRepaired() == 1, "the leader repairs the block it was asked for");
+        assertEquals(List.of(), cluster.nodes[leader].stateMachine(VOL).store().verify());
+        assertEquals(1, integrity(f).corruptBlocksFound(), "counted once on the follower, though the leader's own repair "
+                + "may have asked it for the block too");
+        cluster.assertReplicasIdentical(VOL);
+    }
 }
