@@ -279,4 +279,35 @@ class BlockRepairTest {
                 + "may have asked it for the block too");
         cluster.assertReplicasIdentical(VOL);
     }
+    /**
+     * A wiped follower is rebuilt by block copy from the leader, whose copy of one block is bad:
+     * the copy's read of it fails, the leader repairs that block from the third replica on its
+     * own, and the rebuild, asked again, completes with every replica identical. (Before, the
+     * rebuild failed for as long as nothing read or scrubbed that block on the leader.)
+     */
+    @Test
+    void aRebuildFromALeaderWithABadBlockCompletesOnceTheLeaderRepairedItOnItsOwn() throws Exception {
+        start();
+        int f = follower();
+        cluster.wipe(f);
+        byte[] more = new byte[B];
+        for (int i = 0; i < 400; i++) { // one entry each: closed log segments the snapshot below lets go
+            new Random(i).nextBytes(more);
+            Await.result(handle.write((16L + i) * B, ByteBuffer.wrap(more), false));
+        }
+        for (int i = 0; i < 3; i++) {
+            if (cluster.nodes[i] != null) {
+                cluster.nodes[i].takeSnapshot(VOL);
+            }
+        }
+        Await.result(handle.write(0, ByteBuffer.wrap(data, 0, B), false));
+        flipByte(leader, 5);
+
+        cluster.start(f);
+        cluster.nodes[f].joinGroup(VOL, cluster.peers());
+        Await.await(() -> integrity(leader).blocksRepaired() == 1, 60, "the leader repairs the block the copy could not read");
+        Await.await(() -> cluster.nodes[f].status(VOL).rebuildBytesDone() == SIZE && !cluster.nodes[f].stateMachine(VOL).rebuilding(),
+                60, "the rebuild by block copy completes");
+        cluster.assertReplicasIdentical(VOL);
+    }
 }
