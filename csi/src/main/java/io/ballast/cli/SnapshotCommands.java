@@ -88,8 +88,8 @@ final class SnapshotCommands {
 
     @Command(name = "list", mixinStandardHelpOptions = true, description = {
         "List the volume's snapshots as the --admin node's replica holds them: 'ready' when it has a complete copy,",
-        "else why not (e.g. the replica was rebuilt by block copy after the snapshot). Ask each replica's node to see "
-                + "which replicas hold a snapshot."})
+        "else why not (e.g. the replica was rebuilt by block copy after the snapshot and is still fetching its copy from "
+                + "a peer). Ask each replica's node to see which replicas hold a snapshot."})
     static final class ListSnapshots implements Callable<Integer> {
         @ParentCommand SnapshotCommands parent;
         @Spec CommandSpec spec;

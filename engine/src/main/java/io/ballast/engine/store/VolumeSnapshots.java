@@ -46,6 +46,8 @@ import org.slf4j.LoggerFactory;
 public final class VolumeSnapshots {
     static final String SNAPSHOTS_DIR = "snapshots";
     private static final String TRASH_PREFIX = ".trash-";
+    /** A copy being received from another node ({@link #receive}); removed on open when a crash left it. */
+    private static final String RECEIVING_PREFIX = ".receiving-";
     private static final Logger log = LoggerFactory.getLogger(VolumeSnapshots.class);
 
     private final Path root;
@@ -77,6 +79,9 @@ public final class VolumeSnapshots {
                     for (Path s : snaps.toList()) {
                         if (s.getFileName().toString().startsWith(TRASH_PREFIX)) {
                             log.info("removing leftover {} from an interrupted snapshot delete", s);
+                            deleteTree(s);
+                        } else if (s.getFileName().toString().startsWith(RECEIVING_PREFIX)) {
+                            log.info("removing leftover {} from an interrupted snapshot copy from a peer", s);
                             deleteTree(s);
                         }
                     }
@@ -129,6 +134,52 @@ public final class VolumeSnapshots {
             } catch (IOException e) {
                 throw Durable.ioError("snapshot " + id + " of volume " + volume + " in " + dir, e);
             }
+        }
+    }
+
+    /**
+     * Starts receiving a copy of snapshot {@code id} (taken elsewhere with {@code tag}) into a staging
+     * directory of its own: nothing is locked meanwhile, and nothing lists the copy until {@link #install}.
+     */
+    public SnapshotReceiver receive(String volume, String id, long sizeBytes, long tag, long createdMillis) {
+        checkId(id);
+        Path staging = snapshotDir(volume, id).resolveSibling(RECEIVING_PREFIX + id + "-" + System.nanoTime());
+        return SnapshotReceiver.create(staging, new SnapshotInfo(volume, id, sizeBytes, tag, createdMillis, false));
+    }
+
+    /**
+     * Makes a received copy snapshot {@code id} of this node, complete and durable: the staging
+     * directory gets its COMPLETE record and is renamed into place. A complete snapshot already there
+     * with the same tag wins (the copy is dropped); an incomplete one is replaced; ALREADY_EXISTS for a
+     * complete one with another tag. The receiver is closed either way.
+     */
+    public SnapshotInfo install(SnapshotReceiver received) {
+        SnapshotInfo t = received.target();
+        try (received) {
+            received.finish();
+            synchronized (lock(t.volume())) {
+                Optional<SnapshotInfo> existing = read(t.volume(), t.id());
+                if (existing.isPresent() && existing.get().complete()) {
+                    if (existing.get().tag() != t.tag()) {
+                        throw new BallastException(ErrorCode.ALREADY_EXISTS, "snapshot " + t.id() + " of volume " + t.volume()
+                                + " already exists here (taken at " + existing.get().tag() + ", not " + t.tag() + ")");
+                    }
+                    return existing.get();
+                }
+                Path dir = snapshotDir(t.volume(), t.id());
+                if (existing.isPresent()) {
+                    deleteTree(dir);
+                }
+                Meta done = new Meta(t.sizeBytes(), t.tag(), t.createdMillis(), true);
+                Durable.writeAtomically(received.staging().resolve(SnapshotMetaLayout.FILE_NAME), SnapshotMetaLayout.encode(done));
+                Files.move(received.staging(), dir, StandardCopyOption.ATOMIC_MOVE);
+                received.installed();
+                Durable.fsyncDirectory(dir.getParent());
+                log.info("snapshot {} of volume {} copied here from a peer ({} bytes)", t.id(), t.volume(), t.sizeBytes());
+                return info(t.volume(), t.id(), done);
+            }
+        } catch (IOException e) {
+            throw Durable.ioError("install snapshot " + t.id() + " of volume " + t.volume(), e);
         }
     }
 

@@ -179,4 +179,67 @@ class VolumeSnapshotsTest {
         assertEquals(List.of(), node.snapshots().list("v"));
         assertFalse(Files.exists(node.path().resolve("snapshots/v")));
     }
+    /**
+     * A copy of a snapshot received from another node (here: read from this node's own copy of it,
+     * holes skipped, and written into a second node directory) reads back byte for byte, is
+     * sparse, lists only once installed, and a receive abandoned before its install leaves nothing.
+     */
+    @Test
+    void aSnapshotReceivedChunkByChunkReadsBackLikeTheOriginalAndOnlyListsOnceInstalled() throws Exception {
+        byte[] a = StoreTesting.random(rnd, (int) MIB);
+        byte[] b = StoreTesting.random(rnd, 3 * B);
+        try (LocalBlockStore s = node.createVolume("v", 64 * MIB)) {
+            s.write(5 * MIB, ByteBuffer.wrap(a));
+            s.write(40 * MIB + 8 * B, ByteBuffer.wrap(b));
+            node.snapshots().take(s, "s1", 9, 4321);
+        }
+        try (NodeDirectory other = NodeDirectory.openOrFormat(tmp.resolve("other"), "c", "n2");
+                SnapshotReader source = node.snapshots().open("v", "s1")) {
+            SnapshotReceiver abandoned = other.snapshots().receive("v", "s1", 64 * MIB, 9, 4321);
+            assertEquals(4 * B, abandoned.write(0, ByteBuffer.wrap(a, 0, 4 * B)));
+            ByteBuffer mixed = ByteBuffer.allocate(3 * B);
+            mixed.put(B, (byte) 1);
+            assertEquals(B, abandoned.write(50 * MIB, mixed), "only the non-zero block of three is written");
+            abandoned.close();
+            assertEquals(List.of(), other.snapshots().list("v"), "an abandoned receive lists nothing");
+            try (var left = Files.list(other.path().resolve("snapshots").resolve("v"))) {
+                assertEquals(0, left.count(), "and leaves nothing behind");
+            }
+
+            SnapshotReceiver r = other.snapshots().receive("v", "s1", 64 * MIB, 9, 4321);
+            for (long pos = source.nextData(0); pos >= 0; pos = source.nextData(pos)) {
+                long end = Math.min(source.nextHole(pos), source.size());
+                for (long at = pos; at < end; at += MIB) {
+                    ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(MIB, end - at));
+                    source.read(at, chunk);
+                    r.write(at, chunk.flip());
+                }
+                pos = end;
+                if (pos >= source.size()) {
+                    break;
+                }
+            }
+            assertEquals(0, r.write(60 * MIB, ByteBuffer.allocate(8 * B)), "zero blocks stay holes");
+            assertEquals(List.of(), other.snapshots().list("v"), "not listed before the install");
+            SnapshotInfo installed = other.snapshots().install(r);
+            assertEquals(new SnapshotInfo("v", "s1", 64 * MIB, 9, 4321, true), installed);
+            assertEquals(List.of(installed), other.snapshots().list("v"));
+            try (SnapshotReader copy = other.snapshots().open("v", "s1")) {
+                for (long at = 0; at < 64 * MIB; at += 4 * MIB) {
+                    assertArrayEquals(read(source, at, (int) (4 * MIB)), read(copy, at, (int) (4 * MIB)), "at " + at);
+                }
+            }
+            try (NativeIo.NativeFile f = NativeIo.openReadOnly(other.path().resolve("snapshots/v/s1/data"))) {
+                assertTrue(f.allocatedBytes() <= 2 * MIB, "sparse: " + f.allocatedBytes());
+            }
+
+            SnapshotReceiver again = other.snapshots().receive("v", "s1", 64 * MIB, 9, 4321);
+            assertEquals(installed, other.snapshots().install(again), "a complete copy with the same tag stays");
+            SnapshotReceiver otherTag = other.snapshots().receive("v", "s1", 64 * MIB, 10, 4321);
+            assertCode(ErrorCode.ALREADY_EXISTS, () -> other.snapshots().install(otherTag));
+            try (var left = Files.list(other.path().resolve("snapshots").resolve("v"))) {
+                assertEquals(List.of("s1"), left.map(p -> p.getFileName().toString()).toList(), "no staging left");
+            }
+        }
+    }
 }

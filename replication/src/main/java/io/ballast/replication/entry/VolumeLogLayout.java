@@ -70,6 +70,11 @@ public final class VolumeLogLayout {
     public static final byte KIND_QUERY_FENCE = 12;
     /** Which regions changed after a log index ({@link io.ballast.replication.rebuild.RegionGenerations RegionGenerations}): an incremental rebuild's question. */
     public static final byte KIND_QUERY_CHANGED = 13;
+    /**
+     * A range of this replica's copy of a snapshot (its id as the name, the index it was taken at in
+     * the epoch field, one READ record): a replica without a copy fetches one from a peer.
+     */
+    public static final byte KIND_QUERY_SNAPSHOT_READ = 14;
 
     public static final byte OP_WRITE = 1;
     public static final byte OP_TRIM = 2;
@@ -171,6 +176,14 @@ public final class VolumeLogLayout {
         ByteBuffer b = begin(KIND_QUERY_READ, 1, epoch, RECORD_HEADER);
         putRecord(b, new Op(OP_READ, flags, offset, length, null));
         return finish(b);
+    }
+
+    /** QUERY_SNAPSHOT_READ of [offset, +length) of snapshot {@code id} taken at log index {@code tag}. */
+    public static ByteBuffer querySnapshotRead(String id, long tag, long offset, int length, byte flags) {
+        byte[] n = id.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = begin(KIND_QUERY_SNAPSHOT_READ, 1, tag, RECORD_HEADER + n.length);
+        putRecord(b, new Op(OP_READ, flags, offset, length, null));
+        return finish(b.put(n));
     }
 
     public static ByteBuffer ops(long epoch, List<Op> ops) {
@@ -296,6 +309,21 @@ public final class VolumeLogLayout {
                     throw invalid("QUERY_CHANGED body of " + bodyLen + " bytes, not 8");
                 }
                 return new Entry(kind, epoch, List.of(), null, body.getLong());
+            }
+            case KIND_QUERY_SNAPSHOT_READ -> {
+                if (count != 1 || bodyLen <= RECORD_HEADER) {
+                    throw invalid("QUERY_SNAPSHOT_READ needs one READ record and a snapshot id");
+                }
+                byte type = body.get();
+                byte flags = body.get();
+                body.getShort();
+                int dataLen = body.getInt();
+                long offset = body.getLong();
+                long length = body.getLong();
+                if (type != OP_READ || dataLen != 0) {
+                    throw invalid("QUERY_SNAPSHOT_READ record of type " + type + " with " + dataLen + " data bytes");
+                }
+                return new Entry(kind, epoch, List.of(new Op(type, flags, offset, length, null)), utf8(body), 0);
             }
             case KIND_ATTACH, KIND_QUERY_INFO, KIND_QUERY_FENCE -> {
                 return new Entry(kind, epoch, List.of(), null, 0);

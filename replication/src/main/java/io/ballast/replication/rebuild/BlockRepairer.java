@@ -4,7 +4,6 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.replication.entry.VolumeLogLayout;
-import io.ballast.replication.ratis.RatisErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -16,17 +15,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.client.RaftClientConfigKeys;
-import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.Message;
-import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
-import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -292,17 +283,7 @@ public final class BlockRepairer {
     }
 
     private static ByteBuffer query(RaftClient client, RaftPeerId peer, ByteBuffer request) {
-        try {
-            RaftClientReply reply = client.io().sendStaleRead(
-                    Message.valueOf(UnsafeByteOperations.unsafeWrap(request)), 0, peer);
-            BallastException e = RatisErrors.of(reply, "repair query to " + peer);
-            if (e != null) {
-                throw e;
-            }
-            return reply.getMessage().getContent().asReadOnlyByteBuffer();
-        } catch (IOException e) {
-            throw RatisErrors.map(e, "repair query to " + peer);
-        }
+        return PeerQuery.ask(client, peer, request, "repair query");
     }
 
     /** Writes the copy unless this replica has applied past the copy's index (see class comment). */
@@ -352,22 +333,9 @@ public final class BlockRepairer {
         return unrepairableBlocks.size();
     }
 
-    /**
-     * A client for repair queries. Not the node's usual client: that one retries a failed request
-     * for seconds (right for writes during a leader change), but a peer's CORRUPTION answer is
-     * final and should send us to the next peer at once (measured: 5.5 s per bad peer otherwise).
-     */
+    /** A client for repair queries ({@link PeerQuery#newClient}). */
     RaftClient newClient() {
-        RaftProperties properties = new RaftProperties();
-        RaftClientConfigKeys.Rpc.setRequestTimeout(properties, TimeDuration.valueOf(3, TimeUnit.SECONDS));
-        return RaftClient.newBuilder()
-                .setProperties(properties)
-                .setParameters(replica.transport())
-                .setRaftGroup(replica.division().getGroup())
-                .setClientId(ClientId.randomId())
-                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(1,
-                        TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
-                .build();
+        return PeerQuery.newClient(replica);
     }
 
     static void closeQuietly(RaftClient client) {

@@ -7,6 +7,8 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.NodeDirectory;
+import io.ballast.engine.store.SnapshotReader;
+import io.ballast.engine.store.SnapshotReceiver;
 import io.ballast.engine.store.VolumeSnapshots.SnapshotInfo;
 import io.ballast.engine.store.VolumeSnapshots;
 import io.ballast.replication.entry.VolumeLogLayout;
@@ -53,6 +55,8 @@ public final class ReplicaSnapshots {
 
     private final NodeDirectory node;
     private volatile SnapshotRegistry registry;
+    /** Held while local copies are deleted or a fetched one is installed ({@link #installFetched}). */
+    private final Object copies = new Object();
 
     public ReplicaSnapshots(NodeDirectory node) {
         this.node = node;
@@ -126,8 +130,10 @@ public final class ReplicaSnapshots {
         if (known != null && known.index() > index) {
             return ST_OK; // a later re-creation (replay ordering guard; see the class comment)
         }
-        node.snapshots().delete(volume, id); // files first: a crash in between leaves the id to delete again
-        registry.update(s -> s.without(id));
+        synchronized (copies) {
+            node.snapshots().delete(volume, id); // files first: a crash in between leaves the id to delete again
+            registry.update(s -> s.without(id));
+        }
         return ST_OK;
     }
 
@@ -159,6 +165,12 @@ public final class ReplicaSnapshots {
      */
     public void adoptFromLeader(String volume, ByteBuffer leaderRegistry, long fence) throws IOException {
         State leader = SnapshotRegistry.decode(leaderRegistry, "the leader's snapshot registry");
+        synchronized (copies) {
+            adopt(volume, leader, fence);
+        }
+    }
+
+    private void adopt(String volume, State leader, long fence) {
         for (SnapshotInfo local : node.snapshots().list(volume)) {
             Registered r = leader.snapshots().get(local.id());
             if (r == null || r.index() != local.tag() || !local.complete()) {
@@ -168,6 +180,60 @@ public final class ReplicaSnapshots {
             }
         }
         registry.update(s -> new State(leader.origin(), leader.filled(), Math.max(fence, s.fence()), leader.snapshots()));
+    }
+
+    /**
+     * This replica's complete copy of snapshot {@code id} taken at log index {@code tag}, open for a
+     * peer's reads. NOT_FOUND when it holds none at that index (a copy with another tag is another
+     * snapshot that reused the id).
+     */
+    public SnapshotReader openCopy(String volume, String id, long tag) {
+        SnapshotReader r = node.snapshots().open(volume, id);
+        if (r.info().tag() != tag) {
+            r.close();
+            throw new BallastException(ErrorCode.NOT_FOUND, "snapshot " + id + " of volume " + volume + " on this node "
+                    + "was taken at index " + r.info().tag() + ", not " + tag);
+        }
+        return r;
+    }
+
+    /** Registered snapshots this replica holds no complete copy of (at their index). */
+    List<Registered> missing(String volume) {
+        Map<String, SnapshotInfo> local = new TreeMap<>();
+        for (SnapshotInfo i : node.snapshots().list(volume)) {
+            local.put(i.id(), i);
+        }
+        List<Registered> out = new ArrayList<>();
+        for (Registered r : registry.state().snapshots().values()) {
+            SnapshotInfo l = local.get(r.id());
+            if (l == null || !l.complete() || l.tag() != r.index()) {
+                out.add(r);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Installs a copy fetched from a peer as snapshot {@code id}, unless the group no longer has
+     * that snapshot at {@code index} (deleted while the copy came): false then, and the copy is
+     * dropped. Under the lock DELETE_SNAPSHOT and a rebuild's adoption take, so neither can slip
+     * between the check and the install and leave a copy no registry names.
+     */
+    boolean installFetched(SnapshotReceiver copy, String id, long index) {
+        synchronized (copies) {
+            Registered r = registry.state().snapshots().get(id);
+            if (r == null || r.index() != index) {
+                copy.close();
+                return false;
+            }
+            node.snapshots().install(copy);
+            return true;
+        }
+    }
+
+    /** The node's snapshot files (a fetched copy is received into them). */
+    public VolumeSnapshots files() {
+        return node.snapshots();
     }
 
     /** The volume's snapshots on this replica: the registered ones, and local copies still being taken. */
@@ -183,8 +249,9 @@ public final class ReplicaSnapshots {
             SnapshotInfo l = local.get(r.id());
             boolean complete = l != null && l.complete() && l.tag() == r.index();
             String note = complete ? "" : l != null && !l.complete() ? "copy on this replica is incomplete"
-                    : r.index() <= fence ? "not held on this replica: it was rebuilt by block copy after the snapshot"
-                    : "not held on this replica";
+                    : r.index() <= fence ? "not held on this replica yet: it was rebuilt by block copy after the "
+                            + "snapshot, and fetches its copy from a peer"
+                    : "not held on this replica yet: it fetches its copy from a peer";
             out.add(new SnapshotStatus(r.id(), volume, r.sizeBytes(), r.createdMillis(), r.index(), true, complete, note));
         }
         for (SnapshotInfo l : local.values()) {

@@ -4,6 +4,7 @@ import static io.ballast.replication.entry.VolumeLogLayout.*;
 
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
+import io.ballast.engine.store.SnapshotReader;
 import io.ballast.replication.ratis.RatisErrors;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
@@ -14,7 +15,8 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * Read-only queries a replica answers for its peers (rebuild and repair sources): QUERY_INFO (the
  * applied point, size, epoch, snapshot registry) and QUERY_READ (up to {@link #MAX_READ} bytes of
  * the store, all-zero ranges as an empty reply when asked for FLAG_SPARSE), QUERY_CHANGED (the
- * regions changed after a log index, for an incremental rebuild); and for its own node's
+ * regions changed after a log index, for an incremental rebuild), QUERY_SNAPSHOT_READ (a range of
+ * its copy of a snapshot, for a replica fetching the copy it lacks); and for its own node's
  * frontend, QUERY_FENCE (the applied writer epoch and index, see {@link io.ballast.replication.frontend.ReadFence ReadFence}). Stateless;
  * thread-safe.
  */
@@ -70,6 +72,13 @@ public final class ReplicaQueries {
                     // its own copy meanwhile instead of waiting for its next read or scrub.
                     sm.repairer.repairLater(op.offset(), (int) op.length(), "noticed serving a peer");
                     throw bad;
+                }
+                return CompletableFuture.completedFuture(reply(buf.flip(), op.flags()));
+            } else if (e.kind() == KIND_QUERY_SNAPSHOT_READ && e.ops().get(0).length() <= MAX_READ) {
+                Op op = e.ops().get(0);
+                ByteBuffer buf = ByteBuffer.allocate((int) op.length());
+                try (SnapshotReader copy = sm.snapshots.openCopy(sm.volumeName(), e.name(), e.epoch())) {
+                    copy.read(op.offset(), buf); // verifies every block: a bad one answers CORRUPTION
                 }
                 return CompletableFuture.completedFuture(reply(buf.flip(), op.flags()));
             } else {

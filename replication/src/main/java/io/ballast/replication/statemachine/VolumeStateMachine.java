@@ -26,6 +26,7 @@ import io.ballast.replication.rebuild.RebuildHandover;
 import io.ballast.replication.rebuild.RegionGenerations;
 import io.ballast.replication.rebuild.ReplicaScrub;
 import io.ballast.replication.snapshot.ReplicaSnapshots;
+import io.ballast.replication.snapshot.SnapshotCopyFetch;
 import io.ballast.replication.space.SpaceGuard;
 import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
@@ -144,6 +145,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public final BlockRepairer repairer = new BlockRepairer(this);
     public final ReplicaScrub scrub;
     public final ReplicaSnapshots snapshots;
+    /** Fetches the snapshot copies this replica lacks (rebuilt after them) from its peers. */
+    public final SnapshotCopyFetch snapshotCopies;
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
     private volatile boolean rebuilding;
     /** A rebuild's copy start: applies at or below it wait for the copy's outcome ({@link CopyFloor}). */
@@ -181,6 +184,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         this.background = background;
         this.scrub = new ReplicaScrub(this, repairer, background);
         this.snapshots = new ReplicaSnapshots(node);
+        this.snapshotCopies = new SnapshotCopyFetch(this, snapshots, rebuildBytesPerSecond);
     }
 
     @Override
@@ -205,7 +209,11 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             load(latest);
             loadGenerations(latest);
         });
+        snapshotCopies.start(FETCH_DELAY_AFTER_START_MS); // copies a stop interrupted, once the peers are likely up
     }
+
+    /** How long after the replica opens it looks for snapshot copies it lacks (its group is starting). */
+    private static final long FETCH_DELAY_AFTER_START_MS = 5_000;
 
     /** The region generations saved with the checkpoint {@code s} (or a uniform table at its index). */
     private void loadGenerations(CheckpointFile s) {
@@ -238,6 +246,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 loadGenerations(s);
             }
         });
+        snapshotCopies.start(0); // the copies of snapshots taken before the rebuild's start
     }
 
     private void load(CheckpointFile s) {
@@ -704,6 +713,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
 
     @Override
     public void close() throws IOException {
+        snapshotCopies.stop();
         LocalBlockStore s;
         synchronized (this) {
             s = store;

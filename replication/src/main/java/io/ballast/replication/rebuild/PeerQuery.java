@@ -1,0 +1,59 @@
+package io.ballast.replication.rebuild;
+
+import io.ballast.engine.error.BallastException;
+import io.ballast.replication.ratis.RatisErrors;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
+import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.client.RaftClientConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.TimeDuration;
+
+/**
+ * A read-only question to one named peer of a replica's group (a repair's block, a snapshot copy's
+ * chunk), answered from that peer's own state machine, not through the leader.
+ */
+public final class PeerQuery {
+    private PeerQuery() {}
+
+    /**
+     * A client for such questions. Not the node's usual client: that one retries a failed request
+     * for seconds (right for writes during a leader change), but a peer's refusal (CORRUPTION, a copy
+     * it does not hold) is final and should send the asker to the next peer at once (measured: 5.5 s
+     * per bad peer otherwise).
+     */
+    public static RaftClient newClient(LocalReplica replica) {
+        RaftProperties properties = new RaftProperties();
+        RaftClientConfigKeys.Rpc.setRequestTimeout(properties, TimeDuration.valueOf(3, TimeUnit.SECONDS));
+        return RaftClient.newBuilder()
+                .setProperties(properties)
+                .setParameters(replica.transport())
+                .setRaftGroup(replica.division().getGroup())
+                .setClientId(ClientId.randomId())
+                .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(1,
+                        TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
+                .build();
+    }
+
+    /** {@code peer}'s answer to {@code request}; its refusal as the {@link BallastException} it carries. */
+    public static ByteBuffer ask(RaftClient client, RaftPeerId peer, ByteBuffer request, String what) {
+        try {
+            RaftClientReply reply = client.io().sendStaleRead(
+                    Message.valueOf(UnsafeByteOperations.unsafeWrap(request)), 0, peer);
+            BallastException e = RatisErrors.of(reply, what + " to " + peer);
+            if (e != null) {
+                throw e;
+            }
+            return reply.getMessage().getContent().asReadOnlyByteBuffer();
+        } catch (IOException e) {
+            throw RatisErrors.map(e, what + " to " + peer);
+        }
+    }
+}
