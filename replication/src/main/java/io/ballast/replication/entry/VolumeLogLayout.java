@@ -314,16 +314,11 @@ public final class VolumeLogLayout {
                 if (count != 1 || bodyLen <= RECORD_HEADER) {
                     throw invalid("QUERY_SNAPSHOT_READ needs one READ record and a snapshot id");
                 }
-                byte type = body.get();
-                byte flags = body.get();
-                body.getShort();
-                int dataLen = body.getInt();
-                long offset = body.getLong();
-                long length = body.getLong();
-                if (type != OP_READ || dataLen != 0) {
-                    throw invalid("QUERY_SNAPSHOT_READ record of type " + type + " with " + dataLen + " data bytes");
+                Op read = readRecord(body, 0);
+                if (read.type() != OP_READ) {
+                    throw invalid("QUERY_SNAPSHOT_READ record of type " + read.type());
                 }
-                return new Entry(kind, epoch, List.of(new Op(type, flags, offset, length, null)), utf8(body), 0);
+                return new Entry(kind, epoch, List.of(read), utf8(body), 0);
             }
             case KIND_ATTACH, KIND_QUERY_INFO, KIND_QUERY_FENCE -> {
                 return new Entry(kind, epoch, List.of(), null, 0);
@@ -331,29 +326,7 @@ public final class VolumeLogLayout {
             case KIND_OPS, KIND_QUERY_READ -> {
                 List<Op> ops = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
-                    if (body.remaining() < RECORD_HEADER) {
-                        throw invalid("record " + i + " truncated");
-                    }
-                    byte type = body.get();
-                    byte flags = body.get();
-                    body.getShort();
-                    int dataLen = body.getInt();
-                    long offset = body.getLong();
-                    long length = body.getLong();
-                    if (dataLen < 0 || dataLen > body.remaining()) {
-                        throw invalid("record " + i + " data length " + dataLen + " exceeds the entry");
-                    }
-                    ByteBuffer data = null;
-                    if (type == OP_WRITE) {
-                        if (dataLen != length) {
-                            throw invalid("WRITE record " + i + " carries " + dataLen + " bytes for length " + length);
-                        }
-                        data = body.slice(body.position(), dataLen).asReadOnlyBuffer();
-                    } else if (dataLen != 0 || type < OP_WRITE || type > OP_READ) {
-                        throw invalid("record " + i + " has type " + type + " with " + dataLen + " data bytes");
-                    }
-                    body.position(body.position() + dataLen);
-                    ops.add(new Op(type, flags, offset, length, data));
+                    ops.add(readRecord(body, i));
                 }
                 if (body.hasRemaining()) {
                     throw invalid(body.remaining() + " trailing bytes after " + count + " records");
@@ -362,6 +335,33 @@ public final class VolumeLogLayout {
             }
             default -> throw invalid("unknown entry kind " + kind);
         }
+    }
+
+    /** Record {@code i} at {@code body}'s position (header, then a WRITE's data), checked; the position moves past it. */
+    private static Op readRecord(ByteBuffer body, int i) {
+        if (body.remaining() < RECORD_HEADER) {
+            throw invalid("record " + i + " truncated");
+        }
+        byte type = body.get();
+        byte flags = body.get();
+        body.getShort();
+        int dataLen = body.getInt();
+        long offset = body.getLong();
+        long length = body.getLong();
+        if (dataLen < 0 || dataLen > body.remaining()) {
+            throw invalid("record " + i + " data length " + dataLen + " exceeds the entry");
+        }
+        ByteBuffer data = null;
+        if (type == OP_WRITE) {
+            if (dataLen != length) {
+                throw invalid("WRITE record " + i + " carries " + dataLen + " bytes for length " + length);
+            }
+            data = body.slice(body.position(), dataLen).asReadOnlyBuffer();
+        } else if (dataLen != 0 || type < OP_WRITE || type > OP_READ) {
+            throw invalid("record " + i + " has type " + type + " with " + dataLen + " data bytes");
+        }
+        body.position(body.position() + dataLen);
+        return new Op(type, flags, offset, length, data);
     }
 
     /** Where a WRITE record's data lies in an encoded entry, and the volume offset it goes to. */

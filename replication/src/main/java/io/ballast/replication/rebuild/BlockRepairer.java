@@ -15,9 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Lock;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.server.RaftServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -302,19 +300,7 @@ public final class BlockRepairer {
     }
 
     private List<RaftPeerId> peersLeaderFirst() {
-        RaftServer.Division d = replica.division();
-        RaftPeerId self = d.getId();
-        RaftPeerId leader = d.getInfo().getLeaderId();
-        List<RaftPeerId> peers = new ArrayList<>();
-        if (leader != null && !leader.equals(self)) {
-            peers.add(leader);
-        }
-        for (RaftPeer p : d.getGroup().getPeers()) {
-            if (!p.getId().equals(self) && !p.getId().equals(leader)) {
-                peers.add(p.getId());
-            }
-        }
-        return peers;
+        return PeerQuery.peersLeaderFirst(replica);
     }
 
     public long found() {

@@ -4,6 +4,8 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.replication.ratis.RatisErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.client.RaftClientConfigKeys;
@@ -11,8 +13,10 @@ import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.retry.RetryPolicies;
+import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.apache.ratis.util.TimeDuration;
 
@@ -40,6 +44,23 @@ public final class PeerQuery {
                 .setRetryPolicy(RetryPolicies.retryUpToMaximumCountWithFixedSleep(1,
                         TimeDuration.valueOf(100, TimeUnit.MILLISECONDS)))
                 .build();
+    }
+
+    /** The replica's peers (itself left out), its group's leader first: it has applied the most. */
+    public static List<RaftPeerId> peersLeaderFirst(LocalReplica replica) {
+        RaftServer.Division d = replica.division();
+        RaftPeerId self = d.getId();
+        RaftPeerId leader = d.getInfo().getLeaderId();
+        List<RaftPeerId> peers = new ArrayList<>();
+        if (leader != null && !leader.equals(self)) {
+            peers.add(leader);
+        }
+        for (RaftPeer p : d.getGroup().getPeers()) {
+            if (!p.getId().equals(self) && !p.getId().equals(leader)) {
+                peers.add(p.getId());
+            }
+        }
+        return peers;
     }
 
     /** {@code peer}'s answer to {@code request}; its refusal as the {@link BallastException} it carries. */

@@ -16,7 +16,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -130,7 +129,7 @@ public final class SnapshotCopyFetch {
         List<String> refusals = new ArrayList<>();
         RaftClient client = PeerQuery.newClient(replica);
         try {
-            for (RaftPeerId peer : peers()) {
+            for (RaftPeerId peer : PeerQuery.peersLeaderFirst(replica)) {
                 try {
                     copyFrom(client, peer, r, refusals);
                     return true;
@@ -189,21 +188,5 @@ public final class SnapshotCopyFetch {
         LOG.info("volume {}: copy of snapshot {} (index {}, {} bytes, {} of data) fetched from {} in {} ms{}", volume, r.id(),
                 r.index(), r.sizeBytes(), written, peer, (System.nanoTime() - started) / 1_000_000,
                 refusedBefore.isEmpty() ? "" : "; refused before by " + refusedBefore);
-    }
-
-    private List<RaftPeerId> peers() {
-        var d = replica.division();
-        RaftPeerId self = d.getId();
-        RaftPeerId leader = d.getInfo().getLeaderId();
-        List<RaftPeerId> out = new ArrayList<>();
-        if (leader != null && !leader.equals(self)) {
-            out.add(leader);
-        }
-        for (RaftPeer p : d.getGroup().getPeers()) {
-            if (!p.getId().equals(self) && !p.getId().equals(leader)) {
-                out.add(p.getId());
-            }
-        }
-        return out;
     }
 }

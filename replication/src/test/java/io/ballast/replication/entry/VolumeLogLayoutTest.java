@@ -31,6 +31,18 @@ class VolumeLogLayoutTest {
     }
 
     @Test
+    void aSnapshotReadQueryRoundTrips() {
+        ByteBuffer q = VolumeLogLayout.querySnapshotRead("s-1", 42, 8L << 20, 4 << 20, VolumeLogLayout.FLAG_SPARSE);
+        VolumeLogLayout.Entry d = VolumeLogLayout.decode(q.duplicate());
+        assertEquals(VolumeLogLayout.KIND_QUERY_SNAPSHOT_READ, d.kind());
+        assertEquals("s-1", d.name());
+        assertEquals(42, d.epoch(), "the index the snapshot was taken at");
+        VolumeLogLayout.Op op = d.ops().get(0);
+        assertEquals(List.of(VolumeLogLayout.OP_READ, VolumeLogLayout.FLAG_SPARSE, 8L << 20, 4L << 20),
+                List.of(op.type(), op.flags(), op.offset(), op.length()));
+    }
+
+    @Test
     void aMessageDecodesAsItsBytesDoInEveryShapeAProtobufByteStringTakes() {
         byte[] data = new byte[256 << 10];
         new java.util.Random(5).nextBytes(data);
