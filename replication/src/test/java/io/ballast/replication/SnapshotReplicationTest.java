@@ -182,6 +182,37 @@ class SnapshotReplicationTest {
         v.close();
     }
 
+    /**
+     * A follower's copy of a snapshot rots in one block: the follower's scrub finds it and rewrites
+     * it from a peer's copy (the volume itself has moved on since; the snapshot's index names the
+     * bytes), so the copy reads back whole again.
+     */
+    @Test
+    void aScrubRepairsARottenBlockOfASnapshotCopyFromAPeersCopy() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        await(v.write(0, ByteBuffer.wrap(pattern(3, 16 * B)), false));
+        cluster.nodes[0].snapshots().create("vol", "s1");
+        await(v.write(0, ByteBuffer.wrap(pattern(4, 16 * B)), false)); // the volume moves on
+        cluster.awaitConverged("vol");
+        int f = (cluster.leader("vol") + 1) % 3;
+        awaitListed(f, "vol", "s1");
+        try (var file = new java.io.RandomAccessFile(tmp.resolve("node" + f + "/snapshots/vol/s1/data").toFile(), "rw")) {
+            file.seek(9L * B + 5);
+            int b = file.read();
+            file.seek(9L * B + 5);
+            file.write(b ^ 0x04);
+        }
+        BallastException rotten = assertThrows(BallastException.class, () -> snapshotContent(f, "vol", "s1"));
+        assertEquals(ErrorCode.CORRUPTION, rotten.code());
+
+        await(cluster.nodes[f].scrub("vol"));
+        byte[] expected = new byte[(int) SIZE];
+        System.arraycopy(pattern(3, 16 * B), 0, expected, 0, 16 * B);
+        assertArrayEquals(expected, snapshotContent(f, "vol", "s1"), "the snapshot's bytes, not the volume's now");
+        assertEquals(1, cluster.nodes[f].stateMachine("vol").scrub.record().lastCorrupt(), "found by the scrub");
+        v.close();
+    }
+
     @Test
     void deleteSnapshotCloneOriginAndReplicaDeletion() throws Exception {
         ReplicatedBlockVolume v = create("vol");

@@ -139,6 +139,43 @@ public final class SnapshotReader implements AutoCloseable {
         return slots.array();
     }
 
+    /**
+     * Checks the checksums of blocks [fromBlock, toBlock) and returns the failing block numbers,
+     * ascending (a scrub of the copy; holes are skipped: they read as zeroes with zero slots).
+     */
+    public java.util.List<Long> verify(long fromBlock, long toBlock) {
+        checkOpen();
+        java.util.List<Long> bad = new java.util.ArrayList<>();
+        int step = 256;
+        ByteBuffer buf = ByteBuffer.allocate(step * B);
+        ByteBuffer slots = ByteBuffer.allocate(step * ChecksumFileLayout.SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        long end = Math.min(toBlock, size() / B);
+        for (long b = fromBlock; b < end; ) {
+            long dataAt = nextData(b * B);
+            if (dataAt < 0 || dataAt / B >= end) {
+                break;
+            }
+            b = Math.max(b, dataAt / B);
+            int n = (int) Math.min(step, end - b);
+            buf.clear().limit(n * B);
+            slots.clear().limit(n * ChecksumFileLayout.SLOT_SIZE);
+            try {
+                readFully(data, buf, b * B);
+                readFully(checksums, slots, ChecksumFileLayout.slotOffset(b));
+            } catch (IOException e) {
+                throw Durable.ioError("snapshot " + info.id() + " of " + info.volume() + ": verify at block " + b, e);
+            }
+            for (int i = 0; i < n; i++) {
+                if (slots.getInt(i * ChecksumFileLayout.SLOT_SIZE) != ChecksumFileLayout.slotOf(buf.slice(i * B, B))) {
+                    checksumFailures.incrementAndGet();
+                    bad.add(b + i);
+                }
+            }
+            b += n;
+        }
+        return bad;
+    }
+
     /** The first offset at or after {@code from} that may hold data, or -1 when none does (the rest is a hole). */
     public long nextData(long from) {
         checkOpen();

@@ -4,6 +4,7 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.SnapshotMetaLayout.Meta;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -180,6 +181,44 @@ public final class VolumeSnapshots {
             }
         } catch (IOException e) {
             throw Durable.ioError("install snapshot " + t.id() + " of volume " + t.volume(), e);
+        }
+    }
+
+    /**
+     * Rewrites block {@code block} of the complete snapshot {@code id} (taken at {@code tag}) with
+     * {@code good}, a copy another replica's reader vouched for, and its checksum slot; durable on
+     * return. A snapshot never changes, so the copy is right whatever was written to the volume
+     * since. NOT_FOUND when this node holds no complete copy at that tag.
+     */
+    public void repairBlock(String volume, String id, long tag, long block, ByteBuffer good) {
+        checkId(id);
+        if (good.remaining() != LocalBlockStore.BLOCK_SIZE) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a repair writes one block, not " + good.remaining() + " bytes");
+        }
+        synchronized (lock(volume)) {
+            SnapshotInfo s = read(volume, id).filter(i -> i.complete() && i.tag() == tag).orElseThrow(() ->
+                    new BallastException(ErrorCode.NOT_FOUND, "no complete copy of snapshot " + id + " of volume " + volume
+                            + " at index " + tag + " on this node"));
+            if (block < 0 || (block + 1) * LocalBlockStore.BLOCK_SIZE > s.sizeBytes()) {
+                throw new BallastException(ErrorCode.OUT_OF_RANGE, "block " + block + " is outside snapshot " + id);
+            }
+            Path dir = snapshotDir(volume, id);
+            ByteBuffer slot = ByteBuffer.allocate(ChecksumFileLayout.SLOT_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                    .putInt(ChecksumFileLayout.slotOf(good)).flip();
+            try (var data = java.nio.channels.FileChannel.open(VolumeFiles.data(dir), java.nio.file.StandardOpenOption.WRITE);
+                    var sums = java.nio.channels.FileChannel.open(VolumeFiles.checksums(dir), java.nio.file.StandardOpenOption.WRITE)) {
+                ByteBuffer d = good.duplicate();
+                for (long at = block * LocalBlockStore.BLOCK_SIZE; d.hasRemaining(); ) {
+                    at += data.write(d, at);
+                }
+                for (long at = ChecksumFileLayout.slotOffset(block); slot.hasRemaining(); ) {
+                    at += sums.write(slot, at);
+                }
+                data.force(false);
+                sums.force(false);
+            } catch (IOException e) {
+                throw Durable.ioError("repair block " + block + " of snapshot " + id + " of volume " + volume, e);
+            }
         }
     }
 

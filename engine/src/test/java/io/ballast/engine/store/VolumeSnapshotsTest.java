@@ -153,6 +153,29 @@ class VolumeSnapshotsTest {
     }
 
     @Test
+    void aScrubOfACopyFindsItsBadBlocksAndARepairFromAGoodCopyHealsThem() throws Exception {
+        byte[] a = StoreTesting.random(rnd, 8 * B);
+        try (LocalBlockStore s = node.createVolume("v", 4 * MIB)) {
+            s.write(0, ByteBuffer.wrap(a));
+            s.write(3 * MIB, ByteBuffer.wrap(a, 0, B));
+            node.snapshots().take(s, "s1", 5, 0);
+        }
+        StoreTesting.flipByte(snapshotDir("v", "s1").resolve("data"), 6 * B + 1);
+        StoreTesting.flipByte(snapshotDir("v", "s1").resolve("checksums"), ChecksumFileLayout.slotOffset(3 * MIB / B));
+        try (SnapshotReader r = node.snapshots().open("v", "s1")) {
+            assertEquals(List.of(6L, 3 * MIB / B), r.verify(0, 4 * MIB / B), "a bad data block and a bad slot");
+            assertEquals(List.of(), r.verify(7, 3 * MIB / B), "a range past both finds nothing");
+        }
+        assertCode(ErrorCode.NOT_FOUND, () -> node.snapshots().repairBlock("v", "s1", 4, 6, ByteBuffer.wrap(a, 6 * B, B)));
+        node.snapshots().repairBlock("v", "s1", 5, 6, ByteBuffer.wrap(a, 6 * B, B));
+        node.snapshots().repairBlock("v", "s1", 5, 3 * MIB / B, ByteBuffer.wrap(a, 0, B));
+        try (SnapshotReader r = node.snapshots().open("v", "s1")) {
+            assertEquals(List.of(), r.verify(0, 4 * MIB / B));
+            assertArrayEquals(a, read(r, 0, 8 * B));
+        }
+    }
+
+    @Test
     void corruptSnapshotBlockIsRefusedNotServed() throws Exception {
         try (LocalBlockStore s = node.createVolume("v", 4 * MIB)) {
             s.write(0, ByteBuffer.wrap(StoreTesting.random(rnd, 4 * B)));

@@ -19,6 +19,8 @@ import org.slf4j.LoggerFactory;
  * repairs move one block at a time. One scrub runs per replica at a time; its progress is part of
  * {@link IntegrityStatus}.
  *
+ * <p>After the volume's blocks, the {@link ScrubExtension} checks the replica's snapshot copies.
+ *
  * <p>Two kinds of pass. One asked for ({@link #start()}, {@code ballast volume scrub}) covers the
  * whole volume at full speed on the node's background pool. One the {@link ScrubSchedule} starts
  * ({@link #startScheduled}) is paced, runs on the schedule's own thread (so hours of it never hold
@@ -35,6 +37,7 @@ public final class ReplicaScrub {
     private final LocalReplica replica;
     private final BlockRepairer repairer;
     private final Executor executor;
+    private final ScrubExtension extension;
     private final AtomicLong bytesDone = new AtomicLong();
     private final AtomicLong bytesTotal = new AtomicLong();
     private final AtomicLong completed = new AtomicLong();
@@ -42,10 +45,11 @@ public final class ReplicaScrub {
     private Path recordFile;
     private volatile ScrubRecord record;
 
-    public ReplicaScrub(LocalReplica replica, BlockRepairer repairer, Executor executor) {
+    public ReplicaScrub(LocalReplica replica, BlockRepairer repairer, Executor executor, ScrubExtension extension) {
         this.replica = replica;
         this.repairer = repairer;
         this.executor = executor;
+        this.extension = extension;
     }
 
     /**
@@ -111,6 +115,7 @@ public final class ReplicaScrub {
         RaftClient client = repairer.newClient();
         int left = 0;
         long noted = fromBytes;
+        ScrubExtension.Found beyond;
         try {
             for (long b = fromBytes / LocalBlockStore.BLOCK_SIZE; b < blocks; b += STEP_BLOCKS) {
                 long end = Math.min(b + STEP_BLOCKS, blocks);
@@ -125,6 +130,7 @@ public final class ReplicaScrub {
                     note(record.stoppedAt(noted));
                 }
             }
+            beyond = extension.scrub(client, pacer);
         } catch (InterruptedException e) {
             // The node is stopping: the next scheduled pass goes on from here.
             note(record.stoppedAt(bytesDone.get()));
@@ -137,10 +143,12 @@ public final class ReplicaScrub {
         }
         completed.incrementAndGet();
         long found = repairer.found() - foundBefore;
-        note(record.completed(clockMillis.getAsLong(), found, left));
-        LOG.info("volume {}: scrub verified {} bytes in {} ms: {} corrupt blocks, {} repaired, {} unrepairable",
+        note(record.completed(clockMillis.getAsLong(), found + beyond.corrupt(), left + beyond.unrepairable()));
+        LOG.info("volume {}: scrub verified {} bytes in {} ms: {} corrupt blocks, {} repaired, {} unrepairable{}",
                 replica.volumeName(), bytesDone.get() - fromBytes, (System.nanoTime() - started) / 1_000_000,
-                found, repairer.repaired() - repairedBefore, left);
+                found, repairer.repaired() - repairedBefore, left, beyond.equals(ScrubExtension.Found.NOTHING) ? ""
+                        : "; snapshot copies: " + beyond.corrupt() + " corrupt blocks, " + beyond.repaired() + " repaired, "
+                        + beyond.unrepairable() + " unrepairable");
     }
 
     private synchronized void note(ScrubRecord r) {

@@ -197,6 +197,14 @@ public final class ReplicaSnapshots {
         return r;
     }
 
+    /** Registered snapshots this replica holds a complete copy of (at their index). */
+    List<Registered> held(String volume) {
+        List<Registered> missing = missing(volume);
+        List<Registered> out = new ArrayList<>(registry.state().snapshots().values());
+        out.removeAll(missing);
+        return out;
+    }
+
     /** Registered snapshots this replica holds no complete copy of (at their index). */
     List<Registered> missing(String volume) {
         Map<String, SnapshotInfo> local = new TreeMap<>();

@@ -27,6 +27,7 @@ import io.ballast.replication.rebuild.RegionGenerations;
 import io.ballast.replication.rebuild.ReplicaScrub;
 import io.ballast.replication.snapshot.ReplicaSnapshots;
 import io.ballast.replication.snapshot.SnapshotCopyFetch;
+import io.ballast.replication.snapshot.SnapshotCopyScrub;
 import io.ballast.replication.space.SpaceGuard;
 import io.ballast.replication.tls.RaftTls;
 import java.io.IOException;
@@ -182,8 +183,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         this.logSpace = new ReplicaLogSpace(logBudgetMin, journalFileSize, background, this::requestSnapshot);
         this.clients = clients;
         this.background = background;
-        this.scrub = new ReplicaScrub(this, repairer, background);
         this.snapshots = new ReplicaSnapshots(node);
+        this.scrub = new ReplicaScrub(this, repairer, background, new SnapshotCopyScrub(this, snapshots));
         this.snapshotCopies = new SnapshotCopyFetch(this, snapshots, rebuildBytesPerSecond);
     }
 
