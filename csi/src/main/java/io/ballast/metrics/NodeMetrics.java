@@ -35,6 +35,21 @@ public final class NodeMetrics {
         replicaGauge(registry, volumes, "ballast_replica_last_scrub_completed_timestamp_seconds",
                 "When the last full scrub of this replica ended (Unix time; 0: never). Alert on time() minus this growing past "
                         + "the node's --scrub-interval", s -> s.integrity().lastScrubCompletedMillis() / 1000.0);
+        GaugeWithCallback.builder().name("ballast_replica_snapshot_copies_missing")
+                .help("Snapshots of the volume this replica holds no complete copy of: fetched from a peer after a rebuild "
+                        + "(a while above 0); staying above 0 means no peer could give one (the node's log says why)")
+                .labelNames("volume").callback(cb -> {
+                    for (String name : new ArrayList<>(volumes.names())) {
+                        long missing;
+                        try {
+                            missing = volumes.raft().stateMachine(name).snapshots.list(name).stream()
+                                    .filter(s -> s.registered() && !s.complete()).count();
+                        } catch (RuntimeException e) {
+                            continue; // removed while we looked
+                        }
+                        cb.call(missing, name);
+                    }
+                }).register(registry);
         CounterWithCallback.builder().name("ballast_replica_corrupt_blocks_found_total")
                 .help("Blocks found failing their checksum by a read or scrub (since the node started)").labelNames("volume")
                 .callback(cb -> each(volumes, (name, s) -> cb.call(s.integrity().corruptBlocksFound(), name))).register(registry);
