@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
  * Membership changes of a live volume with real node processes: a replica added and another
  * removed while fio writes and verifies (crc32c) through the NBD export, and a node whose disk was
  * wiped re-added, rebuilt by block copy, and read through. Afterwards the replicas hold
- * byte-identical data.
+ * byte-identical data, and the added replica holds a copy of the snapshot taken before it joined.
  */
 class ReplicaMembershipIT {
     private static final String VOLUME = "members";
@@ -86,6 +86,9 @@ class ReplicaMembershipIT {
             }
         });
         Thread.sleep(2000);
+        // A snapshot before n4 exists: n4, rebuilt by block copy, never applies its entry and
+        // fetches its copy from a peer instead.
+        cluster.cli(0, "snapshot", "create", "--name", VOLUME, "--id", "before-n4").assertSuccess();
 
         // Add n4 while fio runs; sample its rebuild progress from n4 meanwhile.
         List<String> progress = new CopyOnWriteArrayList<>();
@@ -118,6 +121,9 @@ class ReplicaMembershipIT {
         t0 = System.nanoTime();
         ExternalTool.Result removed = cluster.cli(0, "remove-replica", "--name", VOLUME, "--replica", "n3").assertSuccess();
         long removeMs = (System.nanoTime() - t0) / 1_000_000;
+        Await.await(() -> cluster.cli(3, "snapshot", "list", "--name", VOLUME).stdout().contains("on n4: ready"), 60,
+                "n4 holds a copy of the snapshot taken before it joined");
+        assertTrue(cluster.node(3).logText().contains("copy of snapshot before-n4"), "fetched from a peer");
         assertTrue(removed.stdout().contains("its replica is deleted"), removed.describe());
         assertFalse(fio.isDone(), "fio failed during the changes:\n" + (fio.isDone() ? fio.get().describe() : ""));
         writing.set(false);

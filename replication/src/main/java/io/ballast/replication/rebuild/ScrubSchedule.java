@@ -74,12 +74,21 @@ public final class ScrubSchedule implements AutoCloseable {
     public ScrubSchedule start(Duration period) {
         if (policy.enabled()) {
             timer.scheduleWithFixedDelay(this::checkQuietly, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
-            LOG.info("replicas are scrubbed every {} at {} bytes/s, one at a time", policy.interval(),
-                    policy.bytesPerSecond() == 0 ? "full speed" : policy.bytesPerSecond());
+            LOG.info("replicas are scrubbed every {}, one at a time, {}", readable(policy.interval()),
+                    policy.bytesPerSecond() == 0 ? "at full speed"
+                            : String.format("at %.1f MiB/s", policy.bytesPerSecond() / 1048576.0));
         } else {
             LOG.info("scheduled scrubs are off (scrub interval 0); 'ballast volume scrub' still scrubs a volume on demand");
         }
         return this;
+    }
+
+    /** "7 days", "12 hours", "90 s": the units a person set the interval in. */
+    static String readable(Duration d) {
+        long s = d.toSeconds();
+        return s % 86_400 == 0 ? s / 86_400 + (s == 86_400 ? " day" : " days")
+                : s % 3_600 == 0 ? s / 3_600 + (s == 3_600 ? " hour" : " hours")
+                : s % 60 == 0 ? s / 60 + " min" : s + " s";
     }
 
     private void checkQuietly() {

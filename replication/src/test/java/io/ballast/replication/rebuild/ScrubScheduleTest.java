@@ -164,4 +164,13 @@ class ScrubScheduleTest {
         assertEquals(1, first.record().lastCorrupt(), "the full pass asked for finds block 5");
         assertEquals(1, integrity(f, "first").blocksRepaired());
     }
+
+    @Test
+    void theIntervalIsLoggedInTheUnitsAPersonSetItIn() {
+        assertEquals("7 days", ScrubSchedule.readable(Duration.ofDays(7)));
+        assertEquals("1 day", ScrubSchedule.readable(Duration.ofHours(24)));
+        assertEquals("36 hours", ScrubSchedule.readable(Duration.ofHours(36)));
+        assertEquals("90 min", ScrubSchedule.readable(Duration.ofMinutes(90)));
+        assertEquals("15 s", ScrubSchedule.readable(Duration.ofSeconds(15)));
+    }
 }
