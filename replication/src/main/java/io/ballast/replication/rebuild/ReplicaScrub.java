@@ -127,13 +127,13 @@ public final class ReplicaScrub {
                 }
                 if (bytesDone.get() - noted >= NOTE_EVERY_BYTES) {
                     noted = bytesDone.get();
-                    note(record.stoppedAt(noted));
+                    note(recordOr(clockMillis).stoppedAt(noted));
                 }
             }
             beyond = extension.scrub(client, pacer);
         } catch (InterruptedException e) {
             // The node is stopping: the next scheduled pass goes on from here.
-            note(record.stoppedAt(bytesDone.get()));
+            note(recordOr(clockMillis).stoppedAt(bytesDone.get()));
             LOG.info("volume {}: scrub stopped by the node's stop at byte {} of {}", replica.volumeName(), bytesDone.get(),
                     bytesTotal.get());
             Thread.currentThread().interrupt();
@@ -143,12 +143,18 @@ public final class ReplicaScrub {
         }
         completed.incrementAndGet();
         long found = repairer.found() - foundBefore;
-        note(record.completed(clockMillis.getAsLong(), found + beyond.corrupt(), left + beyond.unrepairable()));
+        note(recordOr(clockMillis).completed(clockMillis.getAsLong(), found + beyond.corrupt(), left + beyond.unrepairable()));
         LOG.info("volume {}: scrub verified {} bytes in {} ms: {} corrupt blocks, {} repaired, {} unrepairable{}",
                 replica.volumeName(), bytesDone.get() - fromBytes, (System.nanoTime() - started) / 1_000_000,
                 found, repairer.repaired() - repairedBefore, left, beyond.equals(ScrubExtension.Found.NOTHING) ? ""
                         : "; snapshot copies: " + beyond.corrupt() + " corrupt blocks, " + beyond.repaired() + " repaired, "
                         + beyond.unrepairable() + " unrepairable");
+    }
+
+    /** The record, or a fresh one for a replica whose record was never opened (kept in memory then). */
+    private ScrubRecord recordOr(LongSupplier clockMillis) {
+        ScrubRecord r = record;
+        return r != null ? r : ScrubRecord.fresh(clockMillis.getAsLong());
     }
 
     private synchronized void note(ScrubRecord r) {
