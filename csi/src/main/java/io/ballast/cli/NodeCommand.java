@@ -129,8 +129,8 @@ public final class NodeCommand implements Callable<Integer> {
     String rebuildRate;
 
     @Option(names = "--scrub-interval", paramLabel = "DURATION", defaultValue = "7d",
-            description = "Scrub each replica on this node this often without being asked: read every block, check its "
-                    + "checksum, repair a bad one from a peer. One replica at a time, the most overdue first; the clock "
+            description = "Scrub each replica on this node this often without being asked: read every block of the volume "
+                    + "and of its snapshot copies, check its checksum, repair a bad one from a peer. One replica at a time, the most overdue first; the clock "
                     + "survives restarts. 0: only 'ballast volume scrub' (default: ${DEFAULT-VALUE}).")
     String scrubInterval;
 
