@@ -54,6 +54,8 @@ public final class SnapshotCopyFetch {
     private final Set<String> reported = new HashSet<>();
     private Thread running;
     private volatile boolean stopped;
+    /** Calls of {@link #start}: the fetch ends only when none came since it last looked. */
+    private long requests;
     /** System.nanoTime() before which the fetch waits (its start's delay, a retry's backoff). */
     private volatile long notBefore;
 
@@ -72,7 +74,8 @@ public final class SnapshotCopyFetch {
         if (stopped) {
             return;
         }
-        if (running != null && running.isAlive()) {
+        requests++;
+        if (running != null) { // it looks again before it ends (run)
             notBefore = Math.min(notBefore, at);
             return;
         }
@@ -100,9 +103,19 @@ public final class SnapshotCopyFetch {
         try {
             while (!stopped) {
                 waitTurn();
+                long seen;
+                synchronized (this) {
+                    seen = requests;
+                }
                 List<Registered> missing = snapshots.missing(replica.volumeName());
                 if (missing.isEmpty()) {
-                    return;
+                    synchronized (this) {
+                        if (requests == seen) { // no start since the look: one after this sees no fetch running
+                            running = null;
+                            return;
+                        }
+                    }
+                    continue; // a rebuild ended meanwhile: look again
                 }
                 boolean all = true;
                 for (Registered r : missing) {
@@ -121,6 +134,11 @@ public final class SnapshotCopyFetch {
             LOG.debug("volume {}: snapshot copy fetch ended: {}", replica.volumeName(), e.toString());
         } finally {
             bytesTotal.set(0);
+            synchronized (this) {
+                if (running == Thread.currentThread()) {
+                    running = null;
+                }
+            }
         }
     }
 
