@@ -164,6 +164,9 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     /** Why this replica's Raft log is stuck, or null ({@link io.ballast.replication.StuckLogWatchdog StuckLogWatchdog}). */
     private volatile String logStuck;
 
+    /** This state machine's division once looked up ({@link #division}). */
+    private volatile RaftServer.Division self;
+
     /** How Ratis clients this replica builds itself (repairs) talk to peers. */
     private final RaftTls tls;
 
@@ -321,13 +324,27 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         return rebuilding;
     }
 
+    /**
+     * This state machine's division, kept once found: Ratis drops a group from its server's map
+     * before it closes the division, and meanwhile the division's own threads still call in here (a
+     * checkpoint's log purge). A lookup failing there made Ratis's state machine updater catch the
+     * exception and spin, never ending, so the group's removal waited on it for ever (seen in
+     * ReplicaRecoveryTest's re-creation of a replica). Each division gets a state machine of its own,
+     * so the one kept is always this one's.
+     */
     @Override
     public RaftServer.Division division() {
+        RaftServer.Division d = self;
+        if (d != null) {
+            return d;
+        }
         try {
-            return getServer().join().getDivision(getGroupId());
+            d = getServer().join().getDivision(getGroupId());
         } catch (IOException e) {
             throw new BallastException(ErrorCode.UNAVAILABLE, "group " + getGroupId() + " is gone from " + getId(), e);
         }
+        self = d;
+        return d;
     }
 
     /** This replica's integrity counters and scrub progress. */
@@ -583,7 +600,13 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         s.checkpoint(); // data + checksums durable: the log up to `last` may now be purged
         changes.save(); // at least as new as the store: see RegionGenerations
         storage.write(new CheckpointFile(last, epoch, volumeName));
-        logSpace.purgeAfterCheckpoint(last.getIndex(), division().getRaftLog(), getId());
+        try {
+            logSpace.purgeAfterCheckpoint(last.getIndex(), division().getRaftLog(), getId());
+        } catch (RuntimeException e) {
+            // The division is closing (its log closed under us): the checkpoint stands, and the next
+            // one purges. Thrown from here, Ratis's updater would spin instead of stopping.
+            LOG.debug("{}: log purge after the checkpoint at {} skipped: {}", getId(), last, e.toString());
+        }
         entryData.releaseDeadFiles(); // what the previous purges freed, also when no large write comes to rotate the journal
         // Debug: under steady writes a checkpoint comes every few hundred milliseconds.
         LOG.debug("{}: checkpoint at {} (epoch {})", getId(), last, epoch);
