@@ -42,8 +42,7 @@ public final class NodeMetrics {
                     for (String name : new ArrayList<>(volumes.names())) {
                         long missing;
                         try {
-                            missing = volumes.raft().stateMachine(name).snapshots.list(name).stream()
-                                    .filter(s -> s.registered() && !s.complete()).count();
+                            missing = volumes.raft().stateMachine(name).snapshots.missingCount(name);
                         } catch (RuntimeException e) {
                             continue; // removed while we looked
                         }

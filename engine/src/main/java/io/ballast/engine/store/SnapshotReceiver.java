@@ -100,14 +100,8 @@ public final class SnapshotReceiver implements AutoCloseable {
     }
 
     private void writeRun(long offset, ByteBuffer run) {
-        int blocks = run.remaining() / B;
-        ByteBuffer slots = ByteBuffer.allocate(blocks * ChecksumFileLayout.SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        for (int i = 0; i < blocks; i++) {
-            slots.putInt(ChecksumFileLayout.slotOf(run.slice(i * B, B)));
-        }
         try {
-            writeFully(data, run, offset);
-            writeFully(checksums, slots.flip(), ChecksumFileLayout.slotOffset(offset / B));
+            writeBlocks(data, checksums, offset, run);
         } catch (IOException e) {
             throw Durable.ioError("snapshot " + target.id() + " of " + target.volume() + ": write received bytes at "
                     + offset + " in " + staging, e);
@@ -150,6 +144,20 @@ public final class SnapshotReceiver implements AutoCloseable {
         } catch (IOException e) {
             throw Durable.ioError("snapshot " + target.id() + " of " + target.volume() + ": close " + staging, e);
         }
+    }
+
+    /**
+     * Writes whole blocks {@code run} at {@code offset} of a snapshot's data file and their checksum
+     * slots, so that the pair agrees (also {@link VolumeSnapshots#repairBlock}'s write).
+     */
+    static void writeBlocks(FileChannel data, FileChannel checksums, long offset, ByteBuffer run) throws IOException {
+        int blocks = run.remaining() / B;
+        ByteBuffer slots = ByteBuffer.allocate(blocks * ChecksumFileLayout.SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < blocks; i++) {
+            slots.putInt(ChecksumFileLayout.slotOf(run.slice(run.position() + i * B, B)));
+        }
+        writeFully(data, run.duplicate(), offset);
+        writeFully(checksums, slots.flip(), ChecksumFileLayout.slotOffset(offset / B));
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {

@@ -203,17 +203,9 @@ public final class VolumeSnapshots {
                 throw new BallastException(ErrorCode.OUT_OF_RANGE, "block " + block + " is outside snapshot " + id);
             }
             Path dir = snapshotDir(volume, id);
-            ByteBuffer slot = ByteBuffer.allocate(ChecksumFileLayout.SLOT_SIZE).order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                    .putInt(ChecksumFileLayout.slotOf(good)).flip();
             try (var data = java.nio.channels.FileChannel.open(VolumeFiles.data(dir), java.nio.file.StandardOpenOption.WRITE);
                     var sums = java.nio.channels.FileChannel.open(VolumeFiles.checksums(dir), java.nio.file.StandardOpenOption.WRITE)) {
-                ByteBuffer d = good.duplicate();
-                for (long at = block * LocalBlockStore.BLOCK_SIZE; d.hasRemaining(); ) {
-                    at += data.write(d, at);
-                }
-                for (long at = ChecksumFileLayout.slotOffset(block); slot.hasRemaining(); ) {
-                    at += sums.write(slot, at);
-                }
+                SnapshotReceiver.writeBlocks(data, sums, block * LocalBlockStore.BLOCK_SIZE, good);
                 data.force(false);
                 sums.force(false);
             } catch (IOException e) {

@@ -207,18 +207,33 @@ public final class ReplicaSnapshots {
 
     /** Registered snapshots this replica holds no complete copy of (at their index). */
     List<Registered> missing(String volume) {
-        Map<String, SnapshotInfo> local = new TreeMap<>();
-        for (SnapshotInfo i : node.snapshots().list(volume)) {
-            local.put(i.id(), i);
-        }
+        Map<String, SnapshotInfo> local = localCopies(volume);
         List<Registered> out = new ArrayList<>();
         for (Registered r : registry.state().snapshots().values()) {
-            SnapshotInfo l = local.get(r.id());
-            if (l == null || !l.complete() || l.tag() != r.index()) {
+            if (!holds(local.get(r.id()), r)) {
                 out.add(r);
             }
         }
         return out;
+    }
+
+    /** How many registered snapshots this replica holds no complete copy of (a metric). */
+    public int missingCount(String volume) {
+        return missing(volume).size();
+    }
+
+    /** The node's copies of the volume's snapshots (complete or not), by id. */
+    private Map<String, SnapshotInfo> localCopies(String volume) {
+        Map<String, SnapshotInfo> local = new TreeMap<>();
+        for (SnapshotInfo i : node.snapshots().list(volume)) {
+            local.put(i.id(), i);
+        }
+        return local;
+    }
+
+    /** Whether {@code local} is a complete copy of {@code r} (taken at its index, not an older snapshot that had its id). */
+    private static boolean holds(SnapshotInfo local, Registered r) {
+        return local != null && local.complete() && local.tag() == r.index();
     }
 
     /**
@@ -246,16 +261,13 @@ public final class ReplicaSnapshots {
 
     /** The volume's snapshots on this replica: the registered ones, and local copies still being taken. */
     public List<SnapshotStatus> list(String volume) {
-        Map<String, SnapshotInfo> local = new TreeMap<>();
-        for (SnapshotInfo i : node.snapshots().list(volume)) {
-            local.put(i.id(), i);
-        }
+        Map<String, SnapshotInfo> local = localCopies(volume);
         List<SnapshotStatus> out = new ArrayList<>();
         Map<String, Registered> registered = registry.state().snapshots();
         long fence = registry.state().fence();
         for (Registered r : registered.values()) {
             SnapshotInfo l = local.get(r.id());
-            boolean complete = l != null && l.complete() && l.tag() == r.index();
+            boolean complete = holds(l, r);
             String note = complete ? "" : l != null && !l.complete() ? "copy on this replica is incomplete"
                     : r.index() <= fence ? "not held on this replica yet: it was rebuilt by block copy after the "
                             + "snapshot, and fetches its copy from a peer"

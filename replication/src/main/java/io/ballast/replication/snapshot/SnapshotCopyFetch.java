@@ -46,9 +46,6 @@ public final class SnapshotCopyFetch {
     private final LocalReplica replica;
     private final ReplicaSnapshots snapshots;
     private final long bytesPerSecond;
-    /** Bytes of the copy being fetched now, and its size (0 when none). */
-    public final AtomicLong bytesDone = new AtomicLong();
-    public final AtomicLong bytesTotal = new AtomicLong();
     /** Copies installed since this replica opened. */
     public final AtomicLong fetched = new AtomicLong();
     private final Set<String> reported = new HashSet<>();
@@ -133,7 +130,6 @@ public final class SnapshotCopyFetch {
         } catch (RuntimeException e) { // the replica went away under the fetch
             LOG.debug("volume {}: snapshot copy fetch ended: {}", replica.volumeName(), e.toString());
         } finally {
-            bytesTotal.set(0);
             synchronized (this) {
                 if (running == Thread.currentThread()) {
                     running = null;
@@ -177,8 +173,6 @@ public final class SnapshotCopyFetch {
         String volume = replica.volumeName();
         RatePacer pacer = new RatePacer(bytesPerSecond);
         long started = System.nanoTime();
-        bytesDone.set(0);
-        bytesTotal.set(r.sizeBytes());
         long written = 0;
         try (SnapshotReceiver copy = snapshots.files().receive(volume, r.id(), r.sizeBytes(), r.index(), r.createdMillis())) {
             for (long at = 0; at < r.sizeBytes(); at += CHUNK) {
@@ -194,7 +188,6 @@ public final class SnapshotCopyFetch {
                 } else if (got.remaining() != 0) {
                     throw new BallastException(ErrorCode.INTERNAL, "answered " + got.remaining() + " bytes for " + len);
                 }
-                bytesDone.set(at + len);
             }
             if (!snapshots.installFetched(copy, r.id(), r.index())) {
                 LOG.info("volume {}: snapshot {} was deleted while its copy came from {}; dropped", volume, r.id(), peer);
