@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -32,14 +33,17 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
     private final long epoch;
     /** The handle's current Ratis client (replaced when Ratis closes it). */
     private final Supplier<RaftClient> client;
+    /** Replaces a client Ratis closed for good, unless replaced already; returns the one to use. */
+    private final UnaryOperator<RaftClient> renew;
     private final AtomicLong reads = new AtomicLong();
     private volatile long size;
     private volatile long supersededBy;
 
-    LeaderReplicaAccess(String name, long epoch, Supplier<RaftClient> client) {
+    LeaderReplicaAccess(String name, long epoch, Supplier<RaftClient> client, UnaryOperator<RaftClient> renew) {
         this.name = name;
         this.epoch = epoch;
         this.client = client;
+        this.renew = renew;
     }
 
     @Override
@@ -85,7 +89,8 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
             return CompletableFuture.failedFuture(fencedError());
         }
         Message q = message(VolumeLogLayout.queryRead(offset, part.remaining(), (byte) 0, epoch));
-        return client.get().async().sendReadOnly(q).handle((reply, t) -> {
+        RaftClient c = client.get();
+        return c.async().sendReadOnly(q).handle((reply, t) -> {
             BallastException e = t != null ? RatisErrors.map(t, "read " + name) : RatisErrors.of(reply, "read " + name);
             if (e == null) {
                 ByteBuffer data = reply.getMessage().getContent().asReadOnlyByteBuffer();
@@ -101,7 +106,12 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
                 return CompletableFuture.<Void>failedFuture(fencedError());
             }
             if (e.code() == ErrorCode.UNAVAILABLE && System.nanoTime() - since < ReplicatedBlockVolume.RETRY_BUDGET_NANOS) {
-                // No leader right now (failover): ask again shortly, as writes do.
+                // No leader right now (failover): ask again shortly, as writes do. A client Ratis
+                // closed would fail every read until the next write replaced it (a frontend only
+                // read from for 25 s answered EIO): replace it here too.
+                if (RatisErrors.closedForGood(t)) {
+                    renew.apply(c);
+                }
                 return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS))
                         .thenCompose(x -> readChunk(offset, part, since));

@@ -24,7 +24,6 @@ import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -120,7 +119,7 @@ public final class ReplicatedBlockVolume implements BlockVolume {
 
     /** A diskless handle: no replica here, every request through the Ratis client to the group. */
     public ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, long epoch, ReplicationConfig config) {
-        this(name, clients, null, epoch, config, h -> new LeaderReplicaAccess(name, epoch, () -> h.client));
+        this(name, clients, null, epoch, config, h -> new LeaderReplicaAccess(name, epoch, () -> h.client, h::renewClient));
     }
 
     private ReplicatedBlockVolume(String name, Supplier<RaftClient> clients, LocalSubmitter leaderHere, long epoch,
@@ -449,18 +448,14 @@ public final class ReplicatedBlockVolume implements BlockVolume {
             if (closed || batch.stream().anyMatch(p -> now - p.since() > RETRY_BUDGET_NANOS)) {
                 return false;
             }
-            if (isClientClosed(cause) && client != null) {
-                // Ratis closed this client's ordered window for good (seen after a leadership
-                // transfer under load): every later request would fail at once. Start afresh.
+            if (RatisErrors.closedForGood(cause)) {
                 broken = client;
-                client = clients.get();
             }
             queue.requeueFront(batch, false);
             queue.holdSlot(); // during the pause, so the queue does not spin
         }
         if (broken != null) {
-            RaftClient old = broken;
-            CompletableFuture.runAsync(() -> closeQuietly(old));
+            renewClient(broken);
         }
         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS).execute(() -> {
             synchronized (this) {
@@ -471,13 +466,22 @@ public final class ReplicatedBlockVolume implements BlockVolume {
         return true;
     }
 
-    private static boolean isClientClosed(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof AlreadyClosedException) {
-                return true;
+    /**
+     * Replaces {@code broken}, the client Ratis closed for good (its ordered window fails every
+     * later request at once; seen after a leadership transfer under load, for writes and a diskless
+     * frontend's reads alike), unless it was replaced already. Returns the client to use now.
+     */
+    private RaftClient renewClient(RaftClient broken) {
+        RaftClient current;
+        synchronized (this) {
+            if (client != broken || closed) {
+                return client;
             }
+            client = clients.get();
+            current = client;
         }
-        return false;
+        CompletableFuture.runAsync(() -> closeQuietly(broken));
+        return current;
     }
 
     private static void closeQuietly(RaftClient c) {

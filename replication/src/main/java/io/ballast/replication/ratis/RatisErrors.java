@@ -7,6 +7,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.protocol.exceptions.AlreadyExistsException;
 import org.apache.ratis.protocol.exceptions.StateMachineException;
 
@@ -38,6 +39,16 @@ public final class RatisErrors {
     public static boolean alreadyExists(RaftClientReply reply) {
         for (Throwable c = reply.getException(); c != null; c = c.getCause()) {
             if (c instanceof AlreadyExistsException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** True when Ratis closed the client that failed with {@code t} for good: only a new client helps. */
+    public static boolean closedForGood(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof AlreadyClosedException) {
                 return true;
             }
         }
