@@ -56,7 +56,7 @@ final class BackupRpcs {
             }
             requireReplica(r.getVolume());
             try (BackupBucket bucket = new BackupBucket(BackupTargets.check(r.getTarget(), "target"));
-                    SnapshotReader snapshot = volumes.snapshots().open(r.getVolume(), r.getSnapshotId())) {
+                    SnapshotReader snapshot = volumes.snapshots().open(r.getVolume(), r.getSnapshotId(), "backup " + r.getBackupId())) {
                 BackupRepository repo = new BackupRepository(bucket);
                 Optional<BackupManifest> existing = repo.get(r.getBackupId());
                 if (existing.isPresent()) {
@@ -67,7 +67,7 @@ final class BackupRpcs {
                             + bucket.describe() + " (of snapshot " + existing.get().getSnapshotId() + "); choose another id");
                 }
                 BackupManifest base = r.getBaseBackupId().isEmpty() ? null : repo.require(r.getBaseBackupId());
-                SnapshotReader baseSnapshot = base == null ? null : openQuietly(r.getVolume(), base.getSnapshotId());
+                SnapshotReader baseSnapshot = base == null ? null : openQuietly(r.getVolume(), base.getSnapshotId(), "backup " + r.getBackupId() + ", its base");
                 try {
                     if (base != null && baseSnapshot == null) {
                         LOG.info("backup {}: the snapshot {} of base backup {} is not on this node: every chunk is read and "
@@ -121,9 +121,9 @@ final class BackupRpcs {
         }
     }
 
-    private SnapshotReader openQuietly(String volume, String snapshot) {
+    private SnapshotReader openQuietly(String volume, String snapshot, String reader) {
         try {
-            return volumes.snapshots().open(volume, snapshot);
+            return volumes.snapshots().open(volume, snapshot, reader);
         } catch (BallastException e) {
             return null;
         }

@@ -101,7 +101,7 @@ final class CloneFiller {
                     LOG.info("clone {}: filling through the remote leader ({})", name, e.getMessage());
                 }
             }
-            try (SnapshotReader reader = raft.snapshots().open(sourceVolume, snapshotId)) {
+            try (SnapshotReader reader = raft.snapshots().open(sourceVolume, snapshotId, "fill of clone " + name)) {
                 CloneFill.fill(reader, volume, p);
             }
         } finally {

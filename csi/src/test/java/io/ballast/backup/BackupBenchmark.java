@@ -40,7 +40,7 @@ class BackupBenchmark {
             BackupRepository repo = new BackupRepository(bucket);
             long t0 = System.nanoTime();
             BackupManifest m;
-            try (SnapshotReader r = cluster.nodes[0].snapshots().open("src", "s")) {
+            try (SnapshotReader r = cluster.nodes[0].snapshots().open("src", "s", "benchmark")) {
                 m = new BackupWriter(repo, 0, BackupProgressListener.NONE).write("b", "src", r, 0, null, null, 1);
             }
             double backupSeconds = (System.nanoTime() - t0) / 1e9;

@@ -363,7 +363,7 @@ class BackupTest {
 
     private SnapshotHandle snapshot(String id) {
         cluster.nodes[0].snapshots().create("src", id);
-        return new SnapshotHandle(cluster.nodes[0].snapshots().open("src", id));
+        return new SnapshotHandle(cluster.nodes[0].snapshots().open("src", id, "test"));
     }
 
     private BackupManifest backup(BackupRepository repo, String id, SnapshotHandle s, BackupManifest base, SnapshotHandle baseSnap)

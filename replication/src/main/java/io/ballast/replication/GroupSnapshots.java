@@ -11,6 +11,7 @@ import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.snapshot.CloneOrigin;
 import io.ballast.replication.snapshot.ReplicaSnapshots;
+import io.ballast.replication.snapshot.SnapshotBlockRepair;
 import io.ballast.replication.snapshot.SnapshotStatus;
 import io.ballast.replication.statemachine.VolumeStateMachine;
 import java.io.IOException;
@@ -105,10 +106,13 @@ public final class GroupSnapshots {
     }
 
     /**
-     * Opens this replica's copy of a snapshot for reading (a clone's fill). NOT_FOUND when the
-     * group never took it (or deleted it), FAILED_PRECONDITION when this replica holds no complete copy.
+     * Opens this replica's copy of a snapshot for reading (a clone's fill, a backup). A block that
+     * fails its checksum is repaired from a peer's copy and read again ({@link SnapshotBlockRepair});
+     * only a block bad on every copy fails the read. NOT_FOUND when the group never took it (or
+     * deleted it), FAILED_PRECONDITION when this replica holds no complete copy. {@code reader}:
+     * who reads, for the log of a repair.
      */
-    public SnapshotReader open(String volume, String id) {
+    public SnapshotReader open(String volume, String id, String reader) {
         VolumeStateMachine sm = raft.stateMachine(volume);
         SnapshotStatus s = get(volume, id).filter(SnapshotStatus::registered).orElseThrow(() -> new BallastException(
                 ErrorCode.NOT_FOUND, "volume " + volume + " has no snapshot " + id));
@@ -116,7 +120,8 @@ public final class GroupSnapshots {
             throw new BallastException(ErrorCode.FAILED_PRECONDITION, "snapshot " + id + " of volume " + volume + " is "
                     + s.note() + " (node " + raft.nodeId() + "); ask a node whose ListSnapshots shows it ready");
         }
-        return sm.node().snapshots().open(volume, id);
+        SnapshotReader copy = sm.node().snapshots().open(volume, id);
+        return copy.repairingWith(sm.snapshotRepair.forReader(id, copy.info().tag(), reader));
     }
 
     /** The volume's clone origin, or empty when it was not created from a snapshot. */

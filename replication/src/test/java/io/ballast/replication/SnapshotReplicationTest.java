@@ -13,6 +13,7 @@ import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.snapshot.CloneOrigin;
 import io.ballast.replication.snapshot.SnapshotStatus;
 import io.ballast.replication.testing.Await;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,11 +51,26 @@ class SnapshotReplicationTest {
         f.get(30, TimeUnit.SECONDS);
     }
 
+    /** What {@code node}'s copy holds, read as it is on disk (a bad block fails, nothing repairs it). */
     private byte[] snapshotContent(int node, String volume, String id) {
-        try (SnapshotReader r = cluster.nodes[node].snapshots().open(volume, id)) {
-            ByteBuffer b = ByteBuffer.allocate((int) r.size());
-            r.read(0, b);
-            return b.array();
+        try (SnapshotReader r = cluster.nodes[node].stateMachine(volume).node().snapshots().open(volume, id)) {
+            return readAll(r);
+        }
+    }
+
+    private static byte[] readAll(SnapshotReader r) {
+        ByteBuffer b = ByteBuffer.allocate((int) r.size());
+        r.read(0, b);
+        return b.array();
+    }
+
+    /** Flips a bit of byte {@code offset} of {@code node}'s copy of snapshot {@code id} on disk. */
+    private void rot(int node, String id, long offset, int bit) throws IOException {
+        try (var file = new java.io.RandomAccessFile(tmp.resolve("node" + node + "/snapshots/vol/" + id + "/data").toFile(), "rw")) {
+            file.seek(offset);
+            int b = file.read();
+            file.seek(offset);
+            file.write(b ^ bit);
         }
     }
 
@@ -149,12 +165,7 @@ class SnapshotReplicationTest {
         // The leader's copy of s1 has rotted in its first block: asked first, it refuses (CORRUPTION)
         // and the fetch goes on to the third replica.
         int rotten = cluster.leader("vol");
-        try (var file = new java.io.RandomAccessFile(tmp.resolve("node" + rotten + "/snapshots/vol/s1/data").toFile(), "rw")) {
-            file.seek(100);
-            int b = file.read();
-            file.seek(100);
-            file.write(b ^ 0x20);
-        }
+        rot(rotten, "s1", 100, 0x20);
         cluster.start(f); // an empty disk: re-added as a member that lost its replica, rebuilt by block copy
         cluster.nodes[cluster.leader("vol")].addReplica("vol", cluster.configs[f].nodeId(), cluster.configs[f].address());
         cluster.awaitConverged("vol");
@@ -196,12 +207,7 @@ class SnapshotReplicationTest {
         cluster.awaitConverged("vol");
         int f = (cluster.leader("vol") + 1) % 3;
         awaitListed(f, "vol", "s1");
-        try (var file = new java.io.RandomAccessFile(tmp.resolve("node" + f + "/snapshots/vol/s1/data").toFile(), "rw")) {
-            file.seek(9L * B + 5);
-            int b = file.read();
-            file.seek(9L * B + 5);
-            file.write(b ^ 0x04);
-        }
+        rot(f, "s1", 9L * B + 5, 0x04);
         BallastException rotten = assertThrows(BallastException.class, () -> snapshotContent(f, "vol", "s1"));
         assertEquals(ErrorCode.CORRUPTION, rotten.code());
 
@@ -213,6 +219,47 @@ class SnapshotReplicationTest {
         v.close();
     }
 
+    /**
+     * A clone's fill and a backup read a snapshot through {@link GroupSnapshots#open}: a block of the
+     * local copy that fails its checksum is repaired from a peer's copy and read again, so the reader
+     * gets the snapshot's bytes instead of failing on one rotten block while two good copies exist
+     * (before, it failed until the next scrub repaired the copy). A block bad on every copy still
+     * fails the read, as CORRUPTION, never as data.
+     */
+    @Test
+    void aReaderOfASnapshotGetsARottenBlockRepairedFromAPeerAndOnlyABlockBadEverywhereFails() throws Exception {
+        ReplicatedBlockVolume v = create("vol");
+        byte[] data = pattern(8, 16 * B);
+        await(v.write(0, ByteBuffer.wrap(data), false));
+        cluster.nodes[0].snapshots().create("vol", "s1");
+        await(v.write(0, ByteBuffer.wrap(pattern(9, 16 * B)), false)); // the volume moves on
+        cluster.awaitConverged("vol");
+        int f = (cluster.leader("vol") + 1) % 3;
+        awaitListed(f, "vol", "s1");
+        byte[] expected = new byte[(int) SIZE];
+        System.arraycopy(data, 0, expected, 0, data.length);
+        rot(f, "s1", 3L * B + 17, 0x10);
+        rot(f, "s1", 12L * B, 0x01);
+        assertEquals(ErrorCode.CORRUPTION, assertThrows(BallastException.class, () -> snapshotContent(f, "vol", "s1")).code());
+
+        try (SnapshotReader r = cluster.nodes[f].snapshots().open("vol", "s1", "test")) {
+            assertArrayEquals(expected, readAll(r), "the snapshot's bytes through the repairing reader");
+            assertEquals(2, r.checksumFailures(), "both bad blocks were seen");
+        }
+        assertArrayEquals(expected, snapshotContent(f, "vol", "s1"), "repaired on disk, not only in the reply");
+
+        for (int i = 0; i < 3; i++) {
+            rot(i, "s1", 5L * B, 0x02);
+        }
+        try (SnapshotReader r = cluster.nodes[f].snapshots().open("vol", "s1", "test")) {
+            ByteBuffer dst = ByteBuffer.allocate(8 * B);
+            BallastException bad = assertThrows(BallastException.class, () -> r.read(0, dst));
+            assertEquals(ErrorCode.CORRUPTION, bad.code(), bad.toString());
+            assertTrue(bad.getMessage().contains("block 5 "), bad.getMessage());
+        }
+        v.close();
+    }
+
     @Test
     void deleteSnapshotCloneOriginAndReplicaDeletion() throws Exception {
         ReplicatedBlockVolume v = create("vol");
@@ -220,7 +267,7 @@ class SnapshotReplicationTest {
         snaps.create("vol", "s1");
         assertEquals(ErrorCode.INVALID_ARGUMENT, assertThrows(BallastException.class, () -> snaps.create("vol", "bad/id")).code());
         assertEquals(ErrorCode.NOT_FOUND, assertThrows(BallastException.class, () -> snaps.create("nosuch", "s1")).code());
-        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BallastException.class, () -> snaps.open("vol", "s9")).code());
+        assertEquals(ErrorCode.NOT_FOUND, assertThrows(BallastException.class, () -> snaps.open("vol", "s9", "test")).code());
 
         cluster.nodes[0].createReplicaGroup("clone", SIZE, cluster.peers(), "vol@s1");
         cluster.awaitConverged("clone");

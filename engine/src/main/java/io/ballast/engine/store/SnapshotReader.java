@@ -32,7 +32,18 @@ public final class SnapshotReader implements AutoCloseable {
     private final FileChannel checksums;
     private final NativeFile nativeData;
     private final AtomicLong checksumFailures = new AtomicLong();
+    private volatile BadBlockRepair repair;
     private volatile boolean closed;
+
+    /**
+     * Asked for a block of this snapshot that failed its checksum: rewrites the block in the
+     * snapshot's files with a good copy from elsewhere (a peer replica's copy of the same snapshot)
+     * and answers true, or false when no good copy was found. It must not throw.
+     */
+    @FunctionalInterface
+    public interface BadBlockRepair {
+        boolean repair(long block);
+    }
 
     private SnapshotReader(SnapshotInfo info, Path dir, FileChannel data, FileChannel checksums, NativeFile nativeData) {
         this.info = info;
@@ -74,6 +85,16 @@ public final class SnapshotReader implements AutoCloseable {
         return info.sizeBytes();
     }
 
+    /**
+     * From now on, a block that fails its checksum on {@link #read} is handed to {@code r} and read
+     * again once repaired, instead of failing the read (a clone's fill or a backup would otherwise
+     * fail on one rotten block while peers hold good copies). Returns this reader.
+     */
+    public SnapshotReader repairingWith(BadBlockRepair r) {
+        this.repair = Objects.requireNonNull(r, "r");
+        return this;
+    }
+
     /** Blocks that failed their checksum on reads so far. */
     public long checksumFailures() {
         return checksumFailures.get();
@@ -110,12 +131,31 @@ public final class SnapshotReader implements AutoCloseable {
             if (stored != actual) {
                 checksumFailures.incrementAndGet();
                 long block = offset / B + i;
-                throw new BallastException(ErrorCode.CORRUPTION, String.format("snapshot %s of volume %s: block %d at "
-                        + "offset %d failed its checksum (stored 0x%08x, computed 0x%08x)", info.id(), info.volume(),
-                        block, block * B, stored, actual));
+                if (!repairedAndReadAgain(block, run.slice(i * B, B))) {
+                    throw new BallastException(ErrorCode.CORRUPTION, String.format("snapshot %s of volume %s: block %d at "
+                            + "offset %d failed its checksum (stored 0x%08x, computed 0x%08x)", info.id(), info.volume(),
+                            block, block * B, stored, actual));
+                }
             }
         }
         dst.position(dst.position() + len);
+    }
+
+    /** With a repair set: the block repaired, read again into {@code into} and verified; else false. */
+    private boolean repairedAndReadAgain(long block, ByteBuffer into) {
+        BadBlockRepair r = repair;
+        if (r == null || !r.repair(block)) {
+            return false;
+        }
+        ByteBuffer slot = ByteBuffer.allocate(ChecksumFileLayout.SLOT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            readFully(data, into.clear(), block * B);
+            readFully(checksums, slot, ChecksumFileLayout.slotOffset(block));
+        } catch (IOException e) {
+            throw Durable.ioError("snapshot " + info.id() + " of " + info.volume() + ": read block " + block
+                    + " again after its repair", e);
+        }
+        return slot.getInt(0) == ChecksumFileLayout.slotOf(into.clear());
     }
 
     /**

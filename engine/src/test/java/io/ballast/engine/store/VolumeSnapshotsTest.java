@@ -191,6 +191,44 @@ class VolumeSnapshotsTest {
         }
     }
 
+    /**
+     * A reader with a repair hands it each block that fails its checksum and serves the block once it
+     * reads back good; a repair that finds no good copy, or claims one and leaves the block bad,
+     * fails the read with CORRUPTION, never returns the bad bytes.
+     */
+    @Test
+    void aRepairingReaderServesARepairedBlockAndRefusesOneStillBad() throws Exception {
+        byte[] a = StoreTesting.random(rnd, 8 * B);
+        try (LocalBlockStore s = node.createVolume("v", 4 * MIB)) {
+            s.write(0, ByteBuffer.wrap(a));
+            node.snapshots().take(s, "s1", 5, 0);
+        }
+        StoreTesting.flipByte(snapshotDir("v", "s1").resolve("data"), 2 * B + 9);
+        List<Long> asked = new java.util.ArrayList<>();
+        try (SnapshotReader r = node.snapshots().open("v", "s1")) {
+            r.repairingWith(block -> {
+                asked.add(block);
+                return false;
+            });
+            assertCode(ErrorCode.CORRUPTION, () -> read(r, 0, 4 * B));
+            r.repairingWith(block -> {
+                asked.add(block);
+                return true; // claims a repair, rewrites nothing
+            });
+            assertCode(ErrorCode.CORRUPTION, () -> read(r, 0, 4 * B));
+            r.repairingWith(block -> {
+                asked.add(block);
+                node.snapshots().repairBlock("v", "s1", 5, block, ByteBuffer.wrap(a, (int) block * B, B));
+                return true;
+            });
+            assertArrayEquals(a, read(r, 0, 8 * B));
+            assertEquals(List.of(2L, 2L, 2L), asked);
+            assertEquals(3, r.checksumFailures());
+            assertArrayEquals(a, read(r, 0, 8 * B), "good on disk now: no repair asked");
+            assertEquals(3, asked.size());
+        }
+    }
+
     @Test
     void deletingTheVolumeDeletesItsSnapshots() {
         try (LocalBlockStore s = node.createVolume("v", 4 * MIB)) {

@@ -324,7 +324,7 @@ public final class BlockRepairer {
         return PeerQuery.newClient(replica);
     }
 
-    static void closeQuietly(RaftClient client) {
+    public static void closeQuietly(RaftClient client) {
         try {
             client.close();
         } catch (IOException | RuntimeException e) {

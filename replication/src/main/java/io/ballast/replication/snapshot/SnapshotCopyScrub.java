@@ -4,40 +4,33 @@ import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
 import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.engine.store.SnapshotReader;
-import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.rebuild.LocalReplica;
-import io.ballast.replication.rebuild.PeerQuery;
 import io.ballast.replication.rebuild.RatePacer;
 import io.ballast.replication.rebuild.ScrubExtension;
 import io.ballast.replication.snapshot.SnapshotRegistry.Registered;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.ratis.client.RaftClient;
-import org.apache.ratis.protocol.RaftPeerId;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The scrub of a replica's snapshot copies (invariant 4 for snapshots): every data block of each
  * complete copy is checked against its checksum, and a bad one is rewritten from a peer's copy of
- * the same snapshot (asked with QUERY_SNAPSHOT_READ at the snapshot's index; the peer's reader
- * vouches for it). A snapshot never changes, so unlike a volume block, no applied index has to be
- * compared: the index the snapshot was taken at names the bytes. Without this, a copy that rotted
- * was found only when a clone or a backup read it, and failed them. Threading: the scrub's thread.
+ * the same snapshot ({@link SnapshotBlockRepair}). Without this, a copy that rotted was found only
+ * when a clone or a backup read it. Threading: the scrub's thread.
  */
 public final class SnapshotCopyScrub implements ScrubExtension {
-    private static final Logger LOG = LoggerFactory.getLogger(SnapshotCopyScrub.class);
     private static final int B = LocalBlockStore.BLOCK_SIZE;
     /** 8 MiB of blocks per verify step, as the volume's scrub. */
     private static final long STEP_BLOCKS = 2048;
 
     private final LocalReplica replica;
     private final ReplicaSnapshots snapshots;
+    private final SnapshotBlockRepair repair;
 
-    public SnapshotCopyScrub(LocalReplica replica, ReplicaSnapshots snapshots) {
+    public SnapshotCopyScrub(LocalReplica replica, ReplicaSnapshots snapshots, SnapshotBlockRepair repair) {
         this.replica = replica;
         this.snapshots = snapshots;
+        this.repair = repair;
     }
 
     @Override
@@ -63,7 +56,7 @@ public final class SnapshotCopyScrub implements ScrubExtension {
             }
             for (long block : bad) {
                 corrupt++;
-                if (repair(client, r, block)) {
+                if (repair.repair(client, r.id(), r.index(), block, "scrub")) {
                     repaired++;
                 } else {
                     left++;
@@ -71,28 +64,5 @@ public final class SnapshotCopyScrub implements ScrubExtension {
             }
         }
         return new Found(corrupt, repaired, left);
-    }
-
-    private boolean repair(RaftClient client, Registered r, long block) {
-        String volume = replica.volumeName();
-        List<String> refusals = new ArrayList<>();
-        for (RaftPeerId peer : PeerQuery.peersLeaderFirst(replica)) {
-            try {
-                ByteBuffer good = PeerQuery.ask(client, peer, VolumeLogLayout.querySnapshotRead(r.id(), r.index(), block * B, B,
-                        (byte) 0), "snapshot repair query");
-                if (good.remaining() != B) {
-                    throw new BallastException(ErrorCode.INTERNAL, "returned " + good.remaining() + " bytes for one block");
-                }
-                snapshots.files().repairBlock(volume, r.id(), r.index(), block, good);
-                LOG.warn("volume {}: block {} of snapshot {} failed its checksum (scrub); repaired from {}", volume, block,
-                        r.id(), peer);
-                return true;
-            } catch (BallastException e) {
-                refusals.add(peer + ": " + e.code() + " " + e.getMessage());
-            }
-        }
-        LOG.error("volume {}: block {} of snapshot {} fails its checksum (scrub) and cannot be repaired: {}", volume, block,
-                r.id(), refusals.isEmpty() ? "no peers" : refusals);
-        return false;
     }
 }

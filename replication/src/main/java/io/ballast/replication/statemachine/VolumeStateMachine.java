@@ -27,6 +27,7 @@ import io.ballast.replication.rebuild.RegionGenerations;
 import io.ballast.replication.rebuild.ReplicaScrub;
 import io.ballast.replication.snapshot.ReplicaSnapshots;
 import io.ballast.replication.snapshot.SnapshotCopyFetch;
+import io.ballast.replication.snapshot.SnapshotBlockRepair;
 import io.ballast.replication.snapshot.SnapshotCopyScrub;
 import io.ballast.replication.space.SpaceGuard;
 import io.ballast.replication.tls.RaftTls;
@@ -146,6 +147,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
     public final BlockRepairer repairer = new BlockRepairer(this);
     public final ReplicaScrub scrub;
     public final ReplicaSnapshots snapshots;
+    /** Repairs a bad block of a local snapshot copy from a peer's (the copies' scrub, clone fills, backups). */
+    public final SnapshotBlockRepair snapshotRepair;
     /** Fetches the snapshot copies this replica lacks (rebuilt after them) from its peers. */
     public final SnapshotCopyFetch snapshotCopies;
     /** A rebuild is copying blocks: the applied index says nothing about them, so no repairs. */
@@ -187,7 +190,8 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
         this.clients = clients;
         this.background = background;
         this.snapshots = new ReplicaSnapshots(node);
-        this.scrub = new ReplicaScrub(this, repairer, background, new SnapshotCopyScrub(this, snapshots));
+        this.snapshotRepair = new SnapshotBlockRepair(this, snapshots);
+        this.scrub = new ReplicaScrub(this, repairer, background, new SnapshotCopyScrub(this, snapshots, snapshotRepair));
         this.snapshotCopies = new SnapshotCopyFetch(this, snapshots, rebuildBytesPerSecond);
     }
 
