@@ -2,13 +2,21 @@ package io.ballast.replication;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.testing.Await;
+import io.ballast.engine.error.BallastException;
+import io.ballast.engine.error.ErrorCode;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
@@ -25,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DisklessFrontendTest {
     private static final String VOL = "remote";
     private static final long SIZE = 4L << 20;
+    private static final int B = 4096;
 
     @TempDir
     Path tmp;
@@ -63,6 +72,80 @@ class DisklessFrontendTest {
         assertEquals(2, made.size(), "the closed client was replaced once");
         assertArrayEquals(data, read(data.length), "and the next read uses the new one");
         assertEquals(2, made.size());
+    }
+
+    /**
+     * Reads that arrive together leave in a few queries of many reads (QueryBursts): 512 concurrent
+     * 4 KiB reads of random blocks each get their own block's bytes. A block bad on every replica
+     * fails only its own read, not the others of its query (they are asked again alone). Once the
+     * volume is attached elsewhere, a burst fails whole, fenced, with no data.
+     */
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void aBurstOfReadsGetsEachItsOwnBytesOnlyABadBlockFailsAndAFencedBurstGetsNothing() throws Exception {
+        cluster = new TestCluster(tmp, 4, 100_000);
+        cluster.nodes[0].createReplicaGroup(VOL, SIZE, cluster.peers(0, 1, 2));
+        handle = cluster.nodes[3].openRemoteVolume(VOL, cluster.peers(0, 1, 2), 1);
+        int blocks = (int) (SIZE / B);
+        byte[] data = new byte[(int) SIZE];
+        new Random(11).nextBytes(data);
+        Await.result(handle.write(0, ByteBuffer.wrap(data), false));
+        cluster.assertReplicasIdentical(VOL, 0, 1, 2);
+
+        Random pick = new Random(12);
+        List<Integer> order = new ArrayList<>();
+        List<CompletableFuture<Void>> reads = new ArrayList<>();
+        List<ByteBuffer> bufs = new ArrayList<>();
+        for (int i = 0; i < 512; i++) {
+            int block = pick.nextInt(blocks);
+            ByteBuffer dst = ByteBuffer.allocate(B);
+            order.add(block);
+            bufs.add(dst);
+            reads.add(handle.read((long) block * B, dst));
+        }
+        for (int i = 0; i < reads.size(); i++) {
+            Await.result(reads.get(i));
+            assertArrayEquals(Arrays.copyOfRange(data, order.get(i) * B, (order.get(i) + 1) * B), bufs.get(i).array(),
+                    "read " + i + " of block " + order.get(i));
+        }
+
+        for (int node = 0; node < 3; node++) {
+            flipByte(node, 7);
+        }
+        List<CompletableFuture<Void>> mixed = new ArrayList<>();
+        for (int block = 0; block < 16; block++) {
+            mixed.add(handle.read((long) block * B, ByteBuffer.allocate(B)));
+        }
+        for (int block = 0; block < 16; block++) {
+            if (block == 7) {
+                BallastException bad = assertThrows(BallastException.class, () -> Await.result(mixed.get(7)));
+                assertEquals(ErrorCode.CORRUPTION, bad.code(), bad.toString());
+            } else {
+                Await.result(mixed.get(block)); // the others of its query got their bytes
+            }
+        }
+
+        try (ReplicatedBlockVolume other = cluster.nodes[0].openVolume(VOL, 2)) {
+            List<CompletableFuture<Void>> fenced = new ArrayList<>();
+            for (int block = 8; block < 40; block++) {
+                fenced.add(handle.read((long) block * B, ByteBuffer.allocate(B)));
+            }
+            for (CompletableFuture<Void> f : fenced) {
+                BallastException e = assertThrows(BallastException.class, () -> Await.result(f));
+                assertEquals(ErrorCode.FAILED_PRECONDITION, e.code(), e.toString());
+            }
+            assertTrue(handle.fenced());
+        }
+    }
+
+    private void flipByte(int node, long block) throws Exception {
+        Path file = tmp.resolve("node" + node).resolve("volumes").resolve(VOL).resolve("data");
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(block * B + 99);
+            int b = f.read();
+            f.seek(block * B + 99);
+            f.write(b ^ 0x08);
+        }
     }
 
     private byte[] read(int length) throws Exception {

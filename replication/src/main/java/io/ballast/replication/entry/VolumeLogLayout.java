@@ -178,6 +178,22 @@ public final class VolumeLogLayout {
         return finish(b);
     }
 
+    /**
+     * Several reads of a frontend with writer {@code epoch} in one query ({@code ranges}: offset,
+     * length pairs): one round trip and one read index for a burst of reads; the reply is their
+     * bytes one after the other. Refused (fenced) unless {@code epoch} is the volume's.
+     */
+    public static ByteBuffer queryReads(long epoch, long[] ranges, int count) {
+        if (count < 1 || count > 0xFFFF) {
+            throw new IllegalArgumentException("a query of " + count + " reads");
+        }
+        ByteBuffer b = begin(KIND_QUERY_READ, count, epoch, count * RECORD_HEADER);
+        for (int i = 0; i < count; i++) {
+            putRecord(b, new Op(OP_READ, (byte) 0, ranges[2 * i], ranges[2 * i + 1], null));
+        }
+        return finish(b);
+    }
+
     /** QUERY_SNAPSHOT_READ of [offset, +length) of snapshot {@code id} taken at log index {@code tag}. */
     public static ByteBuffer querySnapshotRead(String id, long tag, long offset, int length, byte flags) {
         byte[] n = id.getBytes(StandardCharsets.UTF_8);

@@ -7,6 +7,8 @@ import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.statemachine.ReplicaQueries;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,11 +25,24 @@ import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
  * lease or a heartbeat round, applied there) that carries the handle's writer epoch; the leader
  * answers FAILED_PRECONDITION when another epoch is the volume's, so a superseded frontend never
  * gets data, as with the local {@link ReadFence}. Reads are cut into {@link ReplicaQueries#MAX_READ}
- * chunks; without a leader they are asked again within the writes' budget. The size is the
- * leader's at attach (the handle adds its own RESIZEs).
+ * chunks, and reads that arrive while {@link #QUERIES_IN_FLIGHT} queries are out leave together in
+ * the next ({@link QueryBursts}): one round trip, one read index and one reply for a burst, as the
+ * local fence shares one round among the reads that wait for it. Queries go in the client's ordered
+ * stream: Ratis's unordered one asks a refused query again for seconds (a fenced or corrupt read
+ * must fail at once). Without a leader they are asked again within the writes' budget. The size is the leader's at attach (the handle adds its own RESIZEs).
  */
 public final class LeaderReplicaAccess implements ReplicaAccess {
     private static final long RETRY_PAUSE_MS = 100;
+    /**
+     * Queries out at once per handle. Two: one is answered while the next burst waits; a read
+     * arriving at an idle handle leaves at once. (-D to compare settings in tests/bench/diskless-bench.sh.)
+     */
+    static final int QUERIES_IN_FLIGHT = Integer.getInteger("ballast.diskless.queriesInFlight", 2);
+    /** Reads per query at most (1, with 64 queries in flight: each read its own query, as before bursts). */
+    static final int READS_PER_QUERY = Integer.getInteger("ballast.diskless.readsPerQuery", 256);
+
+    /** A read (or a MAX_READ part of one) waiting for its bytes. */
+    private record PendingRead(long offset, ByteBuffer dst, CompletableFuture<Void> done, long since) {}
 
     private final String name;
     private final long epoch;
@@ -36,6 +51,8 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
     /** Replaces a client Ratis closed for good, unless replaced already; returns the one to use. */
     private final UnaryOperator<RaftClient> renew;
     private final AtomicLong reads = new AtomicLong();
+    private final QueryBursts<PendingRead> bursts = new QueryBursts<>(QUERIES_IN_FLIGHT, READS_PER_QUERY,
+            ReplicaQueries.MAX_READ, p -> p.dst().remaining());
     private volatile long size;
     private volatile long supersededBy;
 
@@ -74,38 +91,53 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
     @Override
     public CompletableFuture<Void> read(long offset, ByteBuffer dst, long lastAcked) {
         reads.incrementAndGet();
-        CompletableFuture<Void> done = CompletableFuture.completedFuture(null);
-        for (int pos = 0; pos < dst.remaining(); pos += ReplicaQueries.MAX_READ) {
-            int len = Math.min(ReplicaQueries.MAX_READ, dst.remaining() - pos);
-            ByteBuffer part = dst.slice(dst.position() + pos, len);
-            long at = offset + pos;
-            done = done.thenCompose(v -> readChunk(at, part, System.nanoTime()));
-        }
-        return done.thenRun(() -> dst.position(dst.limit())); // as the local store leaves it
-    }
-
-    private CompletableFuture<Void> readChunk(long offset, ByteBuffer part, long since) {
         if (fenced()) {
             return CompletableFuture.failedFuture(fencedError());
         }
-        Message q = message(VolumeLogLayout.queryRead(offset, part.remaining(), (byte) 0, epoch));
+        List<PendingRead> parts = new ArrayList<>();
+        long now = System.nanoTime();
+        for (int pos = 0; pos < dst.remaining(); pos += ReplicaQueries.MAX_READ) {
+            int len = Math.min(ReplicaQueries.MAX_READ, dst.remaining() - pos);
+            parts.add(new PendingRead(offset + pos, dst.slice(dst.position() + pos, len), new CompletableFuture<>(), now));
+        }
+        bursts.add(parts).forEach(this::sendBatch);
+        CompletableFuture<Void> done = parts.size() == 1 ? parts.get(0).done()
+                : CompletableFuture.allOf(parts.stream().map(PendingRead::done).toArray(CompletableFuture[]::new));
+        return done.thenRun(() -> dst.position(dst.limit())); // as the local store leaves it
+    }
+
+    /** Sends a batch {@link #bursts} handed out; its slot is freed once every read in it is answered. */
+    private void sendBatch(List<PendingRead> batch) {
+        query(batch).whenComplete((v, t) -> bursts.done().forEach(this::sendBatch));
+    }
+
+    /**
+     * Asks the leader for {@code batch}'s reads in one linearizable query. Completes when each read
+     * has its bytes or its error: fenced, all fail; no leader, asked again within the writes'
+     * budget; any other refusal of several reads, each is asked alone, so only a bad one fails.
+     */
+    private CompletableFuture<Void> query(List<PendingRead> batch) {
+        if (fenced()) {
+            batch.forEach(p -> p.done().completeExceptionally(fencedError()));
+            return CompletableFuture.completedFuture(null);
+        }
+        Message q = message(batch.size() == 1
+                ? VolumeLogLayout.queryRead(batch.get(0).offset(), batch.get(0).dst().remaining(), (byte) 0, epoch)
+                : VolumeLogLayout.queryReads(epoch, ranges(batch), batch.size()));
         RaftClient c = client.get();
         return c.async().sendReadOnly(q).handle((reply, t) -> {
             BallastException e = t != null ? RatisErrors.map(t, "read " + name) : RatisErrors.of(reply, "read " + name);
             if (e == null) {
-                ByteBuffer data = reply.getMessage().getContent().asReadOnlyByteBuffer();
-                if (data.remaining() != part.remaining()) {
-                    throw new BallastException(ErrorCode.INTERNAL, "read " + name + ": the leader sent " + data.remaining()
-                            + " bytes for " + part.remaining());
-                }
-                part.duplicate().put(data);
+                deliver(batch, reply.getMessage().getContent().asReadOnlyByteBuffer());
                 return CompletableFuture.<Void>completedFuture(null);
             }
             if (e.code() == ErrorCode.FAILED_PRECONDITION && e.getMessage().contains("fenced:")) {
                 superseded();
-                return CompletableFuture.<Void>failedFuture(fencedError());
+                batch.forEach(p -> p.done().completeExceptionally(fencedError()));
+                return CompletableFuture.<Void>completedFuture(null);
             }
-            if (e.code() == ErrorCode.UNAVAILABLE && System.nanoTime() - since < ReplicatedBlockVolume.RETRY_BUDGET_NANOS) {
+            long oldest = batch.stream().mapToLong(PendingRead::since).min().orElseThrow();
+            if (e.code() == ErrorCode.UNAVAILABLE && System.nanoTime() - oldest < ReplicatedBlockVolume.RETRY_BUDGET_NANOS) {
                 // No leader right now (failover): ask again shortly, as writes do. A client Ratis
                 // closed would fail every read until the next write replaced it (a frontend only
                 // read from for 25 s answered EIO): replace it here too.
@@ -114,10 +146,40 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
                 }
                 return CompletableFuture.supplyAsync(() -> null,
                         CompletableFuture.delayedExecutor(RETRY_PAUSE_MS, TimeUnit.MILLISECONDS))
-                        .thenCompose(x -> readChunk(offset, part, since));
+                        .thenCompose(x -> query(batch));
             }
-            return CompletableFuture.<Void>failedFuture(e);
+            if (batch.size() > 1) {
+                return CompletableFuture.allOf(batch.stream().map(p -> query(List.of(p))).toArray(CompletableFuture[]::new));
+            }
+            batch.get(0).done().completeExceptionally(e);
+            return CompletableFuture.<Void>completedFuture(null);
         }).thenCompose(f -> f);
+    }
+
+    private static long[] ranges(List<PendingRead> batch) {
+        long[] r = new long[2 * batch.size()];
+        for (int i = 0; i < batch.size(); i++) {
+            r[2 * i] = batch.get(i).offset();
+            r[2 * i + 1] = batch.get(i).dst().remaining();
+        }
+        return r;
+    }
+
+    /** The reply's bytes, read after read, into each read's buffer. */
+    private void deliver(List<PendingRead> batch, ByteBuffer data) {
+        long expected = batch.stream().mapToLong(p -> p.dst().remaining()).sum();
+        if (data.remaining() != expected) {
+            BallastException e = new BallastException(ErrorCode.INTERNAL, "read " + name + ": the leader sent "
+                    + data.remaining() + " bytes for " + expected);
+            batch.forEach(p -> p.done().completeExceptionally(e));
+            return;
+        }
+        for (PendingRead p : batch) {
+            int len = p.dst().remaining();
+            p.dst().duplicate().put(data.slice(data.position(), len));
+            data.position(data.position() + len);
+            p.done().complete(null);
+        }
     }
 
     @Override

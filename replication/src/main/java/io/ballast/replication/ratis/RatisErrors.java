@@ -27,6 +27,17 @@ public final class RatisErrors {
         return new IOException("BALLAST[" + e.code() + "] " + e.getMessage(), e);
     }
 
+    /**
+     * The failure a state machine's query answers with: a {@link StateMachineException}, which Ratis
+     * sends back as the reply's exception. Any other exception fails the call itself, and the client
+     * then asks again for seconds (50 tries) and, in its ordered stream, fails every request sent
+     * after it and closes the stream for good: one fenced or corrupt read took the reads behind it
+     * down with it.
+     */
+    public static StateMachineException queryRefusal(BallastException e) {
+        return new StateMachineException("BALLAST[" + e.code() + "] " + e.getMessage());
+    }
+
     /** The reply's failure as a BallastException, or null when it succeeded. */
     public static BallastException of(RaftClientReply reply, String what) {
         if (reply.isSuccess()) {

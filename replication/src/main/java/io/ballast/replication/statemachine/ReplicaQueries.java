@@ -44,6 +44,8 @@ public final class ReplicaQueries {
                 out = sm.changedSince(e.size()).encode();
             } else if (e.kind() == KIND_QUERY_INFO) {
                 out = sm.currentInfo().encode();
+            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() > 1) {
+                return answerReads(sm, e);
             } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
                 if (e.epoch() != 0 && e.epoch() != sm.epoch()) {
                     // A diskless frontend's read (LeaderReplicaAccess), asked at a read index: a
@@ -66,7 +68,7 @@ public final class ReplicaQueries {
                         return sm.repairer.readRepairingAsync(op.offset(), buf)
                                 .thenApply(v -> reply(buf.flip(), op.flags()))
                                 .exceptionallyCompose(t -> CompletableFuture.failedFuture(
-                                        RatisErrors.refusal(RatisErrors.map(t, "read of " + sm.volumeName()))));
+                                        RatisErrors.queryRefusal(RatisErrors.map(t, "read of " + sm.volumeName()))));
                     }
                     // A peer's repair or rebuild read: it asks another replica now; this one repairs
                     // its own copy meanwhile instead of waiting for its next read or scrub.
@@ -86,7 +88,54 @@ public final class ReplicaQueries {
             }
             return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(out)));
         } catch (BallastException e) {
-            return CompletableFuture.failedFuture(RatisErrors.refusal(e));
+            return CompletableFuture.failedFuture(RatisErrors.queryRefusal(e));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(RatisErrors.queryRefusal(
+                    new BallastException(ErrorCode.INTERNAL, "query of " + sm.volumeName() + ": " + e, e)));
         }
+    }
+
+    /**
+     * A diskless frontend's burst of reads in one query (LeaderReplicaAccess): fenced as one read,
+     * answered with the bytes of each range in turn. A block bad here is repaired from a peer first,
+     * as for a single read; a range that cannot be served fails the whole query, and the frontend
+     * asks for each of its reads alone then, so only the bad one fails.
+     */
+    private static CompletableFuture<Message> answerReads(VolumeStateMachine sm, Entry e) {
+        if (e.epoch() == 0) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a query of several reads is a frontend's: it needs its epoch");
+        }
+        long total = 0;
+        for (Op op : e.ops()) {
+            if (op.length() < 0) {
+                throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a read of " + op.length() + " bytes");
+            }
+            total += op.length();
+        }
+        if (total > MAX_READ) {
+            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a query of " + total + " bytes, more than " + MAX_READ);
+        }
+        if (e.epoch() != sm.epoch()) {
+            throw new BallastException(ErrorCode.FAILED_PRECONDITION, "fenced: writer epoch " + e.epoch()
+                    + " was superseded by " + sm.epoch());
+        }
+        ByteBuffer out = ByteBuffer.allocate((int) total);
+        CompletableFuture<Void> repairs = CompletableFuture.completedFuture(null);
+        int at = 0;
+        for (Op op : e.ops()) {
+            ByteBuffer part = out.slice(at, (int) op.length());
+            at += (int) op.length();
+            try {
+                sm.store().read(op.offset(), part);
+            } catch (BallastException bad) {
+                if (bad.code() != ErrorCode.CORRUPTION) {
+                    throw bad;
+                }
+                repairs = repairs.thenCompose(v -> sm.repairer.readRepairingAsync(op.offset(), part.clear()));
+            }
+        }
+        return repairs.thenApply(v -> Message.valueOf(UnsafeByteOperations.unsafeWrap(out)))
+                .exceptionallyCompose(t -> CompletableFuture.failedFuture(
+                        RatisErrors.queryRefusal(RatisErrors.map(t, "read of " + sm.volumeName()))));
     }
 }

@@ -43,6 +43,17 @@ class VolumeLogLayoutTest {
     }
 
     @Test
+    void aQueryOfSeveralReadsRoundTripsWithItsEpoch() {
+        ByteBuffer q = VolumeLogLayout.queryReads(5, new long[] {0, 4096, 1 << 20, 8192, 12288, 4096}, 3);
+        VolumeLogLayout.Entry d = VolumeLogLayout.decode(q.duplicate());
+        assertEquals(VolumeLogLayout.KIND_QUERY_READ, d.kind());
+        assertEquals(5, d.epoch());
+        assertEquals(List.of(0L, 1L << 20, 12288L), d.ops().stream().map(VolumeLogLayout.Op::offset).toList());
+        assertEquals(List.of(4096L, 8192L, 4096L), d.ops().stream().map(VolumeLogLayout.Op::length).toList());
+        assertThrows(IllegalArgumentException.class, () -> VolumeLogLayout.queryReads(5, new long[0], 0));
+    }
+
+    @Test
     void aMessageDecodesAsItsBytesDoInEveryShapeAProtobufByteStringTakes() {
         byte[] data = new byte[256 << 10];
         new java.util.Random(5).nextBytes(data);
