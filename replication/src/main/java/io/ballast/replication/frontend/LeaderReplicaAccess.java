@@ -108,7 +108,13 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
 
     /** Sends a batch {@link #bursts} handed out; its slot is freed once every read in it is answered. */
     private void sendBatch(List<PendingRead> batch) {
-        query(batch).whenComplete((v, t) -> bursts.done().forEach(this::sendBatch));
+        query(batch).whenComplete((v, t) -> {
+            if (t != null) { // a fault of our own: fail the reads rather than leave their callers waiting
+                BallastException e = new BallastException(ErrorCode.INTERNAL, "read " + name + ": " + t, t);
+                batch.forEach(p -> p.done().completeExceptionally(e));
+            }
+            bursts.done().forEach(this::sendBatch);
+        });
     }
 
     /**

@@ -28,10 +28,11 @@ public final class PeerQuery {
     private PeerQuery() {}
 
     /**
-     * A client for such questions. Not the node's usual client: that one retries a failed request
-     * for seconds (right for writes during a leader change), but a peer's refusal (CORRUPTION, a copy
-     * it does not hold) is final and should send the asker to the next peer at once (measured: 5.5 s
-     * per bad peer otherwise).
+     * A client for such questions. Not the node's usual client: that one retries a failed call for
+     * seconds (right for writes during a leader change), but a peer that is down or slow should send
+     * the asker to the next peer at once. (A peer's refusal, CORRUPTION or a copy it does not hold, is
+     * the reply's exception and never retried: {@link RatisErrors#queryRefusal}. Before that, each
+     * refusal was retried too: 5.5 s per bad peer with the usual client.)
      */
     public static RaftClient newClient(LocalReplica replica) {
         RaftProperties properties = new RaftProperties();
