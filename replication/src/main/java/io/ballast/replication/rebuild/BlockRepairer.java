@@ -6,6 +6,7 @@ import io.ballast.engine.store.LocalBlockStore;
 import io.ballast.replication.entry.VolumeLogLayout;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -77,11 +78,86 @@ public final class BlockRepairer {
     private final Set<Long> unrepairableBlocks = ConcurrentHashMap.newKeySet();
     /** First blocks of the ranges {@link #repairLater} has queued and not finished. */
     private final Set<Long> queued = ConcurrentHashMap.newKeySet();
+    /** Where the counters and known-bad blocks are kept across restarts; null before {@link #open}. */
+    private Path recordFile;
+    private IntegrityRecord written = IntegrityRecord.NONE;
     /** Test hook: runs between fetching a copy and writing it (to race an apply against it). */
     volatile Runnable afterFetch = () -> {};
 
     public BlockRepairer(LocalReplica replica) {
         this.replica = replica;
+    }
+
+    /**
+     * Loads what this replica's repairs found before a restart ({@link IntegrityRecord} in
+     * {@code file}) and keeps it there from now on; then drops the known-bad blocks that read back
+     * healthy (overwritten meanwhile). Call once the replica's store is open, if it has one.
+     */
+    public void open(Path file) {
+        synchronized (serial) {
+            recordFile = file;
+            IntegrityRecord r;
+            try {
+                r = IntegrityRecord.read(file);
+            } catch (IOException e) {
+                r = null;
+                LOG.warn("{}: cannot read its integrity record {}: {}", replica.getId(), file, e.toString());
+            }
+            if (r == null) {
+                LOG.warn("{}: its integrity record {} is unreadable: counters start from zero, and the next scrub "
+                        + "finds any block with no healthy copy again", replica.getId(), file);
+                r = IntegrityRecord.NONE;
+            }
+            written = r;
+            found.set(r.found());
+            repaired.set(r.repaired());
+            unrepairable.set(r.unrepairable());
+            for (long b : r.badBlocks()) {
+                unrepairableBlocks.add(b);
+            }
+            dropHealed();
+            if (!unrepairableBlocks.isEmpty()) {
+                LOG.warn("volume {}: {} block(s) known from before the restart to have no healthy copy: {}",
+                        replica.volumeName(), unrepairableBlocks.size(), unrepairableBlocks.stream().sorted().limit(16).toList());
+            }
+        }
+    }
+
+    /**
+     * Forgets the known-bad blocks that verify healthy now (overwritten since, or the replica was
+     * rebuilt from a peer) and keeps the record up to date. Cheap: a block read per known-bad block.
+     */
+    public void dropHealed() {
+        synchronized (serial) {
+            if (!unrepairableBlocks.isEmpty()) {
+                LocalBlockStore store;
+                try {
+                    store = replica.store();
+                } catch (BallastException e) {
+                    store = null; // not created yet (a new group): nothing is known bad either
+                }
+                if (store != null) {
+                    LocalBlockStore s = store;
+                    unrepairableBlocks.removeIf(b -> b >= s.size() / B || s.verify(b, b + 1).isEmpty());
+                }
+            }
+            persist();
+        }
+    }
+
+    /** Writes the record when it changed (under {@link #serial}); a failure keeps it in memory. */
+    private void persist() {
+        IntegrityRecord now = new IntegrityRecord(found.get(), repaired.get(), unrepairable.get(),
+                unrepairableBlocks.stream().mapToLong(Long::longValue).toArray());
+        if (recordFile == null || now.equals(written)) {
+            return;
+        }
+        try {
+            now.write(recordFile);
+            written = now;
+        } catch (IOException e) {
+            LOG.warn("{}: cannot write its integrity record {}: {}; kept in memory", replica.getId(), recordFile, e.toString());
+        }
     }
 
     /**
@@ -190,6 +266,7 @@ public final class BlockRepairer {
                     left++;
                 }
             }
+            persist();
             return left;
         }
     }

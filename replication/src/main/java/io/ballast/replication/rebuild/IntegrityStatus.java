@@ -2,8 +2,9 @@ package io.ballast.replication.rebuild;
 
 /**
  * Integrity of one replica (DESIGN invariant 4): what its checksums caught, what was repaired from
- * a peer, what could not be, and the progress of its scrub. Counters are in memory, since this
- * node started.
+ * a peer, what could not be, and the progress of its scrub. The counters and the known-bad blocks
+ * are kept on disk with the replica ({@link IntegrityRecord}): they count since the replica was
+ * created on this node, across restarts; the scrub's own counts are since the node started.
  *
  * @param corruptBlocksFound  blocks found failing their checksum by a read or scrub (each one
  *                            counted once per repair attempt)

@@ -216,6 +216,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
             CheckpointFile latest = storage.latest();
             load(latest);
             loadGenerations(latest);
+            repairer.open(smDir.resolve("integrity-record"));
         });
         snapshotCopies.start(FETCH_DELAY_AFTER_START_MS); // copies a stop interrupted, once the peers are likely up
     }
@@ -254,6 +255,7 @@ public final class VolumeStateMachine extends BaseStateMachine implements LocalR
                 loadGenerations(s);
             }
         });
+        repairer.dropHealed(); // the rebuild copied healthy blocks over the known-bad ones
         snapshotCopies.start(0); // the copies of snapshots taken before the rebuild's start
     }
 

@@ -184,6 +184,52 @@ class BlockRepairTest {
         assertEquals(List.of(), sm.store().verify());
     }
 
+    /**
+     * What repairs found is kept across a restart (integrity-record): a block with no healthy copy
+     * still degrades the replica after its node restarts, before anything reads it again (it read
+     * "healthy" then), and the counters go on from where they were. Once a whole-block write has
+     * replaced the block, the next start finds it healthy and forgets it.
+     */
+    @Test
+    void knownBadBlocksAndTheCountersSurviveARestartUntilTheBlockIsRewritten() throws Exception {
+        start();
+        int f = follower();
+        for (int i = 0; i < 3; i++) {
+            flipByte(i, 5);
+        }
+        Await.result(cluster.nodes[f].scrub(VOL));
+        IntegrityStatus before = integrity(f);
+        assertEquals("degraded: 1 unrepairable block", before.condition(), before.toString());
+        assertEquals(1, before.corruptBlocksFound(), before.toString());
+
+        cluster.stop(f);
+        cluster.start(f);
+        Await.await(() -> statusOrNull(f) != null, "n" + f + "'s replica is back");
+        IntegrityStatus after = integrity(f);
+        assertEquals(before.condition(), after.condition(), "known after the restart, nothing read it: " + after);
+        assertEquals(List.of(before.corruptBlocksFound(), before.blocksRepaired(), before.unrepairableFound()),
+                List.of(after.corruptBlocksFound(), after.blocksRepaired(), after.unrepairableFound()));
+
+        byte[] fresh = new byte[B];
+        Arrays.fill(fresh, (byte) 9);
+        Await.result(handle.write(5L * B, ByteBuffer.wrap(fresh), false));
+        cluster.awaitConverged(VOL);
+        cluster.stop(f);
+        cluster.start(f);
+        Await.await(() -> statusOrNull(f) != null, "n" + f + "'s replica is back");
+        IntegrityStatus healed = integrity(f);
+        assertEquals("healthy", healed.condition(), "rewritten, found healthy at start: " + healed);
+        assertEquals(before.unrepairableFound(), healed.unrepairableFound(), "the counters are history, kept");
+    }
+
+    private IntegrityStatus statusOrNull(int node) {
+        try {
+            return integrity(node);
+        } catch (RuntimeException e) {
+            return null; // the group is still starting
+        }
+    }
+
     /** A partial write into a block bad on one follower still applies there; a scrub then repairs the block. */
     @Test
     void aPartialWriteIntoABlockBadOnAFollowerAppliesAndTheScrubRepairsIt() throws Exception {
