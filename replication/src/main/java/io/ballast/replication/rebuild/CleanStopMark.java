@@ -1,13 +1,10 @@
 package io.ballast.replication.rebuild;
 
-import io.ballast.engine.error.BallastException;
 import io.ballast.engine.store.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.zip.CRC32C;
 
 /**
  * A replica's note, written at a clean stop after its store's final fsync, of the applied index
@@ -23,30 +20,13 @@ public final class CleanStopMark {
     private CleanStopMark() {}
 
     public static void write(Path file, long appliedIndex) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(12).putLong(appliedIndex);
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, 8);
-        b.putInt((int) crc.getValue()).flip();
-        try {
-            Durable.writeAtomically(file, b);
-        } catch (BallastException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        SealedFile.write(file, ByteBuffer.allocate(Long.BYTES).putLong(appliedIndex).flip());
     }
 
     /** The noted index, or -1 (no note, or a damaged one). */
     public static long read(Path file) throws IOException {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
-            CRC32C crc = new CRC32C();
-            crc.update(b.array(), 0, Math.min(8, b.capacity()));
-            if (b.capacity() == 12 && (int) crc.getValue() == b.getInt(8)) {
-                return b.getLong(0);
-            }
-            return -1;
-        } catch (NoSuchFileException e) {
-            return -1;
-        }
+        ByteBuffer b = SealedFile.read(file);
+        return b != null && b.remaining() == Long.BYTES ? b.getLong(0) : -1;
     }
 
     /** Removes the note durably (absent: nothing to do). */

@@ -1,21 +1,17 @@
 package io.ballast.replication.rebuild;
 
-import io.ballast.engine.error.BallastException;
-import io.ballast.engine.store.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.zip.CRC32C;
 
 /**
  * A replica's integrity findings kept on disk ({@code integrity-record} in its state machine
  * directory), so that a restart neither forgets blocks known to have no healthy copy (the volume
  * would read as healthy while data is lost, until something read that block again) nor resets the
- * counters. File: magic, the three counters, the number of blocks, the blocks, CRC32C; replaced
- * atomically. A damaged file reads as none (the next scrub finds the blocks again).
+ * counters. File: magic, the three counters, the number of blocks, the blocks, CRC32C (a
+ * {@link SealedFile}). A damaged file reads as none (the next scrub finds the blocks again).
  *
  * @param found        blocks found failing their checksum (once per repair attempt)
  * @param repaired     blocks rewritten from a healthy peer's copy
@@ -37,39 +33,25 @@ public record IntegrityRecord(long found, long repaired, long unrepairable, long
 
     public void write(Path file) throws IOException {
         int n = Math.min(badBlocks.length, MAX_BLOCKS);
-        ByteBuffer b = ByteBuffer.allocate(HEADER + n * Long.BYTES + Integer.BYTES);
+        ByteBuffer b = ByteBuffer.allocate(HEADER + n * Long.BYTES);
         b.putInt(MAGIC).putLong(found).putLong(repaired).putLong(unrepairable).putInt(n);
         for (int i = 0; i < n; i++) {
             b.putLong(badBlocks[i]);
         }
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, b.position());
-        b.putInt((int) crc.getValue()).flip();
-        try {
-            Durable.writeAtomically(file, b);
-        } catch (BallastException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        SealedFile.write(file, b.flip());
     }
 
     /** The record in {@code file}: {@link #NONE} when there is none, null when it is damaged. */
     public static IntegrityRecord read(Path file) throws IOException {
-        ByteBuffer b;
-        try {
-            b = ByteBuffer.wrap(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
+        if (!Files.exists(file)) {
             return NONE;
         }
-        if (b.capacity() < HEADER + Integer.BYTES || b.getInt(0) != MAGIC) {
+        ByteBuffer b = SealedFile.read(file);
+        if (b == null || b.remaining() < HEADER || b.getInt(0) != MAGIC) {
             return null;
         }
         int n = b.getInt(HEADER - Integer.BYTES);
-        if (n < 0 || n > MAX_BLOCKS || b.capacity() != HEADER + n * Long.BYTES + Integer.BYTES) {
-            return null;
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, b.capacity() - Integer.BYTES);
-        if ((int) crc.getValue() != b.getInt(b.capacity() - Integer.BYTES)) {
+        if (n < 0 || n > MAX_BLOCKS || b.remaining() != HEADER + n * Long.BYTES) {
             return null;
         }
         long[] blocks = new long[n];

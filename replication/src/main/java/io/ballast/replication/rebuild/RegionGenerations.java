@@ -1,15 +1,10 @@
 package io.ballast.replication.rebuild;
 
-import io.ballast.engine.error.BallastException;
-import io.ballast.engine.store.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.BitSet;
 import java.util.concurrent.atomic.AtomicLongArray;
-import java.util.zip.CRC32C;
 
 /**
  * Changed-block tracking for incremental rebuilds: for each region of a replica's volume, the log
@@ -36,7 +31,7 @@ import java.util.zip.CRC32C;
  * the table (two regions merge, keeping the higher generation).
  *
  * <p><b>File</b> (big-endian): magic (4), region shift (1), region count (8), generations (8 each),
- * CRC32C of all before (4). Written to a temporary file, fsynced, renamed.
+ * CRC32C of all before (4): a {@link SealedFile}.
  *
  * <p>Threads: {@link #written} and {@link #grown} from the apply thread only; reads from any.
  */
@@ -72,24 +67,18 @@ public final class RegionGenerations {
     public static RegionGenerations load(Path file, long size, long checkpointIndex) {
         RegionGenerations g = null;
         try {
-            ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file));
-            if (b.remaining() >= 17 && b.getInt(0) == MAGIC) {
+            ByteBuffer b = SealedFile.read(file); // none: a volume from before changed-block tracking, or a new one
+            if (b != null && b.remaining() >= 13 && b.getInt(0) == MAGIC) {
                 int shift = b.get(4);
                 long n = b.getLong(5);
-                if (shift >= MIN_SHIFT && shift < 63 && n >= 0 && n <= Integer.MAX_VALUE && b.remaining() == 13 + 8 * n + 4) {
-                    CRC32C crc = new CRC32C();
-                    crc.update(b.duplicate().limit((int) (13 + 8 * n)));
-                    if ((int) crc.getValue() == b.getInt((int) (13 + 8 * n))) {
-                        AtomicLongArray a = new AtomicLongArray((int) n);
-                        for (int i = 0; i < n; i++) {
-                            a.set(i, b.getLong(13 + 8 * i));
-                        }
-                        g = new RegionGenerations(shift, a);
+                if (shift >= MIN_SHIFT && shift < 63 && n >= 0 && n <= Integer.MAX_VALUE && b.remaining() == 13 + 8 * n) {
+                    AtomicLongArray a = new AtomicLongArray((int) n);
+                    for (int i = 0; i < n; i++) {
+                        a.set(i, b.getLong(13 + 8 * i));
                     }
+                    g = new RegionGenerations(shift, a);
                 }
             }
-        } catch (NoSuchFileException e) {
-            // a volume from before changed-block tracking, or a new one
         } catch (IOException e) {
             // unreadable: the uniform table is the safe answer
         }
@@ -105,19 +94,12 @@ public final class RegionGenerations {
         Table t = table;
         AtomicLongArray a = t.gens();
         int n = a.length();
-        ByteBuffer b = ByteBuffer.allocate(13 + 8 * n + 4);
+        ByteBuffer b = ByteBuffer.allocate(13 + 8 * n);
         b.putInt(MAGIC).put((byte) t.shift()).putLong(n);
         for (int i = 0; i < n; i++) {
             b.putLong(a.get(i));
         }
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, b.position());
-        b.putInt((int) crc.getValue()).flip();
-        try {
-            Durable.writeAtomically(file, b);
-        } catch (BallastException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        SealedFile.write(file, b.flip());
     }
 
     /** Entry {@code index} changed bytes [offset, offset + length). */

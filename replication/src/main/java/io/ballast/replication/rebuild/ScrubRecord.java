@@ -1,20 +1,15 @@
 package io.ballast.replication.rebuild;
 
-import io.ballast.engine.error.BallastException;
-import io.ballast.engine.store.Durable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.zip.CRC32C;
 
 /**
  * What a replica keeps on disk about its scrubs, so that the schedule ({@link ScrubSchedule})
  * holds across restarts: a node restarted every few days would otherwise never reach a weekly
- * scrub, or would scrub every replica at each start. File: the five longs, CRC32C (44 bytes),
- * replaced atomically; a missing or damaged file counts as "tracked since now".
+ * scrub, or would scrub every replica at each start. File: the five longs, CRC32C (44 bytes,
+ * a {@link SealedFile}); a missing or damaged file counts as "tracked since now".
  *
  * @param trackedSinceMillis when this record was first written (a replica never scrubbed is due one
  *                           interval after it)
@@ -25,7 +20,7 @@ import java.util.zip.CRC32C;
  */
 public record ScrubRecord(long trackedSinceMillis, long lastCompletedMillis, long lastCorrupt, long lastUnrepairable,
         long resumeFromBytes) {
-    private static final int SIZE = 5 * Long.BYTES + Integer.BYTES;
+    private static final int BODY = 5 * Long.BYTES;
 
     /** A replica first seen at {@code nowMillis}: never scrubbed. */
     public static ScrubRecord fresh(long nowMillis) {
@@ -46,32 +41,14 @@ public record ScrubRecord(long trackedSinceMillis, long lastCompletedMillis, lon
     }
 
     public void write(Path file) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(SIZE).putLong(trackedSinceMillis).putLong(lastCompletedMillis).putLong(lastCorrupt)
-                .putLong(lastUnrepairable).putLong(resumeFromBytes);
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, SIZE - Integer.BYTES);
-        b.putInt((int) crc.getValue()).flip();
-        try {
-            Durable.writeAtomically(file, b);
-        } catch (BallastException e) {
-            throw new IOException(e.getMessage(), e);
-        }
+        SealedFile.write(file, ByteBuffer.allocate(BODY).putLong(trackedSinceMillis).putLong(lastCompletedMillis)
+                .putLong(lastCorrupt).putLong(lastUnrepairable).putLong(resumeFromBytes).flip());
     }
 
     /** The record in {@code file}, or null when there is none or it is damaged. */
     public static ScrubRecord read(Path file) throws IOException {
-        ByteBuffer b;
-        try {
-            b = ByteBuffer.wrap(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            return null;
-        }
-        if (b.capacity() != SIZE) {
-            return null;
-        }
-        CRC32C crc = new CRC32C();
-        crc.update(b.array(), 0, SIZE - Integer.BYTES);
-        if ((int) crc.getValue() != b.getInt(SIZE - Integer.BYTES)) {
+        ByteBuffer b = SealedFile.read(file);
+        if (b == null || b.remaining() != BODY) {
             return null;
         }
         return new ScrubRecord(b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24), b.getLong(32));
