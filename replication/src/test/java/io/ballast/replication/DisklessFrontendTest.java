@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.ballast.replication.entry.VolumeLogLayout;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
+import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.testing.Await;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
@@ -20,7 +22,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.apache.ratis.client.RaftClient;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -135,6 +140,41 @@ class DisklessFrontendTest {
                 assertEquals(ErrorCode.FAILED_PRECONDITION, e.code(), e.toString());
             }
             assertTrue(handle.fenced());
+        }
+    }
+
+    /**
+     * A query the leader refuses comes back as the reply's refusal, with its code, and the client's
+     * ordered stream goes on: before, a refusal failed the call, the client asked again for 5 s, and
+     * then failed every later request on that stream ("SlidingWindow ... is closed").
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aRefusedQueryIsAnAnswerAndTheClientGoesOn() throws Exception {
+        cluster = new TestCluster(tmp, 3, 100_000);
+        handle = cluster.createVolume(VOL, SIZE); // attached: writer epoch 1
+        RaftGroup group = cluster.nodes[0].division(VOL).getGroup();
+        try (RaftClient c = cluster.nodes[0].newClient(group)) {
+            long epoch = 1;
+            assertEquals(ErrorCode.INVALID_ARGUMENT, refusal(c, VolumeLogLayout.queryReads(epoch, new long[] {0, 8L << 20, 0, B}, 2)));
+            assertEquals(ErrorCode.INVALID_ARGUMENT, refusal(c, VolumeLogLayout.queryReads(0, new long[] {0, B, B, B}, 2)),
+                    "several reads without an epoch");
+            assertEquals(ErrorCode.OUT_OF_RANGE, refusal(c, VolumeLogLayout.queryReads(epoch, new long[] {0, B, SIZE, B}, 2)));
+            assertEquals(ErrorCode.FAILED_PRECONDITION, refusal(c, VolumeLogLayout.queryReads(epoch + 5, new long[] {0, B, B, B}, 2)));
+            RaftClientReply ok = c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(
+                    VolumeLogLayout.queryReads(epoch, new long[] {0, B, B, B}, 2)))).get(10, TimeUnit.SECONDS);
+            assertTrue(ok.isSuccess(), "the same client after four refusals: " + ok);
+            assertEquals(2 * B, ok.getMessage().getContent().size());
+        }
+    }
+
+    private static ErrorCode refusal(RaftClient c, ByteBuffer query) throws Exception {
+        try {
+            RaftClientReply r = c.async().sendReadOnly(Message.valueOf(UnsafeByteOperations.unsafeWrap(query)))
+                    .get(10, TimeUnit.SECONDS);
+            return RatisErrors.of(r, "query").code();
+        } catch (java.util.concurrent.ExecutionException e) {
+            return RatisErrors.map(e.getCause(), "query").code();
         }
     }
 

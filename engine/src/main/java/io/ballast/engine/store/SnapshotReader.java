@@ -17,7 +17,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * A complete local snapshot opened read-only: block-aligned reads verified against the snapshot's
  * own checksums (a block that fails is CORRUPTION, never data), and the data extents of its sparse
  * data file ({@link #nextData}/{@link #nextHole}) so a reader can skip what was never written.
- * Nothing is ever written to the snapshot's files.
+ * The reader itself never writes to the snapshot's files (a repair set with {@link #repairingWith}
+ * may rewrite a bad block).
  *
  * <p>Threading: thread-safe (positional reads only). Errors: {@link BallastException}
  * INVALID_ARGUMENT for unaligned requests, OUT_OF_RANGE outside the snapshot, CORRUPTION for a

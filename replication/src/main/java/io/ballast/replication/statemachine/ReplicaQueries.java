@@ -107,7 +107,7 @@ public final class ReplicaQueries {
         }
         long total = 0;
         for (Op op : e.ops()) {
-            if (op.length() < 0) {
+            if (op.length() < 0 || op.length() > MAX_READ) { // each bounded first: the sum cannot overflow
                 throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a read of " + op.length() + " bytes");
             }
             total += op.length();
