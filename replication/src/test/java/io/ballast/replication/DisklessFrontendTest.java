@@ -11,7 +11,6 @@ import io.ballast.replication.ratis.RatisErrors;
 import io.ballast.replication.testing.Await;
 import io.ballast.engine.error.BallastException;
 import io.ballast.engine.error.ErrorCode;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -115,7 +114,7 @@ class DisklessFrontendTest {
         }
 
         for (int node = 0; node < 3; node++) {
-            flipByte(node, 7);
+            cluster.rotBlock(node, VOL, 7);
         }
         List<CompletableFuture<Void>> mixed = new ArrayList<>();
         for (int block = 0; block < 16; block++) {
@@ -175,16 +174,6 @@ class DisklessFrontendTest {
             return RatisErrors.of(r, "query").code();
         } catch (java.util.concurrent.ExecutionException e) {
             return RatisErrors.map(e.getCause(), "query").code();
-        }
-    }
-
-    private void flipByte(int node, long block) throws Exception {
-        Path file = tmp.resolve("node" + node).resolve("volumes").resolve(VOL).resolve("data");
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            f.seek(block * B + 99);
-            int b = f.read();
-            f.seek(block * B + 99);
-            f.write(b ^ 0x08);
         }
     }
 

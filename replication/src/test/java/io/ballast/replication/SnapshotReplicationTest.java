@@ -13,7 +13,6 @@ import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.snapshot.CloneOrigin;
 import io.ballast.replication.snapshot.SnapshotStatus;
 import io.ballast.replication.testing.Await;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,16 +61,6 @@ class SnapshotReplicationTest {
         ByteBuffer b = ByteBuffer.allocate((int) r.size());
         r.read(0, b);
         return b.array();
-    }
-
-    /** Flips a bit of byte {@code offset} of {@code node}'s copy of snapshot {@code id} on disk. */
-    private void rot(int node, String id, long offset, int bit) throws IOException {
-        try (var file = new java.io.RandomAccessFile(tmp.resolve("node" + node + "/snapshots/vol/" + id + "/data").toFile(), "rw")) {
-            file.seek(offset);
-            int b = file.read();
-            file.seek(offset);
-            file.write(b ^ bit);
-        }
     }
 
     private void awaitListed(int node, String volume, String id) {
@@ -165,7 +154,7 @@ class SnapshotReplicationTest {
         // The leader's copy of s1 has rotted in its first block: asked first, it refuses (CORRUPTION)
         // and the fetch goes on to the third replica.
         int rotten = cluster.leader("vol");
-        rot(rotten, "s1", 100, 0x20);
+        cluster.flipBits(rotten, "snapshots/vol/s1/data", 100, 0x20);
         cluster.start(f); // an empty disk: re-added as a member that lost its replica, rebuilt by block copy
         cluster.nodes[cluster.leader("vol")].addReplica("vol", cluster.configs[f].nodeId(), cluster.configs[f].address());
         cluster.awaitConverged("vol");
@@ -207,7 +196,7 @@ class SnapshotReplicationTest {
         cluster.awaitConverged("vol");
         int f = (cluster.leader("vol") + 1) % 3;
         awaitListed(f, "vol", "s1");
-        rot(f, "s1", 9L * B + 5, 0x04);
+        cluster.flipBits(f, "snapshots/vol/s1/data", 9L * B + 5, 0x04);
         BallastException rotten = assertThrows(BallastException.class, () -> snapshotContent(f, "vol", "s1"));
         assertEquals(ErrorCode.CORRUPTION, rotten.code());
 
@@ -238,8 +227,8 @@ class SnapshotReplicationTest {
         awaitListed(f, "vol", "s1");
         byte[] expected = new byte[(int) SIZE];
         System.arraycopy(data, 0, expected, 0, data.length);
-        rot(f, "s1", 3L * B + 17, 0x10);
-        rot(f, "s1", 12L * B, 0x01);
+        cluster.flipBits(f, "snapshots/vol/s1/data", 3L * B + 17, 0x10);
+        cluster.flipBits(f, "snapshots/vol/s1/data", 12L * B, 0x01);
         assertEquals(ErrorCode.CORRUPTION, assertThrows(BallastException.class, () -> snapshotContent(f, "vol", "s1")).code());
 
         try (SnapshotReader r = cluster.nodes[f].snapshots().open("vol", "s1", "test")) {
@@ -249,7 +238,7 @@ class SnapshotReplicationTest {
         assertArrayEquals(expected, snapshotContent(f, "vol", "s1"), "repaired on disk, not only in the reply");
 
         for (int i = 0; i < 3; i++) {
-            rot(i, "s1", 5L * B, 0x02);
+            cluster.flipBits(i, "snapshots/vol/s1/data", 5L * B, 0x02);
         }
         try (SnapshotReader r = cluster.nodes[f].snapshots().open("vol", "s1", "test")) {
             ByteBuffer dst = ByteBuffer.allocate(8 * B);

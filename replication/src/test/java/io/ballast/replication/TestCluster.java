@@ -88,6 +88,24 @@ public final class TestCluster implements AutoCloseable {
         return nodes[leader(name)].openVolume(name, 1);
     }
 
+    /**
+     * Flips bits {@code mask} of byte {@code offset} of file {@code path} (relative to node i's data
+     * directory) on disk, as rot would: what the checksums must catch.
+     */
+    public void flipBits(int i, String path, long offset, int mask) throws IOException {
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(root.resolve("node" + i).resolve(path).toFile(), "rw")) {
+            f.seek(offset);
+            int b = f.read();
+            f.seek(offset);
+            f.write(b ^ mask);
+        }
+    }
+
+    /** Rots block {@code block} of node i's replica of {@code volume} (one bit of one byte). */
+    public void rotBlock(int i, String volume, long block) throws IOException {
+        flipBits(i, "volumes/" + volume + "/data", block * 4096 + 99, 0x08);
+    }
+
     /** Stops node i and deletes its whole data directory (disk loss). */
     public void wipe(int i) throws IOException {
         stop(i);

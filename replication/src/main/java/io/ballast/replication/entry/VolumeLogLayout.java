@@ -167,21 +167,17 @@ public final class VolumeLogLayout {
         return queryRead(offset, length, (byte) 0);
     }
 
+    /** A peer's read (a repair, a rebuild's copy): no writer epoch, so not fenced. */
     public static ByteBuffer queryRead(long offset, int length, byte flags) {
-        return queryRead(offset, length, flags, 0);
-    }
-
-    /** A read asked by a frontend with writer {@code epoch}: refused (fenced) unless it is the volume's. */
-    public static ByteBuffer queryRead(long offset, int length, byte flags, long epoch) {
-        ByteBuffer b = begin(KIND_QUERY_READ, 1, epoch, RECORD_HEADER);
+        ByteBuffer b = begin(KIND_QUERY_READ, 1, 0, RECORD_HEADER);
         putRecord(b, new Op(OP_READ, flags, offset, length, null));
         return finish(b);
     }
 
     /**
-     * Several reads of a frontend with writer {@code epoch} in one query ({@code ranges}: offset,
-     * length pairs): one round trip and one read index for a burst of reads; the reply is their
-     * bytes one after the other. Refused (fenced) unless {@code epoch} is the volume's.
+     * A frontend's reads with writer {@code epoch}, one or several in one query ({@code ranges}:
+     * offset, length pairs): one round trip and one read index for a burst of reads; the reply is
+     * their bytes one after the other. Refused (fenced) unless {@code epoch} is the volume's.
      */
     public static ByteBuffer queryReads(long epoch, long[] ranges, int count) {
         if (count < 1 || count > 0xFFFF) {

@@ -127,9 +127,7 @@ public final class LeaderReplicaAccess implements ReplicaAccess {
             batch.forEach(p -> p.done().completeExceptionally(fencedError()));
             return CompletableFuture.completedFuture(null);
         }
-        Message q = message(batch.size() == 1
-                ? VolumeLogLayout.queryRead(batch.get(0).offset(), batch.get(0).dst().remaining(), (byte) 0, epoch)
-                : VolumeLogLayout.queryReads(epoch, ranges(batch), batch.size()));
+        Message q = message(VolumeLogLayout.queryReads(epoch, ranges(batch), batch.size()));
         RaftClient c = client.get();
         return c.async().sendReadOnly(q).handle((reply, t) -> {
             BallastException e = t != null ? RatisErrors.map(t, "read " + name) : RatisErrors.of(reply, "read " + name);

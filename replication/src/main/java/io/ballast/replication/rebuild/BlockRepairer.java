@@ -101,11 +101,10 @@ public final class BlockRepairer {
                 r = IntegrityRecord.read(file);
             } catch (IOException e) {
                 r = null;
-                LOG.warn("{}: cannot read its integrity record {}: {}", replica.getId(), file, e.toString());
             }
             if (r == null) {
-                LOG.warn("{}: its integrity record {} is unreadable: counters start from zero, and the next scrub "
-                        + "finds any block with no healthy copy again", replica.getId(), file);
+                LOG.warn("{}: its integrity record {} is unreadable or damaged: counters start from zero, and the next "
+                        + "scrub finds any block with no healthy copy again", replica.getId(), file);
                 r = IntegrityRecord.NONE;
             }
             written = r;
@@ -249,7 +248,7 @@ public final class BlockRepairer {
             LocalBlockStore store = replica.store();
             List<Long> bad = store.verify(fromBlock, toBlock);
             // Known-bad blocks of the range that verify now were overwritten since: healthy again.
-            unrepairableBlocks.removeIf(b -> b >= fromBlock && b < toBlock && !bad.contains(b));
+            boolean forgot = unrepairableBlocks.removeIf(b -> b >= fromBlock && b < toBlock && !bad.contains(b));
             int left = 0;
             for (long block : bad) {
                 if (skipKnown && unrepairableBlocks.contains(block)) {
@@ -266,7 +265,9 @@ public final class BlockRepairer {
                     left++;
                 }
             }
-            persist();
+            if (forgot || !bad.isEmpty()) {
+                persist(); // not per clean 8 MiB step of a scrub
+            }
             return left;
         }
     }

@@ -44,35 +44,20 @@ public final class ReplicaQueries {
                 out = sm.changedSince(e.size()).encode();
             } else if (e.kind() == KIND_QUERY_INFO) {
                 out = sm.currentInfo().encode();
-            } else if (e.kind() == KIND_QUERY_READ && e.ops().size() > 1) {
-                return answerReads(sm, e);
+            } else if (e.kind() == KIND_QUERY_READ && e.epoch() != 0) {
+                return answerFrontendReads(sm, e);
             } else if (e.kind() == KIND_QUERY_READ && e.ops().size() == 1 && e.ops().get(0).length() <= MAX_READ) {
-                if (e.epoch() != 0 && e.epoch() != sm.epoch()) {
-                    // A diskless frontend's read (LeaderReplicaAccess), asked at a read index: a
-                    // superseded writer gets no data, as the local read fence guarantees.
-                    throw new BallastException(ErrorCode.FAILED_PRECONDITION, "fenced: writer epoch " + e.epoch()
-                            + " was superseded by " + sm.epoch());
-                }
+                // A peer's repair or rebuild read (no writer epoch: not fenced).
                 Op op = e.ops().get(0);
                 ByteBuffer buf = ByteBuffer.allocate((int) op.length());
                 try {
                     sm.store().read(op.offset(), buf);
                 } catch (BallastException bad) {
-                    if (bad.code() != ErrorCode.CORRUPTION) {
-                        throw bad;
+                    if (bad.code() == ErrorCode.CORRUPTION) {
+                        // The peer asks another replica now; this one repairs its own copy meanwhile
+                        // instead of waiting for its next read or scrub.
+                        sm.repairer.repairLater(op.offset(), (int) op.length(), "noticed serving a peer");
                     }
-                    if (e.epoch() != 0) {
-                        // A frontend's read: repaired here from a peer first (off this Ratis thread),
-                        // as a local frontend's read would be, rather than an EIO while peers hold
-                        // good copies.
-                        return sm.repairer.readRepairingAsync(op.offset(), buf)
-                                .thenApply(v -> reply(buf.flip(), op.flags()))
-                                .exceptionallyCompose(t -> CompletableFuture.failedFuture(
-                                        RatisErrors.queryRefusal(RatisErrors.map(t, "read of " + sm.volumeName()))));
-                    }
-                    // A peer's repair or rebuild read: it asks another replica now; this one repairs
-                    // its own copy meanwhile instead of waiting for its next read or scrub.
-                    sm.repairer.repairLater(op.offset(), (int) op.length(), "noticed serving a peer");
                     throw bad;
                 }
                 return CompletableFuture.completedFuture(reply(buf.flip(), op.flags()));
@@ -96,15 +81,14 @@ public final class ReplicaQueries {
     }
 
     /**
-     * A diskless frontend's burst of reads in one query (LeaderReplicaAccess): fenced as one read,
-     * answered with the bytes of each range in turn. A block bad here is repaired from a peer first,
-     * as for a single read; a range that cannot be served fails the whole query, and the frontend
-     * asks for each of its reads alone then, so only the bad one fails.
+     * A diskless frontend's reads, one or a burst of them in one query (LeaderReplicaAccess), asked
+     * at a read index: fenced as one read (a superseded writer gets no data, as the local read fence
+     * guarantees), answered with the bytes of each range in turn. A block bad here is repaired from
+     * a peer first (off this Ratis thread), as a local frontend's read would be, rather than an EIO
+     * while peers hold good copies; a range that cannot be served fails the whole query, and the
+     * frontend asks for each of its reads alone then, so only the bad one fails.
      */
-    private static CompletableFuture<Message> answerReads(VolumeStateMachine sm, Entry e) {
-        if (e.epoch() == 0) {
-            throw new BallastException(ErrorCode.INVALID_ARGUMENT, "a query of several reads is a frontend's: it needs its epoch");
-        }
+    private static CompletableFuture<Message> answerFrontendReads(VolumeStateMachine sm, Entry e) {
         long total = 0;
         for (Op op : e.ops()) {
             if (op.length() < 0 || op.length() > MAX_READ) { // each bounded first: the sum cannot overflow

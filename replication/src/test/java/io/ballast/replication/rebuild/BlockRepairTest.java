@@ -11,7 +11,6 @@ import io.ballast.replication.TestCluster;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.statemachine.VolumeStateMachine;
 import io.ballast.replication.testing.Await;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -67,17 +66,6 @@ class BlockRepairTest {
         return (leader + 1) % 3;
     }
 
-    private void flipByte(int node, long block) throws Exception {
-        Path file = tmp.resolve("node" + node).resolve("volumes").resolve(VOL).resolve("data");
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            long at = block * B + 123;
-            f.seek(at);
-            int b = f.read();
-            f.seek(at);
-            f.write(b ^ 0x40);
-        }
-    }
-
     private byte[] read(long offset, int length) {
         ByteBuffer dst = ByteBuffer.allocate(length);
         Await.result(handle.read(offset, dst));
@@ -91,8 +79,8 @@ class BlockRepairTest {
     @Test
     void readRepairsCorruptBlocksFromAPeerAndCountsThem() throws Exception {
         start();
-        flipByte(leader, 3);
-        flipByte(leader, 5);
+        cluster.rotBlock(leader, VOL, 3);
+        cluster.rotBlock(leader, VOL, 5);
         var store = cluster.nodes[leader].stateMachine(VOL).store();
 
         assertArrayEquals(data, read(0, 8 * B), "the read returns the good data");
@@ -114,7 +102,7 @@ class BlockRepairTest {
     void aBlockBadOnEveryReplicaFailsTheReadAndDegradesTheVolumeUntilRewritten() throws Exception {
         start();
         for (int i = 0; i < 3; i++) {
-            flipByte(i, 2);
+            cluster.rotBlock(i, VOL, 2);
         }
         BallastException e = assertThrows(BallastException.class, () -> read(2L * B, B));
         assertEquals(ErrorCode.CORRUPTION, e.code(), e.toString());
@@ -142,8 +130,8 @@ class BlockRepairTest {
     void scrubRepairsAFollowerWithProgressInStatus() throws Exception {
         start();
         int f = follower();
-        flipByte(f, 1);
-        flipByte(f, 6);
+        cluster.rotBlock(f, VOL, 1);
+        cluster.rotBlock(f, VOL, 6);
         Await.result(cluster.nodes[f].scrub(VOL));
         IntegrityStatus s = integrity(f);
         assertEquals(2, s.corruptBlocksFound(), s.toString());
@@ -164,7 +152,7 @@ class BlockRepairTest {
     @Test
     void readRepairSucceedsWhileThisReplicaKeepsApplyingNewerWrites() throws Exception {
         start();
-        flipByte(leader, 3);
+        cluster.rotBlock(leader, VOL, 3);
         VolumeStateMachine sm = cluster.nodes[leader].stateMachine(VOL);
         AtomicInteger writes = new AtomicInteger();
         byte[] other = new byte[B];
@@ -195,7 +183,7 @@ class BlockRepairTest {
         start();
         int f = follower();
         for (int i = 0; i < 3; i++) {
-            flipByte(i, 5);
+            cluster.rotBlock(i, VOL, 5);
         }
         Await.result(cluster.nodes[f].scrub(VOL));
         IntegrityStatus before = integrity(f);
@@ -235,7 +223,7 @@ class BlockRepairTest {
     void aPartialWriteIntoABlockBadOnAFollowerAppliesAndTheScrubRepairsIt() throws Exception {
         start();
         int f = follower();
-        flipByte(f, 4);
+        cluster.rotBlock(f, VOL, 4);
         byte[] patch = new byte[512];
         Arrays.fill(patch, (byte) 0x33);
         Await.result(handle.write(4L * B + 1024, ByteBuffer.wrap(patch), false));
@@ -259,7 +247,7 @@ class BlockRepairTest {
         start();
         int f = follower();
         VolumeStateMachine sm = cluster.nodes[f].stateMachine(VOL);
-        flipByte(f, 4);
+        cluster.rotBlock(f, VOL, 4);
         byte[] v2 = new byte[B];
         Arrays.fill(v2, (byte) 0x5c);
         AtomicBoolean once = new AtomicBoolean();
@@ -296,7 +284,7 @@ class BlockRepairTest {
         Await.result(handle.write(0, ByteBuffer.wrap(data), false));
         cluster.assertReplicasIdentical(VOL, 0, 1, 2);
         leader = cluster.leader(VOL);
-        flipByte(leader, 6);
+        cluster.rotBlock(leader, VOL, 6);
 
         assertArrayEquals(data, read(0, 8 * B), "the good bytes through the diskless frontend");
         IntegrityStatus s = integrity(leader);
@@ -314,8 +302,8 @@ class BlockRepairTest {
     void aBadBlockNoticedWhileServingAPeersRepairIsRepairedThereToo() throws Exception {
         start();
         int f = follower();
-        flipByte(f, 4);
-        flipByte(leader, 4);
+        cluster.rotBlock(f, VOL, 4);
+        cluster.rotBlock(leader, VOL, 4);
 
         Await.result(cluster.nodes[f].scrub(VOL));
         assertEquals(1, integrity(f).blocksRepaired(), integrity(f).toString());
@@ -347,7 +335,7 @@ class BlockRepairTest {
             }
         }
         Await.result(handle.write(0, ByteBuffer.wrap(data, 0, B), false));
-        flipByte(leader, 5);
+        cluster.rotBlock(leader, VOL, 5);
 
         cluster.start(f);
         cluster.nodes[f].joinGroup(VOL, cluster.peers());

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.ballast.replication.TestCluster;
 import io.ballast.replication.frontend.ReplicatedBlockVolume;
 import io.ballast.replication.testing.Await;
-import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -61,16 +60,6 @@ class ScrubScheduleTest {
         return (cluster.leader(volume) + 1) % 3;
     }
 
-    private void flipByte(int node, String volume, long block) throws Exception {
-        Path file = tmp.resolve("node" + node).resolve("volumes").resolve(volume).resolve("data");
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            f.seek(block * B + 77);
-            int b = f.read();
-            f.seek(block * B + 77);
-            f.write(b ^ 0x10);
-        }
-    }
-
     private ScrubSchedule schedule(int node, long bytesPerSecond) {
         var raft = cluster.nodes[node];
         ScrubSchedule s = new ScrubSchedule(new ScrubSchedule.Policy(HOUR, bytesPerSecond), raft::scrubs, now::get);
@@ -94,7 +83,7 @@ class ScrubScheduleTest {
         cluster = new TestCluster(tmp, 3, 100_000);
         volume("rot", 4L << 20);
         int f = follower("rot");
-        flipByte(f, "rot", 3);
+        cluster.rotBlock(f, "rot", 3);
         ScrubSchedule schedule = schedule(f, 0);
         now.set(System.currentTimeMillis()); // the replica was first seen (its record written) before this
 
@@ -151,7 +140,7 @@ class ScrubScheduleTest {
 
         // A block the stopped pass had already verified goes bad: the pass that goes on from where it
         // stopped does not read it again (a pass from the start would find it).
-        flipByte(f, "first", 5);
+        cluster.rotBlock(f, "first", 5);
         ScrubSchedule next = schedule(f, 0);
         assertEquals(Optional.of("first"), next.check(), "still the most overdue");
         await(() -> first.record().lastCompletedMillis() == now.get(), "the pass goes on to the end");
